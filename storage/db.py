@@ -1,0 +1,118 @@
+"""Connection set-up, migrations, timestamps and sqlite error translation."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from storage.errors import StorageError
+
+BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The numbered .sql files in storage/migrations, in order; versions must be 1..n."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise StorageError(f"migration files are not numbered 1..n: {[m.name for m in found]}")
+    return found
+
+
+async def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
+    """Open with per-connection pragmas that write nothing (WAL is switched on later)."""
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as e:
+        raise translate(e, f"cannot open database {path}") from e
+    try:
+        for pragma in (
+            f"busy_timeout = {int(busy_timeout_ms)}",
+            "foreign_keys = ON",
+            "secure_delete = ON",
+            "synchronous = FULL",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def enable_wal(conn: aiosqlite.Connection) -> None:
+    rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+    mode = next(iter(rows))[0]
+    if mode != "wal":
+        raise StorageError(f"could not switch the database to WAL mode (got {mode!r})")
+
+
+async def user_version(conn: aiosqlite.Connection) -> int:
+    rows = await conn.execute_fetchall("PRAGMA user_version")
+    return int(next(iter(rows))[0])
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply pending migrations, each in its own IMMEDIATE transaction; returns the version."""
+    current = await user_version(conn)
+    known = migrations()
+    if current > len(known):
+        raise StorageError(
+            f"database schema version {current} is newer than this code ({len(known)})"
+        )
+    for m in known[current:]:
+        # executescript commits any open transaction first, so BEGIN goes inside the script.
+        script = f"BEGIN IMMEDIATE;\n{m.sql}\n;PRAGMA user_version = {m.version};\nCOMMIT;"
+        try:
+            await conn.executescript(script)
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise translate(e, f"migration {m.name} failed") from e
+    return len(known)
+
+
+def to_text(moment: datetime) -> str:
+    """Fixed-width ISO-8601 UTC, so text order is time order."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_text(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def translate(error: sqlite3.Error, doing: str = "database error") -> StorageError:
+    """A StorageError with a message that says what went wrong in plain words."""
+    message = str(error)
+    code = getattr(error, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in message:
+        hint = (
+            "the database is locked by another connection or process "
+            "(busy timeout exceeded); is a second copy of the bot running?"
+        )
+    elif code == sqlite3.SQLITE_FULL or "full" in message:
+        hint = "the disk is full; free space and retry (committed data is intact)"
+    elif code in (sqlite3.SQLITE_READONLY,) or "readonly" in message:
+        hint = "the database file or its directory is read-only"
+    else:
+        hint = message
+    return StorageError(f"{doing}: {hint}")

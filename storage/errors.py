@@ -1,0 +1,13 @@
+"""Exceptions raised by storage."""
+
+
+class StorageError(Exception):
+    """The database could not do what was asked (locked, full disk, corrupt, ...)."""
+
+
+class WrongMasterKey(StorageError):
+    """The master key given does not match the one the database was created with."""
+
+
+class UnreadableRecord(StorageError):
+    """A sealed value failed to authenticate: altered, moved to another row, or its key erased."""

@@ -1,0 +1,112 @@
+"""People: found by a keyed HMAC of their Telegram id, which is itself stored sealed."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import aiosqlite
+
+from storage.crypto import LookupKeys
+from storage.db import from_text, to_text
+from storage.keys import DataKeys
+from storage.models import Person
+
+_TELEGRAM_ID_BYTES = 8
+
+
+class PeopleRepo:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        keys: DataKeys,
+        lookup: LookupKeys,
+        on_erase: list[str],
+    ) -> None:
+        self._conn = conn
+        self._keys = keys
+        self._lookup = lookup
+        self._erased = on_erase
+
+    async def find(self, telegram_id: int) -> Person | None:
+        """The person with this Telegram user id, in one query (their data key comes along)."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT p.id, p.created_at, k.version, k.key_id, k.wrapped"
+                " FROM people p JOIN person_keys k ON k.person_id = p.id WHERE p.lookup = ?",
+                (self._lookup.telegram(telegram_id),),
+            )
+        )
+        if not rows:
+            return None
+        person_id, created_at, version, key_id, wrapped = rows[0]
+        self._keys.from_row(person_id, version, key_id, wrapped)
+        return Person(person_id, from_text(created_at))
+
+    async def create(self, telegram_id: int, now: datetime) -> Person:
+        """A new person with a fresh random id and data key. ValueError if the id is known."""
+        person_id = secrets.token_hex(16)
+        key, key_id, wrapped = self._keys.new(person_id)
+        sealed_id = key.seal(
+            "people", "telegram_id", person_id, telegram_id.to_bytes(_TELEGRAM_ID_BYTES, "big")
+        )
+        stamp = to_text(now)
+        rows = await self._conn.execute_fetchall(
+            "INSERT INTO people (id, lookup, telegram_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING RETURNING id",
+            (person_id, self._lookup.telegram(telegram_id), sealed_id, stamp, stamp),
+        )
+        if not list(rows):
+            self._keys.forget(person_id)
+            raise ValueError("a person with this Telegram id already exists")
+        await self._conn.execute(
+            "INSERT INTO person_keys (person_id, version, key_id, wrapped) VALUES (?, ?, ?, ?)",
+            (person_id, key.version, key_id, wrapped),
+        )
+        return Person(person_id, from_text(stamp))
+
+    async def telegram_id(self, person: Person) -> int:
+        key = await self._keys.get(person.id)
+        sealed = await self._column(person, "telegram_id")
+        if sealed is None:
+            raise ValueError("person has no Telegram id")
+        return int.from_bytes(key.open("people", "telegram_id", person.id, sealed), "big")
+
+    async def settings(self, person: Person) -> bytes | None:
+        key = await self._keys.get(person.id)
+        sealed = await self._column(person, "settings")
+        return None if sealed is None else key.open("people", "settings", person.id, sealed)
+
+    async def save_settings(self, person: Person, blob: bytes, now: datetime) -> None:
+        key = await self._keys.get(person.id)
+        await self._conn.execute(
+            "UPDATE people SET settings = ?, updated_at = ? WHERE id = ?",
+            (key.seal("people", "settings", person.id, blob), to_text(now), person.id),
+        )
+
+    async def erase(self, person: Person) -> None:
+        """Delete the person, their wrapped data key and (by cascade) every row of theirs.
+
+        With ``secure_delete`` the freed bytes are zeroed, and the store checkpoints and
+        truncates the WAL after the commit so the wrapped key does not linger there either.
+        What this does NOT do: reach into copies. A backup of the database taken before the
+        erasure still holds the wrapped data key next to the sealed rows, so anyone with that
+        backup and the master key can still read this person's data. Crypto-shredding covers
+        backups only once the master key that wrapped the key is rotated away and destroyed
+        (``Store.rotate``), or if backups never carry the ``person_keys`` table back.
+        """
+        self._keys.forget(person.id)
+        await self._conn.execute("DELETE FROM people WHERE id = ?", (person.id,))
+        self._erased.append(person.id)
+
+    async def _column(self, person: Person, column: str) -> bytes | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                f"SELECT {column} FROM people WHERE id = ?",  # noqa: S608 - fixed column names
+                (person.id,),
+            )
+        )
+        if not rows:
+            raise ValueError("no such person")
+        value: bytes | None = rows[0][0]
+        return value

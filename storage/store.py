@@ -1,0 +1,192 @@
+"""The store: one connection, one writer at a time, one transaction per unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage import db
+from storage.crypto import KeyRing, LookupKeys, new_data_key
+from storage.drafts import DraftRepo
+from storage.errors import StorageError, WrongMasterKey
+from storage.keys import DataKeys, KeyCache, wrap_context
+from storage.people import PeopleRepo
+from storage.referrals import ReferralRepo
+from storage.updates import UpdateLog
+
+_LOOKUP_ROW = "lookup"
+_LOOKUP_CONTEXT = b"secrets|lookup"
+
+
+class Unit:
+    """The repositories of one write transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys) -> None:
+        self.erased: list[str] = []
+        self.people = PeopleRepo(conn, keys, lookup, self.erased)
+        self.drafts = DraftRepo(conn, keys)
+        self.referrals = ReferralRepo(conn, keys, lookup)
+        self.updates = UpdateLog(conn)
+
+
+class Store:
+    """Open with ``await Store.open(path, keyring)``; work in ``async with store.unit()``."""
+
+    def __init__(self, conn: aiosqlite.Connection, keyring: KeyRing, lookup: LookupKeys) -> None:
+        self._conn = conn
+        self._keyring = keyring
+        self._lookup = lookup
+        self._cache = KeyCache()
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: Path, keyring: KeyRing, *, busy_timeout_ms: int = db.BUSY_TIMEOUT_MS
+    ) -> Store:
+        """Create or open the database, migrate it, and check the master key.
+
+        The key check happens before anything is written: with a wrong key the file is left
+        exactly as it was and WrongMasterKey is raised.
+        """
+        conn = await db.connect(path, busy_timeout_ms)
+        try:
+            if await db.user_version(conn) > 0:
+                await _load_lookup_secret(conn, keyring)  # raises WrongMasterKey
+            await db.enable_wal(conn)
+            await db.migrate(conn)
+            lookup = await _lookup_keys(conn, keyring)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, keyring, lookup)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            self._cache.clear()
+            try:
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                await self._conn.close()
+
+    def unit(self) -> AbstractAsyncContextManager[Unit]:
+        """One write transaction: BEGIN IMMEDIATE, commit on normal exit, rollback on error."""
+        return self._unit()
+
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[Unit]:
+        if self._closed:
+            raise StorageError("the store is closed")
+        async with self._lock:
+            keys = DataKeys(self._conn, self._keyring, self._cache)
+            unit = Unit(self._conn, keys, self._lookup)
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise db.translate(e, "cannot start a transaction") from e
+            try:
+                yield unit
+            except BaseException as e:
+                await self._rollback()
+                if isinstance(e, sqlite3.Error):
+                    raise db.translate(e) from e
+                raise
+            try:
+                await self._conn.commit()
+            except sqlite3.Error as e:
+                await self._rollback()
+                raise db.translate(e, "commit failed") from e
+            keys.committed()
+            if unit.erased:
+                await self._shred_wal()
+
+    async def rotate(self) -> int:
+        """Re-wrap every key not under the current master key; returns how many were re-wrapped.
+
+        Open with ``KeyRing(new, retired=[old])``, call this, then the old master key can be
+        destroyed, which also makes every backup taken before the rotation unreadable.
+        """
+        count = 0
+        async with self._unit():
+            rows = await self._conn.execute_fetchall(
+                "SELECT person_id, version, key_id, wrapped FROM person_keys WHERE key_id != ?",
+                (self._keyring.key_id,),
+            )
+            for person_id, version, key_id, wrapped in rows:
+                context = wrap_context(person_id, version)
+                raw = self._keyring.unwrap(key_id, wrapped, context)
+                new_id, new_wrapped = self._keyring.wrap(raw, context)
+                await self._conn.execute(
+                    "UPDATE person_keys SET key_id = ?, wrapped = ? WHERE person_id = ?",
+                    (new_id, new_wrapped, person_id),
+                )
+                count += 1
+            rows = await self._conn.execute_fetchall(
+                "SELECT key_id, wrapped FROM secrets WHERE name = ?", (_LOOKUP_ROW,)
+            )
+            for key_id, wrapped in rows:
+                if key_id != self._keyring.key_id:
+                    raw = self._keyring.unwrap(key_id, wrapped, _LOOKUP_CONTEXT)
+                    new_id, new_wrapped = self._keyring.wrap(raw, _LOOKUP_CONTEXT)
+                    await self._conn.execute(
+                        "UPDATE secrets SET key_id = ?, wrapped = ? WHERE name = ?",
+                        (new_id, new_wrapped, _LOOKUP_ROW),
+                    )
+                    count += 1
+        await self._shred_wal()
+        return count
+
+    async def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            await self._conn.rollback()
+
+    async def _shred_wal(self) -> None:
+        """Copy the WAL into the database and truncate it, so old page images do not linger."""
+        try:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            raise db.translate(e, "checkpoint after erasure failed") from e
+
+
+async def _load_lookup_secret(conn: aiosqlite.Connection, keyring: KeyRing) -> bytes | None:
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT key_id, wrapped FROM secrets WHERE name = ?", (_LOOKUP_ROW,)
+        )
+    )
+    if not rows:
+        return None
+    key_id, wrapped = rows[0]
+    return keyring.unwrap(key_id, wrapped, _LOOKUP_CONTEXT)
+
+
+async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> LookupKeys:
+    """Load the lookup secret, creating it on first open."""
+    secret = await _load_lookup_secret(conn, keyring)
+    if secret is not None:
+        return LookupKeys(secret)
+    people = list(await conn.execute_fetchall("SELECT 1 FROM people LIMIT 1"))
+    if people:
+        raise WrongMasterKey("the lookup secret is missing from a database that has people")
+    secret = new_data_key()
+    key_id, wrapped = keyring.wrap(secret, _LOOKUP_CONTEXT)
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        await conn.execute(
+            "INSERT INTO secrets (name, key_id, wrapped) VALUES (?, ?, ?)",
+            (_LOOKUP_ROW, key_id, wrapped),
+        )
+        await conn.commit()
+    except sqlite3.Error as e:
+        if conn.in_transaction:
+            await conn.rollback()
+        raise db.translate(e, "cannot create the lookup secret") from e
+    return LookupKeys(secret)
