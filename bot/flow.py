@@ -1,0 +1,185 @@
+"""The intake use cases: load, decide (conversations), commit (storage), then reply.
+
+Each public method is one Telegram update. The answer is committed, together with the update id
+that carried it, before anything is sent back: an update delivered twice is applied once, and a
+person never gets an acknowledgement for an answer that is not on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from conversations import callbacks, screens
+from conversations.callbacks import ConsentPress, DraftPress
+from conversations.draft import Draft
+from conversations.intake import Command, Intake, Outcome, Typed
+from conversations.prompts import Prompt
+from storage import Person, Store, Unit
+
+log = logging.getLogger("peerdoor.intake")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Reply:
+    """What the handler sends: new messages, an edit of the pressed message, a short notice."""
+
+    prompts: list[Prompt] = field(default_factory=list)
+    notice: str | None = None
+    replace: Prompt | None = None
+    keep_buttons: bool = False
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, as Telegram told us. Kept in memory only."""
+
+    telegram_id: int
+    language_code: str | None
+
+
+class IntakeFlow:
+    def __init__(self, store: Store, intake: Intake, clock: Clock) -> None:
+        self.store = store
+        self.intake = intake
+        self.clock = clock
+
+    async def start(self, who: Sender, payload: str | None, update_id: int) -> Reply:
+        """/start: resume a draft, show the reference of a sent form, or open the welcome."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            draft = await self._draft(uow, person)
+            if draft is not None:
+                return Reply(self.intake.resume(draft))
+            sent = await self._already_sent(uow, person)
+            if sent is not None:
+                return Reply([sent])
+        return Reply(self.intake.opening(payload, who.language_code))
+
+    async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
+        return await self._with_draft(who, update_id, Typed(text))
+
+    async def command(self, who: Sender, name: str, update_id: int) -> Reply:
+        assert name in ("back", "cancel", "language", "help", "resume")
+        return await self._with_draft(who, update_id, Command(name))  # type: ignore[arg-type]
+
+    async def press(self, who: Sender, data: str | None, update_id: int) -> Reply:
+        press = callbacks.parse(data)
+        if isinstance(press, ConsentPress):
+            return await self._consent(who, press, update_id)
+        if press is None:
+            return Reply(notice=self._expired(who))
+        return await self._with_draft(who, update_id, press)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _consent(self, who: Sender, press: ConsentPress, update_id: int) -> Reply:
+        opening = self.intake.consent_press(press)
+        if opening.begin is None:  # nothing to store: the person has not agreed (yet)
+            return Reply(opening.prompts, notice=opening.notice, replace=opening.replace)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is not None and await uow.drafts.load(person) is not None:
+                return Reply(notice=self._expired(who), keep_buttons=True)
+            person = person or await uow.people.create(who.telegram_id, self.clock())
+            await self._apply(uow, person, opening.begin)
+        log.info("intake.consented")
+        return Reply(opening.begin.prompts)
+
+    async def _with_draft(
+        self, who: Sender, update_id: int, event: Typed | Command | DraftPress
+    ) -> Reply:
+        async with self.store.unit() as uow:
+            first_time = await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            draft = await self._draft(uow, person)
+            if draft is None or person is None:
+                sent = await self._already_sent(uow, person)
+                if isinstance(event, Command) and event.name == "help":
+                    return Reply([self.intake.help(None, who.language_code)])
+                if isinstance(event, DraftPress):
+                    return Reply(notice=self._expired(who))
+                return Reply([sent] if sent else self.intake.opening(None, who.language_code))
+            if not first_time:  # already applied: show where they are, change nothing
+                return Reply(self.intake.resume(draft), keep_buttons=True)
+            outcome = self.intake.handle(draft, event, self.clock().date())
+            reference = await self._apply(uow, person, outcome)
+        prompts = list(outcome.prompts)
+        if outcome.submission is not None and reference is not None:
+            programme = self.intake.config.programme(outcome.submission.programme)
+            assert programme is not None
+            lang = outcome.submission.language
+            prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
+            log.info("referral.submitted ref=%s", reference)
+        return Reply(prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
+
+    async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> str | None:
+        """Store what the outcome says, in the caller's transaction. Returns a new reference."""
+        reference = None
+        if outcome.submission is not None:
+            sub = outcome.submission
+            referral = await uow.referrals.create(
+                person, sub.programme, _answers_bytes(sub.answers), urgent=False, now=self.clock()
+            )
+            await uow.people.save_settings(person, _settings(sub.language), self.clock())
+            reference = referral.reference
+        if outcome.draft is None:
+            await uow.drafts.delete(person)
+            if outcome.forget and not await uow.referrals.for_person(person):
+                await uow.people.erase(person)
+                log.info("intake.forgotten")
+        elif outcome.changed:
+            await uow.drafts.save(person, outcome.draft.to_bytes(), self.clock())
+        return reference
+
+    async def _draft(self, uow: Unit, person: Person | None) -> Draft | None:
+        if person is None:
+            return None
+        raw = await uow.drafts.load(person)
+        return Draft.from_bytes(raw) if raw is not None else None
+
+    async def _already_sent(self, uow: Unit, person: Person | None) -> Prompt | None:
+        if person is None:
+            return None
+        referrals = await uow.referrals.for_person(person)
+        if not referrals:
+            return None
+        latest = referrals[0]
+        programme = self.intake.config.programme(await uow.referrals.programme_id(latest))
+        if programme is None:
+            return None
+        language = _language(await uow.people.settings(person)) or programme.default_language
+        return screens.already_sent(
+            programme, language, latest.reference, self.intake.translator(language)
+        )
+
+    def _expired(self, who: Sender) -> str:
+        lang = self.intake.catalog.best_language(
+            who.language_code, list(self.intake.catalog.languages)
+        )
+        return self.intake.translator(lang)(
+            "This button has expired. Please use the newest message."
+        )
+
+
+def _answers_bytes(answers: Mapping[str, object]) -> bytes:
+    return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
+
+
+def _settings(language: str) -> bytes:
+    return json.dumps({"language": language}).encode()
+
+
+def _language(blob: bytes | None) -> str | None:
+    if not blob:
+        return None
+    value = json.loads(blob).get("language")
+    return value if isinstance(value, str) else None

@@ -1,0 +1,52 @@
+"""Callback data: tiny codes that say which screen a button belongs to and what it does.
+
+Format: ``<screen>:<action>[:<arg>]`` for buttons of a draft (the screen number must match the
+draft's, so a stale button is recognised) and ``c:<action>:<programme>:<language>`` before consent,
+when nothing is stored yet. Arguments are option positions and ids from the config, never answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+
+
+@dataclass(frozen=True)
+class DraftPress:
+    screen: int
+    action: str
+    arg: str
+
+
+@dataclass(frozen=True)
+class ConsentPress:
+    action: str
+    programme: str
+    language: str
+
+
+def draft(screen: int, action: str, arg: str | int = "") -> str:
+    return _checked(f"{screen}:{action}:{arg}" if arg != "" else f"{screen}:{action}")
+
+
+def consent(action: str, programme: str, language: str) -> str:
+    return _checked(f"c:{action}:{programme}:{language}")
+
+
+def parse(data: str | None) -> DraftPress | ConsentPress | None:
+    """Decode callback data; None for anything malformed (forged or from an old version)."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    parts = data.split(":")
+    if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):
+        return ConsentPress(parts[1], parts[2], parts[3])
+    if parts[0].isdigit() and len(parts) in (2, 3) and parts[1]:
+        return DraftPress(int(parts[0]), parts[1], parts[2] if len(parts) == 3 else "")
+    return None
+
+
+def _checked(data: str) -> str:
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data

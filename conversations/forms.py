@@ -1,0 +1,251 @@
+"""Programmes and their referral forms, as data.
+
+A service describes each programme (an HIV peer programme, a diabetes group, ...) in its config
+file. This module validates that description: every question has a kind, texts in each of the
+programme's languages, and optional rules (`when`, limits). Nothing here reads files or clocks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+# Deep-link payloads allow 1-64 of A-Za-z0-9_- ; we keep ids short so callback data stays small.
+Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,24}$")]
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+Localized = dict[LanguageCode, Annotated[str, StringConstraints(min_length=1, max_length=3000)]]
+
+QuestionKind = Literal["single", "multi", "text", "number", "date", "yesno", "info"]
+ANSWER_KINDS: frozenset[str] = frozenset({"single", "multi", "text", "number", "date", "yesno"})
+MAX_TEXT_LENGTH = 2000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Strict):
+    """One choice of a single- or multiple-choice question."""
+
+    id: Slug
+    label: Localized
+    under_age: bool = Field(
+        default=False,
+        description="Choosing this option means the person is below the minimum age.",
+    )
+
+
+class Condition(_Strict):
+    """Show a question only when an earlier answer matches."""
+
+    question: Slug
+    any_of: list[str] = Field(min_length=1, description="Option ids (or 'yes'/'no') that show it.")
+
+
+class Question(_Strict):
+    """One step of the form. `info` steps only show text and a Continue button."""
+
+    id: Slug
+    kind: QuestionKind
+    text: Localized
+    hint: Localized | None = Field(default=None, description="A short line under the question.")
+    required: bool = True
+    skip_label: Literal["skip", "prefer_not"] = "skip"
+    options: list[Option] = Field(default_factory=list)
+    max_length: int = Field(default=500, ge=1, le=MAX_TEXT_LENGTH)
+    minimum: int | None = None
+    maximum: int | None = None
+    allow_future: bool = Field(default=False, description="Dates: may the date be after today?")
+    when: Condition | None = None
+    role: Literal["name", "age", "verification", "contact"] | None = Field(
+        default=None,
+        description=(
+            "name: shown to the coordinator as how to address the person; age: checked against "
+            "the programme's minimum age; verification: erased once a coordinator verifies."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> Question:
+        if self.kind in ("single", "multi"):
+            if len(self.options) < 2:
+                raise ValueError(f"a '{self.kind}' question needs at least 2 options")
+            ids = [o.id for o in self.options]
+            if len(set(ids)) != len(ids):
+                raise ValueError("option ids must be unique within a question")
+            if len(self.options) > 20:
+                raise ValueError("at most 20 options fit on a phone screen")
+        elif self.options:
+            raise ValueError(f"a '{self.kind}' question takes no options")
+        if self.kind == "number":
+            if self.minimum is None or self.maximum is None:
+                raise ValueError("a 'number' question needs 'minimum' and 'maximum'")
+            if self.minimum > self.maximum:
+                raise ValueError("'minimum' must not be greater than 'maximum'")
+        if self.kind == "info" and (self.required is False or self.when is not None):
+            pass  # info screens may be conditional; 'required' has no meaning for them
+        if self.role == "age" and self.kind not in ("single", "number"):
+            raise ValueError("the 'age' role fits a 'single' (age bands) or 'number' question")
+        return self
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind in ANSWER_KINDS
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+class Programme(_Strict):
+    """A peer support programme: its texts, its form and its rules."""
+
+    id: Slug
+    name: Localized
+    languages: list[LanguageCode] = Field(min_length=1)
+    timezone: str = "Europe/London"
+    min_age: int = Field(default=18, ge=0, le=120)
+    welcome: Localized = Field(description="What the service is, in two or three short lines.")
+    privacy: Localized = Field(description="What is collected, why, who sees it, how long.")
+    no_consent: Localized = Field(description="Other ways to reach the service without the bot.")
+    under_age: Localized = Field(description="Where younger people can get support.")
+    next_steps: Localized = Field(description="What happens after the form is sent.")
+    response_time: Localized = Field(description="For example 'within 3 working days'.")
+    emergency: Localized
+    complaints: Localized
+    form: list[Question] = Field(min_length=1)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like 'Europe/London'"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _form_rules(self) -> Programme:
+        seen: dict[str, Question] = {}
+        for question in self.form:
+            if question.id in seen:
+                raise ValueError(f"question id {question.id!r} is used twice")
+            if question.when is not None:
+                earlier = seen.get(question.when.question)
+                if earlier is None:
+                    raise ValueError(
+                        f"question {question.id!r}: 'when' must name an earlier question, "
+                        f"not {question.when.question!r}"
+                    )
+                allowed = (
+                    {"yes", "no"} if earlier.kind == "yesno" else {o.id for o in earlier.options}
+                )
+                if earlier.kind not in ("single", "multi", "yesno"):
+                    raise ValueError(
+                        f"question {question.id!r}: 'when' needs a choice or yes/no question"
+                    )
+                unknown = sorted(set(question.when.any_of) - allowed)
+                if unknown:
+                    raise ValueError(
+                        f"question {question.id!r}: 'when' names unknown answers {unknown} "
+                        f"of {earlier.id!r}"
+                    )
+            seen[question.id] = question
+        if not any(q.answerable for q in self.form):
+            raise ValueError("the form needs at least one question that takes an answer")
+        self._check_languages()
+        return self
+
+    def _check_languages(self) -> None:
+        wanted = set(self.languages)
+        for path, texts in _localized_fields(self):
+            missing = sorted(wanted - set(texts))
+            if missing:
+                raise ValueError(f"{path} has no text for language(s) {', '.join(missing)}")
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.form if q.id == question_id), None)
+
+    def text(self, texts: dict[str, str], language: str) -> str:
+        """The text in `language`, else in the programme's default language."""
+        return texts.get(language) or texts[self.default_language]
+
+
+class ServiceConfig(_Strict):
+    """The whole config file: one or more programmes."""
+
+    default_programme: Slug | None = None
+    programmes: list[Programme] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _programme_rules(self) -> ServiceConfig:
+        ids = [p.id for p in self.programmes]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"programme ids must be unique: {duplicates}")
+        if self.default_programme is not None and self.default_programme not in ids:
+            raise ValueError(
+                f"default_programme {self.default_programme!r} is not one of the programmes {ids}"
+            )
+        return self
+
+    def programme(self, programme_id: str) -> Programme | None:
+        return next((p for p in self.programmes if p.id == programme_id), None)
+
+    def starting_programme(self) -> Programme | None:
+        """The programme a plain /start opens, or None when the person must choose."""
+        if self.default_programme is not None:
+            return self.programme(self.default_programme)
+        return self.programmes[0] if len(self.programmes) == 1 else None
+
+
+def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
+    fields: list[tuple[str, dict[str, str]]] = []
+    for name in (
+        "name",
+        "welcome",
+        "privacy",
+        "no_consent",
+        "under_age",
+        "next_steps",
+        "response_time",
+        "emergency",
+        "complaints",
+    ):
+        fields.append((name, getattr(programme, name)))
+    for i, q in enumerate(programme.form):
+        fields.append((f"form[{i}] ({q.id}).text", q.text))
+        if q.hint is not None:
+            fields.append((f"form[{i}] ({q.id}).hint", q.hint))
+        for j, o in enumerate(q.options):
+            fields.append((f"form[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    return fields
+
+
+_LOC_PART = re.compile(r"^\d+$")
+
+
+def error_path(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic error location into a readable field path: programmes[0].form[3].kind."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int) or _LOC_PART.match(str(part)):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path

@@ -1,0 +1,349 @@
+"""The intake machine: (draft, event) -> outcome. Pure: no Telegram, no storage, no clock.
+
+The bot turns each update into an event, stores the outcome's draft (or deletes it) in one
+transaction, and only then sends the outcome's prompts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from conversations import screens
+from conversations.answers import choice_ids, parse_typed
+from conversations.callbacks import ConsentPress, DraftPress
+from conversations.draft import (
+    Answer,
+    Draft,
+    next_question,
+    prune_hidden,
+    visible_questions,
+)
+from conversations.forms import Programme, Question, ServiceConfig
+from conversations.i18n import Catalog, Translate
+from conversations.prompts import Prompt, esc
+
+
+@dataclass(frozen=True)
+class Typed:
+    text: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: Literal["back", "cancel", "language", "help", "resume"]
+
+
+Event = Typed | DraftPress | Command
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A finished form, ready to become a referral."""
+
+    programme: str
+    language: str
+    answers: dict[str, Answer]
+
+
+@dataclass
+class Outcome:
+    """What to store and what to say.
+
+    `draft` is the state to save; None means delete the draft. `changed` False means the draft
+    was not touched (nothing to write). `replace` edits the message whose button was pressed;
+    `keep_buttons` leaves that message's buttons in place (otherwise they are removed so that
+    old buttons do not linger). `notice` is the short answer to a button press.
+    """
+
+    draft: Draft | None
+    prompts: list[Prompt] = field(default_factory=list)
+    changed: bool = True
+    notice: str | None = None
+    replace: Prompt | None = None
+    keep_buttons: bool = False
+    submission: Submission | None = None
+    forget: bool = False
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The answer to a press before consent: prompts, or a new draft once the person agreed."""
+
+    prompts: list[Prompt]
+    begin: Outcome | None = None
+    replace: Prompt | None = None
+    notice: str | None = None
+
+
+class Intake:
+    """One engine for every programme's form."""
+
+    def __init__(self, config: ServiceConfig, catalog: Catalog) -> None:
+        self.config = config
+        self.catalog = catalog
+
+    # -- before consent: nothing is stored, state travels in the buttons ----------------------
+
+    def opening(self, payload: str | None, telegram_language: str | None) -> list[Prompt]:
+        """/start for someone with no draft: welcome and privacy notice, or a programme choice."""
+        programme = self.config.programme(payload) if payload else None
+        programme = programme or self.config.starting_programme()
+        if programme is None:
+            lang = self.catalog.best_language(telegram_language, list(self.catalog.languages))
+            return [screens.choose_programme(self.config, lang, self.catalog.translator(lang))]
+        lang = self.catalog.best_language(telegram_language, programme.languages)
+        _ = self.catalog.translator(lang)
+        return [
+            screens.welcome(programme, lang, _),
+            screens.privacy(programme, lang, programme.languages, _),
+        ]
+
+    def consent_press(self, press: ConsentPress) -> Opening:
+        programme = self.config.programme(press.programme)
+        if programme is None or press.language not in programme.languages:
+            return Opening([], notice=self._expired(press.language))
+        lang = press.language
+        _ = self.catalog.translator(lang)
+        match press.action:
+            case "p":
+                return Opening(
+                    [
+                        screens.welcome(programme, lang, _),
+                        screens.privacy(programme, lang, programme.languages, _),
+                    ]
+                )
+            case "L":
+                return Opening(
+                    [], replace=screens.privacy(programme, lang, programme.languages, _)
+                )
+            case "n":
+                return Opening([screens.no_consent(programme, lang, _)])
+            case "y":
+                return Opening([], begin=self.begin(programme, lang))
+        return Opening([], notice=self._expired(lang))
+
+    def begin(self, programme: Programme, language: str) -> Outcome:
+        draft = Draft(programme=programme.id, language=language)
+        return self._go_to(programme, draft, next_question(programme, draft, None))
+
+    # -- with a draft -------------------------------------------------------------------------
+
+    def handle(self, draft: Draft, event: Event, today: date) -> Outcome:
+        programme = self.config.programme(draft.programme)
+        if programme is None:  # the programme was removed from the config
+            _ = self.catalog.translator(draft.language)
+            return Outcome(None, [screens.cancelled(_)], forget=True)
+        draft = draft.model_copy(deep=True)
+        if isinstance(event, Typed):
+            return self._typed(programme, draft, event.text, today)
+        if isinstance(event, Command):
+            return self._command(programme, draft, event)
+        return self._press(programme, draft, event)
+
+    def resume(self, draft: Draft) -> list[Prompt]:
+        programme = self.config.programme(draft.programme)
+        _ = self.catalog.translator(draft.language)
+        if programme is None:
+            return [screens.cancelled(_)]
+        return [screens.resumed(_), self.current_screen(programme, draft)]
+
+    def help(self, draft: Draft | None, telegram_language: str | None) -> Prompt:
+        if draft is None:
+            lang = self.catalog.best_language(telegram_language, list(self.catalog.languages))
+            return screens.help_screen(None, None, self.catalog.translator(lang))
+        programme = self.config.programme(draft.programme)
+        return screens.help_screen(programme, draft, self.catalog.translator(draft.language))
+
+    def current_screen(self, programme: Programme, draft: Draft) -> Prompt:
+        _ = self.catalog.translator(draft.language)
+        if draft.phase == "review":
+            return screens.review(programme, draft, _)
+        if draft.phase == "confirm_cancel":
+            return screens.confirm_cancel(draft, _)
+        question = programme.question(draft.current or "")
+        if question is None:  # the config changed under a paused draft: start at the top
+            question = next_question(programme, draft, None)
+            assert question is not None
+            draft.current = question.id
+        return screens.question(programme, draft, question, _)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _typed(self, programme: Programme, draft: Draft, text: str, today: date) -> Outcome:
+        _ = self.catalog.translator(draft.language)
+        if draft.phase == "review":
+            return self._say(draft, _("Please tap Send, or tap a number to change an answer."))
+        if draft.phase == "confirm_cancel":
+            return Outcome(draft, [screens.confirm_cancel(draft, _)], changed=False)
+        question = programme.question(draft.current or "")
+        if question is None:
+            return Outcome(draft, [self.current_screen(programme, draft)])
+        parsed = parse_typed(programme, question, text, draft.language, _, today)
+        if not parsed.ok:
+            assert parsed.problem is not None
+            return self._say(draft, parsed.problem)
+        return self._answer(programme, draft, question, parsed.value)
+
+    def _command(self, programme: Programme, draft: Draft, command: Command) -> Outcome:
+        _ = self.catalog.translator(draft.language)
+        match command.name:
+            case "back":
+                return self._back(programme, draft)
+            case "cancel":
+                draft.resume_phase = draft.phase if draft.phase != "confirm_cancel" else "asking"
+                draft.phase = "confirm_cancel"
+                draft.screen += 1
+                return Outcome(draft, [screens.confirm_cancel(draft, _)])
+            case "language":
+                draft.screen += 1
+                return Outcome(draft, [screens.language_choice(draft, programme.languages, _)])
+            case "help":
+                return Outcome(draft, [screens.help_screen(programme, draft, _)], changed=False)
+        return Outcome(draft, self.resume(draft), changed=False)
+
+    def _press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
+        _ = self.catalog.translator(draft.language)
+        if press.screen != draft.screen:
+            return Outcome(
+                draft, changed=False, notice=self._expired(draft.language), keep_buttons=True
+            )
+        match press.action:
+            case "R":
+                return self._reshow(programme, _back_from_menu(draft))
+            case "X" if draft.phase == "confirm_cancel":
+                return Outcome(None, [screens.cancelled(_)], forget=True)
+            case "L":
+                if press.arg in programme.languages:
+                    draft.language = press.arg
+                return self._reshow(programme, draft)
+            case "b":
+                return self._back(programme, draft)
+        if draft.phase == "review":
+            return self._review_press(programme, draft, press)
+        question = programme.question(draft.current or "")
+        if draft.phase != "asking" or question is None:
+            return Outcome(draft, changed=False, notice=self._expired(draft.language))
+        return self._question_press(programme, draft, question, press)
+
+    def _question_press(
+        self, programme: Programme, draft: Draft, question: Question, press: DraftPress
+    ) -> Outcome:
+        _ = self.catalog.translator(draft.language)
+        choices = choice_ids(question)
+        index = int(press.arg) if press.arg.isdigit() else -1
+        match press.action:
+            case "o" if question.kind in ("single", "yesno") and 0 <= index < len(choices):
+                return self._answer(programme, draft, question, choices[index])
+            case "t" if question.kind == "multi" and 0 <= index < len(choices):
+                chosen = choices[index]
+                picked = set(draft.picked) ^ {chosen}
+                draft.picked = [c for c in choices if c in picked]
+                return Outcome(
+                    draft,
+                    replace=screens.question(programme, draft, question, _),
+                    keep_buttons=True,
+                )
+            case "d" if question.kind == "multi":
+                if question.required and not draft.picked:
+                    return Outcome(
+                        draft,
+                        changed=False,
+                        keep_buttons=True,
+                        notice=_("Please tap at least one answer, then Done."),
+                    )
+                return self._answer(programme, draft, question, list(draft.picked) or None)
+            case "s" if question.answerable and not question.required:
+                return self._answer(programme, draft, question, None)
+            case "k" if question.id in draft.answers:
+                return self._answer(programme, draft, question, draft.answers[question.id])
+            case "i" if question.kind == "info":
+                return self._answer(programme, draft, question, None)
+        return Outcome(draft, changed=False, notice=self._expired(draft.language))
+
+    def _review_press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
+        answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
+        if press.action == "e" and press.arg.isdigit() and 1 <= int(press.arg) <= len(answerable):
+            draft.from_review = True
+            draft.phase = "asking"
+            return self._go_to(programme, draft, answerable[int(press.arg) - 1])
+        if press.action == "S":
+            missing = [q for q in answerable if q.required and q.id not in draft.answers]
+            if missing:
+                draft.phase = "asking"
+                draft.from_review = True
+                return self._go_to(programme, draft, missing[0])
+            answers = {q.id: draft.answers[q.id] for q in answerable if q.id in draft.answers}
+            return Outcome(None, submission=Submission(programme.id, draft.language, answers))
+        return Outcome(draft, changed=False, notice=self._expired(draft.language))
+
+    # -- moves ----------------------------------------------------------------------------
+
+    def _answer(
+        self, programme: Programme, draft: Draft, question: Question, value: Answer
+    ) -> Outcome:
+        if question.answerable:
+            draft.answers[question.id] = value
+            draft.answers = prune_hidden(programme, draft.answers)
+        if _under_age(programme, question, value):
+            _ = self.catalog.translator(draft.language)
+            return Outcome(None, [screens.under_age(programme, draft.language, _)], forget=True)
+        draft.trail.append(question.id)
+        return self._go_to(programme, draft, next_question(programme, draft, question.id))
+
+    def _back(self, programme: Programme, draft: Draft) -> Outcome:
+        if draft.phase == "confirm_cancel":
+            return self._reshow(programme, _back_from_menu(draft))
+        if draft.phase == "asking" and draft.from_review:
+            return self._go_to(programme, draft, None)
+        if draft.phase == "review":
+            draft.phase = "asking"
+            draft.from_review = False
+        while draft.trail:
+            previous = programme.question(draft.trail.pop())
+            if previous is not None and previous in visible_questions(programme, draft.answers):
+                return self._go_to(programme, draft, previous)
+        _ = self.catalog.translator(draft.language)
+        return self._say(draft, _("This is the first question."))
+
+    def _go_to(self, programme: Programme, draft: Draft, question: Question | None) -> Outcome:
+        """Show `question`, or the review when there is none left."""
+        draft.screen += 1
+        if question is None:
+            draft.phase, draft.current, draft.from_review, draft.picked = "review", None, False, []
+        else:
+            draft.phase, draft.current = "asking", question.id
+            given = draft.answers.get(question.id)
+            draft.picked = list(given) if isinstance(given, list) else []
+        return Outcome(draft, [self.current_screen(programme, draft)])
+
+    def _reshow(self, programme: Programme, draft: Draft) -> Outcome:
+        draft.screen += 1
+        return Outcome(draft, [self.current_screen(programme, draft)])
+
+    def _say(self, draft: Draft, text: str) -> Outcome:
+        return Outcome(draft, [Prompt(esc(text))], changed=False)
+
+    def _expired(self, language: str) -> str:
+        return self.catalog.translator(language)(
+            "This button has expired. Please use the newest message."
+        )
+
+    def translator(self, language: str) -> Translate:
+        return self.catalog.translator(language)
+
+
+def _back_from_menu(draft: Draft) -> Draft:
+    if draft.phase == "confirm_cancel":
+        draft.phase = draft.resume_phase
+    return draft
+
+
+def _under_age(programme: Programme, question: Question, value: Answer) -> bool:
+    if question.role != "age" or value is None:
+        return False
+    if question.kind == "number" and isinstance(value, int):
+        return value < programme.min_age
+    option = question.option(str(value))
+    return option is not None and option.under_age

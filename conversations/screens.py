@@ -1,0 +1,296 @@
+"""Screens of the intake: what each step looks like on a phone.
+
+Every message starts with a neutral first line, because that line may show on a lock screen.
+"""
+
+from __future__ import annotations
+
+from conversations import callbacks
+from conversations.answers import choice_ids, option_label
+from conversations.draft import Answer, Draft, progress, visible_questions
+from conversations.forms import Programme, Question, ServiceConfig
+from conversations.i18n import LANGUAGE_NAMES, Translate
+from conversations.prompts import Button, Prompt, bold, esc, italic, rows
+
+TICK, BOX = "☑", "☐"
+
+
+def welcome(programme: Programme, language: str, _: Translate) -> Prompt:
+    return Prompt(esc(programme.text(programme.welcome, language)))
+
+
+def privacy(programme: Programme, language: str, offered: list[str], _: Translate) -> Prompt:
+    """The privacy notice and the consent question. Nothing is stored before a Yes."""
+    text = "\n\n".join(
+        [
+            bold(_("Before we start")),
+            esc(programme.text(programme.privacy, language)),
+            esc(_("Do you agree that we keep your answers to help you find a peer supporter?")),
+        ]
+    )
+    buttons = [
+        [Button(_("Yes, I agree"), callbacks.consent("y", programme.id, language))],
+        [Button(_("No, thank you"), callbacks.consent("n", programme.id, language))],
+    ]
+    others = [code for code in offered if code != language]
+    buttons.append(
+        [Button(LANGUAGE_NAMES.get(c, c), callbacks.consent("L", programme.id, c)) for c in others]
+    )
+    return Prompt(text, tuple(tuple(row) for row in buttons if row))
+
+
+def choose_programme(config: ServiceConfig, language: str, _: Translate) -> Prompt:
+    buttons = [
+        Button(p.text(p.name, language), callbacks.consent("p", p.id, language))
+        for p in config.programmes
+    ]
+    return Prompt(esc(_("Hello. Which service would you like to contact?")), rows(buttons, 1))
+
+
+def no_consent(programme: Programme, language: str, _: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("That is fine. We have not kept anything you sent.")),
+            esc(programme.text(programme.no_consent, language)),
+            esc(_("If you change your mind, send /start.")),
+        ]
+    )
+    return Prompt(text)
+
+
+def question(programme: Programme, draft: Draft, q: Question, _: Translate) -> Prompt:
+    """One question, with its buttons, a progress cue and a way back."""
+    lang = draft.language
+    lines = []
+    if q.answerable:
+        number, total = progress(programme, draft, q)
+        lines.append(esc(_("Question {number} of {total}").format(number=number, total=total)))
+    else:
+        lines.append(esc(_("Good to know")))
+    lines.append(bold(programme.text(q.text, lang)))
+    if q.hint is not None:
+        lines.append(italic(programme.text(q.hint, lang)))
+    current = draft.answers.get(q.id) if q.id in draft.answers else _UNSET
+    if current is not _UNSET and q.kind in ("text", "number", "date"):
+        shown = _("(skipped)") if current is None else str(current)
+        lines.append(esc(_("Your answer now: {answer}").format(answer=shown)))
+    lines.append(italic(_instruction(q, _)))
+    return Prompt("\n\n".join(lines), _question_buttons(programme, draft, q, current, _))
+
+
+_UNSET: Answer | object = object()
+
+
+def _instruction(q: Question, _: Translate) -> str:
+    return {
+        "single": _("Tap one answer."),
+        "yesno": _("Tap one answer."),
+        "multi": _("Tap all that fit, then tap Done."),
+        "text": _("Type your answer and send it."),
+        "number": _("Type a number and send it."),
+        "date": _("Type a date, like 31/12/2025."),
+        "info": _("Tap Continue when you are ready."),
+    }[q.kind]
+
+
+def _question_buttons(
+    programme: Programme, draft: Draft, q: Question, current: object, _: Translate
+) -> tuple[tuple[Button, ...], ...]:
+    screen = draft.screen
+    keyboard: list[tuple[Button, ...]] = []
+    if q.kind in ("single", "yesno"):
+        options = [
+            Button(
+                _marked(programme, draft, q, oid, current == oid, _),
+                callbacks.draft(screen, "o", i),
+            )
+            for i, oid in enumerate(choice_ids(q))
+        ]
+        keyboard += rows(options, 2 if q.kind == "yesno" else 1)
+    elif q.kind == "multi":
+        options = [
+            Button(
+                f"{TICK if oid in draft.picked else BOX} "
+                + option_label(programme, q, oid, draft.language, _),
+                callbacks.draft(screen, "t", i),
+            )
+            for i, oid in enumerate(choice_ids(q))
+        ]
+        keyboard += rows(options, 1)
+        keyboard.append((Button(_("Done"), callbacks.draft(screen, "d")),))
+    elif q.kind == "info":
+        keyboard.append((Button(_("Continue"), callbacks.draft(screen, "i")),))
+    nav = []
+    if q.answerable and not q.required:
+        label = _("Prefer not to say") if q.skip_label == "prefer_not" else _("Skip")
+        nav.append(Button(label, callbacks.draft(screen, "s")))
+    if current is not _UNSET and q.kind in ("text", "number", "date"):
+        nav.append(Button(_("Keep my answer"), callbacks.draft(screen, "k")))
+    if nav:
+        keyboard.append(tuple(nav))
+    keyboard.append((Button("← " + _("Back"), callbacks.draft(screen, "b")),))
+    return tuple(keyboard)
+
+
+def _marked(
+    programme: Programme, draft: Draft, q: Question, option_id: str, chosen: bool, _: Translate
+) -> str:
+    label = option_label(programme, q, option_id, draft.language, _)
+    return f"{label} ✓" if chosen else label
+
+
+def answer_text(programme: Programme, draft: Draft, q: Question, _: Translate) -> str:
+    """An answer as the person would read it back (not escaped)."""
+    value = draft.answers.get(q.id)
+    if value is None:
+        return _("Prefer not to say") if q.skip_label == "prefer_not" else _("(skipped)")
+    if isinstance(value, list):
+        labels = [option_label(programme, q, v, draft.language, _) for v in value]
+        return ", ".join(labels)
+    if q.kind in ("single", "yesno"):
+        return option_label(programme, q, str(value), draft.language, _)
+    return str(value)
+
+
+def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
+    """Every answer, each with a number to tap to change it, and Send."""
+    lang = draft.language
+    answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
+    lines = [esc(_("Please check your answers")), ""]
+    for i, q in enumerate(answerable, start=1):
+        lines.append(
+            f"{i}. {bold(programme.text(q.text, lang))}\n"
+            f"{esc(answer_text(programme, draft, q, _))}"
+        )
+    lines.append("")
+    lines.append(italic(_("To change an answer, tap its number. When it looks right, tap Send.")))
+    edits = [
+        Button(f"✎ {i}", callbacks.draft(draft.screen, "e", i))
+        for i in range(1, len(answerable) + 1)
+    ]
+    keyboard = (
+        *rows(edits, 5),
+        (Button(_("Send my form"), callbacks.draft(draft.screen, "S")),),
+        (Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),),
+    )
+    return Prompt("\n".join(lines), keyboard)
+
+
+def confirm_cancel(draft: Draft, _: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Delete your answers?")),
+            esc(_("This deletes everything you have typed so far. It cannot be undone.")),
+        ]
+    )
+    keyboard = (
+        (Button(_("Yes, delete them"), callbacks.draft(draft.screen, "X")),),
+        (Button(_("No, go back to the form"), callbacks.draft(draft.screen, "R")),),
+    )
+    return Prompt(text, keyboard)
+
+
+def language_choice(draft: Draft, offered: list[str], _: Translate) -> Prompt:
+    buttons = [
+        Button(LANGUAGE_NAMES.get(code, code), callbacks.draft(draft.screen, "L", code))
+        for code in offered
+    ]
+    keyboard = (*rows(buttons, 2), (Button("← " + _("Back"), callbacks.draft(draft.screen, "R")),))
+    return Prompt(esc(_("Which language would you like?")), keyboard)
+
+
+def submitted(programme: Programme, language: str, reference: str, _: Translate) -> list[Prompt]:
+    """What the person reads after sending: reference, what happens next, where to get help."""
+    first = "\n\n".join(
+        [
+            esc(_("Thank you. Your form has been sent.")),
+            esc(_("Your reference is {reference}. Please keep it.")).format(
+                reference=f"<b>{esc(reference)}</b>"
+            ),
+            esc(
+                _("We will contact you {when}.").format(
+                    when=programme.text(programme.response_time, language)
+                )
+            ),
+            esc(programme.text(programme.next_steps, language)),
+        ]
+    )
+    help_text = "\n\n".join(
+        [
+            bold(_("If you need help now")),
+            esc(programme.text(programme.emergency, language)),
+            bold(_("If you are unhappy with our service")),
+            esc(programme.text(programme.complaints, language)),
+        ]
+    )
+    return [Prompt(first), Prompt(help_text)]
+
+
+def already_sent(programme: Programme, language: str, reference: str, _: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Hello again.")),
+            esc(_("We have your form. Your reference is {reference}.")).format(
+                reference=f"<b>{esc(reference)}</b>"
+            ),
+            esc(
+                _("We will contact you {when}.").format(
+                    when=programme.text(programme.response_time, language)
+                )
+            ),
+            esc(programme.text(programme.emergency, language)),
+        ]
+    )
+    return Prompt(text)
+
+
+def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) -> Prompt:
+    where = _("You have not started a form.")
+    if draft is not None and programme is not None:
+        q = programme.question(draft.current or "")
+        if draft.phase == "review":
+            where = _("You are checking your answers before you send them.")
+        elif q is not None and q.answerable:
+            number, total = progress(programme, draft, q)
+            where = _("You are on question {number} of {total}.").format(
+                number=number, total=total
+            )
+    lines = [
+        esc(_("How this chat works")),
+        esc(where),
+        esc(_("Your answers are saved as you go. You can stop and come back any time.")),
+        esc(_("/back goes to the last question.")),
+        esc(_("/language changes the language.")),
+        esc(_("/cancel deletes your answers.")),
+        esc(_("/start shows where you are.")),
+    ]
+    return Prompt("\n".join(lines))
+
+
+def resumed(_: Translate) -> Prompt:
+    return Prompt(esc(_("Welcome back. Here is where you stopped.")))
+
+
+def under_age(programme: Programme, language: str, _: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Thank you for telling us.")),
+            esc(
+                _(
+                    "This service is for people aged {age} or over. We have not kept your answers."
+                ).format(age=programme.min_age)
+            ),
+            esc(programme.text(programme.under_age, language)),
+        ]
+    )
+    return Prompt(text)
+
+
+def cancelled(_: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Done. Your answers are deleted.")),
+            esc(_("You can start again any time with /start.")),
+        ]
+    )
+    return Prompt(text)
