@@ -1,4 +1,15 @@
-"""Encrypted persistence for peerdoor: SQLite via aiosqlite, envelope encryption per person."""
+"""Encrypted persistence for peerdoor: SQLite via aiosqlite, envelope encryption per person.
+
+Everything about a person is sealed under their own random data key, which is stored only
+wrapped under the master key (never in the database). Lookups use keyed HMACs. Erasing a person
+deletes their rows and their wrapped key from the live database (secure_delete, WAL truncated).
+
+Backups: a copy of the database taken before an erasure still holds that person's wrapped key,
+so with the master key it still decrypts. It becomes unreadable only when the master key is
+rotated (``Store.rotate`` under ``KeyRing(new, retired=[old])``) and the old master key is
+destroyed, or if backups are kept without the ``person_keys`` table. Tested in
+tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before.
+"""
 
 from storage.crypto import KeyRing, pad, unpad
 from storage.errors import StorageError, UnreadableRecord, WrongMasterKey

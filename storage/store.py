@@ -44,6 +44,7 @@ class Store:
         self._cache = KeyCache()
         self._lock = asyncio.Lock()
         self._closed = False
+        self._unsettled = False
 
     @classmethod
     async def open(
@@ -86,16 +87,22 @@ class Store:
         if self._closed:
             raise StorageError("the store is closed")
         async with self._lock:
+            await self._recover()
             keys = DataKeys(self._conn, self._keyring, self._cache)
             unit = Unit(self._conn, keys, self._lookup)
+            # Cleared only when the transaction is known to be over, so that a unit cancelled
+            # while BEGIN, COMMIT or ROLLBACK was still queued is cleaned up by the next one.
+            self._unsettled = True
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
+                self._unsettled = False
                 raise db.translate(e, "cannot start a transaction") from e
             try:
                 yield unit
             except BaseException as e:
                 await self._rollback()
+                self._unsettled = False
                 if isinstance(e, sqlite3.Error):
                     raise db.translate(e) from e
                 raise
@@ -103,7 +110,9 @@ class Store:
                 await self._conn.commit()
             except sqlite3.Error as e:
                 await self._rollback()
+                self._unsettled = False
                 raise db.translate(e, "commit failed") from e
+            self._unsettled = False
             keys.committed()
             if unit.erased:
                 await self._shred_wal()
@@ -143,6 +152,14 @@ class Store:
                     count += 1
         await self._shred_wal()
         return count
+
+    async def _recover(self) -> None:
+        """Roll back a transaction left open by a unit that was cancelled mid-statement."""
+        if not self._unsettled:
+            return
+        await self._conn.execute_fetchall("SELECT 1")  # wait for queued statements to finish
+        await self._rollback()
+        self._unsettled = False
 
     async def _rollback(self) -> None:
         if self._conn.in_transaction:
