@@ -16,6 +16,7 @@ from datetime import datetime
 from conversations import callbacks, screens
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import Draft
+from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
 from conversations.prompts import Prompt
 from storage import Person, Store, Unit
@@ -76,6 +77,13 @@ class IntakeFlow:
         if press is None:
             return Reply(notice=self._expired(who))
         return await self._with_draft(who, update_id, press)
+
+    async def not_text(self, who: Sender) -> Reply:
+        """A sticker, photo or voice note: say kindly that only text is read. Nothing changes."""
+        return Reply([screens.only_text(self._translator(who))])
+
+    async def went_wrong(self, who: Sender) -> Reply:
+        return Reply([screens.went_wrong(self._translator(who))])
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -161,13 +169,14 @@ class IntakeFlow:
             programme, language, latest.reference, self.intake.translator(language)
         )
 
+    def _translator(self, who: Sender) -> Translate:
+        catalog = self.intake.catalog
+        return catalog.translator(
+            catalog.best_language(who.language_code, list(catalog.languages))
+        )
+
     def _expired(self, who: Sender) -> str:
-        lang = self.intake.catalog.best_language(
-            who.language_code, list(self.intake.catalog.languages)
-        )
-        return self.intake.translator(lang)(
-            "This button has expired. Please use the newest message."
-        )
+        return screens.expired_notice(self._translator(who))
 
 
 def _answers_bytes(answers: Mapping[str, object]) -> bytes:

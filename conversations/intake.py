@@ -326,9 +326,7 @@ class Intake:
         return Outcome(draft, [Prompt(esc(text))], changed=False)
 
     def _expired(self, language: str) -> str:
-        return self.catalog.translator(language)(
-            "This button has expired. Please use the newest message."
-        )
+        return screens.expired_notice(self.catalog.translator(language))
 
     def translator(self, language: str) -> Translate:
         return self.catalog.translator(language)

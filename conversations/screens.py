@@ -294,3 +294,36 @@ def cancelled(_: Translate) -> Prompt:
         ]
     )
     return Prompt(text)
+
+
+def only_text(_: Translate) -> Prompt:
+    return Prompt(
+        esc(_("I can only read typed text. Please type your answer, or use the buttons."))
+    )
+
+
+def went_wrong(_: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _(
+                "Sorry, something went wrong on our side. What you sent before this is saved. "
+                "Please try again in a moment."
+            )
+        )
+    )
+
+
+def command_menu(_: Translate) -> list[tuple[str, str]]:
+    """The bot's command list, as Telegram shows it in the menu."""
+    return [
+        ("start", _("Start, or carry on where you stopped")),
+        ("back", _("Go back one question")),
+        ("help", _("How this chat works")),
+        ("language", _("Change the language")),
+        ("cancel", _("Delete your answers")),
+    ]
+
+
+def expired_notice(_: Translate) -> str:
+    """The answer to a button from an old message, or one that was never ours."""
+    return _("This button has expired. Please use the newest message.")

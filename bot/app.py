@@ -1,0 +1,167 @@
+"""Building the bot: one place that wires settings, storage, the form engine and handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.delivery import deliver
+from bot.errors import SetupError
+from bot.flow import IntakeFlow, Sender
+from bot.handlers import intake as intake_handlers
+from bot.i18n import load_catalog
+from bot.ordering import PerPersonUpdateProcessor
+from bot.services import KEY, Services
+from bot.settings import Settings
+from conversations import screens
+from conversations.forms import ServiceConfig
+from conversations.i18n import SOURCE_LANGUAGE, Catalog
+from conversations.intake import Intake
+from storage import KeyRing, Store, WrongMasterKey
+
+log = logging.getLogger("peerdoor")
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_application(api_url: str, token: str, services: Services) -> Application:
+    """The PTB Application with every handler registered, read top to bottom."""
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerPersonUpdateProcessor(256))
+        .build()
+    )
+    app.bot_data[KEY] = services
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
+    app.add_handler(
+        CommandHandler(["back", "cancel", "language", "help"], intake_handlers.command, private)
+    )
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, intake_handlers.typed)
+    )
+    app.add_handler(CallbackQueryHandler(intake_handlers.press))
+    app.add_handler(
+        MessageHandler(
+            private & ~filters.TEXT & ~filters.StatusUpdate.ALL, intake_handlers.not_text
+        )
+    )
+    app.add_handler(MessageHandler(private & filters.COMMAND, intake_handlers.typed))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the kind of failure only (never the update: it holds what a person said)."""
+    error = context.error
+    frame = error.__traceback__ if error is not None else None
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
+    log.error("update.failed error=%s at=%s", type(error).__name__, where)
+    if isinstance(update, Update) and update.effective_user and update.effective_chat:
+        if update.effective_chat.type != "private" or isinstance(error, NetworkError):
+            return
+        services: Services = context.application.bot_data[KEY]
+        who = Sender(update.effective_user.id, update.effective_user.language_code)
+        try:
+            await deliver(update, context, await services.flow.went_wrong(who))
+        except TelegramError:
+            log.warning("update.failed_reply_not_sent")
+
+
+async def publish_commands(app: Application, catalog: Catalog) -> None:
+    """The command menu in every shipped language."""
+    for language in catalog.languages:
+        commands = [
+            BotCommand(c, d) for c, d in screens.command_menu(catalog.translator(language))
+        ]
+        code = None if language == SOURCE_LANGUAGE else language
+        await app.bot.set_my_commands(commands, language_code=code)
+
+
+@dataclass
+class Runtime:
+    """A running bot: storage open, Application started, polling. `async with` to use."""
+
+    settings: Settings
+    config: ServiceConfig
+    master_key: bytes
+    token: str
+    clock: Callable[[], datetime] = utc_now
+    poll_timeout: int = 10
+
+    async def __aenter__(self) -> Runtime:
+        self._stack = AsyncExitStack()
+        try:
+            self.store = await Store.open(self.settings.database, KeyRing(self.master_key))
+        except WrongMasterKey as exc:
+            raise SetupError(
+                f"the master key does not match the database {self.settings.database}: "
+                "use the key this database was created with (PEERDOOR_MASTER_KEY or the key file)"
+            ) from exc
+        self._stack.push_async_callback(self.store.close)
+        catalog = load_catalog()
+        engine = Intake(self.config, catalog)
+        flow = IntakeFlow(self.store, engine, self.clock)
+        self.app = build_application(
+            self.settings.api_url, self.token, Services(self.store, engine, flow)
+        )
+        try:
+            await self.app.initialize()
+        except InvalidToken as exc:
+            await self._stack.aclose()
+            raise SetupError(
+                "Telegram refused the token: check PEERDOOR_TELEGRAM_TOKEN against @BotFather"
+            ) from exc
+        except NetworkError as exc:
+            await self._stack.aclose()
+            raise SetupError(
+                f"cannot reach the Bot API at {self.settings.api_url}: check the network or "
+                "PEERDOOR_TELEGRAM_API_URL"
+            ) from exc
+        self._stack.push_async_callback(self.app.shutdown)
+        await publish_commands(self.app, catalog)
+        await self.app.start()
+        self._stack.push_async_callback(self.app.stop)
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        self._stack.push_async_callback(self.app.updater.stop)
+        log.info("bot.started username=%s", self.app.bot.username)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+        log.info("bot.stopped")

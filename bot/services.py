@@ -1,0 +1,26 @@
+"""The object graph the handlers use, kept in the Application's bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import ContextTypes
+
+from bot.flow import IntakeFlow
+from conversations.intake import Intake
+from storage import Store
+
+KEY = "peerdoor"
+
+
+@dataclass
+class Services:
+    store: Store
+    intake: Intake
+    flow: IntakeFlow
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    found = context.application.bot_data[KEY]
+    assert isinstance(found, Services)
+    return found
