@@ -25,8 +25,17 @@ def programme_data() -> dict[str, Any]:
 
     texts = {
         name: loc(f"{name} text")
-        for name in ("name", "welcome", "privacy", "no_consent", "under_age", "next_steps",
-                     "response_time", "emergency", "complaints")
+        for name in (
+            "name",
+            "welcome",
+            "privacy",
+            "no_consent",
+            "under_age",
+            "next_steps",
+            "response_time",
+            "emergency",
+            "complaints",
+        )
     }
     return {
         "id": "test",
@@ -38,12 +47,15 @@ def programme_data() -> dict[str, Any]:
             question("name", "text", role="name", max_length=20),
             question("route", "single", options=options("chat", "phone")),
             question("phone", "text", when={"question": "route", "any_of": ["phone"]}),
-            question("age", "single", role="age",
-                     options=options("under18", "adult", under18={"under_age": True})),
+            question(
+                "age",
+                "single",
+                role="age",
+                options=options("under18", "adult", under18={"under_age": True}),
+            ),
             question("times", "multi", options=options("morning", "evening", "weekend")),
             question("pets", "number", minimum=0, maximum=20, required=False),
-            question("start", "date", allow_future=True, required=False,
-                     skip_label="prefer_not"),
+            question("start", "date", allow_future=True, required=False, skip_label="prefer_not"),
             question("voicemail", "yesno"),
             question("notes", "text", required=False),
         ],
@@ -52,7 +64,9 @@ def programme_data() -> dict[str, Any]:
 
 def make_intake(data: dict[str, Any] | None = None) -> tuple[Intake, Programme]:
     config = ServiceConfig.model_validate({"programmes": [data or programme_data()]})
-    catalog = Catalog({"en": {}, "sv": {"Question {number} of {total}": "Fråga {number} av {total}"}})
+    catalog = Catalog(
+        {"en": {}, "sv": {"Question {number} of {total}": "Fråga {number} av {total}"}}
+    )
     return Intake(config, catalog), config.programmes[0]
 
 

@@ -20,8 +20,25 @@ INTAKE, PROGRAMME = make_intake()
 
 odd_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", " ", "Chat", "phone", "3", "yes", "31/12/2026", "2027-01-01",
-                     "<b>", "&amp;", "\u200b", "שלום", "👍🏽", "x" * 600, "/back"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "Chat",
+            "phone",
+            "3",
+            "yes",
+            "31/12/2026",
+            "2027-01-01",
+            "<b>",
+            "&amp;",
+            "\u200b",
+            "שלום",
+            "👍🏽",
+            "x" * 600,
+            "/back",
+        ]
+    ),
 )
 
 
@@ -52,9 +69,11 @@ class IntakeMachine(RuleBasedStateMachine):
         if self.draft is not None:
             self._apply(INTAKE.handle(self.draft, Typed(text), TODAY))
 
-    @rule(action=st.sampled_from(["o", "t", "d", "s", "k", "i", "b", "e", "S", "R", "X", "L"]),
-          arg=st.one_of(st.just(""), st.integers(-1, 25).map(str), st.just("sv")),
-          stale=st.booleans())
+    @rule(
+        action=st.sampled_from(["o", "t", "d", "s", "k", "i", "b", "e", "S", "R", "X", "L"]),
+        arg=st.one_of(st.just(""), st.integers(-1, 25).map(str), st.just("sv")),
+        stale=st.booleans(),
+    )
     def press(self, action: str, arg: str, stale: bool) -> None:
         if self.draft is None:
             return
@@ -111,7 +130,9 @@ class IntakeMachine(RuleBasedStateMachine):
 
 
 IntakeMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None,
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestIntakeMachine = IntakeMachine.TestCase

@@ -1,0 +1,217 @@
+"""Running the real bot against the emulator, and scripted people who fill in the form."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.app import Runtime
+from bot.config_file import load_config
+from bot.settings import Settings
+from conversations.forms import Programme, Question, ServiceConfig
+from storage import KeyRing, Store
+from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_CONFIG = ROOT / "bot" / "example_config.toml"
+REFERENCE = re.compile(r"\bPD-[0-9A-Z]{6}\b")
+
+#: How a scripted person answers: a button label, several labels (multi), typed text, or
+#: SKIP for the Skip / Prefer not to say button.
+SKIP = object()
+Plan = Mapping[str, object]
+
+
+@dataclass
+class BotFiles:
+    """Where one bot keeps its things: a config, a key, a data folder."""
+
+    root: Path
+    config_path: Path = EXAMPLE_CONFIG
+    key: bytes = field(default_factory=KeyRing.generate)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "peerdoor.db"
+
+    def settings(self, emulator: BotApiEmulator) -> Settings:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return Settings(
+            telegram_token=emulator.token,  # type: ignore[arg-type]
+            telegram_api_url=emulator.base_url,
+            config=self.config_path,
+            data_dir=self.data_dir,
+            key_file=self.root / "unused.key",
+        )
+
+    def config(self) -> ServiceConfig:
+        return load_config(self.config_path)
+
+    def env(self, emulator: BotApiEmulator) -> dict[str, str]:
+        from bot.keys import encode_key
+
+        return {
+            **os.environ,
+            "PEERDOOR_TELEGRAM_TOKEN": emulator.token,
+            "PEERDOOR_TELEGRAM_API_URL": emulator.base_url,
+            "PEERDOOR_CONFIG": str(self.config_path),
+            "PEERDOOR_DATA_DIR": str(self.data_dir),
+            "PEERDOOR_MASTER_KEY": encode_key(self.key),
+        }
+
+    async def open_store(self) -> Store:
+        return await Store.open(self.database, KeyRing(self.key))
+
+    def raw_bytes(self) -> bytes:
+        """Everything SQLite has on disk: the database, its WAL and shared memory files."""
+        parts = [self.database, Path(f"{self.database}-wal"), Path(f"{self.database}-shm")]
+        return b"".join(p.read_bytes() for p in parts if p.exists())
+
+
+def in_process(files: BotFiles, emulator: BotApiEmulator) -> Runtime:
+    """The real bot (Application, handlers, storage) in this process: `async with` it."""
+    settings = files.settings(emulator)
+    return Runtime(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+
+
+class BotProcess:
+    """`peerdoor run` as a real process, for restarts and kills."""
+
+    def __init__(self, files: BotFiles, emulator: BotApiEmulator) -> None:
+        self.files, self.emulator = files, emulator
+        self.process: asyncio.subprocess.Process | None = None
+        self.log = files.root / "bot.log"
+
+    async def start(self) -> None:
+        log = self.log.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=self.files.env(self.emulator),
+            cwd=self.files.root,
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        await wait_for_log(self.log, "bot.started")
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an out-of-memory kill."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 20)
+        return self.process.returncode or 0
+
+
+async def wait_for_log(path: Path, marker: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if path.exists() and marker in path.read_text(errors="replace"):
+            return
+        await asyncio.sleep(0.05)
+    text = path.read_text(errors="replace") if path.exists() else "(no log)"
+    raise AssertionError(f"{marker!r} not in the bot's log within {timeout}s:\n{text[-3000:]}")
+
+
+def asked(programme: Programme, message: StoredMessage, language: str) -> Question | None:
+    """Which question a bot message asks (the longest question text it contains)."""
+    hits = [q for q in programme.form if programme.text(q.text, language) in message.text]
+    return max(hits, key=lambda q: len(programme.text(q.text, language)), default=None)
+
+
+async def consent(person: ScriptedUser, payload: str = "hiv", agree: str = "Yes, I agree") -> None:
+    await person.send(f"/start {payload}")
+    await person.wait_for(
+        lambda m: any(b.data and b.data.startswith("c:y:") for row in m.buttons for b in row)
+    )
+    await person.press(agree)
+
+
+async def answer_question(
+    person: ScriptedUser,
+    programme: Programme,
+    plan: Plan,
+    language: str,
+    skip_label: str = "Skip",
+    prefer_label: str = "Prefer not to say",
+    done: str = "Done",
+    proceed: str = "Continue",
+) -> Question | None:
+    """Wait for the next question, answer it from `plan`; None once the review is shown."""
+    message = await person.wait_for(lambda m: bool(m.buttons), timeout=10)
+    question = asked(programme, message, language)
+    if question is None or message.text.startswith(("Please check", "Kontrollera")):
+        return None
+    value = plan.get(question.id, SKIP if not question.required else None)
+    person.skip_sent()
+    if question.kind == "info":
+        await person.press(proceed)
+    elif value is SKIP:
+        await person.press(prefer_label if question.skip_label == "prefer_not" else skip_label)
+    elif question.kind == "multi":
+        assert isinstance(value, Sequence)
+        for label in value:
+            await person.press(label, contains=True)
+        await person.press(done)
+    elif question.kind in ("single", "yesno"):
+        await person.press(str(value))
+    else:
+        assert value is not None, f"the plan has no answer for {question.id}"
+        await person.send(str(value))
+    return question
+
+
+async def fill_form(
+    person: ScriptedUser,
+    programme: Programme,
+    plan: Plan,
+    language: str = "en",
+    **labels: str,
+) -> list[str]:
+    """Answer questions until the review screen; returns the ids asked, in order."""
+    seen: list[str] = []
+    for _ in range(len(programme.form) + 2):
+        question = await answer_question(person, programme, plan, language, **labels)
+        if question is None:
+            return seen
+        seen.append(question.id)
+    raise AssertionError(f"no review after {seen}")
+
+
+#: Answers to the shipped HIV form, as a person would give them.
+HIV_PLAN: dict[str, object] = {
+    "name": "Robin",
+    "contact_route": "Only through this chat",
+    "age_band": "25 to 34",
+    "area": "Brighton",
+    "clinic": "Lawson Unit",
+    "medication": SKIP,
+    "change": "I want to feel less alone",
+    "support_type": "One-to-one with a peer supporter",
+    "supporter_gender": "I do not mind",
+    "languages": ["English"],
+    "availability": ["Weekday evenings"],
+    "start_date": SKIP,
+    "setting": "Online",
+    "interests": "Art and walking",
+    "heard_from": "From my clinic",
+}
