@@ -1,0 +1,365 @@
+"""Scripted people and groups: what end-to-end tests use to talk to the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .state import CallbackAnswer, CallbackQueryRecord, Chat, StoredMessage, UserProfile
+from .world import World
+
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,})?")
+_TRANSCRIPT_LINES = 12
+
+
+def command_entities(text: str) -> list[dict[str, Any]]:
+    """A leading /command gets a bot_command entity, as Telegram adds it."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return []
+    end = match.end()
+    if end < len(text) and not text[end].isspace():
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": end}]
+
+
+def transcript(world: World, chat: Chat, limit: int = _TRANSCRIPT_LINES) -> str:
+    """The last messages of a chat, and the bot's recent failed requests to it, for errors."""
+    lines = []
+    for message in list(chat.messages.values())[-limit:]:
+        who = "bot" if message.from_bot else message.sender.first_name
+        flags = " [deleted]" if message.deleted else ""
+        buttons = f" {message.button_texts}" if message.buttons else ""
+        lines.append(f"  #{message.message_id} {who}{flags}: {message.content!r}{buttons}")
+    failures = [
+        f"  {r.method} -> {r.status} {r.description}"
+        for r in world.requests
+        if r.status not in (0, 200) and str(r.params.get("chat_id")) == str(chat.id)
+    ][-5:]
+    text = "\n".join(lines) or "  (no messages)"
+    if failures:
+        text += "\nfailed requests for this chat:\n" + "\n".join(failures)
+    return text
+
+
+async def wait_until(
+    world: World,
+    condition: Callable[[], Any],
+    timeout: float,  # noqa: ASYNC109 - tests pass plain seconds
+    describe: Callable[[], str],
+) -> Any:
+    """Wait until `condition()` is truthy; AssertionError with `describe()` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(describe())
+        await world.wait_changed(min(remaining, 0.05))
+
+
+@dataclass
+class Press:
+    """A button press that was delivered to the bot as a callback query."""
+
+    query: CallbackQueryRecord
+    world: World
+
+    @property
+    def query_id(self) -> str:
+        return self.query.id
+
+    @property
+    def data(self) -> str:
+        return self.query.data
+
+    @property
+    def message(self) -> StoredMessage:
+        return self.query.message
+
+    @property
+    def answer(self) -> CallbackAnswer | None:
+        return self.query.answer
+
+    async def answered(self, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
+        """Wait until the bot answered this press."""
+        await wait_until(
+            self.world,
+            lambda: self.query.answer,
+            timeout,
+            lambda: (
+                f"callback query {self.query.id} ({self.data!r}) was not answered "
+                f"within {timeout}s"
+            ),
+        )
+        assert self.query.answer is not None
+        return self.query.answer
+
+
+class ChatView:
+    """Reading a chat the way a member sees it, and waiting for what the bot sends."""
+
+    def __init__(self, world: World, chat: Chat) -> None:
+        self.world = world
+        self.chat = chat
+        self._seen = 0  # how many of chat.sent_by_bot were consumed by next_message
+
+    @property
+    def chat_id(self) -> int:
+        return self.chat.id
+
+    @property
+    def messages(self) -> list[StoredMessage]:
+        """Messages currently in the chat (edits applied, deletions gone), oldest first."""
+        return self.chat.live_messages()
+
+    @property
+    def bot_messages(self) -> list[StoredMessage]:
+        return [m for m in self.messages if m.from_bot]
+
+    @property
+    def last_bot_message(self) -> StoredMessage | None:
+        bot_messages = self.bot_messages
+        return bot_messages[-1] if bot_messages else None
+
+    @property
+    def chat_actions(self) -> list[str]:
+        return self.chat.chat_actions
+
+    def transcript(self) -> str:
+        return transcript(self.world, self.chat)
+
+    def skip_sent(self) -> None:
+        """Mark everything the bot sent so far as consumed."""
+        self._seen = len(self.chat.sent_by_bot)
+
+    async def next_message(self, timeout: float = 5.0) -> StoredMessage:  # noqa: ASYNC109
+        """The next bot message in this chat not yet returned by next_message/wait_for."""
+        sent = self.chat.sent_by_bot
+        await wait_until(
+            self.world,
+            lambda: len(sent) > self._seen,
+            timeout,
+            lambda: (
+                f"no new bot message in chat {self.chat.id} within {timeout}s; "
+                f"transcript:\n{self.transcript()}"
+            ),
+        )
+        self._seen += 1
+        return sent[self._seen - 1]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[StoredMessage], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> StoredMessage:
+        """The first new bot message matching `predicate`; messages before it are consumed."""
+        sent = self.chat.sent_by_bot
+
+        def found() -> StoredMessage | None:
+            while self._seen < len(sent):
+                self._seen += 1
+                if predicate(sent[self._seen - 1]):
+                    return sent[self._seen - 1]
+            return None
+
+        return await wait_until(
+            self.world,
+            found,
+            timeout,
+            lambda: (
+                f"no matching bot message in chat {self.chat.id} within {timeout}s; "
+                f"transcript:\n{self.transcript()}"
+            ),
+        )
+
+    async def expect_silence(self, within: float = 0.2) -> None:
+        """Assert the bot sends nothing new here for `within` seconds (keep it short)."""
+        seen = len(self.chat.sent_by_bot)
+        await asyncio.sleep(within)
+        new = self.chat.sent_by_bot[seen:]
+        assert not new, f"expected no bot message in chat {self.chat.id}, got {new}"
+
+
+class ScriptedGroup(ChatView):
+    """A group or supergroup the bot is a member of."""
+
+    @property
+    def title(self) -> str:
+        return self.chat.title or ""
+
+
+class ScriptedUser(ChatView):
+    """A person with a private chat with the bot (chat id == user id)."""
+
+    def __init__(self, world: World, profile: UserProfile, chat: Chat) -> None:
+        super().__init__(world, chat)
+        self.profile = profile
+        self.presses: list[Press] = []
+
+    @property
+    def id(self) -> int:
+        return self.profile.id
+
+    @property
+    def callback_answers(self) -> list[CallbackAnswer]:
+        """The bot's answers to this person's presses, in press order."""
+        return [p.answer for p in self.presses if p.answer is not None]
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def _chat_of(self, where: ScriptedGroup | None) -> Chat:
+        if where is None:
+            self.chat.exists = True
+            return self.chat
+        return where.chat
+
+    def _post(self, where: ScriptedGroup | None, **fields: Any) -> StoredMessage:
+        chat = self._chat_of(where)
+        message = self.world.add_message(chat, self.profile, from_bot=False, **fields)
+        self.world.updates.push("message", message.to_api())
+        return message
+
+    async def send(self, text: str, *, reply_to: StoredMessage | None = None) -> StoredMessage:
+        """Send a text message to the bot (a leading /command gets its entity)."""
+        return self._post(None, text=text, entities=command_entities(text), reply_to=reply_to)
+
+    async def send_in(self, group: ScriptedGroup, text: str) -> StoredMessage:
+        """Send a text message in a group."""
+        return self._post(group, text=text, entities=command_entities(text))
+
+    async def send_sticker(self, emoji: str = "👍") -> StoredMessage:
+        file_id, unique_id = self.world.new_file_id("CAAC")
+        sticker = {
+            "file_id": file_id,
+            "file_unique_id": unique_id,
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+            "emoji": emoji,
+        }
+        return self._post(None, extra={"sticker": sticker})
+
+    async def send_photo(self, caption: str | None = None) -> StoredMessage:
+        file_id, unique_id = self.world.new_file_id("AgAC")
+        photo = [{"file_id": file_id, "file_unique_id": unique_id, "width": 90, "height": 90}]
+        return self._post(None, caption=caption, extra={"photo": photo})
+
+    async def send_raw(self, fields: dict[str, Any]) -> StoredMessage:
+        """Send a message with arbitrary Bot API fields (location, contact, ...)."""
+        return self._post(None, extra=dict(fields))
+
+    async def edit_last(self, text: str) -> StoredMessage:
+        """Edit this person's last message in the private chat: an edited_message update."""
+        mine = [m for m in self.messages if not m.from_bot and m.text is not None]
+        assert mine, f"{self.profile.first_name} has no text message to edit"
+        message = mine[-1]
+        message.edits.append(message.text)
+        message.text, message.entities = text, command_entities(text)
+        message.edit_date = self.world.now()
+        self.world.updates.push("edited_message", message.to_api())
+        return message
+
+    # -- pressing buttons ------------------------------------------------------------------
+
+    async def press(
+        self,
+        label: str,
+        *,
+        chat: ScriptedGroup | None = None,
+        message: StoredMessage | int | None = None,
+        contains: bool = False,
+    ) -> Press:
+        """Press the button labelled `label` on the newest bot message that has one."""
+        view: ChatView = chat if chat is not None else self
+
+        def fits(text: str) -> bool:
+            return label in text if contains else text == label
+
+        candidates = self._candidates(view, message)
+        for candidate in reversed(candidates):
+            for row in candidate.buttons:
+                for button in row:
+                    if fits(button.text) and button.data is not None:
+                        return self._press(candidate, button.data)
+        offered = [(m.message_id, m.button_texts) for m in candidates if m.buttons]
+        raise AssertionError(
+            f"{self.profile.first_name}: no button {label!r} in chat {view.chat.id}; "
+            f"buttons on screen: {offered}\ntranscript:\n{view.transcript()}"
+        )
+
+    async def press_data(
+        self,
+        data: str,
+        *,
+        chat: ScriptedGroup | None = None,
+        message: StoredMessage | int | None = None,
+    ) -> Press:
+        """Send a callback query with raw `data` (forged or stale buttons)."""
+        view: ChatView = chat if chat is not None else self
+        candidates = self._candidates(view, message)
+        assert candidates, f"no bot message in chat {view.chat.id} to press on"
+        return self._press(candidates[-1], data)
+
+    def _candidates(self, view: ChatView, message: StoredMessage | int | None) -> list[Any]:
+        if message is None:
+            return view.bot_messages
+        message_id = message if isinstance(message, int) else message.message_id
+        found = self.world.find_message(view.chat, message_id)
+        assert found is not None, f"message {message_id} is not in chat {view.chat.id}"
+        return [found]
+
+    def _press(self, message: StoredMessage, data: str) -> Press:
+        query = CallbackQueryRecord(
+            id=self.world.new_query_id(),
+            user=self.profile,
+            message=message,
+            data=data,
+            created_at=self.world.clock.now(),
+        )
+        self.world.callback_queries[query.id] = query
+        payload = {
+            "id": query.id,
+            "from": self.profile.to_api(),
+            "message": message.to_api(),
+            "chat_instance": str(abs(message.chat.id) * 7 + 11),
+            "data": data,
+        }
+        self.world.updates.push("callback_query", payload)
+        press = Press(query, self.world)
+        self.presses.append(press)
+        return press
+
+    # -- blocking --------------------------------------------------------------------------
+
+    def block(self) -> None:
+        """Block the bot: sends get 403 and a my_chat_member update arrives."""
+        self._member_update(blocked=True)
+
+    def unblock(self) -> None:
+        """Unblock the bot (a my_chat_member update arrives)."""
+        self._member_update(blocked=False)
+
+    def _member_update(self, *, blocked: bool) -> None:
+        if self.chat.blocked == blocked:
+            return
+        self.chat.blocked = blocked
+        bot = self.world.bot.user.to_api()
+        member = {"status": "member", "user": bot}
+        kicked = {"status": "kicked", "user": bot, "until_date": 0}
+        payload = {
+            "chat": self.chat.to_api(),
+            "from": self.profile.to_api(),
+            "date": self.world.now(),
+            "old_chat_member": member if blocked else kicked,
+            "new_chat_member": kicked if blocked else member,
+        }
+        self.world.updates.push("my_chat_member", payload)
