@@ -16,6 +16,7 @@ from .ratelimit import RateLimits
 from .scripting import ScriptedGroup, ScriptedUser, wait_until
 from .server import ApiServer
 from .state import Chat, RecordedRequest, StoredMessage, TooManyRequests, UserProfile
+from .webhook import WebhookDelivery, WebhookPusher
 from .world import Settings, World
 
 
@@ -61,6 +62,7 @@ class BotApiEmulator:
         self.world = World(bot, clock=self.clock, rate_limits=limits, settings=settings)
         self.faults = FaultPlan()
         self._server = ApiServer(self.world, self.faults, token)
+        self._webhook = WebhookPusher(self.world, self._server.closing)
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._users: dict[int, ScriptedUser] = {}
@@ -76,11 +78,13 @@ class BotApiEmulator:
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         self._port = self._runner.addresses[0][1]
+        self._webhook.start()
         return self
 
     async def stop(self) -> None:
         self._server.closing.set()
         self.world.notify()
+        await self._webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -259,7 +263,13 @@ class BotApiEmulator:
 
     @property
     def webhook(self) -> dict[str, Any]:
+        """The webhook the bot set: url, secret_token, max_connections (empty if none)."""
         return self.world.bot.webhook
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every POST of an update to the webhook, with the status the bot answered."""
+        return self._webhook.deliveries
 
     # -- updates ---------------------------------------------------------------------------
 

@@ -187,12 +187,43 @@ class ChatView:
         assert not new, f"expected no bot message in chat {self.chat.id}, got {new}"
 
 
+def member_update(
+    world: World, chat: Chat, actor: UserProfile, *, removed: bool, old_member: bool = True
+) -> None:
+    """Queue the my_chat_member update for the bot being blocked/removed or restored."""
+    bot = world.bot.user.to_api()
+    member = {"status": "member", "user": bot}
+    gone = {"status": "kicked", "user": bot, "until_date": 0}
+    if chat.type != "private" and not old_member:
+        gone = {"status": "left", "user": bot}
+    payload = {
+        "chat": chat.to_api(),
+        "from": actor.to_api(),
+        "date": world.now(),
+        "old_chat_member": member if removed else gone,
+        "new_chat_member": gone if removed else member,
+    }
+    world.updates.push("my_chat_member", payload)
+
+
 class ScriptedGroup(ChatView):
     """A group or supergroup the bot is a member of."""
 
     @property
     def title(self) -> str:
         return self.chat.title or ""
+
+    def remove_bot(self, by: ScriptedUser) -> None:
+        """An admin removes the bot: sends get 403 "bot was kicked from the ... chat"."""
+        if not self.chat.blocked:
+            self.chat.blocked = True
+            member_update(self.world, self.chat, by.profile, removed=True)
+
+    def add_bot(self, by: ScriptedUser) -> None:
+        """The bot is added (back) to the group."""
+        if self.chat.blocked:
+            self.chat.blocked = False
+            member_update(self.world, self.chat, by.profile, removed=False, old_member=False)
 
 
 class ScriptedUser(ChatView):
@@ -217,7 +248,10 @@ class ScriptedUser(ChatView):
     def _chat_of(self, where: ScriptedGroup | None) -> Chat:
         if where is None:
             self.chat.exists = True
+            self.unblock()  # a Telegram client unblocks the bot before writing to it
             return self.chat
+        assert not where.chat.blocked, f"the bot is not in group {where.chat.id}"
+        self.chat.seen_in_groups = True
         return where.chat
 
     def _post(self, where: ScriptedGroup | None, **fields: Any) -> StoredMessage:
@@ -352,14 +386,5 @@ class ScriptedUser(ChatView):
         if self.chat.blocked == blocked:
             return
         self.chat.blocked = blocked
-        bot = self.world.bot.user.to_api()
-        member = {"status": "member", "user": bot}
-        kicked = {"status": "kicked", "user": bot, "until_date": 0}
-        payload = {
-            "chat": self.chat.to_api(),
-            "from": self.profile.to_api(),
-            "date": self.world.now(),
-            "old_chat_member": member if blocked else kicked,
-            "new_chat_member": kicked if blocked else member,
-        }
-        self.world.updates.push("my_chat_member", payload)
+        if self.chat.exists:
+            member_update(self.world, self.chat, self.profile, removed=blocked)

@@ -71,7 +71,8 @@ class Chat:
     username: str | None = None
     person: UserProfile | None = None  # the other side of a private chat
     exists: bool = False  # a private chat exists once the person wrote to the bot
-    blocked: bool = False
+    blocked: bool = False  # the person blocked the bot, or the bot left/was removed
+    seen_in_groups: bool = False  # the bot saw this person in a group
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     sent_by_bot: list[StoredMessage] = field(default_factory=list)  # in send order
     chat_actions: list[str] = field(default_factory=list)

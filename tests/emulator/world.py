@@ -101,10 +101,12 @@ class World:
             )
         else:
             chat = self.chats.get(chat_id)
+        if chat is not None and not chat.exists and chat.seen_in_groups:
+            raise ApiError(403, errors.CANT_INITIATE)
         if chat is None or not chat.exists:
             raise bad_request(errors.CHAT_NOT_FOUND)
         if writing and chat.blocked:
-            raise ApiError(403, errors.BOT_BLOCKED)
+            raise ApiError(403, _blocked_description(chat))
         return chat
 
     def new_file_id(self, prefix: str = "BQAC") -> tuple[str, str]:
@@ -153,3 +155,11 @@ class World:
     def find_requests(self, method: str) -> list[RecordedRequest]:
         wanted = method.lower()
         return [r for r in self.requests if r.method.lower() == wanted]
+
+
+def _blocked_description(chat: Chat) -> str:
+    if chat.type == "private":
+        return errors.BOT_BLOCKED
+    if chat.type == "group":
+        return errors.KICKED_FROM_GROUP
+    return errors.KICKED_FROM_SUPERGROUP

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 from telegram import (
@@ -31,6 +32,7 @@ from telegram.ext import (
 
 from tests.emulator import BotApiEmulator, EntityParseError, RateLimits, Window, parse_html
 from tests.emulator import errors as tg
+from tests.emulator.webhook import SECRET_HEADER
 
 TWO_DAYS = 48 * 3600
 
@@ -214,8 +216,18 @@ async def test_group_commands_carry_the_bot_mention_and_the_sender(
     assert update.message.entities[0].length == len("/queue@peerdoor_test_bot")
     await bot.send_message(-100123, "queue: empty")
     assert (await group.next_message()).text == "queue: empty"
-    with pytest.raises(BadRequest, match="Chat not found"):
+    with pytest.raises(Forbidden) as private:
         await bot.send_message(2001, "Cora never wrote to the bot privately")
+    assert private.value.message == tg.CANT_INITIATE
+    group.remove_bot(by=cora)
+    with pytest.raises(Forbidden) as removed:
+        await bot.send_message(-100123, "still here?")
+    assert removed.value.message == "Forbidden: bot was kicked from the supergroup chat"
+    *_, left = await bot.get_updates()
+    assert left.my_chat_member.new_chat_member.status == "kicked"
+    group.add_bot(by=cora)
+    await bot.send_message(-100123, "back")
+    assert [m.text for m in group.bot_messages] == ["queue: empty", "back"]
 
 
 # -- a real Application ------------------------------------------------------------------------
@@ -279,9 +291,7 @@ async def test_application_round_trip_with_a_button(emulator: BotApiEmulator) ->
     assert (await alice.wait_for(lambda m: m.text == "hello")).from_bot
     assert [m.from_bot for m in alice.messages] == [False, True, False, True, False, True]
     await emulator.settle()
-    assert emulator.pending_updates == [] or all(
-        u["update_id"] <= emulator.world.updates.delivered_up_to for u in emulator.pending_updates
-    )
+    assert emulator.world.updates.delivered_up_to == emulator.update_history[-1]["update_id"]
 
 
 async def test_press_lists_the_buttons_on_screen_when_the_label_is_missing(
@@ -413,7 +423,9 @@ async def test_unknown_and_blocked_chats(bot: Bot, emulator: BotApiEmulator) -> 
     assert blocked.value.message == "Forbidden: bot was blocked by the user"
     updates = await bot.get_updates()
     assert updates[-1].my_chat_member.new_chat_member.status == "kicked"
-    alice.unblock()
+    await alice.send("/start")  # writing to the bot unblocks it, as a Telegram client does
+    updates = await bot.get_updates(offset=updates[-1].update_id + 1)
+    assert [u.my_chat_member is not None for u in updates] == [True, False]
     await bot.send_message(1001, "welcome back")
     assert [m.text for m in alice.bot_messages] == ["welcome", "welcome back"]
 
@@ -547,6 +559,40 @@ async def test_bot_settings_are_stored(bot: Bot, emulator: BotApiEmulator) -> No
         await bot.send_chat_action(1001, "dancing")
     assert await bot.log_out()
     assert await bot.close()
+
+
+async def test_webhook_mode_posts_updates_with_the_secret(
+    bot: Bot, emulator: BotApiEmulator
+) -> None:
+    received: list[tuple[str | None, dict[str, object]]] = []
+    answers = iter([500, 200, 200])
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.headers.get(SECRET_HEADER), await request.json()))
+        return web.Response(status=next(answers))
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
+        alice = emulator.user(1001, "Alice")
+        await alice.send("one")
+        await alice.send("two")
+        await emulator.wait_until(lambda: len(received) == 3, what="three webhook posts")
+    finally:
+        await runner.cleanup()
+    assert [(secret, body["message"]["text"]) for secret, body in received] == [
+        ("s3cret", "one"),
+        ("s3cret", "one"),  # retried after the 500
+        ("s3cret", "two"),
+    ]
+    assert [d.status for d in emulator.webhook_deliveries] == [500, 200, 200]
+    assert emulator.pending_updates == []
 
 
 # -- faults and rate limits ------------------------------------------------------------------
