@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from telegram import BotCommand, Update
+from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -52,7 +53,7 @@ def build_application(api_url: str, token: str, services: Services) -> Applicati
         .token(token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(rate_limiter())
         .concurrent_updates(PerPersonUpdateProcessor(256))
         .build()
     )
@@ -74,6 +75,21 @@ def build_application(api_url: str, token: str, services: Services) -> Applicati
     app.add_handler(MessageHandler(private & filters.COMMAND, intake_handlers.typed))
     app.add_error_handler(on_error)
     return app
+
+
+def rate_limiter() -> AIORateLimiter:
+    """Telegram's limits, spread evenly: a bucket of one, refilled 30 times a second.
+
+    aiolimiter's default bucket (30 per second) lets 30 go at once and then 30 more within the
+    same second, which Telegram answers with 429. One at a time every 1/30 s never bursts.
+    """
+    return AIORateLimiter(
+        overall_max_rate=1,
+        overall_time_period=1 / FloodLimit.MESSAGES_PER_SECOND,
+        group_max_rate=1,
+        group_time_period=60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
+        max_retries=3,
+    )
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -33,8 +33,3 @@ class Catalog:
             if base in offered and base in self._messages:
                 return base
         return offered[0]
-
-
-def noop(msgid: str) -> str:
-    """Marks a text for extraction where it is translated later."""
-    return msgid

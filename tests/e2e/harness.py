@@ -17,6 +17,7 @@ from bot.settings import Settings
 from conversations.forms import Programme, Question, ServiceConfig
 from storage import KeyRing, Store
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
+from tests.emulator.scripting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "bot" / "example_config.toml"
@@ -139,11 +140,18 @@ def asked(programme: Programme, message: StoredMessage, language: str) -> Questi
 
 
 async def consent(person: ScriptedUser, payload: str = "hiv", agree: str = "Yes, I agree") -> None:
+    """/start, then tap Yes (or `agree`) under the privacy notice and wait for the answer."""
     await person.send(f"/start {payload}")
-    await person.wait_for(
-        lambda m: any(b.data and b.data.startswith("c:y:") for row in m.buttons for b in row)
+    notice = await person.wait_for(
+        lambda m: any((b.data or "").startswith("c:y:") for row in m.buttons for b in row)
     )
     await person.press(agree)
+    await wait_until(
+        person.world,
+        lambda: any(m.message_id > notice.message_id for m in person.bot_messages),
+        5.0,
+        lambda: f"no answer to {agree!r}:\n{person.transcript()}",
+    )
 
 
 async def answer_question(
@@ -158,9 +166,10 @@ async def answer_question(
 ) -> Question | None:
     """Wait for the next question, answer it from `plan`; None once the review is shown."""
     message = await person.wait_for(lambda m: bool(m.buttons), timeout=10)
+    if any((b.data or "").endswith(":S") for row in message.buttons for b in row):
+        return None  # the review screen: its Send button
     question = asked(programme, message, language)
-    if question is None or message.text.startswith(("Please check", "Kontrollera")):
-        return None
+    assert question is not None, f"not a question: {message.text!r}"
     value = plan.get(question.id, SKIP if not question.required else None)
     person.skip_sent()
     if question.kind == "info":
