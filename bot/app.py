@@ -46,17 +46,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_application(api_url: str, token: str, services: Services) -> Application:
+def build_application(
+    api_url: str, token: str, services: Services, rate_limit: bool = True
+) -> Application:
     """The PTB Application with every handler registered, read top to bottom."""
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
-        .rate_limiter(rate_limiter())
         .concurrent_updates(PerPersonUpdateProcessor(256))
-        .build()
     )
+    app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
     app.bot_data[KEY] = services
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
@@ -146,7 +147,10 @@ class Runtime:
         engine = Intake(self.config, catalog)
         flow = IntakeFlow(self.store, engine, self.clock)
         self.app = build_application(
-            self.settings.api_url, self.token, Services(self.store, engine, flow)
+            self.settings.api_url,
+            self.token,
+            Services(self.store, engine, flow),
+            rate_limit=self.settings.rate_limit,
         )
         try:
             await self.app.initialize()

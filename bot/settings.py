@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     key_file: Path = Path("peerdoor.key")
     log_level: str = "INFO"
+    #: Keep to Telegram's flood limits. Turn off only for benchmarks against an emulator.
+    rate_limit: bool = True
 
     @property
     def database(self) -> Path:
