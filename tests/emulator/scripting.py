@@ -9,7 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .state import CallbackAnswer, CallbackQueryRecord, Chat, StoredMessage, UserProfile
+from .state import (
+    CallbackAnswer,
+    CallbackQueryRecord,
+    Chat,
+    Document,
+    StoredMessage,
+    UserProfile,
+)
 from .world import World
 
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,})?")
@@ -180,10 +187,9 @@ class ChatView:
         )
 
     async def expect_silence(self, within: float = 0.2) -> None:
-        """Assert the bot sends nothing new here for `within` seconds (keep it short)."""
-        seen = len(self.chat.sent_by_bot)
+        """Assert no unread bot message here (see next_message) after `within` seconds."""
         await asyncio.sleep(within)
-        new = self.chat.sent_by_bot[seen:]
+        new = self.chat.sent_by_bot[self._seen :]
         assert not new, f"expected no bot message in chat {self.chat.id}, got {new}"
 
 
@@ -286,6 +292,15 @@ class ScriptedUser(ChatView):
         file_id, unique_id = self.world.new_file_id("AgAC")
         photo = [{"file_id": file_id, "file_unique_id": unique_id, "width": 90, "height": 90}]
         return self._post(None, caption=caption, extra={"photo": photo})
+
+    async def send_document(
+        self, filename: str, data: bytes, *, mime_type: str | None = None
+    ) -> StoredMessage:
+        """Upload a file to the bot (the bot can fetch it with getFile)."""
+        file_id, unique_id = self.world.new_file_id()
+        document = Document(file_id, unique_id, filename, mime_type, data)
+        self.world.files[file_id] = document
+        return self._post(None, document=document)
 
     async def send_raw(self, fields: dict[str, Any]) -> StoredMessage:
         """Send a message with arbitrary Bot API fields (location, contact, ...)."""

@@ -143,6 +143,12 @@ class StoredMessage:
         return [b.text for row in self.buttons for b in row]
 
     @property
+    def keyboard(self) -> list[list[str]]:
+        """Reply-keyboard rows (the buttons under the input field), as label texts."""
+        rows = (self.reply_markup or {}).get("keyboard") or []
+        return [[b if isinstance(b, str) else b.get("text", "") for b in row] for row in rows]
+
+    @property
     def content(self) -> str:
         """Text, or caption, or an empty string: what a reader would read."""
         return self.text if self.text is not None else (self.caption or "")

@@ -16,6 +16,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
     ReplyParameters,
     Update,
 )
@@ -308,6 +309,28 @@ async def test_press_lists_the_buttons_on_screen_when_the_label_is_missing(
     *_, update = await bot.get_updates()
     assert update.callback_query.data == "forged:data"
     assert update.callback_query.id == forged.query_id
+
+
+async def test_people_upload_files_edit_and_see_reply_keyboards(
+    bot: Bot, emulator: BotApiEmulator
+) -> None:
+    alice = emulator.user(1001, "Alice")
+    await alice.send_document("letter.pdf", b"%PDF-1.4", mime_type="application/pdf")
+    await alice.send("typo")
+    await alice.edit_last("fixed")
+    first, _, edited = await bot.get_updates()
+    assert first.message.document.file_name == "letter.pdf"
+    data = await (await bot.get_file(first.message.document.file_id)).download_as_bytearray()
+    assert bytes(data) == b"%PDF-1.4"
+    assert edited.edited_message.text == "fixed"
+    assert alice.messages[-1].edits == ["typo"]
+    await bot.send_message(1001, "Choose", reply_markup=ReplyKeyboardMarkup([["A", "B"], ["C"]]))
+    shown = await alice.next_message()
+    assert (shown.keyboard, shown.buttons) == ([["A", "B"], ["C"]], [])
+    await alice.expect_silence(within=0.05)
+    await bot.send_message(1001, "surprise")
+    with pytest.raises(AssertionError, match="surprise"):
+        await alice.expect_silence(within=0.05)
 
 
 async def test_next_message_times_out_with_the_transcript_and_failed_requests(
