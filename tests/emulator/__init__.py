@@ -37,13 +37,14 @@ Under pytest's filterwarnings=error, PTB 22 turns any RetryAfter into a PTBDepre
 unless PTB_TIMEDELTA=1 is set (then `retry_after` is a timedelta).
 """
 
+from .chatview import ChatView, Press, wait_until
 from .clock import Clock
 from .emulator import BotApiEmulator
 from .errors import ApiError
 from .faults import Call, Fault
 from .html_parse import EntityParseError, parse_html
 from .ratelimit import RateLimits, Window
-from .scripting import ChatView, Press, ScriptedGroup, ScriptedUser
+from .scripting import ScriptedGroup, ScriptedUser
 from .state import Button, CallbackAnswer, Document, RecordedRequest, StoredMessage
 
 __all__ = [
@@ -65,4 +66,5 @@ __all__ = [
     "StoredMessage",
     "Window",
     "parse_html",
+    "wait_until",
 ]

@@ -10,10 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
+from .chatview import wait_until
 from .clock import Clock
 from .faults import Call, Fault, FaultKind, FaultPlan
 from .ratelimit import RateLimits
-from .scripting import ScriptedGroup, ScriptedUser, wait_until
+from .scripting import ScriptedGroup, ScriptedUser
 from .server import ApiServer
 from .state import Chat, RecordedRequest, StoredMessage, TooManyRequests, UserProfile
 from .webhook import WebhookDelivery, WebhookPusher
