@@ -43,7 +43,7 @@ def parse_typed(
             if len(text) > question.max_length:
                 return Parsed(
                     problem=_(
-                        "That is a bit long. Please keep it under {limit} characters. "
+                        "That is a bit long. Please use {limit} characters or fewer. "
                         "You typed {count}."
                     ).format(limit=question.max_length, count=len(text))
                 )

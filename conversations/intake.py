@@ -174,7 +174,9 @@ class Intake:
     def _typed(self, programme: Programme, draft: Draft, text: str, today: date) -> Outcome:
         _ = self.catalog.translator(draft.language)
         if draft.phase == "review":
-            return self._say(draft, _("Please tap Send, or tap a number to change an answer."))
+            return self._say(
+                draft, _("Please tap Send my form, or tap a number to change an answer.")
+            )
         if draft.phase == "confirm_cancel":
             return Outcome(draft, [screens.confirm_cancel(draft, _)], changed=False)
         question = programme.question(draft.current or "")

@@ -72,7 +72,7 @@ def question(programme: Programme, draft: Draft, q: Question, _: Translate) -> P
         lines.append(italic(programme.text(q.hint, lang)))
     current = draft.answers.get(q.id) if q.id in draft.answers else _UNSET
     if current is not _UNSET and q.kind in ("text", "number", "date"):
-        shown = _("(skipped)") if current is None else str(current)
+        shown = _("(no answer)") if current is None else str(current)
         lines.append(esc(_("Your answer now: {answer}").format(answer=shown)))
     lines.append(italic(_instruction(q, _)))
     return Prompt("\n\n".join(lines), _question_buttons(programme, draft, q, current, _))
@@ -143,7 +143,7 @@ def answer_text(programme: Programme, draft: Draft, q: Question, _: Translate) -
     """An answer as the person would read it back (not escaped)."""
     value = draft.answers.get(q.id)
     if value is None:
-        return _("Prefer not to say") if q.skip_label == "prefer_not" else _("(skipped)")
+        return _("Prefer not to say") if q.skip_label == "prefer_not" else _("(no answer)")
     if isinstance(value, list):
         labels = [option_label(programme, q, v, draft.language, _) for v in value]
         return ", ".join(labels)
@@ -163,7 +163,9 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
             f"{esc(answer_text(programme, draft, q, _))}"
         )
     lines.append("")
-    lines.append(italic(_("To change an answer, tap its number. When it looks right, tap Send.")))
+    lines.append(
+        italic(_("To change an answer, tap its number. When it looks right, tap Send my form."))
+    )
     edits = [
         Button(f"✎ {i}", callbacks.draft(draft.screen, "e", i))
         for i in range(1, len(answerable) + 1)
@@ -259,7 +261,7 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
         esc(_("How this chat works")),
         esc(where),
         esc(_("Your answers are saved as you go. You can stop and come back any time.")),
-        esc(_("/back goes to the last question.")),
+        esc(_("/back goes back one question.")),
         esc(_("/language changes the language.")),
         esc(_("/cancel deletes your answers.")),
         esc(_("/start shows where you are.")),
@@ -306,7 +308,7 @@ def went_wrong(_: Translate) -> Prompt:
     return Prompt(
         esc(
             _(
-                "Sorry, something went wrong on our side. What you sent before this is saved. "
+                "Sorry, something went wrong on our side. Your earlier answers are saved. "
                 "Please try again in a moment."
             )
         )

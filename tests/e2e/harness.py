@@ -93,20 +93,21 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.log = files.root / "bot.log"
 
-    async def start(self) -> None:
-        log = self.log.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=self.files.env(self.emulator),
-            cwd=self.files.root,
-            stdout=log,
-            stderr=log,
-        )
-        log.close()
-        await wait_for_log(self.log, "bot.started")
+    async def start(self, **env: str) -> None:
+        """Start `peerdoor run` and wait until it polls. Extra PEERDOOR_* settings in `env`."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                env={**self.files.env(self.emulator), **env},
+                cwd=self.files.root,
+                stdout=log,
+                stderr=log,
+            )
+        await wait_for_log(self.log, "bot.started", offset=offset)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an out-of-memory kill."""
@@ -122,11 +123,17 @@ class BotProcess:
         return self.process.returncode or 0
 
 
-async def wait_for_log(path: Path, marker: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+async def wait_for_log(
+    path: Path,
+    marker: str,
+    timeout: float = 20.0,
+    offset: int = 0,  # noqa: ASYNC109
+) -> None:
+    """Wait until `marker` appears in the log after byte `offset`."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if path.exists() and marker in path.read_text(errors="replace"):
+        if path.exists() and marker.encode() in path.read_bytes()[offset:]:
             return
         await asyncio.sleep(0.05)
     text = path.read_text(errors="replace") if path.exists() else "(no log)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.app import Runtime
-from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, consent, fill_form
+from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, fill_form
 from tests.emulator import BotApiEmulator
 
 

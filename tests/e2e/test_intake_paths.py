@@ -84,7 +84,7 @@ async def test_invalid_answers_get_a_kind_specific_reask(
     await question_text(sam, "Question 1 of")
     await sam.send("x" * 41)
     reask = await sam.next_message()
-    assert "under 40 characters" in reask.text
+    assert "40 characters or fewer" in reask.text
     assert "You typed 41" in reask.text
     await sam.send("Sam")
     await question_text(sam, "Question 2 of")

@@ -122,7 +122,7 @@ def test_invalid_input_gets_a_specific_reask_and_keeps_state(person: Person) -> 
     person.tap("Continue")
     before = person.draft
     out = person.type("x" * 21)
-    assert "under 20 characters" in out.prompts[0].text
+    assert "20 characters or fewer" in out.prompts[0].text
     assert not out.changed
     assert person.draft == before
     person.type("Sam")

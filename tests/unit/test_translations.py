@@ -28,8 +28,8 @@ SV_PO = LOCALES / "sv" / "LC_MESSAGES" / "messages.po"
 SV_PO_SHOWN = SV_PO.relative_to(ROOT).as_posix()
 
 FIX = (
-    "To fix, run: pybabel extract -F babel.cfg -k _ --no-location --sort-output --omit-header "
-    "-o conversations/locales/messages.pot . && pybabel update -i "
+    "To fix, run: pybabel extract -k _ --no-location --sort-output --omit-header "
+    "-o conversations/locales/messages.pot conversations && pybabel update -i "
     "conversations/locales/messages.pot -d conversations/locales --no-fuzzy-matching, "
     "then translate"
 )
