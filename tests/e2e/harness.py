@@ -127,7 +127,7 @@ async def wait_for_log(
     path: Path,
     marker: str,
     timeout: float = 20.0,
-    offset: int = 0,  # noqa: ASYNC109
+    offset: int = 0,
 ) -> None:
     """Wait until `marker` appears in the log after byte `offset`."""
     loop = asyncio.get_running_loop()

@@ -36,7 +36,7 @@ def transcript(world: World, chat: Chat, limit: int = _TRANSCRIPT_LINES) -> str:
 async def wait_until(
     world: World,
     condition: Callable[[], Any],
-    timeout: float,  # noqa: ASYNC109 - tests pass plain seconds
+    timeout: float,
     describe: Callable[[], str],
 ) -> Any:
     """Wait until `condition()` is truthy; AssertionError with `describe()` on timeout."""
@@ -74,7 +74,7 @@ class Press:
     def answer(self) -> CallbackAnswer | None:
         return self.query.answer
 
-    async def answered(self, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
+    async def answered(self, timeout: float = 5.0) -> CallbackAnswer:
         """Wait until the bot answered this press."""
         await wait_until(
             self.world,
@@ -126,7 +126,7 @@ class ChatView:
         """Mark everything the bot sent so far as consumed."""
         self._seen = len(self.chat.sent_by_bot)
 
-    async def next_message(self, timeout: float = 5.0) -> StoredMessage:  # noqa: ASYNC109
+    async def next_message(self, timeout: float = 5.0) -> StoredMessage:
         """The next bot message in this chat not yet returned by next_message/wait_for."""
         sent = self.chat.sent_by_bot
         await wait_until(
@@ -144,7 +144,7 @@ class ChatView:
     async def wait_for(
         self,
         predicate: Callable[[StoredMessage], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> StoredMessage:
         """The first new bot message matching `predicate`; messages before it are consumed."""
         sent = self.chat.sent_by_bot

@@ -294,7 +294,7 @@ class BotApiEmulator:
     async def wait_until(
         self,
         condition: Callable[[], Any],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         what: str = "condition",
     ) -> Any:
         """Wait until `condition()` is truthy (re-checked on every change)."""
@@ -302,7 +302,7 @@ class BotApiEmulator:
             self.world, condition, timeout, lambda: f"{what} not met within {timeout}s"
         )
 
-    async def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:
         """Wait until the bot fetched every update and made no other request for `quiet` s."""
         server = self._server
         updates = self.world.updates

@@ -23,23 +23,64 @@ from conversations.forms import Programme, Question, ServiceConfig, error_path
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "bot" / "example_config.toml"
 
 PROGRAMME_TEXTS = (
-    "name", "welcome", "privacy", "no_consent", "under_age", "next_steps", "response_time",
-    "emergency", "complaints",
+    "name",
+    "welcome",
+    "privacy",
+    "no_consent",
+    "under_age",
+    "next_steps",
+    "response_time",
+    "emergency",
+    "complaints",
 )
 
 # A lock screen shows a message's first line: none of these may be in it, not even inside a word
 # ("hivmedicin", "ungdomsmottagning").
 REVEALING = (
-    "hiv", "aids", "diabet", "insulin", "diagnos", "positive", "positiv", "clinic", "klinik",
-    "mottagning", "medication", "medicine", "medicin", "läkemedel", "treatment", "behandling",
-    "condition", "sjukdom", "illness", "virus", "sexual", "sexuell", "test result", "status",
+    "hiv",
+    "aids",
+    "diabet",
+    "insulin",
+    "diagnos",
+    "positive",
+    "positiv",
+    "clinic",
+    "klinik",
+    "mottagning",
+    "medication",
+    "medicine",
+    "medicin",
+    "läkemedel",
+    "treatment",
+    "behandling",
+    "condition",
+    "sjukdom",
+    "illness",
+    "virus",
+    "sexual",
+    "sexuell",
+    "test result",
+    "status",
 )
 
 # Words of the practice that a person filling in the form should never read.
 JARGON = (
-    "mentee", "assessment", "assess", "verification", "verify", "eligib", "congratulation",
-    "referral", "client", "service user", "bedömning", "verifiering", "grattis", "remiss",
-    "brukare", "klient",
+    "mentee",
+    "assessment",
+    "assess",
+    "verification",
+    "verify",
+    "eligib",
+    "congratulation",
+    "referral",
+    "client",
+    "service user",
+    "bedömning",
+    "verifiering",
+    "grattis",
+    "remiss",
+    "brukare",
+    "klient",
 )
 
 PHONE_STEPS = ("phone", "call_times", "voicemail_ok")
@@ -153,9 +194,21 @@ def test_the_hiv_form_uses_every_kind_of_step(hiv: Programme) -> None:
 
 def test_the_hiv_form_follows_the_referral_practice(hiv: Programme) -> None:
     expected = [
-        "name", "contact_route", *PHONE_STEPS, "age_band", "area", "clinic", "medication",
-        *READINESS, "support_type", "supporter_gender", "languages", "availability", "setting",
-        "interests", "heard_from",
+        "name",
+        "contact_route",
+        *PHONE_STEPS,
+        "age_band",
+        "area",
+        "clinic",
+        "medication",
+        *READINESS,
+        "support_type",
+        "supporter_gender",
+        "languages",
+        "availability",
+        "setting",
+        "interests",
+        "heard_from",
     ]
     ids = [q.id for q in hiv.form]
     assert [i for i in ids if i in expected] == expected, "steps missing or out of order"
@@ -181,9 +234,15 @@ def test_the_hiv_form_follows_the_referral_practice(hiv: Programme) -> None:
 # --- Conditional steps ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("route", "sees_phone_steps"), [
-    ("chat", False), ("phone", True), ("either", True), (None, False),
-])
+@pytest.mark.parametrize(
+    ("route", "sees_phone_steps"),
+    [
+        ("chat", False),
+        ("phone", True),
+        ("either", True),
+        (None, False),
+    ],
+)
 def test_phone_steps_only_show_when_a_call_is_safe(
     config: ServiceConfig, route: str | None, sees_phone_steps: bool
 ) -> None:
@@ -276,7 +335,8 @@ def test_every_text_is_in_every_language(config: ServiceConfig) -> None:
 
 def test_swedish_texts_are_translated_not_copied(hiv: Programme) -> None:
     copied = [
-        where for where, texts in _texts(hiv)
+        where
+        for where, texts in _texts(hiv)
         if re.search(r"[A-Za-z]{3}", texts["en"]) and texts["en"] == texts["sv"]
     ]
     assert copied == []
@@ -309,10 +369,26 @@ def test_the_privacy_notice_says_what_why_who_how_long_and_how_to_delete(
     config: ServiceConfig,
 ) -> None:
     promises = {
-        "en": ("What we ask", "Why", "only the coordinators", "30 days", "1 year",
-               "not end-to-end encrypted", "/cancel", "/delete"),
-        "sv": ("Vad vi frågar om", "Varför", "bara samordnarna", "30 dagar", "1 år",
-               "inte end-to-end-krypterade", "/cancel", "/delete"),
+        "en": (
+            "What we ask",
+            "Why",
+            "only the coordinators",
+            "30 days",
+            "1 year",
+            "not end-to-end encrypted",
+            "/cancel",
+            "/delete",
+        ),
+        "sv": (
+            "Vad vi frågar om",
+            "Varför",
+            "bara samordnarna",
+            "30 dagar",
+            "1 år",
+            "inte end-to-end-krypterade",
+            "/cancel",
+            "/delete",
+        ),
     }
     for programme in config.programmes:
         for language, text in programme.privacy.items():
@@ -441,17 +517,21 @@ def _unknown_default_programme(data: dict[str, Any]) -> tuple[str, str]:
     return "", "default_programme 'hvi' is not one of the programmes ['hiv', 'diabetes']"
 
 
-@pytest.mark.parametrize("breakage", [
-    _when_names_a_later_question,
-    _when_names_an_unknown_answer,
-    _missing_swedish_text,
-    _missing_swedish_label,
-    _unknown_kind,
-    _misspelt_setting,
-    _options_on_a_text_question,
-    _unknown_time_zone,
-    _unknown_default_programme,
-], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        _when_names_a_later_question,
+        _when_names_an_unknown_answer,
+        _missing_swedish_text,
+        _missing_swedish_label,
+        _unknown_kind,
+        _misspelt_setting,
+        _options_on_a_text_question,
+        _unknown_time_zone,
+        _unknown_default_programme,
+    ],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_a_broken_copy_names_the_problem(
     breakage: Callable[[dict[str, Any]], tuple[str, str]],
 ) -> None:
