@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from telegram import BotCommand, Update
@@ -39,6 +39,8 @@ from storage import KeyRing, Store, WrongMasterKey
 
 log = logging.getLogger("peerdoor")
 
+#: Telegram keeps unconfirmed updates for 24 hours; a week is a wide margin.
+UPDATE_MEMORY = timedelta(days=7)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -61,6 +63,7 @@ def build_application(
     app.bot_data[KEY] = services
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
+    app.add_handler(CommandHandler("delete", intake_handlers.delete, filters=private))
     app.add_handler(
         CommandHandler(["back", "cancel", "language", "help"], intake_handlers.command, private)
     )
@@ -174,8 +177,18 @@ class Runtime:
             poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
         )
         self._stack.push_async_callback(self.app.updater.stop)
+        assert self.app.job_queue is not None
+        self.app.job_queue.run_repeating(
+            self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
+        )
         log.info("bot.started username=%s", self.app.bot.username)
         return self
+
+    async def _prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Forget which updates were applied once Telegram can no longer redeliver them."""
+        async with self.store.unit() as uow:
+            forgotten = await uow.updates.prune(self.clock() - UPDATE_MEMORY)
+        log.info("updates.pruned count=%d", forgotten)
 
     async def __aexit__(
         self,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from conversations import callbacks, screens
-from conversations.callbacks import ConsentPress, DraftPress
+from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
 from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
@@ -74,9 +74,19 @@ class IntakeFlow:
         press = callbacks.parse(data)
         if isinstance(press, ConsentPress):
             return await self._consent(who, press, update_id)
+        if isinstance(press, AccountPress):
+            return await self._account(who, press, update_id)
         if press is None:
             return Reply(notice=self._expired(who))
         return await self._with_draft(who, update_id, press)
+
+    async def delete_request(self, who: Sender, update_id: int) -> Reply:
+        """/delete: ask before erasing everything held about the person."""
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            held = await uow.people.find(who.telegram_id) is not None
+        return Reply([screens.confirm_delete(_) if held else screens.nothing_held(_)])
 
     async def not_text(self, who: Sender) -> Reply:
         """A sticker, photo or voice note: say kindly that only text is read. Nothing changes."""
@@ -101,6 +111,22 @@ class IntakeFlow:
             await self._apply(uow, person, opening.begin)
         log.info("intake.consented")
         return Reply(opening.begin.prompts)
+
+    async def _account(self, who: Sender, press: AccountPress, update_id: int) -> Reply:
+        _ = self._translator(who)
+        if press.action == "keep":
+            return Reply([screens.kept_everything(_)])
+        if press.action != "del":
+            return Reply(notice=self._expired(who))
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            await uow.people.erase(person)
+        log.info("person.erased")
+        return Reply([screens.deleted_everything(_)])
 
     async def _with_draft(
         self, who: Sender, update_id: int, event: Typed | Command | DraftPress

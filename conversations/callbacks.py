@@ -1,8 +1,9 @@
 """Callback data: tiny codes that say which screen a button belongs to and what it does.
 
 Format: ``<screen>:<action>[:<arg>]`` for buttons of a draft (the screen number must match the
-draft's, so a stale button is recognised) and ``c:<action>:<programme>:<language>`` before consent,
-when nothing is stored yet. Arguments are option positions and ids from the config, never answers.
+draft's, so a stale button is recognised), ``c:<action>:<programme>:<language>`` before consent,
+when nothing is stored yet, and ``a:<action>`` for the person's whole record. Arguments are
+option positions and ids from the config, never answers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ class ConsentPress:
     language: str
 
 
+@dataclass(frozen=True)
+class AccountPress:
+    """A button about the person's whole record (delete everything), not about a form."""
+
+    action: str
+
+
+def account(action: str) -> str:
+    return _checked(f"a:{action}")
+
+
 def draft(screen: int, action: str, arg: str | int = "") -> str:
     return _checked(f"{screen}:{action}:{arg}" if arg != "" else f"{screen}:{action}")
 
@@ -34,11 +46,13 @@ def consent(action: str, programme: str, language: str) -> str:
     return _checked(f"c:{action}:{programme}:{language}")
 
 
-def parse(data: str | None) -> DraftPress | ConsentPress | None:
+def parse(data: str | None) -> DraftPress | ConsentPress | AccountPress | None:
     """Decode callback data; None for anything malformed (forged or from an old version)."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
     parts = data.split(":")
+    if parts[0] == "a" and len(parts) == 2 and parts[1]:
+        return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):
         return ConsentPress(parts[1], parts[2], parts[3])
     if parts[0].isdigit() and len(parts) in (2, 3) and parts[1]:

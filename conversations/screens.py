@@ -263,7 +263,8 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
         esc(_("Your answers are saved as you go. You can stop and come back any time.")),
         esc(_("/back goes back one question.")),
         esc(_("/language changes the language.")),
-        esc(_("/cancel deletes your answers.")),
+        esc(_("/cancel deletes your unfinished form.")),
+        esc(_("/delete deletes everything we hold about you.")),
         esc(_("/start shows where you are.")),
     ]
     return Prompt("\n".join(lines))
@@ -322,10 +323,43 @@ def command_menu(_: Translate) -> list[tuple[str, str]]:
         ("back", _("Go back one question")),
         ("help", _("How this chat works")),
         ("language", _("Change the language")),
-        ("cancel", _("Delete your answers")),
+        ("cancel", _("Delete your unfinished form")),
+        ("delete", _("Delete everything we hold about you")),
     ]
 
 
 def expired_notice(_: Translate) -> str:
     """The answer to a button from an old message, or one that was never ours."""
     return _("This button has expired. Please use the newest message.")
+
+
+def confirm_delete(_: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Delete everything?")),
+            esc(
+                _(
+                    "This deletes everything we hold about you: your answers, your form and "
+                    "any messages. We cannot undo it. If you want support later, you can start "
+                    "again."
+                )
+            ),
+        ]
+    )
+    keyboard = (
+        (Button(_("Yes, delete everything"), callbacks.account("del")),),
+        (Button(_("No, keep it"), callbacks.account("keep")),),
+    )
+    return Prompt(text, keyboard)
+
+
+def deleted_everything(_: Translate) -> Prompt:
+    return Prompt(esc(_("Done. Everything we held about you is deleted.")))
+
+
+def kept_everything(_: Translate) -> Prompt:
+    return Prompt(esc(_("Nothing was deleted.")))
+
+
+def nothing_held(_: Translate) -> Prompt:
+    return Prompt(esc(_("We do not hold anything about you.")))

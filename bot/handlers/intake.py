@@ -55,3 +55,9 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice notes: the form only reads text."""
     reply = await _flow(context).not_text(_who(update))
     await deliver(update, context, reply)
+
+
+async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/delete: erase everything held about the person, after asking."""
+    reply = await _flow(context).delete_request(_who(update), update.update_id)
+    await deliver(update, context, reply)

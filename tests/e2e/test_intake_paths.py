@@ -265,3 +265,29 @@ async def test_long_review_is_split_to_fit_telegram(
     assert all(len(m.text) <= 4096 for m in pat.bot_messages)
     await pat.press("Send my form")
     await pat.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+
+
+async def test_delete_erases_everything_after_asking(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    dee = emulator.user(5110, "Dee")
+    await dee.send("/delete")
+    assert (await dee.next_message()).text == "We do not hold anything about you."
+    await consent(dee)
+    await fill_form(dee, programme, HIV_PLAN)
+    await dee.press("Send my form")
+    await dee.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    assert count(files, "referrals") == 1
+    await dee.send("/delete")
+    await dee.wait_for(lambda m: m.text.startswith("Delete everything?"))
+    await dee.press("No, keep it")
+    await dee.wait_for(lambda m: m.text == "Nothing was deleted.")
+    assert count(files, "referrals") == 1
+    await dee.send("/delete")
+    await dee.wait_for(lambda m: m.text.startswith("Delete everything?"))
+    await dee.press("Yes, delete everything")
+    await dee.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
+    for table in ("people", "person_keys", "referrals", "drafts"):
+        assert count(files, table) == 0, table
