@@ -34,6 +34,29 @@ class AccountPress:
     action: str
 
 
+@dataclass(frozen=True)
+class CasePress:
+    """A coordinator's button on a referral: checked against role and state when pressed."""
+
+    action: str
+    reference: str
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class QueuePress:
+    view: str
+    page: int
+
+
+def case(action: str, reference: str, arg: str | int = "") -> str:
+    return _checked(f"r:{action}:{reference}" + (f":{arg}" if arg != "" else ""))
+
+
+def queue(view: str, page: int) -> str:
+    return _checked(f"q:{view}:{page}")
+
+
 def account(action: str) -> str:
     return _checked(f"a:{action}")
 
@@ -46,11 +69,18 @@ def consent(action: str, programme: str, language: str) -> str:
     return _checked(f"c:{action}:{programme}:{language}")
 
 
-def parse(data: str | None) -> DraftPress | ConsentPress | AccountPress | None:
+Press = DraftPress | ConsentPress | AccountPress | CasePress | QueuePress
+
+
+def parse(data: str | None) -> Press | None:
     """Decode callback data; None for anything malformed (forged or from an old version)."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
     parts = data.split(":")
+    if parts[0] == "r" and len(parts) in (3, 4) and parts[1] and parts[2]:
+        return CasePress(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+    if parts[0] == "q" and len(parts) == 3 and parts[2].isdigit():
+        return QueuePress(parts[1], int(parts[2]))
     if parts[0] == "a" and len(parts) == 2 and parts[1]:
         return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):

@@ -106,6 +106,21 @@ class Question(_Strict):
         return next((o for o in self.options if o.id == option_id), None)
 
 
+class Resource(_Strict):
+    """An entry of the signposting directory: a service to point someone to."""
+
+    id: Slug
+    name: Localized
+    details: Localized = Field(description="What it offers and how to reach it.")
+
+
+class ServiceLevels(_Strict):
+    """How quickly the service promises to act; the bot reminds when it slips."""
+
+    claim_within_hours: float = Field(default=24, gt=0, le=24 * 30)
+    contact_within_days: float = Field(default=3, gt=0, le=90)
+
+
 class Programme(_Strict):
     """A peer support programme: its texts, its form and its rules."""
 
@@ -123,6 +138,16 @@ class Programme(_Strict):
     emergency: Localized
     complaints: Localized
     form: list[Question] = Field(min_length=1)
+    coordinators: list[int] = Field(
+        default_factory=list, description="Telegram user ids of the programme's coordinators."
+    )
+    coordinator_chat: int | None = Field(
+        default=None,
+        description="The coordinators' Telegram group (send /groupid there to learn it). "
+        "Without one, each coordinator is notified in their private chat.",
+    )
+    signposting: list[Resource] = Field(default_factory=list)
+    service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
 
     @property
     def default_language(self) -> str:
@@ -166,6 +191,15 @@ class Programme(_Strict):
                         f"of {earlier.id!r}"
                     )
             seen[question.id] = question
+        resource_ids = [r.id for r in self.signposting]
+        if len(set(resource_ids)) != len(resource_ids):
+            raise ValueError("signposting resource ids must be unique")
+        if len(self.signposting) > 20:
+            raise ValueError("at most 20 signposting resources per programme")
+        if self.coordinator_chat is not None and self.coordinator_chat >= 0:
+            raise ValueError(
+                "coordinator_chat must be a group id (a negative number such as -1001234567890)"
+            )
         if not any(q.answerable for q in self.form):
             raise ValueError("the form needs at least one question that takes an answer")
         self._check_languages()
@@ -234,6 +268,9 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
             fields.append((f"form[{i}] ({q.id}).hint", q.hint))
         for j, o in enumerate(q.options):
             fields.append((f"form[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    for k, r in enumerate(programme.signposting):
+        fields.append((f"signposting[{k}] ({r.id}).name", r.name))
+        fields.append((f"signposting[{k}] ({r.id}).details", r.details))
     return fields
 
 

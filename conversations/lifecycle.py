@@ -1,0 +1,137 @@
+"""The life of a referral after it is sent: who may do what, and what it becomes.
+
+A referral waits in the queue (`submitted`) until a coordinator claims it. The holder then works
+it: records contact, assesses, verifies the self-referral, and ends it with an outcome (defer with
+signposting, match, decline, withdrawn) and finally closes it. "Deferring support does not mean
+refusing it": a deferral sends the person resources and an open invitation to come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+WAITING = "submitted"
+OPEN = ("submitted", "claimed", "contacted", "assessing")
+OUTCOMES = ("deferred", "matched", "declined", "withdrawn")
+CLOSED = "closed"
+STATUSES = (*OPEN, *OUTCOMES, CLOSED)
+
+Action = Literal[
+    "claim",
+    "take",
+    "unassign",
+    "contacted",
+    "assessing",
+    "verify",
+    "note",
+    "message",
+    "defer",
+    "match",
+    "decline",
+    "withdrawn",
+    "close",
+]
+ACTIONS: tuple[Action, ...] = (
+    "claim",
+    "take",
+    "unassign",
+    "contacted",
+    "assessing",
+    "verify",
+    "note",
+    "message",
+    "defer",
+    "match",
+    "decline",
+    "withdrawn",
+    "close",
+)
+
+Refusal = Literal["not_held", "closed", "taken", "not_taken", "wrong_status", "done_already"]
+
+#: Status each action leads to (None: the status does not change).
+_RESULT: dict[Action, str | None] = {
+    "claim": "claimed",
+    "take": None,
+    "unassign": None,
+    "contacted": "contacted",
+    "assessing": "assessing",
+    "verify": None,
+    "note": None,
+    "message": None,
+    "defer": "deferred",
+    "match": "matched",
+    "decline": "declined",
+    "withdrawn": "withdrawn",
+    "close": CLOSED,
+}
+
+#: Statuses an action may start from (besides holding the referral).
+_FROM: dict[Action, tuple[str, ...]] = {
+    "claim": OPEN,
+    "take": (*OPEN, *OUTCOMES),
+    "unassign": (*OPEN, *OUTCOMES),
+    "contacted": ("claimed", "assessing"),
+    "assessing": ("claimed", "contacted"),
+    "verify": (*OPEN, *OUTCOMES),
+    "note": (*OPEN, *OUTCOMES),
+    "message": (*OPEN, *OUTCOMES),
+    "defer": ("claimed", "contacted", "assessing"),
+    "match": ("contacted", "assessing"),
+    "decline": ("claimed", "contacted", "assessing"),
+    "withdrawn": (*OPEN, "matched", "deferred"),
+    "close": (*OPEN, *OUTCOMES),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """What the rules need to know about one referral."""
+
+    status: str
+    holder_id: str | None
+    verified: bool = False
+    contacted: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    status: str | None = None  # the new status, when allowed and it changes
+    refusal: Refusal | None = None
+    tell_referrer: bool = False  # a discreet update goes to the person
+
+
+def decide(case: Case, action: Action, actor_id: str) -> Decision:
+    """Whether `actor_id` (a coordinator of the referral's programme) may do `action` now."""
+    if case.status == CLOSED:
+        return Decision(False, refusal="closed")
+    if action == "claim":
+        if case.holder_id is not None:
+            return Decision(False, refusal="taken")
+    elif action == "take":
+        if case.holder_id is None:
+            return Decision(False, refusal="not_taken")
+        if case.holder_id == actor_id:
+            return Decision(False, refusal="done_already")
+    elif case.holder_id != actor_id:
+        return Decision(False, refusal="not_held")
+    if case.status not in _FROM[action]:
+        return Decision(False, refusal="wrong_status")
+    if action == "verify" and case.verified:
+        return Decision(False, refusal="done_already")
+    result = _RESULT[action]
+    if action == "claim" and case.status != WAITING:
+        result = None  # claiming an unassigned referral keeps the status it had
+    tell = (action == "claim" and case.status == WAITING) or action in ("defer", "match", "close")
+    return Decision(True, status=result, tell_referrer=tell)
+
+
+def available(case: Case, actor_id: str) -> list[Action]:
+    """The actions `actor_id` may take now, in the order buttons show them."""
+    return [a for a in ACTIONS if decide(case, a, actor_id).allowed]
+
+
+def in_queue(status: str) -> bool:
+    return status in OPEN
