@@ -11,18 +11,24 @@ destroyed, or if backups are kept without the ``person_keys`` table. Tested in
 tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before.
 """
 
+from storage.audit import AuditTampered
 from storage.crypto import KeyRing, pad, unpad
 from storage.errors import StorageError, UnreadableRecord, WrongMasterKey
 from storage.keys import UnknownPerson
-from storage.models import Person, Referral
+from storage.models import AuditEntry, AuditReport, OutboxItem, Person, Referral, ThreadEntry
 from storage.store import Store, Unit
 
 __all__ = [
+    "AuditEntry",
+    "AuditReport",
+    "AuditTampered",
     "KeyRing",
+    "OutboxItem",
     "Person",
     "Referral",
     "StorageError",
     "Store",
+    "ThreadEntry",
     "Unit",
     "UnknownPerson",
     "UnreadableRecord",

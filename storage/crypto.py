@@ -42,6 +42,11 @@ def _hkdf(key: bytes, info: bytes) -> bytes:
     )
 
 
+def derive_key(secret: bytes, purpose: bytes) -> bytes:
+    """A 32-byte sub-key of ``secret`` for one purpose only (HKDF-SHA256)."""
+    return _hkdf(secret, purpose)
+
+
 def _check_key(key: bytes, what: str) -> None:
     if not isinstance(key, bytes) or len(key) != KEY_BYTES:
         raise ValueError(f"{what} must be exactly {KEY_BYTES} bytes")
@@ -155,9 +160,13 @@ class LookupKeys:
         _check_key(secret, "lookup secret")
         self._telegram = _hkdf(secret, b"lookup|telegram-user-id")
         self._programme = _hkdf(secret, b"lookup|programme-id")
+        self._invite = _hkdf(secret, b"lookup|invite-code")
 
     def telegram(self, telegram_id: int) -> bytes:
         return hmac.new(self._telegram, str(telegram_id).encode(), hashlib.sha256).digest()
 
     def programme(self, programme_id: str) -> bytes:
         return hmac.new(self._programme, programme_id.encode(), hashlib.sha256).digest()
+
+    def invite(self, normalised_code: str) -> bytes:
+        return hmac.new(self._invite, normalised_code.encode(), hashlib.sha256).digest()

@@ -21,3 +21,52 @@ class Referral:
     urgent: bool
     submitted_at: datetime
     updated_at: datetime
+    holder_id: str | None = None  # the coordinator working it
+    claimed_at: datetime | None = None  # first claim (kept through unassign / take-over)
+    contacted_at: datetime | None = None
+    verified_at: datetime | None = None
+    closed_at: datetime | None = None
+    verified_by: str | None = None  # person id of the coordinator who verified
+    group_message_id: int | None = None  # the notification in the coordinators' group
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    id: int
+    kind: str  # "note" | "to_referrer" | "from_referrer"
+    author_id: str | None  # None once the author is erased (or for the referrer's own words)
+    body: bytes
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    recipient_id: str | None
+    referral_id: str | None
+    due_at: datetime
+    created_at: datetime
+    attempts: int
+    state: str  # "pending" | "sent" | "failed" | "dropped"
+    sent_at: datetime | None
+    telegram_message_id: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor_id: str | None
+    action: str
+    reference: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    ok: bool
+    entries: int
+    problem: str | None = None
+    seq: int | None = None  # where the problem is (the first entry that fails)

@@ -1,4 +1,4 @@
-"""Referrals: plain workflow columns (status, urgency, times), sealed content."""
+"""Referrals: plain workflow columns (status, urgency, holder, times), sealed content."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 import aiosqlite
 
@@ -18,10 +19,22 @@ from storage.models import Person, Referral
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PREFIX = "PD-"
 REFERENCE_LENGTH = 6
+CLOSED = "closed"
 _ATTEMPTS = 20
-_COLUMNS = "id, reference, person_id, status, urgent, submitted_at, updated_at"
+_COLUMNS = (
+    "id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id,"
+    " claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id"
+)
 # Characters people mistype for Crockford digits.
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET
+"""Default of ``ReferralRepo.mark``'s arguments: "leave this field as it is"."""
 
 
 def new_reference() -> str:
@@ -35,8 +48,13 @@ def normalise_reference(text: str) -> str:
     return REFERENCE_PREFIX + body.translate(_CONFUSABLE)
 
 
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else from_text(text)
+
+
 def _referral(row: Sequence[Any]) -> Referral:
-    ref_id, reference, person_id, status, urgent, submitted_at, updated_at = row
+    (ref_id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id) = row[:8]
+    claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id = row[8:]
     return Referral(
         ref_id,
         reference,
@@ -45,14 +63,32 @@ def _referral(row: Sequence[Any]) -> Referral:
         bool(urgent),
         from_text(submitted_at),
         from_text(updated_at),
+        holder_id=holder_id,
+        claimed_at=_time(claimed_at),
+        contacted_at=_time(contacted_at),
+        verified_at=_time(verified_at),
+        closed_at=_time(closed_at),
+        verified_by=verified_by,
+        group_message_id=group_message_id,
     )
 
 
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
 class ReferralRepo:
-    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        keys: DataKeys,
+        lookup: LookupKeys,
+        scrub: list[str] | None = None,
+    ) -> None:
         self._conn = conn
         self._keys = keys
         self._lookup = lookup
+        self._scrub = scrub if scrub is not None else []
 
     async def create(
         self, person: Person, programme_id: str, answers: bytes, urgent: bool, now: datetime
@@ -85,10 +121,18 @@ class ReferralRepo:
                 if "referrals.reference" in str(e):
                     continue  # collision on the short code: draw again
                 raise
-            return Referral(
-                ref_id, reference, person.id, "submitted", urgent, *[from_text(stamp)] * 2
-            )
+            at = from_text(stamp)
+            return Referral(ref_id, reference, person.id, "submitted", urgent, at, at)
         raise RuntimeError(f"no free reference code after {_ATTEMPTS} attempts")
+
+    async def get(self, referral_id: str) -> Referral | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM referrals WHERE id = ?",  # noqa: S608
+                (referral_id,),
+            )
+        )
+        return _referral(rows[0]) if rows else None
 
     async def for_person(self, person: Person) -> list[Referral]:
         """The person's referrals, newest first."""
@@ -109,35 +153,167 @@ class ReferralRepo:
         )
         return _referral(rows[0]) if rows else None
 
+    # --- the coordinator queue -------------------------------------------------------------
+
+    def queue_query(
+        self,
+        programme_ids: Sequence[str] | None,
+        statuses: Sequence[str],
+        *,
+        holder: Person | None = None,
+        unclaimed_only: bool = False,
+        select: str = _COLUMNS,
+    ) -> tuple[str, list[object]]:
+        """The WHERE of the queue (and of ``count``): SQL text and parameters.
+
+        Public so tests can EXPLAIN exactly what runs. ``programme_ids=None``: every programme.
+        When no closed status is asked for, ``status != 'closed'`` is added literally: SQLite
+        uses the partial index ``referrals_open_queue`` only if the query implies its WHERE.
+        """
+        sql = f"SELECT {select} FROM referrals WHERE "  # noqa: S608 - fixed column names
+        terms: list[str] = []
+        params: list[object] = []
+        if programme_ids is not None:
+            terms.append(f"programme_tag IN ({_placeholders(len(programme_ids))})")
+            params.extend(self._lookup.programme(p) for p in programme_ids)
+        terms.append(f"status IN ({_placeholders(len(statuses))})")
+        params.extend(statuses)
+        if CLOSED not in statuses:
+            terms.append(f"status != '{CLOSED}'")
+        if holder is not None:
+            terms.append("holder_id = ?")
+            params.append(holder.id)
+        if unclaimed_only:
+            terms.append("holder_id IS NULL")
+        return sql + " AND ".join(terms), params
+
     async def queue(
-        self, status: str = "submitted", programme_id: str | None = None, limit: int = 50
+        self,
+        programme_ids: Sequence[str] | None = None,
+        statuses: Sequence[str] = ("submitted",),
+        *,
+        holder: Person | None = None,
+        unclaimed_only: bool = False,
+        limit: int = 10,
+        offset: int = 0,
+        programme_id: str | None = None,
     ) -> list[Referral]:
-        """Referrals in ``status``, urgent first, then oldest; optionally for one programme."""
-        sql = f"SELECT {_COLUMNS} FROM referrals WHERE status = ?"  # noqa: S608
-        params: list[object] = [status]
-        if programme_id is not None:
-            sql += " AND programme_tag = ?"
-            params.append(self._lookup.programme(programme_id))
-        sql += " ORDER BY urgent DESC, submitted_at, rowid LIMIT ?"
-        params.append(limit)
+        """Referrals of these programmes in these statuses: urgent first, then oldest.
+
+        ``programme_ids=None`` means every programme; an empty list matches nothing.
+        ``holder``: only those this coordinator holds; ``unclaimed_only``: only those nobody
+        holds. Programmes are matched by keyed tag, never plaintext.
+
+        Compatibility with the pre-0002 form ``queue(status, programme_id=..., limit=...)``: a
+        bare string as the first argument is read as one status, and ``programme_id`` as a
+        one-programme list. (A bare string is never a valid list of programme ids.)
+        """
+        programme_ids, statuses = _legacy(programme_ids, statuses, programme_id)
+        if (programme_ids is not None and not programme_ids) or not statuses:
+            return []
+        sql, params = self.queue_query(
+            programme_ids, statuses, holder=holder, unclaimed_only=unclaimed_only
+        )
+        sql += " ORDER BY urgent DESC, submitted_at, rowid LIMIT ? OFFSET ?"
+        params.extend((limit, offset))
         return [_referral(row) for row in await self._conn.execute_fetchall(sql, params)]
+
+    async def count(
+        self,
+        programme_ids: Sequence[str] | None,
+        statuses: Sequence[str],
+        *,
+        holder: Person | None = None,
+        unclaimed_only: bool = False,
+    ) -> int:
+        """How many referrals ``queue`` would page through."""
+        if (programme_ids is not None and not programme_ids) or not statuses:
+            return 0
+        sql, params = self.queue_query(
+            programme_ids, statuses, holder=holder, unclaimed_only=unclaimed_only,
+            select="count(*)",
+        )  # fmt: skip
+        rows = await self._conn.execute_fetchall(sql, params)
+        return int(next(iter(rows))[0])
+
+    # --- workflow ---------------------------------------------------------------------------
+
+    async def claim(
+        self, referral: Referral, holder: Person, now: datetime, *, take_over: bool = False
+    ) -> bool:
+        """Make ``holder`` the holder, in one UPDATE; True only for the call that won.
+
+        Succeeds if nobody holds it (or, with ``take_over``, whoever does) and it is not
+        closed. Sets ``claimed_at`` on the first claim, and "submitted" becomes "claimed".
+        """
+        stamp = to_text(now)
+        rows = await self._conn.execute_fetchall(
+            "UPDATE referrals SET holder_id = ?, claimed_at = coalesce(claimed_at, ?),"
+            " status = CASE WHEN status = 'submitted' THEN 'claimed' ELSE status END,"
+            " updated_at = ?"
+            " WHERE id = ? AND status != 'closed' AND (holder_id IS NULL OR ?)"
+            " RETURNING id",
+            (holder.id, stamp, stamp, referral.id, int(take_over)),
+        )
+        return bool(list(rows))
+
+    async def unassign(self, referral: Referral, now: datetime) -> Referral:
+        """Nobody holds it any more; "claimed" goes back to "submitted" (others stay)."""
+        await self._conn.execute(
+            "UPDATE referrals SET holder_id = NULL,"
+            " status = CASE WHEN status = 'claimed' THEN 'submitted' ELSE status END,"
+            " updated_at = ? WHERE id = ?",
+            (to_text(now), referral.id),
+        )
+        return await self._reread(referral)
 
     async def set_status(self, referral: Referral, status: str, now: datetime) -> Referral:
         """Move a referral to ``status``; returns the updated record."""
-        stamp = to_text(now)
         await self._conn.execute(
             "UPDATE referrals SET status = ?, updated_at = ? WHERE id = ?",
-            (status, stamp, referral.id),
+            (status, to_text(now), referral.id),
         )
-        return Referral(
-            referral.id,
-            referral.reference,
-            referral.person_id,
-            status,
-            referral.urgent,
-            referral.submitted_at,
-            from_text(stamp),
+        return await self._reread(referral)
+
+    async def mark(
+        self,
+        referral: Referral,
+        *,
+        contacted_at: datetime | _Unset | None = UNSET,
+        verified_at: datetime | _Unset | None = UNSET,
+        verified_by: str | _Unset | None = UNSET,
+        closed_at: datetime | _Unset | None = UNSET,
+        group_message_id: int | _Unset | None = UNSET,
+    ) -> Referral:
+        """Set only the fields given (None clears one); ``updated_at`` is left alone."""
+        given: dict[str, object] = {}
+        for name, value in (
+            ("contacted_at", contacted_at),
+            ("verified_at", verified_at),
+            ("closed_at", closed_at),
+        ):
+            if not isinstance(value, _Unset):
+                given[name] = None if value is None else to_text(value)
+        if not isinstance(verified_by, _Unset):
+            given["verified_by"] = verified_by
+        if not isinstance(group_message_id, _Unset):
+            given["group_message_id"] = group_message_id
+        if given:
+            assignments = ", ".join(f"{name} = ?" for name in given)
+            await self._conn.execute(
+                f"UPDATE referrals SET {assignments} WHERE id = ?",  # noqa: S608 - fixed names
+                (*given.values(), referral.id),
+            )
+        return await self._reread(referral)
+
+    async def set_urgent(self, referral: Referral, urgent: bool, now: datetime) -> Referral:
+        await self._conn.execute(
+            "UPDATE referrals SET urgent = ?, updated_at = ? WHERE id = ?",
+            (int(urgent), to_text(now), referral.id),
         )
+        return await self._reread(referral)
+
+    # --- sealed content ---------------------------------------------------------------------
 
     async def answers(self, referral: Referral) -> bytes:
         return await self._open(referral, "answers")
@@ -145,7 +321,39 @@ class ReferralRepo:
     async def programme_id(self, referral: Referral) -> str:
         return (await self._open(referral, "programme_id")).decode()
 
+    async def replace_answers(self, referral: Referral, answers: bytes, now: datetime) -> None:
+        """Re-seal the answers (e.g. with verification answers erased for good).
+
+        The row is rewritten in place (``secure_delete`` zeroes the old cell) and, after the
+        commit, the store checkpoints and truncates the WAL, so the old ciphertext is in
+        neither the database file nor the WAL. (Copies made before are out of reach.)
+        """
+        await self._seal(referral, "answers", answers, now)
+        self._scrub.append(referral.id)
+
+    async def set_outcome(self, referral: Referral, outcome: bytes, now: datetime) -> None:
+        """Sealed, opaque: e.g. which signposting resources or supporter were chosen."""
+        await self._seal(referral, "outcome", outcome, now)
+
+    async def outcome(self, referral: Referral) -> bytes | None:
+        return await self._open_optional(referral, "outcome")
+
+    async def _seal(self, referral: Referral, column: str, value: bytes, now: datetime) -> None:
+        key = await self._keys.get(referral.person_id)
+        async with self._conn.execute(
+            f"UPDATE referrals SET {column} = ?, updated_at = ? WHERE id = ?",  # noqa: S608
+            (key.seal("referrals", column, referral.id, value), to_text(now), referral.id),
+        ) as cursor:
+            if cursor.rowcount != 1:
+                raise ValueError("no such referral")
+
     async def _open(self, referral: Referral, column: str) -> bytes:
+        value = await self._open_optional(referral, column)
+        if value is None:
+            raise ValueError(f"referral has no {column}")
+        return value
+
+    async def _open_optional(self, referral: Referral, column: str) -> bytes | None:
         key = await self._keys.get(referral.person_id)
         rows = list(
             await self._conn.execute_fetchall(
@@ -155,4 +363,26 @@ class ReferralRepo:
         )
         if not rows:
             raise ValueError("no such referral")
-        return key.open("referrals", column, referral.id, rows[0][0])
+        sealed = rows[0][0]
+        return None if sealed is None else key.open("referrals", column, referral.id, sealed)
+
+    async def _reread(self, referral: Referral) -> Referral:
+        fresh = await self.get(referral.id)
+        if fresh is None:
+            raise ValueError("no such referral")
+        return fresh
+
+
+def _legacy(
+    programme_ids: Sequence[str] | None, statuses: Sequence[str], programme_id: str | None
+) -> tuple[Sequence[str] | None, Sequence[str]]:
+    if isinstance(programme_ids, str):
+        statuses = (programme_ids,)
+        programme_ids = None
+    if programme_id is not None:
+        if programme_ids is not None:
+            raise TypeError("give programme_ids or programme_id, not both")
+        programme_ids = (programme_id,)
+    if isinstance(statuses, str):
+        statuses = (statuses,)
+    return programme_ids, statuses

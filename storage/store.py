@@ -11,27 +11,51 @@ from pathlib import Path
 import aiosqlite
 
 from storage import db
+from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, new_data_key
 from storage.drafts import DraftRepo
 from storage.errors import StorageError, WrongMasterKey
+from storage.invites import InviteRepo
 from storage.keys import DataKeys, KeyCache, wrap_context
+from storage.models import AuditReport
+from storage.outbox import Outbox
 from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
+from storage.roles import RolesRepo
+from storage.staff import StaffStateRepo
+from storage.thread import ThreadRepo
 from storage.updates import UpdateLog
+from storage.vault import Vault
+from storage.vault import context as secret_context
 
 _LOOKUP_ROW = "lookup"
-_LOOKUP_CONTEXT = b"secrets|lookup"
+_LOOKUP_CONTEXT = secret_context(_LOOKUP_ROW)
 
 
 class Unit:
     """The repositories of one write transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        keys: DataKeys,
+        lookup: LookupKeys,
+        vault: Vault,
+    ) -> None:
         self.erased: list[str] = []
+        # rows whose old ciphertext must not outlive the commit (WAL checkpointed, truncated)
+        self.scrubbed: list[str] = []
+        self.vault = vault
         self.people = PeopleRepo(conn, keys, lookup, self.erased)
         self.drafts = DraftRepo(conn, keys)
-        self.referrals = ReferralRepo(conn, keys, lookup)
+        self.referrals = ReferralRepo(conn, keys, lookup, self.scrubbed)
         self.updates = UpdateLog(conn)
+        self.roles = RolesRepo(conn, lookup)
+        self.invites = InviteRepo(conn, lookup)
+        self.thread = ThreadRepo(conn, keys)
+        self.outbox = Outbox(conn, keys, self.vault)
+        self.audit = AuditLog(conn, self.vault)
+        self.staff = StaffStateRepo(conn, keys)
 
 
 class Store:
@@ -42,6 +66,7 @@ class Store:
         self._keyring = keyring
         self._lookup = lookup
         self._cache = KeyCache()
+        self._secrets: dict[str, bytes] = {}
         self._lock = asyncio.Lock()
         self._closed = False
         self._unsettled = False
@@ -73,6 +98,7 @@ class Store:
         self._closed = True
         async with self._lock:
             self._cache.clear()
+            self._secrets.clear()
             try:
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
@@ -89,7 +115,8 @@ class Store:
         async with self._lock:
             await self._recover()
             keys = DataKeys(self._conn, self._keyring, self._cache)
-            unit = Unit(self._conn, keys, self._lookup)
+            vault = Vault(self._conn, self._keyring, self._secrets)
+            unit = Unit(self._conn, keys, self._lookup, vault)
             # Cleared only when the transaction is known to be over, so that a unit cancelled
             # while BEGIN, COMMIT or ROLLBACK was still queued is cleaned up by the next one.
             self._unsettled = True
@@ -114,7 +141,8 @@ class Store:
                 raise db.translate(e, "commit failed") from e
             self._unsettled = False
             keys.committed()
-            if unit.erased:
+            vault.committed()
+            if unit.erased or unit.scrubbed:
                 await self._shred_wal()
 
     async def rotate(self) -> int:
@@ -139,19 +167,24 @@ class Store:
                 )
                 count += 1
             rows = await self._conn.execute_fetchall(
-                "SELECT key_id, wrapped FROM secrets WHERE name = ?", (_LOOKUP_ROW,)
+                "SELECT name, key_id, wrapped FROM secrets WHERE key_id != ?",
+                (self._keyring.key_id,),
             )
-            for key_id, wrapped in rows:
-                if key_id != self._keyring.key_id:
-                    raw = self._keyring.unwrap(key_id, wrapped, _LOOKUP_CONTEXT)
-                    new_id, new_wrapped = self._keyring.wrap(raw, _LOOKUP_CONTEXT)
-                    await self._conn.execute(
-                        "UPDATE secrets SET key_id = ?, wrapped = ? WHERE name = ?",
-                        (new_id, new_wrapped, _LOOKUP_ROW),
-                    )
-                    count += 1
+            for name, key_id, wrapped in rows:  # lookup, service, audit: all by name
+                raw = self._keyring.unwrap(key_id, wrapped, secret_context(name))
+                new_id, new_wrapped = self._keyring.wrap(raw, secret_context(name))
+                await self._conn.execute(
+                    "UPDATE secrets SET key_id = ?, wrapped = ? WHERE name = ?",
+                    (new_id, new_wrapped, name),
+                )
+                count += 1
         await self._shred_wal()
         return count
+
+    async def verify_audit(self) -> AuditReport:
+        """Recompute the audit trail's hash chain; see storage.audit for what it can catch."""
+        async with self._unit() as unit:
+            return await unit.audit.verify()
 
     async def _recover(self) -> None:
         """Roll back a transaction left open by a unit that was cancelled mid-statement."""
