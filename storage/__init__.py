@@ -9,6 +9,13 @@ so with the master key it still decrypts. It becomes unreadable only when the ma
 rotated (``Store.rotate`` under ``KeyRing(new, retired=[old])``) and the old master key is
 destroyed, or if backups are kept without the ``person_keys`` table. Tested in
 tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before.
+
+Coordination (migration 0002): referral holders and workflow times, roles and one-time invites
+(programme ids and codes only as keyed HMACs), the referral thread (sealed under the referrer's
+key), the outbox (sealed under the referral owner's, else the recipient's, else a random service
+key), staff state, and a hash-chained audit trail (``Store.verify_audit``; limits in
+storage/audit.py). The service and audit secrets live wrapped in ``secrets`` next to the lookup
+secret and are re-wrapped by ``Store.rotate``.
 """
 
 from storage.audit import AuditTampered

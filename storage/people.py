@@ -43,6 +43,15 @@ class PeopleRepo:
         self._keys.from_row(person_id, version, key_id, wrapped)
         return Person(person_id, from_text(created_at))
 
+    async def get(self, person_id: str) -> Person | None:
+        """The person with this (random, internal) id, or None if unknown or erased."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT id, created_at FROM people WHERE id = ?", (person_id,)
+            )
+        )
+        return Person(rows[0][0], from_text(rows[0][1])) if rows else None
+
     async def create(self, telegram_id: int, now: datetime) -> Person:
         """A new person with a fresh random id and data key. ValueError if the id is known."""
         person_id = secrets.token_hex(16)

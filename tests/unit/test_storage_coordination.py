@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage import KeyRing, Person, Referral, Store
-from storage.db import to_text
+from storage.db import migrations, to_text
 from storage.invites import normalise_code
 from storage.referrals import CROCKFORD
 from tests.unit.storage_fixtures import OPEN, T0, opened, people, raw, raw_bytes
@@ -497,3 +497,30 @@ async def test_erasing_a_coordinator_leaves_the_referral_unassigned(store: Store
         assert (entry.author_id, entry.body) == (None, b"a note")
         rows = await store._conn.execute_fetchall("SELECT count(*) FROM staff_state")
         assert next(iter(rows))[0] == 0
+
+
+async def test_upgrade_from_schema_1_keeps_referrals(tmp_path: Path, master: bytes) -> None:
+    """A database at version 1 with a referral in it is migrated in place."""
+    path = tmp_path / "old.db"
+    async with opened(path, KeyRing(master)) as store:
+        ref = await referral_of(store)
+    with raw(path) as conn:  # rebuild it as schema 1 held it: drop what 0002 added
+        conn.execute("PRAGMA foreign_keys = OFF")
+        rows = conn.execute("SELECT * FROM referrals").fetchall()
+        secrets_rows = conn.execute("SELECT * FROM secrets").fetchall()
+        people_rows = conn.execute("SELECT * FROM people").fetchall()
+        key_rows = conn.execute("SELECT * FROM person_keys").fetchall()
+    path.unlink()
+    with raw(path) as conn:
+        conn.executescript(migrations()[0].sql)
+        conn.execute("PRAGMA user_version = 1")
+        conn.executemany("INSERT INTO secrets VALUES (?, ?, ?)", secrets_rows)
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)", people_rows)
+        conn.executemany("INSERT INTO person_keys VALUES (?, ?, ?, ?)", key_rows)
+        conn.executemany(
+            "INSERT INTO referrals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r[:10] for r in rows]
+        )
+    async with opened(path, KeyRing(master)) as store, store.unit() as u:
+        assert await u.referrals.get(ref.id) == ref
+        assert await u.referrals.answers(ref) == b'{"a": 1}'
+        assert [r.id for r in await u.referrals.queue(["hiv"], OPEN)] == [ref.id]
