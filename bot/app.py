@@ -23,14 +23,18 @@ from telegram.ext import (
     filters,
 )
 
+from bot.casework import CaseworkFlow
 from bot.delivery import deliver
+from bot.dispatch import Dispatcher
 from bot.errors import SetupError
 from bot.flow import IntakeFlow, Sender
+from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.i18n import load_catalog
 from bot.ordering import PerPersonUpdateProcessor
 from bot.services import KEY, Services
 from bot.settings import Settings
+from bot.worker import DeliveryWorker
 from conversations import screens
 from conversations.forms import ServiceConfig
 from conversations.i18n import SOURCE_LANGUAGE, Catalog
@@ -62,6 +66,14 @@ def build_application(
     app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
     app.bot_data[KEY] = services
     private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(CallbackQueryHandler(coordinator.press, pattern=r"^[rq]:"))
+    app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
+    app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
+    app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
+    app.add_handler(CommandHandler("join", coordinator.join, filters=private))
+    app.add_handler(CommandHandler("status", coordinator.status, filters=private))
+    app.add_handler(CommandHandler("groupid", coordinator.group_id, filters=groups))
     app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
     app.add_handler(CommandHandler("delete", intake_handlers.delete, filters=private))
     app.add_handler(
@@ -148,13 +160,17 @@ class Runtime:
         self._stack.push_async_callback(self.store.close)
         catalog = load_catalog()
         engine = Intake(self.config, catalog)
-        flow = IntakeFlow(self.store, engine, self.clock)
+        wake = self._wake_worker
+        flow = IntakeFlow(self.store, engine, self.clock, wake)
+        casework = CaseworkFlow(self.store, self.config, catalog, self.clock, wake)
         self.app = build_application(
             self.settings.api_url,
             self.token,
-            Services(self.store, engine, flow),
+            Services(self.store, engine, flow, casework),
             rate_limit=self.settings.rate_limit,
         )
+        dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)
+        self.worker = DeliveryWorker(self.store, dispatcher, self.clock)
         try:
             await self.app.initialize()
         except InvalidToken as exc:
@@ -172,6 +188,8 @@ class Runtime:
         await publish_commands(self.app, catalog)
         await self.app.start()
         self._stack.push_async_callback(self.app.stop)
+        self.worker.start()
+        self._stack.push_async_callback(self.worker.stop)
         assert self.app.updater is not None
         await self.app.updater.start_polling(
             poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
@@ -183,6 +201,9 @@ class Runtime:
         )
         log.info("bot.started username=%s", self.app.bot.username)
         return self
+
+    def _wake_worker(self) -> None:
+        self.worker.wake()
 
     async def _prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Forget which updates were applied once Telegram can no longer redeliver them."""

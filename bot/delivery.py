@@ -36,15 +36,18 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
     chat = update.effective_chat
     assert chat is not None
     for prompt in reply.prompts:
-        await send_prompt(context.bot, chat.id, prompt)
+        await send_prompt(context.bot, chat.id, prompt, reply.protect)
 
 
-async def send_prompt(bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False) -> None:
-    """Send one prompt, split when too long; buttons go under the last part."""
+async def send_prompt(bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False) -> int:
+    """Send one prompt, split when too long; buttons go under the last part.
+
+    Returns the message id of the last part (the one with the buttons)."""
     parts = split_html(prompt.text)
+    message_id = 0
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        await bot.send_message(
+        sent = await bot.send_message(
             chat_id,
             part,
             parse_mode=ParseMode.HTML,
@@ -52,6 +55,8 @@ async def send_prompt(bot: Bot, chat_id: int, prompt: Prompt, protect: bool = Fa
             protect_content=protect,
             link_preview_options=None,
         )
+        message_id = sent.message_id
+    return message_id
 
 
 async def _edit(edit: object) -> None:

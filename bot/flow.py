@@ -11,8 +11,9 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot.outbox_kinds import NOTICE, NOTICE_REMINDER
 from conversations import callbacks, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
@@ -34,6 +35,7 @@ class Reply:
     notice: str | None = None
     replace: Prompt | None = None
     keep_buttons: bool = False
+    protect: bool = False  # personal data for a coordinator: Telegram blocks forwarding it
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,13 @@ class Sender:
 
 
 class IntakeFlow:
-    def __init__(self, store: Store, intake: Intake, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, intake: Intake, clock: Clock, wake: Callable[[], None] = lambda: None
+    ) -> None:
         self.store = store
         self.intake = intake
         self.clock = clock
+        self.wake = wake  # tells the delivery worker that the outbox has something
 
     async def start(self, who: Sender, payload: str | None, update_id: int) -> Reply:
         """/start: resume a draft, show the reference of a sent form, or open the welcome."""
@@ -76,7 +81,7 @@ class IntakeFlow:
             return await self._consent(who, press, update_id)
         if isinstance(press, AccountPress):
             return await self._account(who, press, update_id)
-        if press is None:
+        if not isinstance(press, DraftPress):
             return Reply(notice=self._expired(who))
         return await self._with_draft(who, update_id, press)
 
@@ -153,6 +158,7 @@ class IntakeFlow:
             lang = outcome.submission.language
             prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
             log.info("referral.submitted ref=%s", reference)
+            self.wake()
         return Reply(prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
 
     async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> str | None:
@@ -160,9 +166,17 @@ class IntakeFlow:
         reference = None
         if outcome.submission is not None:
             sub = outcome.submission
+            now = self.clock()
             referral = await uow.referrals.create(
-                person, sub.programme, _answers_bytes(sub.answers), urgent=False, now=self.clock()
+                person, sub.programme, _answers_bytes(sub.answers), urgent=False, now=now
             )
+            programme = self.intake.config.programme(sub.programme)
+            assert programme is not None
+            # The hand-off: the coordinators' notice, and a reminder if nobody claims it in time.
+            # Both commit with the referral, so neither can be lost.
+            await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
+            every = timedelta(hours=programme.service_levels.claim_within_hours)
+            await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
             await uow.people.save_settings(person, _settings(sub.language), self.clock())
             reference = referral.reference
         if outcome.draft is None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.casework import CaseworkFlow
 from bot.flow import IntakeFlow
 from conversations.intake import Intake
 from storage import Store
@@ -18,6 +19,7 @@ class Services:
     store: Store
     intake: Intake
     flow: IntakeFlow
+    casework: CaseworkFlow
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

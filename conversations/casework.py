@@ -352,3 +352,67 @@ def coordinator_help(_: Translate) -> Prompt:
         _("Claim referrals with the button in the group. Details come here, in private."),
     ]
     return Prompt("\n".join(esc(line) for line in lines))
+
+
+def summary(
+    reference: str,
+    status: str,
+    urgent: bool,
+    submitted_at: datetime,
+    held: bool,
+    now: datetime,
+    lang: str,
+    _: Translate,
+    actions: list[Action],
+) -> Prompt:
+    """What a coordinator who does not hold a referral may see: no personal detail."""
+    owner = _("claimed by someone else") if held else _("unclaimed")
+    text = " · ".join(
+        [
+            bold(reference) + (" " + bold(_("URGENT")) if urgent else ""),
+            esc(status_name(status, _)),
+            esc(owner),
+            esc(waited(submitted_at, now, lang)),
+        ]
+    )
+    return Prompt(text, action_buttons(reference, actions, _))
+
+
+def cancelled(_: Translate) -> Prompt:
+    return Prompt(esc(_("Cancelled.")))
+
+
+def now_holding(reference: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("You hold {reference} now. The details follow.").format(reference=reference))
+    )
+
+
+def status_now(reference: str, status: str, actions: list[Action], _: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _("{reference} is now {status}.").format(
+                reference=reference, status=status_name(status, _)
+            )
+        ),
+        action_buttons(reference, actions, _),
+    )
+
+
+def back_in_queue(reference: str, _: Translate) -> Prompt:
+    return Prompt(esc(_("{reference} is back in the queue.").format(reference=reference)))
+
+
+def note_added(reference: str, _: Translate) -> Prompt:
+    return Prompt(esc(_("Note added to {reference}.").format(reference=reference)))
+
+
+def message_sent(reference: str, _: Translate) -> Prompt:
+    return Prompt(esc(_("Sent to the person of {reference}.").format(reference=reference)))
+
+
+def contact_reminder(reference: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Reminder: {reference} is waiting for first contact.").format(reference=reference)),
+        action_buttons(reference, ["contacted"], _),
+    )

@@ -1,0 +1,194 @@
+"""Rendering outbox rows into Telegram messages, from what the database holds at send time.
+
+Outbox rows carry ids and small codes, not message texts: the text is made when it is sent, so a
+referral erased in the meantime is simply not mentioned, and nothing rendered rests on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import Bot
+
+from bot.case_views import case_view, person_language
+from bot.delivery import send_prompt
+from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER
+from bot.worker import Sent
+from conversations import casework, news
+from conversations.forms import Programme, ServiceConfig
+from conversations.i18n import Catalog, Translate
+from conversations.lifecycle import in_queue
+from conversations.prompts import Prompt
+from storage import Referral, Store, Unit
+from storage.outbox import OutboxItem
+
+log = logging.getLogger("peerdoor.delivery")
+
+
+@dataclass(frozen=True)
+class Target:
+    chat_id: int
+    language: str
+    protect: bool = False
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        catalog: Catalog,
+        store: Store,
+        bot: Bot,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.config, self.catalog, self.store, self.bot, self.clock = (
+            config,
+            catalog,
+            store,
+            bot,
+            clock,
+        )
+
+    async def __call__(self, item: OutboxItem) -> Sent | None:
+        async with self.store.unit() as uow:
+            referral = await uow.referrals.get(item.referral_id) if item.referral_id else None
+            if referral is None:
+                return None
+            programme = self.config.programme(await uow.referrals.programme_id(referral))
+            if programme is None:
+                return None
+            made = await self._render(uow, item, referral, programme)
+        if made is None:
+            return None
+        targets, prompt = made
+        first: int | None = None
+        for target in targets:
+            message_id = await send_prompt(self.bot, target.chat_id, prompt, target.protect)
+            first = first if first is not None else message_id
+        sent = Sent(first if len(targets) == 1 else None)
+        if item.kind in (NOTICE, NOTICE_REMINDER) and sent.message_id is not None:
+            async with self.store.unit() as uow:
+                await uow.referrals.mark(referral, group_message_id=sent.message_id)
+        return sent
+
+    async def _render(
+        self, uow: Unit, item: OutboxItem, referral: Referral, programme: Programme
+    ) -> tuple[list[Target], Prompt] | None:
+        now = self.clock()
+        match item.kind:
+            case "notice" | "notice_reminder":
+                if referral.holder_id is not None or not in_queue(referral.status):
+                    return None
+                lang = programme.default_language
+                prompt = casework.group_notice(
+                    programme,
+                    referral.reference,
+                    referral.submitted_at,
+                    referral.urgent,
+                    now,
+                    lang,
+                    self._t(lang),
+                    reminder=item.kind == NOTICE_REMINDER,
+                )
+                if item.kind == NOTICE_REMINDER:
+                    await self._next_reminder(uow, referral, programme)
+                return await self._coordinators(uow, programme), prompt
+            case "contact_reminder":
+                holder = await self._holder(uow, referral)
+                if (
+                    holder is None
+                    or referral.contacted_at is not None
+                    or not in_queue(referral.status)
+                ):
+                    return None
+                return [holder], casework.contact_reminder(
+                    referral.reference, self._t(holder.language)
+                )
+            case "details":
+                holder = await self._holder(uow, referral)
+                holder_id = referral.holder_id
+                if holder is None or holder_id is None or item.recipient_id != holder_id:
+                    return None
+                view, actions = await case_view(uow, self.config, referral, holder_id)
+                return [holder], casework.details(
+                    view, actions, now, holder.language, self._t(holder.language)
+                )
+            case "news":
+                person = await self._referrer(uow, referral, programme)
+                payload = json.loads(await uow.outbox.payload(item) or b"{}")
+                return [person], self._news(payload, programme, person.language)
+            case "to_referrer" | "to_holder":
+                payload = json.loads(await uow.outbox.payload(item) or b"{}")
+                entry = next(
+                    (e for e in await uow.thread.list(referral) if e.id == payload.get("entry")),
+                    None,
+                )
+                if entry is None:
+                    return None
+                text = entry.body.decode()
+                if item.kind == TO_REFERRER:
+                    person = await self._referrer(uow, referral, programme)
+                    return [person], news.message_from_team(text, self._t(person.language))
+                holder = await self._holder(uow, referral)
+                if holder is None:
+                    return None
+                return [holder], casework.from_referrer(
+                    referral.reference, text, self._t(holder.language)
+                )
+        log.error("delivery.unknown_kind kind=%s", item.kind)
+        return None
+
+    def _news(self, payload: dict[str, object], programme: Programme, lang: str) -> Prompt:
+        _ = self._t(lang)
+        what = payload.get("news")
+        if what == "deferred":
+            wanted = payload.get("resources") or []
+            chosen = [r for r in programme.signposting if r.id in wanted]  # type: ignore[operator]
+            return news.deferred(programme, chosen, lang, _)
+        if what == "matched":
+            return news.matched(programme, lang, _)
+        if what == "closed":
+            return news.closed(programme, lang, _)
+        return news.picked_up(programme, lang, _)
+
+    async def _next_reminder(self, uow: Unit, referral: Referral, programme: Programme) -> None:
+        every = timedelta(hours=programme.service_levels.claim_within_hours)
+        await uow.outbox.add(
+            NOTICE_REMINDER, referral=referral, due_at=self.clock() + every, now=self.clock()
+        )
+
+    async def _coordinators(self, uow: Unit, programme: Programme) -> list[Target]:
+        lang = programme.default_language
+        if programme.coordinator_chat is not None:
+            return [Target(programme.coordinator_chat, lang)]
+        ids = set(programme.coordinators)
+        for person in await uow.roles.holders("coordinator", programme.id):
+            ids.add(await uow.people.telegram_id(person))
+        return [Target(i, lang) for i in sorted(ids)]
+
+    async def _holder(self, uow: Unit, referral: Referral) -> Target | None:
+        if referral.holder_id is None:
+            return None
+        person = await uow.people.get(referral.holder_id)
+        if person is None:
+            return None
+        return Target(
+            await uow.people.telegram_id(person),
+            await person_language(uow, person, "en"),
+            protect=True,
+        )
+
+    async def _referrer(self, uow: Unit, referral: Referral, programme: Programme) -> Target:
+        person = await uow.people.get(referral.person_id)
+        assert person is not None  # a referral is erased with its person
+        return Target(
+            await uow.people.telegram_id(person),
+            await person_language(uow, person, programme.default_language),
+        )
+
+    def _t(self, lang: str) -> Translate:
+        return self.catalog.translator(lang)

@@ -1,0 +1,9 @@
+"""The kinds of outbox row: what the delivery worker is asked to send."""
+
+NOTICE = "notice"  # the coordinators' group: a new referral
+NOTICE_REMINDER = "notice_reminder"  # the group again, while nobody has claimed it
+CONTACT_REMINDER = "contact_reminder"  # the holder, while nobody has contacted the person
+DETAILS = "details"  # the full referral, to the coordinator who claimed it
+NEWS = "news"  # a discreet update for the referrer
+TO_REFERRER = "to_referrer"  # a coordinator's message, relayed
+TO_HOLDER = "to_holder"  # the referrer's message, relayed

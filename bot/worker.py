@@ -1,0 +1,153 @@
+"""The delivery worker: sends what the outbox holds, when it is due, once.
+
+Every message that must reach someone other than the person writing (a group notice, a
+coordinator's copy of a referral, news for a referrer, a relayed message, a reminder) is written
+to the outbox in the same transaction as the change that caused it. This worker sends it and
+marks it sent. After a crash, a row that was sent but not yet marked is sent again: every
+message is written to be harmless if it arrives twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from storage import Store
+from storage.outbox import OutboxItem
+
+log = logging.getLogger("peerdoor.delivery")
+
+MAX_ATTEMPTS = 12
+IDLE_WAKEUP = 30.0  # seconds: look again even when nothing was signalled
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The outcome of one delivery: Telegram's message id, if one message was sent."""
+
+    message_id: int | None = None
+
+
+#: Sends one outbox item (rendering it from what the database holds now). Returns None when the
+#: item has nothing left to do (for example the referral was claimed before a reminder was due).
+Send = Callable[[OutboxItem], Awaitable[Sent | None]]
+Clock = Callable[[], datetime]
+
+
+def backoff(attempts: int) -> timedelta:
+    """2, 4, 8 ... seconds, at most ten minutes."""
+    return timedelta(seconds=min(2 ** max(attempts, 1), 600))
+
+
+class DeliveryWorker:
+    def __init__(self, store: Store, send: Send, clock: Clock) -> None:
+        self.store = store
+        self.send = send
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._paused_until: datetime | None = None
+
+    def wake(self) -> None:
+        """Something was added to the outbox: look now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="peerdoor-delivery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                handled = await self.drain()
+            except Exception as exc:
+                log.error("delivery.loop_failed error=%s", type(exc).__name__)
+                handled = 0
+            if handled:
+                continue
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        async with self.store.unit() as uow:
+            next_due = await uow.outbox.next_due_at()
+        delay = IDLE_WAKEUP
+        if next_due is not None:
+            delay = min(max((next_due - self.clock()).total_seconds(), 0.0), IDLE_WAKEUP)
+        if delay <= 0:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def drain(self, limit: int = 50) -> int:
+        """Deliver what is due now; returns how many rows were handled."""
+        now = self.clock()
+        if self._paused_until is not None and now < self._paused_until:
+            await asyncio.sleep((self._paused_until - now).total_seconds())
+        async with self.store.unit() as uow:
+            items = await uow.outbox.due(self.clock(), limit)
+        for item in items:
+            await self._deliver(item)
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        try:
+            sent = await self.send(item)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            self._paused_until = self.clock() + timedelta(seconds=wait)
+            await self._retry(item, timedelta(seconds=wait), "flood")
+            return
+        except Forbidden:
+            await self._give_up(item, "blocked")
+            return
+        except BadRequest as exc:
+            log.error("delivery.rejected kind=%s reason=%s", item.kind, _short(exc))
+            await self._give_up(item, "rejected")
+            return
+        except (TimedOut, NetworkError) as exc:
+            # Telegram has no idempotency key: after a timeout the message may have arrived.
+            # Sending again is the safe side for notifications; each is harmless twice.
+            await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
+            return
+        async with self.store.unit() as uow:
+            await uow.outbox.mark_sent(item, self.clock(), sent.message_id if sent else None)
+        log.info("delivery.%s kind=%s", "sent" if sent else "dropped", item.kind)
+
+    async def _retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            await self._give_up(item, error)
+            return
+        async with self.store.unit() as uow:
+            await uow.outbox.retry(item, self.clock() + after, error)
+        log.warning(
+            "delivery.retry kind=%s error=%s attempt=%d", item.kind, error, item.attempts + 1
+        )
+
+    async def _give_up(self, item: OutboxItem, error: str) -> None:
+        async with self.store.unit() as uow:
+            await uow.outbox.give_up(item, self.clock(), error)
+        log.warning("delivery.failed kind=%s error=%s", item.kind, error)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)  # type: ignore[arg-type]
+
+
+def _short(exc: Exception) -> str:
+    """Telegram's error text names the problem, never message content; keep it brief."""
+    return str(exc).split(":")[0][:60]

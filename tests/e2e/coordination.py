@@ -1,0 +1,55 @@
+"""A service with coordinators: the example config plus a group and coordinator ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.harness import EXAMPLE_CONFIG, HIV_PLAN, REFERENCE, consent, fill_form
+from tests.emulator import ScriptedGroup, ScriptedUser
+
+GROUP_ID = -1009990001
+DIABETES_GROUP_ID = -1009990002
+CORA, COLE, DIANA = 7001, 7002, 7101  # two HIV coordinators, one diabetes coordinator
+
+
+def write_config(folder: Path, **service_levels: float) -> Path:
+    """The shipped example, with coordinators and groups filled in."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = text.replace("coordinators = []", f"coordinators = [{CORA}, {COLE}]", 1)
+    text = text.replace("# coordinator_chat = -1001234567890", f"coordinator_chat = {GROUP_ID}", 1)
+    text = text.replace(
+        "coordinators = []",
+        f"coordinators = [{DIANA}]\ncoordinator_chat = {DIABETES_GROUP_ID}",
+        1,
+    )
+    for key, value in service_levels.items():
+        text = text.replace(f"\n{key} = ", f"\n{key} = {value}\n# was: ", 1)
+    path = folder / "peerdoor.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def refer(
+    person: ScriptedUser,
+    programme_plan: dict[str, object] | None = None,
+    files_config: object = None,
+) -> str:
+    """A person completes the HIV form and sends it; returns the reference."""
+    from conversations.forms import ServiceConfig
+
+    assert isinstance(files_config, ServiceConfig)
+    programme = files_config.programme("hiv")
+    assert programme is not None
+    await consent(person)
+    await fill_form(person, programme, programme_plan or HIV_PLAN)
+    await person.press("Send my form")
+    sent = await person.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    match = REFERENCE.search(sent.text)
+    assert match is not None
+    return match.group(0)
+
+
+async def group_notice(group: ScriptedGroup, reference: str, timeout: float = 10) -> None:
+    await group.wait_for(
+        lambda m: reference in m.text and "Claim" in m.button_texts, timeout=timeout
+    )
