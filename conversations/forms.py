@@ -121,6 +121,27 @@ class ServiceLevels(_Strict):
     contact_within_days: float = Field(default=3, gt=0, le=90)
 
 
+class Retention(_Strict):
+    """How long the service keeps things; older ones are erased (crypto-shredded) daily."""
+
+    drafts_days: int = Field(default=30, ge=1, le=3650, description="Unfinished forms.")
+    closed_days: int = Field(
+        default=365, ge=1, le=3650, description="Referrals, counted from when they were closed."
+    )
+
+
+class Crisis(_Strict):
+    """Phrases that mean someone may be in danger now, and what to tell them at once."""
+
+    phrases: dict[LanguageCode, list[Annotated[str, StringConstraints(min_length=3)]]] = Field(
+        default_factory=dict,
+        description="Per language; matched case-insensitively as whole words or phrases.",
+    )
+    resources: Localized | None = Field(
+        default=None, description="Crisis lines to show at once (defaults to `emergency`)."
+    )
+
+
 class Programme(_Strict):
     """A peer support programme: its texts, its form and its rules."""
 
@@ -148,6 +169,14 @@ class Programme(_Strict):
     )
     signposting: list[Resource] = Field(default_factory=list)
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
+    retention: Retention = Field(default_factory=Retention)
+    crisis: Crisis = Field(default_factory=Crisis)
+    privacy_version: str = Field(
+        default="1",
+        min_length=1,
+        max_length=20,
+        description="Change it whenever the privacy notice changes: people see it again.",
+    )
 
     @property
     def default_language(self) -> str:
