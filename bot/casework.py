@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from bot import outbox_kinds as kinds
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
-from conversations import casework, news, screens
+from conversations import casework, news, safety, screens
 from conversations.callbacks import CasePress
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
@@ -451,18 +451,38 @@ class CaseworkFlow:
             )
             _ = self._t(lang)
             now = self.clock()
+            prompts: list[Prompt] = []
+            if programme is not None and safety.in_crisis(programme, lang, text):
+                prompts.append(safety.crisis_after_form(programme, lang, _))
+                await self._mark_urgent(uow, person, referral, now)
             entry = await uow.thread.add(referral, "from_referrer", person, text.encode(), now)
             if referral.holder_id is None:
-                return Reply([news.message_kept(_)])
-            await uow.outbox.add(
-                kinds.TO_HOLDER,
-                referral=referral,
-                due_at=now,
-                now=now,
-                payload=json.dumps({"entry": entry}).encode(),
-            )
+                prompts.append(news.message_kept(_))
+            else:
+                await uow.outbox.add(
+                    kinds.TO_HOLDER,
+                    referral=referral,
+                    due_at=now,
+                    now=now,
+                    payload=json.dumps({"entry": entry}).encode(),
+                )
+                prompts.append(news.message_passed_on(_))
         self.wake()
-        return Reply([news.message_passed_on(_)])
+        return Reply(prompts)
+
+    async def _mark_urgent(
+        self, uow: Unit, person: Person, referral: Referral, now: datetime
+    ) -> None:
+        """Crisis words after sending: urgent for the coordinators, without the words."""
+        log.warning("safety.crisis_words stage=after_form ref=%s", referral.reference)
+        await uow.referrals.set_urgent(referral, True, now)
+        await uow.audit.record(
+            person, "urgent", now, reference=referral.reference, detail="crisis_words"
+        )
+        if referral.holder_id is None:
+            await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+        else:
+            await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 
     async def status(self, who: Actor, update_id: int) -> Reply | None:
         """/status: where the person's latest referral stands, in discreet words."""

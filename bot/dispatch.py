@@ -117,6 +117,13 @@ class Dispatcher:
                 return [holder], casework.details(
                     view, actions, now, holder.language, self._t(holder.language)
                 )
+            case "urgent":
+                holder = await self._holder(uow, referral)
+                if holder is None:
+                    return None
+                return [holder], casework.urgent_for_holder(
+                    referral.reference, self._t(holder.language)
+                )
             case "news":
                 person = await self._referrer(uow, referral, programme)
                 payload = json.loads(await uow.outbox.payload(item) or b"{}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.outbox_kinds import NOTICE, NOTICE_REMINDER
-from conversations import callbacks, screens
+from conversations import callbacks, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
 from conversations.i18n import Translate
@@ -146,11 +146,17 @@ class IntakeFlow:
                     return Reply([self.intake.help(None, who.language_code)])
                 if isinstance(event, DraftPress):
                     return Reply(notice=self._expired(who))
+                if isinstance(event, Typed):
+                    help_now = self._crisis_before_consent(who, event.text)
+                    if help_now is not None:
+                        return help_now
                 return Reply([sent] if sent else self.intake.opening(None, who.language_code))
             if not first_time:  # already applied: show where they are, change nothing
                 return Reply(self.intake.resume(draft), keep_buttons=True)
             outcome = self.intake.handle(draft, event, self.clock().date())
             reference = await self._apply(uow, person, outcome)
+            if outcome.crisis:
+                log.warning("safety.crisis_words stage=form")
         prompts = list(outcome.prompts)
         if outcome.submission is not None and reference is not None:
             programme = self.intake.config.programme(outcome.submission.programme)
@@ -168,7 +174,7 @@ class IntakeFlow:
             sub = outcome.submission
             now = self.clock()
             referral = await uow.referrals.create(
-                person, sub.programme, _answers_bytes(sub.answers), urgent=False, now=now
+                person, sub.programme, _answers_bytes(sub.answers), urgent=sub.urgent, now=now
             )
             programme = self.intake.config.programme(sub.programme)
             assert programme is not None
@@ -208,6 +214,17 @@ class IntakeFlow:
         return screens.already_sent(
             programme, language, latest.reference, self.intake.translator(language)
         )
+
+    def _crisis_before_consent(self, who: Sender, text: str) -> Reply | None:
+        """Crisis words from someone with nothing stored: help at once, and still store nothing."""
+        for programme in self.intake.config.programmes:
+            lang = self.intake.catalog.best_language(who.language_code, programme.languages)
+            if safety.in_crisis(programme, lang, text):
+                log.warning("safety.crisis_words stage=before_consent")
+                _ = self.intake.translator(lang)
+                prompts = [safety.crisis_after_form(programme, lang, _)]
+                return Reply(prompts + self.intake.opening(programme.id, who.language_code))
+        return None
 
     def _translator(self, who: Sender) -> Translate:
         catalog = self.intake.catalog

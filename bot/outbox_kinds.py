@@ -7,3 +7,4 @@ DETAILS = "details"  # the full referral, to the coordinator who claimed it
 NEWS = "news"  # a discreet update for the referrer
 TO_REFERRER = "to_referrer"  # a coordinator's message, relayed
 TO_HOLDER = "to_holder"  # the referrer's message, relayed
+URGENT = "urgent"  # the holder: the person wrote crisis words (never the words themselves)

@@ -53,6 +53,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused_until: datetime | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -61,15 +62,22 @@ class DeliveryWorker:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="peerdoor-delivery")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the delivery in hand, then stop; cancel only if that takes too long."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 handled = await self.drain()
             except Exception as exc:
@@ -85,9 +93,11 @@ class DeliveryWorker:
         delay = IDLE_WAKEUP
         if next_due is not None:
             delay = min(max((next_due - self.clock()).total_seconds(), 0.0), IDLE_WAKEUP)
-        if delay <= 0:
+        if delay <= 0 or self._stopping:
             return
         self._wake.clear()
+        if self._stopping:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
 
@@ -99,6 +109,8 @@ class DeliveryWorker:
         async with self.store.unit() as uow:
             items = await uow.outbox.due(self.clock(), limit)
         for item in items:
+            if self._stopping:
+                break
             await self._deliver(item)
         return len(items)
 

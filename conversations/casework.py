@@ -416,3 +416,14 @@ def contact_reminder(reference: str, _: Translate) -> Prompt:
         esc(_("Reminder: {reference} is waiting for first contact.").format(reference=reference)),
         action_buttons(reference, ["contacted"], _),
     )
+
+
+def urgent_for_holder(reference: str, _: Translate) -> Prompt:
+    """Crisis words were seen: the holder is told it is urgent, never what was written."""
+    text = "\n".join(
+        [
+            bold(_("URGENT")) + " · " + bold(reference),
+            esc(_("The person may need support soon. Please contact them as soon as you can.")),
+        ]
+    )
+    return Prompt(text, ((Button(_("Open"), callbacks.case("view", reference)),),))

@@ -32,6 +32,7 @@ class Draft(BaseModel):
     picked: list[str] = Field(default_factory=list)
     screen: int = 0
     resume_phase: Phase = "asking"
+    urgent: bool = False  # crisis words were seen: the referral will be marked urgent
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from conversations import screens
+from conversations import safety, screens
 from conversations.answers import choice_ids, parse_typed
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import (
@@ -45,6 +45,7 @@ class Submission:
     programme: str
     language: str
     answers: dict[str, Answer]
+    urgent: bool = False
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Outcome:
     keep_buttons: bool = False
     submission: Submission | None = None
     forget: bool = False
+    crisis: bool = False  # crisis words: answered at once, the referral becomes urgent
 
 
 @dataclass(frozen=True)
@@ -183,10 +185,36 @@ class Intake:
         if question is None:
             return Outcome(draft, [self.current_screen(programme, draft)])
         parsed = parse_typed(programme, question, text, draft.language, _, today)
+        if safety.in_crisis(programme, draft.language, text):
+            return self._crisis(
+                programme, draft, question, parsed.value if parsed.ok else None, parsed.ok
+            )
         if not parsed.ok:
             assert parsed.problem is not None
             return self._say(draft, parsed.problem)
         return self._answer(programme, draft, question, parsed.value)
+
+    def _crisis(
+        self, programme: Programme, draft: Draft, question: Question, value: Answer, accepted: bool
+    ) -> Outcome:
+        """Crisis words: say where to get help now, before anything else; mark it urgent.
+
+        A valid answer is kept (it is what the person said); then they choose to carry on or
+        stop for now."""
+        _ = self.catalog.translator(draft.language)
+        outcome = (
+            self._answer(programme, draft, question, value)
+            if accepted
+            else self._reshow(programme, draft)
+        )
+        if outcome.draft is None:  # the answer ended the form (under age): say both
+            outcome.prompts.insert(0, safety.crisis_after_form(programme, draft.language, _))
+            outcome.crisis = True
+            return outcome
+        moved = outcome.draft
+        moved.urgent = True
+        prompt = safety.crisis_during_form(programme, moved.language, moved.screen, _)
+        return Outcome(moved, [prompt], crisis=True)
 
     def _command(self, programme: Programme, draft: Draft, command: Command) -> Outcome:
         _ = self.catalog.translator(draft.language)
@@ -216,6 +244,9 @@ class Intake:
                 return self._reshow(programme, _back_from_menu(draft))
             case "X" if draft.phase == "confirm_cancel":
                 return Outcome(None, [screens.cancelled(_)], forget=True)
+            case "P":
+                draft.screen += 1
+                return Outcome(draft, [safety.stopped_for_now(_)])
             case "L":
                 if press.arg in programme.languages:
                     draft.language = press.arg
@@ -277,7 +308,9 @@ class Intake:
                 draft.from_review = True
                 return self._go_to(programme, draft, missing[0])
             answers = {q.id: draft.answers[q.id] for q in answerable if q.id in draft.answers}
-            return Outcome(None, submission=Submission(programme.id, draft.language, answers))
+            return Outcome(
+                None, submission=Submission(programme.id, draft.language, answers, draft.urgent)
+            )
         return Outcome(draft, changed=False, notice=self._expired(draft.language))
 
     # -- moves ----------------------------------------------------------------------------

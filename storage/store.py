@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -14,13 +14,14 @@ from storage import db
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, new_data_key
 from storage.drafts import DraftRepo
-from storage.errors import StorageError, WrongMasterKey
+from storage.errors import MasterKeyChanged, StorageError, WrongMasterKey
 from storage.invites import InviteRepo
 from storage.keys import DataKeys, KeyCache, wrap_context
 from storage.models import AuditReport
 from storage.outbox import Outbox
 from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
+from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
 from storage.staff import StaffStateRepo
 from storage.thread import ThreadRepo
@@ -30,6 +31,9 @@ from storage.vault import context as secret_context
 
 _LOOKUP_ROW = "lookup"
 _LOOKUP_CONTEXT = secret_context(_LOOKUP_ROW)
+
+#: Given the key id the database is now wrapped under, return that master key (or None).
+KeyReloader = Callable[[str], bytes | None]
 
 
 class Unit:
@@ -47,7 +51,7 @@ class Unit:
         self.scrubbed: list[str] = []
         self.vault = vault
         self.people = PeopleRepo(conn, keys, lookup, self.erased)
-        self.drafts = DraftRepo(conn, keys)
+        self.drafts = DraftRepo(conn, keys, lookup)
         self.referrals = ReferralRepo(conn, keys, lookup, self.scrubbed)
         self.updates = UpdateLog(conn)
         self.roles = RolesRepo(conn, lookup)
@@ -56,6 +60,7 @@ class Unit:
         self.outbox = Outbox(conn, keys, self.vault)
         self.audit = AuditLog(conn, self.vault)
         self.staff = StaffStateRepo(conn, keys)
+        self.retention = RetentionRepo(conn, keys, lookup, self.people, self.scrubbed)
 
 
 class Store:
@@ -70,6 +75,24 @@ class Store:
         self._lock = asyncio.Lock()
         self._closed = False
         self._unsettled = False
+        self._reload: KeyReloader | None = None
+
+    @property
+    def key_id(self) -> str:
+        """The (public) id of the master key new keys are wrapped under."""
+        return self._keyring.key_id
+
+    def reload_keys_with(self, reload: KeyReloader | None) -> None:
+        """What to do when another process rotated the master key under this open store.
+
+        Every unit of work first checks, inside its write lock, which master key the database
+        is wrapped under. If this store's key ring does not know it, ``reload(key_id)`` is asked
+        for that key once per unit; a key that matches (and unwraps the lookup secret) replaces
+        the ring. Without one the unit raises MasterKeyChanged and writes nothing, so nothing is
+        ever wrapped under a master key the database no longer uses. Data keys and secrets do
+        not change in a rotation, so cached ones stay valid.
+        """
+        self._reload = reload
 
     @classmethod
     async def open(
@@ -100,7 +123,10 @@ class Store:
             self._cache.clear()
             self._secrets.clear()
             try:
+                await self._recover()  # a unit cancelled mid-way: roll it back first
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass  # the checkpoint only tidies up; SQLite replays the WAL on next open
             finally:
                 await self._conn.close()
 
@@ -114,9 +140,6 @@ class Store:
             raise StorageError("the store is closed")
         async with self._lock:
             await self._recover()
-            keys = DataKeys(self._conn, self._keyring, self._cache)
-            vault = Vault(self._conn, self._keyring, self._secrets)
-            unit = Unit(self._conn, keys, self._lookup, vault)
             # Cleared only when the transaction is known to be over, so that a unit cancelled
             # while BEGIN, COMMIT or ROLLBACK was still queued is cleaned up by the next one.
             self._unsettled = True
@@ -126,6 +149,10 @@ class Store:
                 self._unsettled = False
                 raise db.translate(e, "cannot start a transaction") from e
             try:
+                await self._follow_master_key()
+                keys = DataKeys(self._conn, self._keyring, self._cache)
+                vault = Vault(self._conn, self._keyring, self._secrets)
+                unit = Unit(self._conn, keys, self._lookup, vault)
                 yield unit
             except BaseException as e:
                 await self._rollback()
@@ -185,6 +212,28 @@ class Store:
         """Recompute the audit trail's hash chain; see storage.audit for what it can catch."""
         async with self._unit() as unit:
             return await unit.audit.verify()
+
+    async def _follow_master_key(self) -> None:
+        """Inside the write lock: make sure the key ring knows the database's master key."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT key_id, wrapped FROM secrets WHERE name = ?", (_LOOKUP_ROW,)
+            )
+        )
+        if not rows or self._keyring.knows(rows[0][0]):
+            return
+        key_id, wrapped = rows[0]
+        key = self._reload(key_id) if self._reload is not None else None
+        if key is not None:
+            ring = KeyRing(key)
+            if ring.key_id == key_id:
+                ring.unwrap(key_id, wrapped, _LOOKUP_CONTEXT)  # WrongMasterKey if not the one
+                self._keyring = ring
+                return
+        raise MasterKeyChanged(
+            f"the database is now under master key {key_id!r} (rotated by another process) and "
+            f"this bot holds {self._keyring.key_id!r}: restart it with the new master key"
+        )
 
     async def _recover(self) -> None:
         """Roll back a transaction left open by a unit that was cancelled mid-statement."""

@@ -170,13 +170,18 @@ async def answer_question(
     prefer_label: str = "Prefer not to say",
     done: str = "Done",
     proceed: str = "Continue",
+    stop_at: str | None = None,
 ) -> Question | None:
-    """Wait for the next question, answer it from `plan`; None once the review is shown."""
+    """Wait for the next question, answer it from `plan`; None once the review is shown.
+
+    With `stop_at`, the question with that id is returned unanswered."""
     message = await person.wait_for(lambda m: bool(m.buttons), timeout=10)
     if any((b.data or "").endswith(":S") for row in message.buttons for b in row):
         return None  # the review screen: its Send button
     question = asked(programme, message, language)
     assert question is not None, f"not a question: {message.text!r}"
+    if question.id == stop_at:
+        return question
     value = plan.get(question.id, SKIP if not question.required else None)
     person.skip_sent()
     if question.kind == "info":
@@ -201,15 +206,21 @@ async def fill_form(
     programme: Programme,
     plan: Plan,
     language: str = "en",
+    stop_at: str | None = None,
     **labels: str,
 ) -> list[str]:
-    """Answer questions until the review screen; returns the ids asked, in order."""
+    """Answer questions until the review screen (or until question `stop_at` is asked,
+    leaving it unanswered); returns the ids asked, in order."""
     seen: list[str] = []
     for _ in range(len(programme.form) + 2):
-        question = await answer_question(person, programme, plan, language, **labels)
+        question = await answer_question(
+            person, programme, plan, language, stop_at=stop_at, **labels
+        )
         if question is None:
             return seen
         seen.append(question.id)
+        if question.id == stop_at:
+            return seen
     raise AssertionError(f"no review after {seen}")
 
 
