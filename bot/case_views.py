@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot import preferences
 from conversations.casework import CaseView, ThreadLine
 from conversations.forms import ServiceConfig
 from conversations.lifecycle import Action, Case, available
@@ -48,8 +49,4 @@ async def case_view(
 
 
 async def person_language(uow: Unit, person: Person, default: str) -> str:
-    blob = await uow.people.settings(person)
-    if not blob:
-        return default
-    value = json.loads(blob).get("language")
-    return value if isinstance(value, str) else default
+    return (await preferences.load(uow, person)).language or default

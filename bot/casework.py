@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from bot import outbox_kinds as kinds
+from bot import preferences
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
 from conversations import casework, news, safety, screens
@@ -515,10 +516,10 @@ class CaseworkFlow:
         language = self._language(who)
         if person is None:
             person = await uow.people.create(who.telegram_id, self.clock())
-        if await person_language(uow, person, "") != language:
-            await uow.people.save_settings(
-                person, json.dumps({"language": language}).encode(), self.clock()
-            )
+        prefs = await preferences.load(uow, person)
+        if prefs.language != language:
+            prefs.language = language
+            await preferences.save(uow, person, prefs, self.clock())
         return Desk(person, programmes, language)
 
     async def _programme_for(

@@ -39,7 +39,9 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
         await send_prompt(context.bot, chat.id, prompt, reply.protect)
 
 
-async def send_prompt(bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False) -> int:
+async def send_prompt(
+    bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False, silent: bool = False
+) -> int:
     """Send one prompt, split when too long; buttons go under the last part.
 
     Returns the message id of the last part (the one with the buttons)."""
@@ -53,6 +55,7 @@ async def send_prompt(bot: Bot, chat_id: int, prompt: Prompt, protect: bool = Fa
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(prompt.buttons) if last else None,
             protect_content=protect,
+            disable_notification=silent,
             link_preview_options=None,
         )
         message_id = sent.message_id

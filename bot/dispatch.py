@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 
 from telegram import Bot
 
+from bot import preferences
 from bot.case_views import case_view, person_language
 from bot.delivery import send_prompt
-from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER
-from bot.worker import Sent
+from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER, WITHDRAWN
+from bot.worker import Postponed, Sent
 from conversations import casework, news
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
@@ -34,6 +35,7 @@ class Target:
     chat_id: int
     language: str
     protect: bool = False
+    silent: bool = False
 
 
 class Dispatcher:
@@ -54,6 +56,8 @@ class Dispatcher:
         )
 
     async def __call__(self, item: OutboxItem) -> Sent | None:
+        if item.kind == WITHDRAWN:
+            return await self._withdrawn(item)
         async with self.store.unit() as uow:
             referral = await uow.referrals.get(item.referral_id) if item.referral_id else None
             if referral is None:
@@ -67,7 +71,9 @@ class Dispatcher:
         targets, prompt = made
         first: int | None = None
         for target in targets:
-            message_id = await send_prompt(self.bot, target.chat_id, prompt, target.protect)
+            message_id = await send_prompt(
+                self.bot, target.chat_id, prompt, target.protect, silent=target.silent
+            )
             first = first if first is not None else message_id
         sent = Sent(first if len(targets) == 1 else None)
         if item.kind in (NOTICE, NOTICE_REMINDER) and sent.message_id is not None:
@@ -149,6 +155,18 @@ class Dispatcher:
         log.error("delivery.unknown_kind kind=%s", item.kind)
         return None
 
+    async def _withdrawn(self, item: OutboxItem) -> Sent | None:
+        """The person erased everything: their holder learns the reference, nothing more."""
+        async with self.store.unit() as uow:
+            person = await uow.people.get(item.recipient_id) if item.recipient_id else None
+            if person is None:
+                return None
+            payload = json.loads(await uow.outbox.payload(item) or b"{}")
+            chat = await uow.people.telegram_id(person)
+            lang = await person_language(uow, person, "en")
+        prompt = casework.withdrawn(str(payload.get("reference", "")), self._t(lang))
+        return Sent(await send_prompt(self.bot, chat, prompt, protect=True))
+
     def _news(self, payload: dict[str, object], programme: Programme, lang: str) -> Prompt:
         _ = self._t(lang)
         what = payload.get("news")
@@ -190,11 +208,17 @@ class Dispatcher:
         )
 
     async def _referrer(self, uow: Unit, referral: Referral, programme: Programme) -> Target:
+        """The person who sent the referral, unless they paused messages from us."""
         person = await uow.people.get(referral.person_id)
         assert person is not None  # a referral is erased with its person
+        prefs = await preferences.load(uow, person)
+        if prefs.paused(self.clock()):
+            assert prefs.paused_until is not None
+            raise Postponed(prefs.paused_until)
         return Target(
             await uow.people.telegram_id(person),
-            await person_language(uow, person, programme.default_language),
+            prefs.language or programme.default_language,
+            silent=prefs.silent,
         )
 
     def _t(self, lang: str) -> Translate:

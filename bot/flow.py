@@ -12,8 +12,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from bot.outbox_kinds import NOTICE, NOTICE_REMINDER
+from bot import preferences
+from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from conversations import callbacks, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
@@ -117,10 +119,52 @@ class IntakeFlow:
         log.info("intake.consented")
         return Reply(opening.begin.prompts)
 
+    async def pause_request(self, who: Sender, update_id: int) -> Reply:
+        """/pause: offer to hold back every message from us for a while."""
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+        until = self._local(prefs.paused_until) if prefs.paused(self.clock()) else None
+        return Reply([screens.pause_choice(_, until)])
+
+    async def _pause(self, who: Sender, action: str, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+            hours = screens.PAUSES.get(action)
+            prefs.paused_until = self.clock() + timedelta(hours=hours) if hours else None
+            await preferences.save(uow, person, prefs, self.clock())
+            if prefs.paused_until is None:
+                await uow.outbox.bring_forward(person, FOR_REFERRER, self.clock())
+        self.wake()  # postponed rows are due again when a pause ends early
+        if prefs.paused_until is None:
+            return Reply([screens.resumed_messages(_)])
+        log.info("person.paused hours=%d", hours)
+        return Reply([screens.paused(self._local(prefs.paused_until), _)])
+
+    def _local(self, when: datetime | None) -> str:
+        """A time as the person reads it (the default programme's time zone)."""
+        assert when is not None
+        programme = self.intake.config.starting_programme() or self.intake.config.programmes[0]
+        return when.astimezone(ZoneInfo(programme.timezone)).strftime("%d/%m/%Y %H:%M")
+
     async def _account(self, who: Sender, press: AccountPress, update_id: int) -> Reply:
         _ = self._translator(who)
+        if press.action in screens.PAUSES or press.action == "resume":
+            return await self._pause(who, press.action, update_id)
         if press.action == "keep":
             return Reply([screens.kept_everything(_)])
+        if press.action == "same":
+            return Reply([screens.nothing_changed(_)])
         if press.action != "del":
             return Reply(notice=self._expired(who))
         async with self.store.unit() as uow:
@@ -129,9 +173,26 @@ class IntakeFlow:
             person = await uow.people.find(who.telegram_id)
             if person is None:
                 return Reply([screens.nothing_held(_)])
+            await self._tell_holders(uow, person)
             await uow.people.erase(person)
         log.info("person.erased")
         return Reply([screens.deleted_everything(_)])
+
+    async def _tell_holders(self, uow: Unit, person: Person) -> None:
+        """Before erasing: each coordinator holding one of their referrals is told "withdrawn"
+        (the reference only), and the audit trail records the erasure, without content."""
+        now = self.clock()
+        for referral in await uow.referrals.for_person(person):
+            await uow.audit.record(None, "erased", now, reference=referral.reference)
+            if referral.holder_id is None or referral.status == "closed":
+                continue
+            holder = await uow.people.get(referral.holder_id)
+            if holder is not None:
+                payload = json.dumps({"reference": referral.reference}).encode()
+                await uow.outbox.add(
+                    WITHDRAWN, recipient=holder, due_at=now, now=now, payload=payload
+                )
+        self.wake()
 
     async def _with_draft(
         self, who: Sender, update_id: int, event: Typed | Command | DraftPress
@@ -183,7 +244,9 @@ class IntakeFlow:
             await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
             every = timedelta(hours=programme.service_levels.claim_within_hours)
             await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
-            await uow.people.save_settings(person, _settings(sub.language), self.clock())
+            prefs = await preferences.load(uow, person)
+            prefs.language = sub.language
+            await preferences.save(uow, person, prefs, now)
             reference = referral.reference
         if outcome.draft is None:
             await uow.drafts.delete(person)
@@ -210,7 +273,7 @@ class IntakeFlow:
         programme = self.intake.config.programme(await uow.referrals.programme_id(latest))
         if programme is None:
             return None
-        language = _language(await uow.people.settings(person)) or programme.default_language
+        language = (await preferences.load(uow, person)).language or programme.default_language
         return screens.already_sent(
             programme, language, latest.reference, self.intake.translator(language)
         )
@@ -238,14 +301,3 @@ class IntakeFlow:
 
 def _answers_bytes(answers: Mapping[str, object]) -> bytes:
     return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
-
-
-def _settings(language: str) -> bytes:
-    return json.dumps({"language": language}).encode()
-
-
-def _language(blob: bytes | None) -> str | None:
-    if not blob:
-        return None
-    value = json.loads(blob).get("language")
-    return value if isinstance(value, str) else None

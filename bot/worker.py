@@ -27,6 +27,14 @@ MAX_ATTEMPTS = 12
 IDLE_WAKEUP = 30.0  # seconds: look again even when nothing was signalled
 
 
+class Postponed(Exception):
+    """The recipient paused messages: deliver at `until` instead."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__("postponed")
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Sent:
     """The outcome of one delivery: Telegram's message id, if one message was sent."""
@@ -117,6 +125,11 @@ class DeliveryWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         try:
             sent = await self.send(item)
+        except Postponed as later:
+            async with self.store.unit() as uow:
+                await uow.outbox.postpone(item, later.until)
+            log.info("delivery.postponed kind=%s", item.kind)
+            return
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             self._paused_until = self.clock() + timedelta(seconds=wait)

@@ -427,3 +427,13 @@ def urgent_for_holder(reference: str, _: Translate) -> Prompt:
         ]
     )
     return Prompt(text, ((Button(_("Open"), callbacks.case("view", reference)),),))
+
+
+def withdrawn(reference: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _("{reference} was withdrawn: the person deleted everything they gave us.").format(
+                reference=reference
+            )
+        )
+    )

@@ -265,6 +265,7 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
         esc(_("/language changes the language.")),
         esc(_("/cancel deletes your unfinished form.")),
         esc(_("/delete deletes everything we hold about you.")),
+        esc(_("/pause stops messages from us for a while.")),
         esc(_("/start shows where you are.")),
     ]
     return Prompt("\n".join(lines))
@@ -324,6 +325,7 @@ def command_menu(_: Translate) -> list[tuple[str, str]]:
         ("help", _("How this chat works")),
         ("language", _("Change the language")),
         ("cancel", _("Delete your unfinished form")),
+        ("pause", _("Pause messages from us")),
         ("delete", _("Delete everything we hold about you")),
     ]
 
@@ -363,3 +365,52 @@ def kept_everything(_: Translate) -> Prompt:
 
 def nothing_held(_: Translate) -> Prompt:
     return Prompt(esc(_("We do not hold anything about you.")))
+
+
+#: Pause choices: callback action -> hours.
+PAUSES: dict[str, int] = {"p1h": 1, "p1d": 24, "p1w": 24 * 7, "p4w": 24 * 28}
+
+
+def pause_choice(_: Translate, paused_until: str | None) -> Prompt:
+    """/pause: no messages from us for a while (we never message first during that time)."""
+    lines = [esc(_("Pause messages from us?"))]
+    if paused_until:
+        lines.append(esc(_("Messages are paused until {when}.").format(when=paused_until)))
+    lines.append(
+        esc(
+            _(
+                "While paused, we send you nothing. Anything we would have sent waits "
+                "until the pause ends."
+            )
+        )
+    )
+    labels = {
+        "p1h": _("For 1 hour"),
+        "p1d": _("For 1 day"),
+        "p1w": _("For 1 week"),
+        "p4w": _("For 4 weeks"),
+    }
+    buttons = [Button(label, callbacks.account(code)) for code, label in labels.items()]
+    keyboard = list(rows(buttons, 2))
+    if paused_until:
+        keyboard.append((Button(_("Start messages again now"), callbacks.account("resume")),))
+    keyboard.append((Button(_("Cancel"), callbacks.account("same")),))
+    return Prompt("\n\n".join(lines), tuple(keyboard))
+
+
+def nothing_changed(_: Translate) -> Prompt:
+    return Prompt(esc(_("OK, nothing has changed.")))
+
+
+def paused(until: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _(
+                "Done. We will not send you anything until {when}. Send /pause to change this."
+            ).format(when=until)
+        )
+    )
+
+
+def resumed_messages(_: Translate) -> Prompt:
+    return Prompt(esc(_("Done. Messages from us can arrive again.")))

@@ -158,6 +158,21 @@ class Outbox:
             (to_text(retry_at), _error_code(error)),
         )
 
+    async def postpone(self, item: OutboxItem, until: datetime) -> bool:
+        """Not a failure (the person paused messages): due again at ``until``, no attempt used."""
+        return await self._settle(item, "due_at = ?", (to_text(until),))
+
+    async def bring_forward(self, person: Person, kinds: Sequence[str], now: datetime) -> int:
+        """A pause ended early: the person's postponed rows of ``kinds`` are due now."""
+        marks = ", ".join("?" for _ in kinds)
+        async with self._conn.execute(
+            f"UPDATE outbox SET due_at = ? WHERE state = 'pending' AND due_at > ?"  # noqa: S608
+            f" AND kind IN ({marks}) AND (recipient_id = ? OR referral_id IN"
+            " (SELECT id FROM referrals WHERE person_id = ?))",
+            (to_text(now), to_text(now), *kinds, person.id, person.id),
+        ) as cursor:
+            return int(cursor.rowcount)
+
     async def give_up(self, item: OutboxItem, now: datetime, error: str) -> bool:
         """A permanent failure: state "failed", payload erased."""
         return await self._settle(

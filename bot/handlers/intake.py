@@ -65,3 +65,9 @@ async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/delete: erase everything held about the person, after asking."""
     reply = await _flow(context).delete_request(sender(update), update.update_id)
     await deliver(update, context, reply)
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/pause: no messages from us for a chosen time."""
+    reply = await _flow(context).pause_request(sender(update), update.update_id)
+    await deliver(update, context, reply)

@@ -1,0 +1,50 @@
+"""A person's choices: language, consent per purpose, discretion, and a pause on messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Purpose = Literal["referral", "checkins", "feedback"]
+PURPOSES: tuple[Purpose, ...] = ("referral", "checkins", "feedback")
+
+
+class Consent(BaseModel):
+    """Consent for one purpose: which privacy notice version was shown, and when."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    given: bool
+    version: str
+    at: datetime
+
+
+class Preferences(BaseModel):
+    """Stored sealed with the person's key. Private by default."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    language: str | None = None
+    consents: dict[str, Consent] = Field(default_factory=dict)
+    discreet: bool = True  # first lines never hint at the service
+    silent: bool = False  # notifications without sound
+    paused_until: datetime | None = None  # no messages from us before then
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | None) -> Preferences:
+        return cls.model_validate_json(raw) if raw else cls()
+
+    def agreed(self, purpose: Purpose) -> bool:
+        consent = self.consents.get(purpose)
+        return consent is not None and consent.given
+
+    def record(self, purpose: Purpose, given: bool, version: str, at: datetime) -> None:
+        self.consents[purpose] = Consent(given=given, version=version, at=at)
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and now < self.paused_until
