@@ -31,6 +31,7 @@ from bot.flow import IntakeFlow, Sender
 from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.i18n import load_catalog
+from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
 from bot.ordering import PerPersonUpdateProcessor
 from bot.services import KEY, Services
 from bot.settings import Settings
@@ -198,6 +199,12 @@ class Runtime:
         assert self.app.job_queue is not None
         self.app.job_queue.run_repeating(
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
+        )
+        self.app.job_queue.run_repeating(
+            purge_job(self.store, self.config, self.clock),
+            interval=PURGE_EVERY,
+            first=PURGE_FIRST,
+            name="retention_purge",
         )
         log.info("bot.started username=%s", self.app.bot.username)
         return self

@@ -1,4 +1,4 @@
-"""The `peerdoor` command: init, check-config, run."""
+"""The `peerdoor` command: init, check-config, run, invite, audit, rotate-key, backup, purge."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 
+from bot import maintenance
 from bot.app import Runtime
 from bot.config_file import load_config
 from bot.errors import SetupError
-from bot.keys import load_master_key, write_key_file
+from bot.keys import encode_key, uses_environment, write_key_file
 from bot.logs import setup_logging
 from bot.settings import Settings, ensure_data_dir, load_settings, require_token
 from conversations.forms import ServiceConfig
-from storage import AuditReport, KeyRing, Store, WrongMasterKey
+from storage import AuditReport, KeyRing, Purged, Store
 
 
 def example_config() -> str:
@@ -56,8 +58,8 @@ def cmd_run(settings: Settings) -> None:
     token = require_token(settings)
     config = load_config(settings.config)
     ensure_data_dir(settings)
-    master_key = load_master_key(settings)
     setup_logging(settings.log_level)
+    master_key = asyncio.run(maintenance.ready_master_key(settings, verify=True))
     asyncio.run(_serve(settings, config, master_key, token))
 
 
@@ -66,7 +68,9 @@ async def _serve(settings: Settings, config: ServiceConfig, master_key: bytes, t
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Runtime(settings, config, master_key, token):
+    async with Runtime(settings, config, master_key, token) as runtime:
+        # After `peerdoor rotate-key` elsewhere, follow the new key instead of failing.
+        runtime.store.reload_keys_with(maintenance.key_reloader(settings))
         await stop.wait()
 
 
@@ -113,13 +117,71 @@ async def _audit(settings: Settings) -> AuditReport:
 
 async def _open_store(settings: Settings) -> Store:
     ensure_data_dir(settings)
+    key = await maintenance.ready_master_key(settings)
+    return await maintenance.open_store(settings, KeyRing(key))
+
+
+def cmd_rotate_key(settings: Settings) -> None:
+    """A new master key; every data key re-wrapped under it; the old one kept aside."""
+
+    def announce(new: bytes) -> None:
+        print(f"New master key (shown only this once):\n\n  {encode_key(new)}\n")
+        print(
+            "Store it now where PEERDOOR_MASTER_KEY comes from. Re-wrapping the database under "
+            "it... (if this stops before saying 'rotated', the database still uses the old key)",
+            flush=True,
+        )
+
+    env = uses_environment(settings)
+    done = asyncio.run(maintenance.rotate_key(settings, announce))
+    resumed = " (finishing a rotation that had been interrupted)" if done.resumed else ""
+    print(
+        f"rotated the master key{resumed}: key id {done.old_id} -> {done.new_id}, "
+        f"wrapped keys re-wrapped: {done.rewrapped}."
+    )
+    if env:
+        print(
+            "Now set PEERDOOR_MASTER_KEY to the new key and restart the bot. A bot still "
+            "running with the old key writes nothing more and logs key.rotated_elsewhere."
+        )
+        old = "the old key (the previous PEERDOOR_MASTER_KEY)"
+    else:
+        print(f"  new key: {settings.key_file} (mode 0600): back it up now, apart from the data")
+        print(f"  old key: {done.retired} (mode 0600)")
+        print("A running bot picks up the new key by itself.")
+        old = f"the old key ({done.retired})"
+    print(
+        f"Backups taken before now can be read only with {old}. Destroy it, here and in every "
+        "copy, to make them unreadable: then people deleted before are gone from those backups "
+        "too. Or keep it somewhere safe, apart from the backups, to be able to restore them."
+    )
+
+
+def cmd_backup(settings: Settings, target: Path) -> None:
+    made = maintenance.backup(settings, target)
+    print(f"backed up {settings.database} to {made.path}: {made.size:,} bytes, mode 0600")
+    print(
+        f"It does not contain the master key. It opens only with the master key whose id is "
+        f"{made.key_id}: today's key, or after a rotation the file <key file>.retired-"
+        f"{made.key_id}. Keep key backups apart from data backups."
+    )
+
+
+def cmd_purge(settings: Settings) -> None:
+    config = load_config(settings.config)
+    purged = asyncio.run(_purge(settings, config))
+    print(
+        f"purged: {purged.drafts} unfinished forms, {purged.referrals} closed referrals, "
+        f"{purged.people} people erased entirely"
+    )
+
+
+async def _purge(settings: Settings, config: ServiceConfig) -> Purged:
+    store = await _open_store(settings)
     try:
-        return await Store.open(settings.database, KeyRing(load_master_key(settings)))
-    except WrongMasterKey as exc:
-        raise SetupError(
-            f"the master key does not match the database {settings.database}: use the key it "
-            "was created with"
-        ) from exc
+        return await maintenance.purge(store, config, datetime.now(UTC))
+    finally:
+        await store.close()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -134,6 +196,12 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7, help="how long the code works")
     audit = sub.add_parser("audit", help="the audit trail")
     audit.add_argument("what", choices=["verify"])
+    sub.add_parser(
+        "rotate-key", help="re-wrap everything under a new master key; keep the old one aside"
+    )
+    backup = sub.add_parser("backup", help="copy the database while the bot runs (no key)")
+    backup.add_argument("path", type=Path, help="a new file; never overwritten")
+    sub.add_parser("purge", help="erase what is past its retention period now")
     return p
 
 
@@ -145,10 +213,17 @@ def main(argv: list[str] | None = None) -> int:
             cmd_invite(settings, args.role, args.programme, args.days)
         elif args.command == "audit":
             return cmd_audit_verify(settings)
+        elif args.command == "backup":
+            cmd_backup(settings, args.path)
         else:
-            {"init": cmd_init, "check-config": cmd_check_config, "run": cmd_run}[args.command](
-                settings
-            )
+            commands = {
+                "init": cmd_init,
+                "check-config": cmd_check_config,
+                "run": cmd_run,
+                "rotate-key": cmd_rotate_key,
+                "purge": cmd_purge,
+            }
+            commands[args.command](settings)
     except SetupError as exc:
         print(f"peerdoor: {exc}", file=sys.stderr)
         return 2

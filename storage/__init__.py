@@ -20,9 +20,10 @@ secret and are re-wrapped by ``Store.rotate``.
 
 from storage.audit import AuditTampered
 from storage.crypto import KeyRing, pad, unpad
-from storage.errors import StorageError, UnreadableRecord, WrongMasterKey
+from storage.errors import MasterKeyChanged, StorageError, UnreadableRecord, WrongMasterKey
 from storage.keys import UnknownPerson
 from storage.models import AuditEntry, AuditReport, OutboxItem, Person, Referral, ThreadEntry
+from storage.retention import Purged
 from storage.store import Store, Unit
 
 __all__ = [
@@ -30,8 +31,10 @@ __all__ = [
     "AuditReport",
     "AuditTampered",
     "KeyRing",
+    "MasterKeyChanged",
     "OutboxItem",
     "Person",
+    "Purged",
     "Referral",
     "StorageError",
     "Store",

@@ -11,3 +11,7 @@ class WrongMasterKey(StorageError):
 
 class UnreadableRecord(StorageError):
     """A sealed value failed to authenticate: altered, moved to another row, or its key erased."""
+
+
+class MasterKeyChanged(StorageError):
+    """Another process re-wrapped the database under a master key this store does not hold."""

@@ -1,0 +1,163 @@
+"""Retention: erase what a programme no longer keeps, the way /delete does.
+
+Expired are drafts last changed before their programme's cut-off, and closed referrals closed
+before theirs (the thread and outbox rows of a referral go with it, by cascade). A person left
+with nothing (no draft, no referral, no role, not holding anyone's referral, no staff state) is
+erased entirely, which destroys their data key; otherwise only their expired rows are deleted.
+``secure_delete`` zeroes the freed bytes and the store truncates the WAL after the commit.
+
+Programmes are matched by keyed tag. Rows of a programme missing from the given cut-offs (for
+example removed from the config) get the latest cut-off, i.e. the shortest retention. A draft
+whose tag is unknown (NULL: the saver did not give the programme) is opened only once it is older
+than the shortest retention; the purge then reads its programme, deletes it if expired, and
+otherwise records the tag so it is not opened again until it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.crypto import LookupKeys
+from storage.db import to_text
+from storage.keys import DataKeys
+from storage.people import PeopleRepo
+
+#: Reads the programme id out of a draft's opened state (None: cannot tell).
+DraftProgramme = Callable[[bytes], str | None]
+
+_HOLDS_SOMETHING = (
+    "SELECT EXISTS (SELECT 1 FROM drafts WHERE person_id = :p)"
+    " OR EXISTS (SELECT 1 FROM referrals WHERE person_id = :p)"
+    " OR EXISTS (SELECT 1 FROM referrals WHERE holder_id = :p)"
+    " OR EXISTS (SELECT 1 FROM roles WHERE person_id = :p)"
+    " OR EXISTS (SELECT 1 FROM staff_state WHERE person_id = :p)"
+)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many of each were erased: counts only, never who."""
+
+    drafts: int = 0
+    referrals: int = 0
+    people: int = 0
+
+    def detail(self) -> str:
+        return f"drafts={self.drafts} referrals={self.referrals} people={self.people}"
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class RetentionRepo:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        keys: DataKeys,
+        lookup: LookupKeys,
+        people: PeopleRepo,
+        scrub: list[str],
+    ) -> None:
+        self._conn = conn
+        self._keys = keys
+        self._lookup = lookup
+        self._people = people
+        self._scrub = scrub
+
+    async def purge(
+        self,
+        *,
+        drafts_before: Mapping[str, datetime],
+        closed_before: Mapping[str, datetime],
+        draft_programme: DraftProgramme,
+    ) -> Purged:
+        """Erase expired drafts and closed referrals (cut-offs per programme id)."""
+        referrals = await self._expired_referrals(closed_before)
+        drafts = await self._expired_drafts(drafts_before, draft_programme)
+        await self._conn.executemany(
+            "DELETE FROM referrals WHERE id = ?", [(ref_id,) for ref_id, _ in referrals]
+        )
+        await self._conn.executemany(
+            "DELETE FROM drafts WHERE person_id = ?", [(p,) for p in drafts]
+        )
+        erased = 0
+        for person_id in sorted({p for _, p in referrals} | set(drafts)):
+            rows = await self._conn.execute_fetchall(_HOLDS_SOMETHING, {"p": person_id})
+            person = await self._people.get(person_id)
+            if next(iter(rows))[0] or person is None:
+                self._scrub.append(person_id)
+                continue
+            await self._people.erase(person)
+            erased += 1
+        return Purged(len(drafts), len(referrals), erased)
+
+    async def _expired_referrals(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
+        if not cutoffs:
+            return []
+        found: list[tuple[str, str]] = []
+        closed = "status = 'closed' AND coalesce(closed_at, updated_at) < ?"
+        for programme_id, before in cutoffs.items():
+            rows = await self._conn.execute_fetchall(
+                f"SELECT id, person_id FROM referrals WHERE programme_tag = ? AND {closed}",  # noqa: S608
+                (self._lookup.programme(programme_id), to_text(before)),
+            )
+            found.extend((r[0], r[1]) for r in rows)
+        tags = [self._lookup.programme(p) for p in cutoffs]
+        rows = await self._conn.execute_fetchall(
+            f"SELECT id, person_id FROM referrals WHERE programme_tag NOT IN ({_marks(len(tags))})"  # noqa: S608
+            f" AND {closed}",
+            (*tags, to_text(max(cutoffs.values()))),
+        )
+        found.extend((r[0], r[1]) for r in rows)
+        return found
+
+    async def _expired_drafts(
+        self, cutoffs: Mapping[str, datetime], draft_programme: DraftProgramme
+    ) -> list[str]:
+        if not cutoffs:
+            return []
+        found: list[str] = []
+        by_tag = {self._lookup.programme(p): before for p, before in cutoffs.items()}
+        for tag, before in by_tag.items():
+            rows = await self._conn.execute_fetchall(
+                "SELECT person_id FROM drafts WHERE programme_tag = ? AND updated_at < ?",
+                (tag, to_text(before)),
+            )
+            found.extend(r[0] for r in rows)
+        shortest = max(cutoffs.values())
+        rows = await self._conn.execute_fetchall(
+            "SELECT person_id, state, updated_at FROM drafts WHERE updated_at < ? AND"  # noqa: S608
+            f" (programme_tag IS NULL OR programme_tag NOT IN ({_marks(len(by_tag))}))",
+            (to_text(shortest), *by_tag),
+        )
+        for person_id, state, updated_at in rows:
+            programme_id = await self._programme_of(person_id, state, draft_programme)
+            before = cutoffs.get(programme_id or "", shortest)
+            if programme_id is None or updated_at < to_text(before):
+                found.append(person_id)
+            else:
+                await self._conn.execute(
+                    "UPDATE drafts SET programme_tag = ? WHERE person_id = ?",
+                    (self._lookup.programme(programme_id), person_id),
+                )
+        return found
+
+    async def _programme_of(
+        self, person_id: str, state: bytes, draft_programme: DraftProgramme
+    ) -> str | None:
+        """The draft's programme; None if it cannot be read (then it is expired: unusable)."""
+        try:
+            key = await self._keys.get(person_id)
+            return draft_programme(key.open("drafts", "state", person_id, state))
+        except Exception:  # no key, does not open, or malformed: unusable either way
+            return None
+
+
+def cutoffs(days: Mapping[str, int], now: datetime) -> dict[str, datetime]:
+    """Per-programme cut-off times from retention periods in days."""
+    return {programme: now - timedelta(days=d) for programme, d in days.items()}
