@@ -1,0 +1,29 @@
+"""/mydata: a copy of everything held about the person, to them only."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from bot.delivery import deliver
+from bot.handlers.who import sender
+from bot.mydata import MyData
+from bot.services import services
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The readable copy, then the same as a JSON file; both protected from forwarding."""
+    found = services(context)
+    export = await MyData(found.store, found.intake, found.flow.clock).export(
+        sender(update), update.update_id
+    )
+    await deliver(update, context, export.reply)
+    chat = update.effective_chat
+    if export.file is None or chat is None:
+        return
+    await context.bot.send_document(
+        chat.id,
+        InputFile(export.file, filename=export.filename, attach=True),
+        caption=export.caption,
+        protect_content=True,
+    )

@@ -1,0 +1,394 @@
+"""A person's copy of what the service holds about them (the right of access, and portability).
+
+Two shapes of the same content: a readable summary, sent as messages, and structured data
+for a JSON file. Pure: the bot loads and decrypts, this module only arranges and words it.
+Every message starts with a neutral line, because that line may show on a lock screen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from conversations.casework import status_name
+from conversations.draft import Answer, Draft
+from conversations.forms import Programme, Question
+from conversations.i18n import LANGUAGE_NAMES, Translate
+from conversations.prompts import Prompt, bold, esc, italic
+from conversations.screens import answer_text
+
+#: Version of the JSON layout, so a receiving service knows what it reads.
+FORMAT = "peerdoor-export/1"
+#: How long one message may grow before the next part starts (Telegram allows 4096).
+PART_LIMIT = 3500
+
+
+@dataclass(frozen=True)
+class ThreadItem:
+    kind: str  # note | to_referrer | from_referrer
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One audit entry of a referral: an action name and when. Never content, never who."""
+
+    at: datetime
+    action: str
+
+
+@dataclass(frozen=True)
+class ReferralCopy:
+    reference: str
+    programme_id: str
+    programme: Programme | None  # None if the programme left the config since
+    status: str
+    urgent: bool
+    sent_at: datetime
+    answers: dict[str, Answer]
+    claimed_at: datetime | None = None
+    contacted_at: datetime | None = None
+    verified_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: dict[str, Any] | None = None
+    thread: list[ThreadItem] = field(default_factory=list)
+    activity: list[Activity] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DraftCopy:
+    programme: Programme | None
+    draft: Draft
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Everything held about one person, opened."""
+
+    language: str  # the language the copy is written in
+    since: datetime
+    settings: dict[str, Any]
+    draft: DraftCopy | None
+    referrals: list[ReferralCopy]
+
+
+# -- the readable summary --------------------------------------------------------------------
+
+
+def summary(holding: Holding, _: Translate) -> list[Prompt]:
+    """The copy as messages: neutral first lines, parts cut between whole items."""
+    blocks = [_overview(holding, _)]
+    if holding.draft is not None:
+        blocks += _draft_blocks(holding.draft, holding.language, _)
+    for referral in holding.referrals:
+        blocks += _referral_blocks(referral, holding.language, _)
+    blocks.append(_not_held(_))
+    return _parts(blocks, _)
+
+
+def _overview(holding: Holding, _: Translate) -> str:
+    zone = _zone(holding)
+    lines = [
+        esc(_("Here is a copy of what we hold about you.")),
+        "",
+        italic(_("You will also get the same copy as a file.")),
+        "",
+        bold(_("Your settings")),
+        esc(_("With us since: {when}").format(when=_when(holding.since, zone, holding.language))),
+    ]
+    for key, value in holding.settings.items():
+        lines.append(esc(f"{_setting_name(key, _)}: {_setting_value(key, value, _)}"))
+    if not holding.settings:
+        lines.append(esc(_("No settings saved.")))
+    return "\n".join(lines)
+
+
+def _draft_blocks(copy: DraftCopy, language: str, _: Translate) -> list[str]:
+    draft = copy.draft
+    head = [bold(_("Your unfinished form"))]
+    if copy.programme is not None:
+        head.append(esc(_("Service: {name}").format(name=_name(copy.programme, language))))
+    items = _answer_items(copy.programme, draft.answers, draft.language, _)
+    if not items:
+        head.append(esc(_("No answers yet.")))
+    blocks = ["\n".join(head)]
+    blocks += [f"{bold(q)}\n{esc(a)}" for q, a in ((i["question"], i["answer"]) for i in items)]
+    return blocks
+
+
+def _referral_blocks(referral: ReferralCopy, language: str, _: Translate) -> list[str]:
+    p = referral.programme
+    zone: tzinfo = ZoneInfo(p.timezone) if p is not None else UTC
+    head = [bold(_("Your form {reference}").format(reference=referral.reference))]
+    if p is not None:
+        head.append(esc(_("Service: {name}").format(name=_name(p, language))))
+    head.append(esc(_("Status: {status}").format(status=status_name(referral.status, _))))
+    if referral.urgent:
+        head.append(esc(_("Marked as urgent: yes")))
+    for label, at in _dates(referral, _):
+        head.append(esc(f"{label}: {_when(at, zone, language)}"))
+    blocks = ["\n".join(head)]
+    items = _answer_items(p, referral.answers, language, _)
+    if items:
+        blocks.append(bold(_("Your answers")))
+        blocks += [f"{bold(i['question'])}\n{esc(i['answer'])}" for i in items]
+    outcome = _outcome_text(p, referral.outcome, language, _)
+    if outcome is not None:
+        blocks.append(f"{bold(_('Outcome'))}\n{esc(outcome)}")
+    if referral.thread:
+        blocks.append(
+            bold(_("Messages and notes"))
+            + "\n"
+            + italic(_("This includes the team's own notes about your form."))
+        )
+        blocks += [
+            f"{esc(_when(t.at, zone, language))} · {bold(_thread_label(t.kind, _))}\n{esc(t.text)}"
+            for t in referral.thread
+        ]
+    return blocks
+
+
+def _not_held(_: Translate) -> str:
+    return "\n".join(
+        [bold(_("What we do not keep")), *(esc("• " + line) for line in _not_held_lines(_))]
+    )
+
+
+def _not_held_lines(_: Translate) -> list[str]:
+    return [
+        _(
+            "Your Telegram id is stored only encrypted. To find you we use a code made from it "
+            "that cannot be turned back into it."
+        ),
+        _(
+            "Our record of who did what holds reference codes, actions and times only: never "
+            "what you or the team wrote."
+        ),
+    ]
+
+
+def _parts(blocks: list[str], _: Translate) -> list[Prompt]:
+    """Pack whole blocks into messages; every part after the first gets a neutral first line."""
+    packed: list[list[str]] = [[]]
+    size = 0
+    for block in blocks:
+        if packed[-1] and size + len(block) + 2 > PART_LIMIT:
+            packed.append([])
+            size = 0
+        packed[-1].append(block)
+        size += len(block) + 2
+    total = len(packed)
+    prompts = []
+    for number, part in enumerate(packed, start=1):
+        if number > 1:
+            head = esc(_("Your copy, part {part} of {parts}").format(part=number, parts=total))
+            part = [head, *part]
+        prompts.append(Prompt("\n\n".join(part)))
+    return prompts
+
+
+def file_caption(_: Translate) -> str:
+    """The caption of the JSON file (plain text, first line neutral)."""
+    return _("The same copy as a file, to keep or to give to another service.")
+
+
+# -- the structured data (JSON) ---------------------------------------------------------------
+
+
+def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
+    """The same content as the summary, as plain data for a JSON file.
+
+    Answers are keyed by question id: the raw value as stored, with the question's text and
+    the answer as the person would read it alongside. Times are ISO 8601 in UTC.
+    """
+    lang = holding.language
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "exported_at": _iso(now),
+        "language": lang,
+        "person": {"since": _iso(holding.since), "settings": holding.settings},
+        "unfinished_form": None,
+        "referrals": [],
+        "not_stored": _not_held_lines(_),
+    }
+    if holding.draft is not None:
+        d, p = holding.draft.draft, holding.draft.programme
+        data["unfinished_form"] = {
+            "programme": d.programme,
+            "programme_name": _name(p, lang) if p is not None else None,
+            "language": d.language,
+            "current_question": d.current,
+            "urgent": d.urgent,
+            "answers": _answers_data(p, d.answers, d.language, _),
+        }
+    for r in holding.referrals:
+        p = r.programme
+        data["referrals"].append(
+            {
+                "reference": r.reference,
+                "programme": r.programme_id,
+                "programme_name": _name(p, lang) if p is not None else None,
+                "status": r.status,
+                "status_text": status_name(r.status, _),
+                "urgent": r.urgent,
+                "sent_at": _iso(r.sent_at),
+                "claimed_at": _iso(r.claimed_at),
+                "contacted_at": _iso(r.contacted_at),
+                "verified_at": _iso(r.verified_at),
+                "closed_at": _iso(r.closed_at),
+                "answers": _answers_data(p, r.answers, lang, _),
+                "outcome": r.outcome,
+                "outcome_text": _outcome_text(p, r.outcome, lang, _),
+                "thread": [
+                    {
+                        "at": _iso(t.at),
+                        "kind": t.kind,
+                        "from": _thread_label(t.kind, _),
+                        "text": t.text,
+                    }
+                    for t in r.thread
+                ],
+                "activity": [{"at": _iso(a.at), "action": a.action} for a in r.activity],
+            }
+        )
+    return data
+
+
+def filename(holding: Holding, now: datetime) -> str:
+    """mydata-<newest reference>.json, or mydata-<date>.json without a referral."""
+    tag = holding.referrals[0].reference if holding.referrals else now.date().isoformat()
+    return f"mydata-{tag}.json"
+
+
+def _answers_data(
+    programme: Programme | None, answers: dict[str, Answer], language: str, _: Translate
+) -> dict[str, dict[str, Any]]:
+    items = _answer_items(programme, answers, language, _)
+    return {
+        i["id"]: {"question": i["question_text"], "answer": i["answer"], "value": i["value"]}
+        for i in items
+    }
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _answer_items(
+    programme: Programme | None, answers: dict[str, Answer], language: str, _: Translate
+) -> list[dict[str, Any]]:
+    """Every stored answer, in form order (unknown ids last): id, texts, raw value."""
+    known: list[Question] = list(programme.form) if programme is not None else []
+    order = [q.id for q in known if q.id in answers]
+    order += sorted(k for k in answers if k not in order)
+    items = []
+    for qid in order:
+        value = answers[qid]
+        q = programme.question(qid) if programme is not None else None
+        if programme is not None and q is not None:
+            draft = Draft(programme=programme.id, language=language, answers=answers)
+            question_text: str | None = programme.text(q.text, language)
+            readable = answer_text(programme, draft, q, _)
+        else:
+            question_text = None
+            readable = _raw_text(value, _)
+        items.append(
+            {
+                "id": qid,
+                "question_text": question_text,
+                "question": question_text or qid,
+                "answer": readable,
+                "value": value,
+            }
+        )
+    return items
+
+
+def _raw_text(value: Answer, _: Translate) -> str:
+    if value is None:
+        return _("(no answer)")
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+def _dates(referral: ReferralCopy, _: Translate) -> list[tuple[str, datetime]]:
+    dates = [
+        (_("Sent"), referral.sent_at),
+        (_("Picked up"), referral.claimed_at),
+        (_("First contact"), referral.contacted_at),
+        (_("Checked"), referral.verified_at),
+        (_("Closed"), referral.closed_at),
+    ]
+    return [(label, at) for label, at in dates if at is not None]
+
+
+def _outcome_text(
+    programme: Programme | None, outcome: dict[str, Any] | None, language: str, _: Translate
+) -> str | None:
+    if not outcome:
+        return None
+    lines = []
+    resources = outcome.get("resources")
+    if isinstance(resources, list):
+        by_id = {r.id: r for r in programme.signposting} if programme is not None else {}
+        names = [
+            programme.text(by_id[str(r)].name, language)
+            if programme is not None and str(r) in by_id
+            else str(r)
+            for r in resources
+        ]
+        lines.append(_("Services suggested to you: {names}").format(names=", ".join(names) or "-"))
+    supporter = outcome.get("supporter")
+    if isinstance(supporter, str):
+        lines.append(_("Matched with: {supporter}").format(supporter=supporter))
+    for key, value in outcome.items():
+        if key not in ("resources", "supporter"):
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def _thread_label(kind: str, _: Translate) -> str:
+    return {
+        "note": _("Team note"),
+        "to_referrer": _("The team wrote"),
+        "from_referrer": _("You wrote"),
+    }.get(kind, kind)
+
+
+def _setting_name(key: str, _: Translate) -> str:
+    return {"language": _("Language")}.get(key, key)
+
+
+def _setting_value(key: str, value: object, _: Translate) -> str:
+    if key == "language" and isinstance(value, str):
+        return LANGUAGE_NAMES.get(value, value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else "-"
+    return str(value)
+
+
+def _name(programme: Programme, language: str) -> str:
+    return programme.text(programme.name, language)
+
+
+def _zone(holding: Holding) -> tzinfo:
+    for programme in [r.programme for r in holding.referrals] + [
+        holding.draft.programme if holding.draft else None
+    ]:
+        if programme is not None:
+            return ZoneInfo(programme.timezone)
+    return UTC
+
+
+def _when(at: datetime, zone: tzinfo, language: str) -> str:
+    return str(format_datetime(at.astimezone(zone), "d MMM yyyy HH:mm", locale=language))
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
