@@ -35,6 +35,10 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
             await _edit(query.edit_message_reply_markup(None))
     chat = update.effective_chat
     assert chat is not None
+    if reply.clear_chat:
+        message = query.message if query is not None else update.effective_message
+        if message is not None:
+            await clear_chat(context.bot, chat.id, message.message_id)
     for prompt in reply.prompts:
         await send_prompt(context.bot, chat.id, prompt, reply.protect)
 
@@ -68,3 +72,21 @@ async def _edit(edit: object) -> None:
     except BadRequest as exc:
         # "message is not modified" (a double tap) or a message too old to edit: harmless.
         log.info("message.edit_skipped reason=%s", type(exc).__name__)
+
+
+#: How far back a quick exit reaches: a whole intake and more. Telegram only lets a bot delete
+#: messages of the last 48 hours and skips the rest; in a private chat it may delete the
+#: person's messages too.
+CLEAR_BACK = 500
+DELETE_BATCH = 100
+
+
+async def clear_chat(bot: Bot, chat_id: int, last_id: int) -> None:
+    """Delete the messages of this private chat up to `last_id`, newest first."""
+    first = max(1, last_id - CLEAR_BACK)
+    ids = list(range(last_id, first - 1, -1))
+    for start in range(0, len(ids), DELETE_BATCH):
+        try:
+            await bot.delete_messages(chat_id, ids[start : start + DELETE_BATCH])
+        except BadRequest:
+            log.info("chat.clear_partial")

@@ -38,6 +38,7 @@ class Reply:
     replace: Prompt | None = None
     keep_buttons: bool = False
     protect: bool = False  # personal data for a coordinator: Telegram blocks forwarding it
+    clear_chat: bool = False  # quick exit: delete the messages of this conversation
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class IntakeFlow:
         return await self._with_draft(who, update_id, Typed(text))
 
     async def command(self, who: Sender, name: str, update_id: int) -> Reply:
-        assert name in ("back", "cancel", "language", "help", "resume")
+        assert name in ("back", "cancel", "language", "help", "resume")  # not exit: quick_exit
         return await self._with_draft(who, update_id, Command(name))  # type: ignore[arg-type]
 
     async def press(self, who: Sender, data: str | None, update_id: int) -> Reply:
@@ -86,6 +87,14 @@ class IntakeFlow:
         if not isinstance(press, DraftPress):
             return Reply(notice=self._expired(who))
         return await self._with_draft(who, update_id, press)
+
+    async def quick_exit(self, who: Sender, keep: bool, update_id: int) -> Reply:
+        """/exit: clear the chat at once; the unfinished form goes too unless `keep`."""
+        reply = await self._with_draft(who, update_id, Command("exit_keep" if keep else "exit"))
+        if not reply.clear_chat:  # no form in progress: clear the chat all the same
+            reply = Reply([screens.exited(self._translator(who))], clear_chat=True)
+        log.info("person.quick_exit")
+        return reply
 
     async def delete_request(self, who: Sender, update_id: int) -> Reply:
         """/delete: ask before erasing everything held about the person."""
@@ -226,7 +235,13 @@ class IntakeFlow:
             prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
             log.info("referral.submitted ref=%s", reference)
             self.wake()
-        return Reply(prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
+        return Reply(
+            prompts,
+            outcome.notice,
+            outcome.replace,
+            outcome.keep_buttons,
+            clear_chat=outcome.clear_chat,
+        )
 
     async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> str | None:
         """Store what the outcome says, in the caller's transaction. Returns a new reference."""

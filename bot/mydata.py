@@ -2,7 +2,8 @@
 
 Everything is read and opened in one unit of work, which also records one "export" audit
 entry per referral (the reference only). The copy goes to the person only, as protected
-messages and a protected JSON file built in memory: nothing is written to disk.
+messages and a JSON file built in memory (nothing is written to disk). The file itself is not
+protected, so that the person can save it and take it elsewhere.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class Typed:
 
 @dataclass(frozen=True)
 class Command:
-    name: Literal["back", "cancel", "language", "help", "resume"]
+    name: Literal["back", "cancel", "language", "help", "resume", "exit", "exit_keep"]
 
 
 Event = Typed | DraftPress | Command
@@ -67,6 +67,7 @@ class Outcome:
     submission: Submission | None = None
     forget: bool = False
     crisis: bool = False  # crisis words: answered at once, the referral becomes urgent
+    clear_chat: bool = False  # quick exit: delete this conversation's messages
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,10 @@ class Intake:
                 return Outcome(draft, [screens.language_choice(draft, programme.languages, _)])
             case "help":
                 return Outcome(draft, [screens.help_screen(programme, draft, _)], changed=False)
+            case "exit":
+                return Outcome(None, [screens.exited(_)], forget=True, clear_chat=True)
+            case "exit_keep":
+                return Outcome(draft, [screens.exited(_)], changed=False, clear_chat=True)
         return Outcome(draft, self.resume(draft), changed=False)
 
     def _press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
@@ -244,6 +249,8 @@ class Intake:
                 return self._reshow(programme, _back_from_menu(draft))
             case "X" if draft.phase == "confirm_cancel":
                 return Outcome(None, [screens.cancelled(_)], forget=True)
+            case "x":
+                return Outcome(None, [screens.exited(_)], forget=True, clear_chat=True)
             case "P":
                 draft.screen += 1
                 return Outcome(draft, [safety.stopped_for_now(_)])

@@ -128,8 +128,20 @@ def _question_buttons(
         nav.append(Button(_("Keep my answer"), callbacks.draft(screen, "k")))
     if nav:
         keyboard.append(tuple(nav))
-    keyboard.append((Button("← " + _("Back"), callbacks.draft(screen, "b")),))
+    keyboard.append(
+        (Button("← " + _("Back"), callbacks.draft(screen, "b")), exit_button(screen, _))
+    )
     return tuple(keyboard)
+
+
+def exit_button(screen: int, _: Translate) -> Button:
+    """On every screen of the form: leave at once, clearing the chat."""
+    return Button("✕ " + _("Exit"), callbacks.draft(screen, "x"))
+
+
+def exited(_: Translate) -> Prompt:
+    """The one line left after a quick exit: it says nothing about what this chat was."""
+    return Prompt(esc(_("Bye for now.")))
 
 
 def _marked(
@@ -173,7 +185,10 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
     keyboard = (
         *rows(edits, 5),
         (Button(_("Send my form"), callbacks.draft(draft.screen, "S")),),
-        (Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),),
+        (
+            Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),
+            exit_button(draft.screen, _),
+        ),
     )
     return Prompt("\n".join(lines), keyboard)
 
@@ -263,6 +278,12 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
         esc(_("Your answers are saved as you go. You can stop and come back any time.")),
         esc(_("/back goes back one question.")),
         esc(_("/language changes the language.")),
+        esc(
+            _(
+                "/exit clears this chat at once and deletes your unfinished form. "
+                "/exit keep clears the chat but keeps your answers."
+            )
+        ),
         esc(_("/cancel deletes your unfinished form.")),
         esc(_("/delete deletes everything we hold about you.")),
         esc(_("/pause stops messages from us for a while.")),
@@ -325,6 +346,7 @@ def command_menu(_: Translate) -> list[tuple[str, str]]:
         ("help", _("How this chat works")),
         ("language", _("Change the language")),
         ("cancel", _("Delete your unfinished form")),
+        ("exit", _("Clear this chat now")),
         ("pause", _("Pause messages from us")),
         ("delete", _("Delete everything we hold about you")),
     ]

@@ -71,3 +71,11 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/pause: no messages from us for a chosen time."""
     reply = await _flow(context).pause_request(sender(update), update.update_id)
     await deliver(update, context, reply)
+
+
+async def quick_exit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/exit (or /exit keep): clear the chat now."""
+    args = context.args or []
+    keep = bool(args) and args[0].lower() in ("keep", "behåll")
+    reply = await _flow(context).quick_exit(sender(update), keep, update.update_id)
+    await deliver(update, context, reply)

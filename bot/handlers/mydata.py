@@ -12,7 +12,10 @@ from bot.services import services
 
 
 async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The readable copy, then the same as a JSON file; both protected from forwarding."""
+    """The readable copy (protected from forwarding), then the same as a JSON file.
+
+    The file is not protected: it is theirs to keep and to take to another service
+    (the right to data portability); Telegram would otherwise block saving it."""
     found = services(context)
     export = await MyData(found.store, found.intake, found.flow.clock).export(
         sender(update), update.update_id
@@ -25,5 +28,4 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat.id,
         InputFile(export.file, filename=export.filename, attach=True),
         caption=export.caption,
-        protect_content=True,
     )

@@ -70,7 +70,7 @@ async def test_copy_holds_answers_thread_and_notes(
 
     summary, file = await ask_for_copy(robin)
     assert all(m.protect_content for m in summary)
-    assert file.protect_content
+    assert not file.protect_content, "the file is theirs to save and take elsewhere"
     assert file.document is not None
     assert file.document.filename == f"mydata-{reference}.json"
     text = "\n".join(m.text or "" for m in summary)
@@ -132,7 +132,7 @@ async def test_a_draft_only_person_gets_their_draft(
 
     summary, file = await ask_for_copy(sam)
     assert all(m.protect_content for m in summary)
-    assert file.protect_content
+    assert not file.protect_content, "the file is theirs to save and take elsewhere"
     assert file.document is not None
     assert file.document.filename is not None
     assert file.document.filename.startswith("mydata-20")
