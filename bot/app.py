@@ -30,6 +30,7 @@ from bot.errors import SetupError
 from bot.flow import IntakeFlow, Sender
 from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
+from bot.handlers import mydata as mydata_handlers
 from bot.i18n import load_catalog
 from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
 from bot.ordering import PerPersonUpdateProcessor
@@ -77,6 +78,9 @@ def build_application(
     app.add_handler(CommandHandler("groupid", coordinator.group_id, filters=groups))
     app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
     app.add_handler(CommandHandler("delete", intake_handlers.delete, filters=private))
+    app.add_handler(CommandHandler("mydata", mydata_handlers.mydata, filters=private))
+    app.add_handler(CommandHandler("pause", intake_handlers.pause, filters=private))
+    app.add_handler(CommandHandler("exit", intake_handlers.quick_exit, filters=private))
     app.add_handler(
         CommandHandler(["back", "cancel", "language", "help"], intake_handlers.command, private)
     )
