@@ -81,6 +81,7 @@ def build_application(
     app.add_handler(CommandHandler("mydata", mydata_handlers.mydata, filters=private))
     app.add_handler(CommandHandler("pause", intake_handlers.pause, filters=private))
     app.add_handler(CommandHandler("exit", intake_handlers.quick_exit, filters=private))
+    app.add_handler(CommandHandler("privacy", intake_handlers.privacy, filters=private))
     app.add_handler(
         CommandHandler(["back", "cancel", "language", "help"], intake_handlers.command, private)
     )

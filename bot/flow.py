@@ -19,8 +19,10 @@ from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from conversations import callbacks, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
+from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
+from conversations.preferences import CHOICES, Preferences
 from conversations.prompts import Prompt
 from storage import Person, Store, Unit
 
@@ -63,6 +65,9 @@ class IntakeFlow:
         async with self.store.unit() as uow:
             await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
+            changed = await self._notice_changed(uow, person, who) if person else None
+            if changed is not None:
+                return changed
             draft = await self._draft(uow, person)
             if draft is not None:
                 return Reply(self.intake.resume(draft))
@@ -124,6 +129,12 @@ class IntakeFlow:
             if person is not None and await uow.drafts.load(person) is not None:
                 return Reply(notice=self._expired(who), keep_buttons=True)
             person = person or await uow.people.create(who.telegram_id, self.clock())
+            programme = self.intake.config.programme(press.programme)
+            assert programme is not None
+            prefs = await preferences.load(uow, person)
+            prefs.language = press.language
+            prefs.record("referral", True, programme.privacy_version, self.clock())
+            await preferences.save(uow, person, prefs, self.clock())
             await self._apply(uow, person, opening.begin)
         log.info("intake.consented")
         return Reply(opening.begin.prompts)
@@ -166,10 +177,87 @@ class IntakeFlow:
         programme = self.intake.config.starting_programme() or self.intake.config.programmes[0]
         return when.astimezone(ZoneInfo(programme.timezone)).strftime("%d/%m/%Y %H:%M")
 
+    async def privacy_request(self, who: Sender, update_id: int) -> Reply:
+        """/privacy: the person's choices, to change or withdraw."""
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+        return Reply([screens.privacy_settings(_choices(prefs), _)])
+
+    async def _toggle_choice(self, who: Sender, index: int, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None or not 0 <= index < len(CHOICES):
+                return Reply(notice=self._expired(who))
+            prefs = await preferences.load(uow, person)
+            key = CHOICES[index]
+            now = self.clock()
+            if key in ("checkins", "feedback"):
+                version = await self._privacy_version(uow, person)
+                prefs.record(key, not prefs.agreed(key), version, now)  # type: ignore[arg-type]
+            else:
+                setattr(prefs, key, not getattr(prefs, key))
+            await preferences.save(uow, person, prefs, now)
+            await uow.audit.record(person, f"choice:{key}", now)
+        return Reply(replace=screens.privacy_settings(_choices(prefs), _), keep_buttons=True)
+
+    async def _reagree(self, who: Sender, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+            version = await self._privacy_version(uow, person)
+            prefs.record("referral", True, version, self.clock())
+            await preferences.save(uow, person, prefs, self.clock())
+        return Reply([screens.thanks_agreed(_)])
+
+    async def _programme_of(self, uow: Unit, person: Person) -> Programme | None:
+        """The programme a person is with: their form in progress, else their latest referral."""
+        draft = await self._draft(uow, person)
+        if draft is not None:
+            return self.intake.config.programme(draft.programme)
+        referrals = await uow.referrals.for_person(person)
+        if referrals:
+            return self.intake.config.programme(await uow.referrals.programme_id(referrals[0]))
+        return None
+
+    async def _privacy_version(self, uow: Unit, person: Person) -> str:
+        programme = await self._programme_of(uow, person)
+        return programme.privacy_version if programme else "1"
+
+    async def _notice_changed(self, uow: Unit, person: Person, who: Sender) -> Reply | None:
+        """When the privacy notice changed since they agreed, they see it again first."""
+        programme = await self._programme_of(uow, person)
+        if programme is None:
+            return None
+        prefs = await preferences.load(uow, person)
+        consent = prefs.consents.get("referral")
+        if consent is None or consent.version == programme.privacy_version:
+            return None
+        lang = prefs.language or programme.default_language
+        return Reply([screens.privacy_changed(programme, lang, self.intake.translator(lang))])
+
     async def _account(self, who: Sender, press: AccountPress, update_id: int) -> Reply:
         _ = self._translator(who)
         if press.action in screens.PAUSES or press.action == "resume":
             return await self._pause(who, press.action, update_id)
+        if press.action.startswith("t") and press.action[1:].isdigit():
+            return await self._toggle_choice(who, int(press.action[1:]), update_id)
+        if press.action == "reagree":
+            return await self._reagree(who, update_id)
+        if press.action == "askdel":
+            return Reply([screens.confirm_delete(_)])
         if press.action == "keep":
             return Reply([screens.kept_everything(_)])
         if press.action == "same":
@@ -223,6 +311,9 @@ class IntakeFlow:
                 return Reply([sent] if sent else self.intake.opening(None, who.language_code))
             if not first_time:  # already applied: show where they are, change nothing
                 return Reply(self.intake.resume(draft), keep_buttons=True)
+            changed = await self._notice_changed(uow, person, who)
+            if changed is not None:
+                return changed
             outcome = self.intake.handle(draft, event, self.clock().date())
             reference = await self._apply(uow, person, outcome)
             if outcome.crisis:
@@ -261,6 +352,11 @@ class IntakeFlow:
             await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
             prefs = await preferences.load(uow, person)
             prefs.language = sub.language
+            for purpose in ("checkins", "feedback"):
+                given = sub.choices.get(purpose, False)
+                prefs.record(purpose, given, programme.privacy_version, now)
+            prefs.discreet = sub.choices.get("discreet", True)
+            prefs.silent = sub.choices.get("silent", False)
             await preferences.save(uow, person, prefs, now)
             reference = referral.reference
         if outcome.draft is None:
@@ -316,3 +412,12 @@ class IntakeFlow:
 
 def _answers_bytes(answers: Mapping[str, object]) -> bytes:
     return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
+
+
+def _choices(prefs: Preferences) -> dict[str, bool]:
+    return {
+        "checkins": prefs.agreed("checkins"),
+        "feedback": prefs.agreed("feedback"),
+        "discreet": prefs.discreet,
+        "silent": prefs.silent,
+    }

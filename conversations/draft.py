@@ -11,12 +11,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from conversations.forms import Programme, Question
+from conversations.preferences import DEFAULT_CHOICES
 
 #: An answer as stored: option id, list of option ids, text, number, ISO date, yes/no as
 #: "yes"/"no", or None for "skipped" / "prefer not to say".
 Answer = str | int | list[str] | None
 
-Phase = Literal["asking", "review", "confirm_cancel"]
+Phase = Literal["asking", "choices", "review", "confirm_cancel"]
 
 
 class Draft(BaseModel):
@@ -33,6 +34,8 @@ class Draft(BaseModel):
     screen: int = 0
     resume_phase: Phase = "asking"
     urgent: bool = False  # crisis words were seen: the referral will be marked urgent
+    choices: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_CHOICES))
+    choices_seen: bool = False
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -22,6 +22,7 @@ from conversations.draft import (
 )
 from conversations.forms import Programme, Question, ServiceConfig
 from conversations.i18n import Catalog, Translate
+from conversations.preferences import CHOICES, DEFAULT_CHOICES
 from conversations.prompts import Prompt, esc
 
 
@@ -46,6 +47,7 @@ class Submission:
     language: str
     answers: dict[str, Answer]
     urgent: bool = False
+    choices: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,6 +165,8 @@ class Intake:
         _ = self.catalog.translator(draft.language)
         if draft.phase == "review":
             return screens.review(programme, draft, _)
+        if draft.phase == "choices":
+            return screens.choices(draft, _)
         if draft.phase == "confirm_cancel":
             return screens.confirm_cancel(draft, _)
         question = programme.question(draft.current or "")
@@ -180,6 +184,8 @@ class Intake:
             return self._say(
                 draft, _("Please tap Send my form, or tap a number to change an answer.")
             )
+        if draft.phase == "choices":
+            return self._say(draft, _("Please tap the buttons above, then tap Done."))
         if draft.phase == "confirm_cancel":
             return Outcome(draft, [screens.confirm_cancel(draft, _)], changed=False)
         question = programme.question(draft.current or "")
@@ -262,6 +268,8 @@ class Intake:
                 return self._back(programme, draft)
         if draft.phase == "review":
             return self._review_press(programme, draft, press)
+        if draft.phase == "choices":
+            return self._choices_press(programme, draft, press)
         question = programme.question(draft.current or "")
         if draft.phase != "asking" or question is None:
             return Outcome(draft, changed=False, notice=self._expired(draft.language))
@@ -302,12 +310,29 @@ class Intake:
                 return self._answer(programme, draft, question, None)
         return Outcome(draft, changed=False, notice=self._expired(draft.language))
 
+    def _choices_press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
+        """Toggle a choice (in place), or Done: on to the review."""
+        _ = self.catalog.translator(draft.language)
+        index = int(press.arg) if press.arg.isdigit() else -1
+        if press.action == "ct" and 0 <= index < len(CHOICES):
+            key = CHOICES[index]
+            draft.choices[key] = not draft.choices.get(key, DEFAULT_CHOICES[key])
+            return Outcome(draft, replace=screens.choices(draft, _), keep_buttons=True)
+        if press.action == "cd":
+            draft.choices_seen = True
+            draft.phase = "review"
+            return self._reshow(programme, draft)
+        return Outcome(draft, changed=False, notice=self._expired(draft.language))
+
     def _review_press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
         answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
         if press.action == "e" and press.arg.isdigit() and 1 <= int(press.arg) <= len(answerable):
             draft.from_review = True
             draft.phase = "asking"
             return self._go_to(programme, draft, answerable[int(press.arg) - 1])
+        if press.action == "ec":
+            draft.phase = "choices"
+            return self._reshow(programme, draft)
         if press.action == "S":
             missing = [q for q in answerable if q.required and q.id not in draft.answers]
             if missing:
@@ -316,7 +341,10 @@ class Intake:
                 return self._go_to(programme, draft, missing[0])
             answers = {q.id: draft.answers[q.id] for q in answerable if q.id in draft.answers}
             return Outcome(
-                None, submission=Submission(programme.id, draft.language, answers, draft.urgent)
+                None,
+                submission=Submission(
+                    programme.id, draft.language, answers, draft.urgent, dict(draft.choices)
+                ),
             )
         return Outcome(draft, changed=False, notice=self._expired(draft.language))
 
@@ -340,6 +368,9 @@ class Intake:
         if draft.phase == "asking" and draft.from_review:
             return self._go_to(programme, draft, None)
         if draft.phase == "review":
+            draft.phase = "choices"
+            return self._reshow(programme, draft)
+        if draft.phase == "choices":
             draft.phase = "asking"
             draft.from_review = False
         while draft.trail:
@@ -353,7 +384,8 @@ class Intake:
         """Show `question`, or the review when there is none left."""
         draft.screen += 1
         if question is None:
-            draft.phase, draft.current, draft.from_review, draft.picked = "review", None, False, []
+            draft.current, draft.from_review, draft.picked = None, False, []
+            draft.phase = "review" if draft.choices_seen else "choices"
         else:
             draft.phase, draft.current = "asking", question.id
             given = draft.answers.get(question.id)

@@ -8,6 +8,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Purpose = Literal["referral", "checkins", "feedback"]
+
+#: The choices a person makes at the end of the form. Consents are opt-in (never ticked for
+#: them); discretion is on unless they turn it off.
+CHOICES: tuple[str, ...] = ("checkins", "feedback", "discreet", "silent")
+DEFAULT_CHOICES: dict[str, bool] = {
+    "checkins": False,
+    "feedback": False,
+    "discreet": True,
+    "silent": False,
+}
 PURPOSES: tuple[Purpose, ...] = ("referral", "checkins", "feedback")
 
 

@@ -10,6 +10,7 @@ from conversations.answers import choice_ids, option_label
 from conversations.draft import Answer, Draft, progress, visible_questions
 from conversations.forms import Programme, Question, ServiceConfig
 from conversations.i18n import LANGUAGE_NAMES, Translate
+from conversations.preferences import CHOICES
 from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 
 TICK, BOX = "☑", "☐"
@@ -164,6 +165,48 @@ def answer_text(programme: Programme, draft: Draft, q: Question, _: Translate) -
     return str(value)
 
 
+def choice_label(key: str, _: Translate) -> str:
+    return {
+        "checkins": _("Short check-in messages while I wait"),
+        "feedback": _("A short feedback survey at the end"),
+        "discreet": _("Keep messages discreet"),
+        "silent": _("Silent notifications"),
+    }[key]
+
+
+def choices(draft: Draft, _: Translate) -> Prompt:
+    """The last step before the review: what else the person agrees to. Nothing is ticked
+    for them except discretion."""
+    lines = [
+        esc(_("A few choices")),
+        esc(_("Tick what you would like. You can change these later with /privacy.")),
+        esc(
+            _(
+                "Check-ins: now and then we ask how you are while you wait. "
+                "Feedback: at the end we ask a few questions about our service, without your "
+                "name. Discreet: our messages never say what they are about in the first line. "
+                "Silent: our messages arrive without a sound."
+            )
+        ),
+    ]
+    buttons = [
+        Button(
+            ("☑ " if draft.choices.get(key) else "☐ ") + choice_label(key, _),
+            callbacks.draft(draft.screen, "ct", i),
+        )
+        for i, key in enumerate(CHOICES)
+    ]
+    keyboard = (
+        *rows(buttons, 1),
+        (Button(_("Done"), callbacks.draft(draft.screen, "cd")),),
+        (
+            Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),
+            exit_button(draft.screen, _),
+        ),
+    )
+    return Prompt("\n\n".join(lines), keyboard)
+
+
 def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
     """Every answer, each with a number to tap to change it, and Send."""
     lang = draft.language
@@ -174,6 +217,9 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
             f"{i}. {bold(programme.text(q.text, lang))}\n"
             f"{esc(answer_text(programme, draft, q, _))}"
         )
+    chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
+    lines.append("")
+    lines.append(bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none")))
     lines.append("")
     lines.append(
         italic(_("To change an answer, tap its number. When it looks right, tap Send my form."))
@@ -184,6 +230,7 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
     ]
     keyboard = (
         *rows(edits, 5),
+        (Button("✎ " + _("Choices"), callbacks.draft(draft.screen, "ec")),),
         (Button(_("Send my form"), callbacks.draft(draft.screen, "S")),),
         (
             Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),
@@ -287,6 +334,7 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
         esc(_("/cancel deletes your unfinished form.")),
         esc(_("/delete deletes everything we hold about you.")),
         esc(_("/pause stops messages from us for a while.")),
+        esc(_("/privacy shows and changes your choices.")),
         esc(_("/start shows where you are.")),
     ]
     return Prompt("\n".join(lines))
@@ -348,6 +396,7 @@ def command_menu(_: Translate) -> list[tuple[str, str]]:
         ("cancel", _("Delete your unfinished form")),
         ("exit", _("Clear this chat now")),
         ("pause", _("Pause messages from us")),
+        ("privacy", _("Your choices and privacy")),
         ("delete", _("Delete everything we hold about you")),
     ]
 
@@ -436,3 +485,45 @@ def paused(until: str, _: Translate) -> Prompt:
 
 def resumed_messages(_: Translate) -> Prompt:
     return Prompt(esc(_("Done. Messages from us can arrive again.")))
+
+
+def privacy_settings(choices: dict[str, bool], _: Translate) -> Prompt:
+    """/privacy: the person's choices, to change at any time, and how to withdraw."""
+    lines = [
+        esc(_("Your choices")),
+        esc(_("Tap one to change it. Turning off check-ins or feedback stops them.")),
+        esc(
+            _("To withdraw your agreement for your form, delete everything with the last button.")
+        ),
+    ]
+    buttons = [
+        Button(
+            ("☑ " if choices.get(key) else "☐ ") + choice_label(key, _), callbacks.account(f"t{i}")
+        )
+        for i, key in enumerate(CHOICES)
+    ]
+    keyboard = (
+        *rows(buttons, 1),
+        (Button(_("Delete everything we hold about you"), callbacks.account("askdel")),),
+    )
+    return Prompt("\n\n".join(lines), keyboard)
+
+
+def privacy_changed(programme: Programme, language: str, _: Translate) -> Prompt:
+    """The privacy notice changed since the person agreed: show it again before anything."""
+    text = "\n\n".join(
+        [
+            esc(_("Something has changed")),
+            esc(_("We have changed how we look after your answers. Please read it again.")),
+            esc(programme.text(programme.privacy, language)),
+        ]
+    )
+    keyboard = (
+        (Button(_("Yes, I agree"), callbacks.account("reagree")),),
+        (Button(_("Delete everything we hold about you"), callbacks.account("askdel")),),
+    )
+    return Prompt(text, keyboard)
+
+
+def thanks_agreed(_: Translate) -> Prompt:
+    return Prompt(esc(_("Thank you. Send /start to carry on.")))

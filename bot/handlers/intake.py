@@ -79,3 +79,9 @@ async def quick_exit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     keep = bool(args) and args[0].lower() in ("keep", "behåll")
     reply = await _flow(context).quick_exit(sender(update), keep, update.update_id)
     await deliver(update, context, reply)
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/privacy: see and change the choices (check-ins, feedback, discretion, sound)."""
+    reply = await _flow(context).privacy_request(sender(update), update.update_id)
+    await deliver(update, context, reply)

@@ -26,6 +26,8 @@ REFERENCE = re.compile(r"\bPD-[0-9A-Z]{6}\b")
 #: How a scripted person answers: a button label, several labels (multi), typed text, or
 #: SKIP for the Skip / Prefer not to say button.
 SKIP = object()
+#: In a plan: labels of the choices to tick on the last step (check-ins, feedback, ...).
+CHOICES_KEY = "__choices__"
 Plan = Mapping[str, object]
 
 
@@ -178,6 +180,14 @@ async def answer_question(
     message = await person.wait_for(lambda m: bool(m.buttons), timeout=10)
     if any((b.data or "").endswith(":S") for row in message.buttons for b in row):
         return None  # the review screen: its Send button
+    if any((b.data or "").endswith(":cd") for row in message.buttons for b in row):
+        person.skip_sent()
+        for label in plan.get(CHOICES_KEY, ()):  # type: ignore[attr-defined]
+            await person.press(str(label), contains=True)
+        await person.press(done)  # the choices step: consents stay unticked unless planned
+        return await answer_question(
+            person, programme, plan, language, skip_label, prefer_label, done, proceed, stop_at
+        )
     question = asked(programme, message, language)
     assert question is not None, f"not a question: {message.text!r}"
     if question.id == stop_at:

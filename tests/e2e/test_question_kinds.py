@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conversations.preferences import Preferences
 from tests.e2e.harness import REFERENCE, BotFiles, consent, in_process
 from tests.emulator import BotApiEmulator, ScriptedUser
 
@@ -54,7 +55,17 @@ async def test_number_date_yesno_single_multi_text_info(
     await mo.press("Done")
     await reply_to(mo, "Question 6 of 6")
     await mo.press("Skip")
+    choices = await mo.wait_for(lambda m: m.text.startswith("A few choices"))
+    assert "☐ Short check-in messages while I wait" in choices.button_texts  # opt-in
+    assert "☑ Keep messages discreet" in choices.button_texts  # private by default
+    await mo.press("check-in messages", contains=True)
+    await emulator.wait_until(
+        lambda: "☑ Short check-in messages while I wait" in choices.button_texts,
+        what="check-ins ticked",
+    )
+    await mo.press("Done")
     review = await reply_to(mo, "Please check your answers")
+    assert "Short check-in messages while I wait, Keep messages discreet" in review
     assert "34" in review
     assert "2026-02-03" in review
     assert "Monday, Sunday" in review
@@ -69,8 +80,16 @@ async def test_number_date_yesno_single_multi_text_info(
             referral = await uow.referrals.by_reference(reference.group(0))
             assert referral is not None
             answers = json.loads(await uow.referrals.answers(referral))
+            person = await uow.people.find(5401)
+            assert person is not None
+            prefs = Preferences.from_bytes(await uow.people.settings(person))
     finally:
         await store.close()
+    assert prefs.agreed("referral")
+    assert prefs.agreed("checkins")
+    assert not prefs.agreed("feedback")
+    assert prefs.consents["checkins"].version == "1"
+    assert prefs.discreet
     assert answers == {
         "age": 34,
         "diagnosed": "2026-02-03",

@@ -69,6 +69,7 @@ def fill_to_review(p: Person) -> None:
     p.tap("Prefer not to say")
     p.tap("Yes")
     p.type("I like <b>art</b> & walks")
+    p.tap("Done")  # the choices step
 
 
 def test_happy_path_reaches_review_and_submits_only_given_answers(person: Person) -> None:
