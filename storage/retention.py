@@ -8,9 +8,10 @@ erased entirely, which destroys their data key; otherwise only their expired row
 
 Programmes are matched by keyed tag. Rows of a programme missing from the given cut-offs (for
 example removed from the config) get the latest cut-off, i.e. the shortest retention. A draft
-whose tag is unknown (NULL: the saver did not give the programme) is opened only once it is older
-than the shortest retention; the purge then reads its programme, deletes it if expired, and
-otherwise records the tag so it is not opened again until it changes.
+with no tag (the saver did not give the programme) is opened only once it is older than the
+shortest retention, and these are the only drafts the purge ever opens: it reads the programme,
+deletes the draft if expired, and otherwise records the tag so it is not opened again until it
+changes.
 """
 
 from __future__ import annotations
@@ -131,9 +132,15 @@ class RetentionRepo:
             found.extend(r[0] for r in rows)
         shortest = max(cutoffs.values())
         rows = await self._conn.execute_fetchall(
-            "SELECT person_id, state, updated_at FROM drafts WHERE updated_at < ? AND"  # noqa: S608
-            f" (programme_tag IS NULL OR programme_tag NOT IN ({_marks(len(by_tag))}))",
+            "SELECT person_id FROM drafts WHERE updated_at < ? AND programme_tag IS NOT NULL"  # noqa: S608
+            f" AND programme_tag NOT IN ({_marks(len(by_tag))})",
             (to_text(shortest), *by_tag),
+        )
+        found.extend(r[0] for r in rows)  # a programme no longer configured: the shortest period
+        rows = await self._conn.execute_fetchall(
+            "SELECT person_id, state, updated_at FROM drafts"
+            " WHERE updated_at < ? AND programme_tag IS NULL",
+            (to_text(shortest),),
         )
         for person_id, state, updated_at in rows:
             programme_id = await self._programme_of(person_id, state, draft_programme)

@@ -1,0 +1,56 @@
+"""`peerdoor backup PATH`: a consistent, private copy that never overwrites and holds no key."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot import maintenance
+from bot.errors import SetupError
+from bot.keys import encode_key
+from bot.settings import Settings
+from storage import KeyRing, Store
+from storage.crypto import key_id_of
+from tests.unit.storage_fixtures import T0, opened, raw
+
+
+async def test_backup_is_private_complete_and_keyless(tmp_path: Path) -> None:
+    key = KeyRing.generate()
+    settings = Settings(data_dir=tmp_path / "data", master_key=encode_key(key))  # type: ignore[arg-type]
+    settings.data_dir.mkdir()
+    async with opened(settings.database, KeyRing(key)) as store:
+        async with store.unit() as u:
+            person = await u.people.create(42, T0)
+            await u.drafts.save(person, b"in the backup", T0)
+            await u.audit.record(person, "seeded", T0)
+        # taken while the store is open, with the latest commit still in the WAL
+        made = maintenance.backup(settings, tmp_path / "copy.db")
+    assert made.size == made.path.stat().st_size > 0
+    assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
+    assert made.key_id == key_id_of(key)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.db", "data"], "one file, no WAL"
+    body = made.path.read_bytes()
+    assert key not in body and encode_key(key).encode() not in body
+    with raw(made.path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    copy = await Store.open(made.path, KeyRing(key))
+    try:
+        async with copy.unit() as u:
+            found = await u.people.find(42)
+            assert found is not None
+            assert await u.drafts.load(found) == b"in the backup"
+        assert (await copy.verify_audit()).ok
+    finally:
+        await copy.close()
+
+    with pytest.raises(SetupError, match="never overwrites"):
+        maintenance.backup(settings, made.path)
+    with pytest.raises(SetupError, match="cannot write"):
+        maintenance.backup(settings, tmp_path / "missing" / "copy.db")
+    assert not (tmp_path / "missing").exists()
+    empty = Settings(data_dir=tmp_path / "nothing")
+    with pytest.raises(SetupError, match="no database"):
+        maintenance.backup(empty, tmp_path / "other.db")
+    assert not (tmp_path / "other.db").exists()
