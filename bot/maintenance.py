@@ -57,6 +57,8 @@ log = logging.getLogger("peerdoor.maintenance")
 
 PURGE_EVERY = timedelta(days=1)
 PURGE_FIRST = timedelta(minutes=2)  # soon after start, so frequent restarts never skip it
+PURGE_BATCH = 200  # rows per query per transaction
+MAX_BATCHES = 1000  # per run; what is left waits for the next run
 
 
 @dataclass(frozen=True)
@@ -226,22 +228,40 @@ def _draft_programme(state: bytes) -> str | None:
 
 
 async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
-    """Erase expired drafts and closed referrals of every programme; audit and log counts."""
+    """Erase expired drafts and closed referrals of every programme; audit and log counts.
+
+    In batches of at most PURGE_BATCH rows per query, each in its own short transaction with
+    its own audit entry, so a large first purge never holds the bot's writes back for long.
+    """
     programmes = config.programmes
     drafts = cutoffs({p.id: p.retention.drafts_days for p in programmes}, now)
     closed = cutoffs({p.id: p.retention.closed_days for p in programmes}, now)
-    async with store.unit() as uow:
-        purged = await uow.retention.purge(
-            drafts_before=drafts, closed_before=closed, draft_programme=_draft_programme
+    total = Purged()
+    for _ in range(MAX_BATCHES):
+        async with store.unit() as uow:
+            batch = await uow.retention.purge(
+                drafts_before=drafts,
+                closed_before=closed,
+                draft_programme=_draft_programme,
+                limit=PURGE_BATCH,
+            )
+            await uow.audit.record(None, "retention_purge", now, detail=batch.detail())
+        total = Purged(
+            total.drafts + batch.drafts,
+            total.referrals + batch.referrals,
+            total.people + batch.people,
+            batch.more,
         )
-        await uow.audit.record(None, "retention_purge", now, detail=purged.detail())
+        if not batch.more:
+            break
     log.info(
-        "retention.purged drafts=%d referrals=%d people=%d",
-        purged.drafts,
-        purged.referrals,
-        purged.people,
+        "retention.purged drafts=%d referrals=%d people=%d more=%s",
+        total.drafts,
+        total.referrals,
+        total.people,
+        total.more,
     )
-    return purged
+    return total
 
 
 def purge_job(

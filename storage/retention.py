@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -46,6 +47,7 @@ class Purged:
     drafts: int = 0
     referrals: int = 0
     people: int = 0
+    more: bool = False  # a batch limit was reached: call again for the rest
 
     def detail(self) -> str:
         return f"drafts={self.drafts} referrals={self.referrals} people={self.people}"
@@ -69,6 +71,8 @@ class RetentionRepo:
         self._lookup = lookup
         self._people = people
         self._scrub = scrub
+        self._limit = 200
+        self._more = False
 
     async def purge(
         self,
@@ -76,8 +80,14 @@ class RetentionRepo:
         drafts_before: Mapping[str, datetime],
         closed_before: Mapping[str, datetime],
         draft_programme: DraftProgramme,
+        limit: int = 200,
     ) -> Purged:
-        """Erase expired drafts and closed referrals (cut-offs per programme id)."""
+        """Erase expired drafts and closed referrals (cut-offs per programme id).
+
+        Each query takes at most ``limit`` rows, so one call (one transaction) stays short;
+        ``more`` says whether to call again.
+        """
+        self._limit, self._more = limit, False
         referrals = await self._expired_referrals(closed_before)
         drafts = await self._expired_drafts(drafts_before, draft_programme)
         await self._conn.executemany(
@@ -95,7 +105,12 @@ class RetentionRepo:
                 continue
             await self._people.erase(person)
             erased += 1
-        return Purged(len(drafts), len(referrals), erased)
+        return Purged(len(drafts), len(referrals), erased, self._more)
+
+    async def _rows(self, sql: str, params: tuple[object, ...]) -> list[Any]:
+        rows = list(await self._conn.execute_fetchall(f"{sql} LIMIT ?", (*params, self._limit)))
+        self._more = self._more or len(rows) >= self._limit
+        return rows
 
     async def _expired_referrals(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
         if not cutoffs:
@@ -103,13 +118,13 @@ class RetentionRepo:
         found: list[tuple[str, str]] = []
         closed = "status = 'closed' AND coalesce(closed_at, updated_at) < ?"
         for programme_id, before in cutoffs.items():
-            rows = await self._conn.execute_fetchall(
+            rows = await self._rows(
                 f"SELECT id, person_id FROM referrals WHERE programme_tag = ? AND {closed}",  # noqa: S608
                 (self._lookup.programme(programme_id), to_text(before)),
             )
             found.extend((r[0], r[1]) for r in rows)
         tags = [self._lookup.programme(p) for p in cutoffs]
-        rows = await self._conn.execute_fetchall(
+        rows = await self._rows(
             f"SELECT id, person_id FROM referrals WHERE programme_tag NOT IN ({_marks(len(tags))})"  # noqa: S608
             f" AND {closed}",
             (*tags, to_text(max(cutoffs.values()))),
@@ -125,19 +140,19 @@ class RetentionRepo:
         found: list[str] = []
         by_tag = {self._lookup.programme(p): before for p, before in cutoffs.items()}
         for tag, before in by_tag.items():
-            rows = await self._conn.execute_fetchall(
+            rows = await self._rows(
                 "SELECT person_id FROM drafts WHERE programme_tag = ? AND updated_at < ?",
                 (tag, to_text(before)),
             )
             found.extend(r[0] for r in rows)
         shortest = max(cutoffs.values())
-        rows = await self._conn.execute_fetchall(
+        rows = await self._rows(
             "SELECT person_id FROM drafts WHERE updated_at < ? AND programme_tag IS NOT NULL"  # noqa: S608
             f" AND programme_tag NOT IN ({_marks(len(by_tag))})",
             (to_text(shortest), *by_tag),
         )
         found.extend(r[0] for r in rows)  # a programme no longer configured: the shortest period
-        rows = await self._conn.execute_fetchall(
+        rows = await self._rows(
             "SELECT person_id, state, updated_at FROM drafts"
             " WHERE updated_at < ? AND programme_tag IS NULL",
             (to_text(shortest),),

@@ -213,6 +213,30 @@ async def test_the_purge_command_path_audits_and_logs_counts_only(
             (entry,) = await u.audit.entries()
         assert (entry.action, entry.actor_id, entry.reference) == ("retention_purge", None, None)
         assert entry.detail == "drafts=1 referrals=1 people=1"
-        assert "retention.purged drafts=1 referrals=1 people=1" in caplog.text
+        assert "retention.purged drafts=1 referrals=1 people=1 more=False" in caplog.text
         assert CANARY not in caplog.text and old.id not in caplog.text
         assert (await store.verify_audit()).ok
+
+
+async def test_a_large_purge_goes_in_short_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maintenance, "PURGE_BATCH", 2)
+    async with opened(tmp_path / "p.db", KeyRing(KeyRing.generate())) as store:
+        for i in range(5):
+            who = await person(store, 100 + i)
+            await save_draft(store, who, "hiv", 31, tagged=i % 2 == 0)
+            await referral(store, who, "hiv", closed_days_ago=400)
+        for i in range(3):  # kept: untagged, inside their programme's period (diabetes: 90)
+            who = await person(store, 200 + i)
+            await save_draft(store, who, "diabetes", 60, tagged=False)
+        purged = await maintenance.purge(store, config(), NOW)
+        assert purged == Purged(drafts=5, referrals=5, people=5)
+        async with store.unit() as u:
+            entries = [e for e in await u.audit.entries() if e.action == "retention_purge"]
+            for i in range(3):
+                kept = await u.people.find(200 + i)
+                assert kept is not None and await u.drafts.load(kept) is not None
+        assert len(entries) > 1, "several short transactions, each audited"
+        assert sum(int(e.detail.split()[0].split("=")[1]) for e in entries) == 5
+        assert await maintenance.purge(store, config(), NOW) == Purged()
