@@ -6,9 +6,12 @@ deletes their rows and their wrapped key from the live database (secure_delete, 
 
 Backups: a copy of the database taken before an erasure still holds that person's wrapped key,
 so with the master key it still decrypts. It becomes unreadable only when the master key is
-rotated (``Store.rotate`` under ``KeyRing(new, retired=[old])``) and the old master key is
-destroyed, or if backups are kept without the ``person_keys`` table. Tested in
-tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before.
+rotated (``Store.rotate`` under ``KeyRing(new, retired=[old])``; ``peerdoor rotate-key``) and the
+old master key is destroyed, or if backups are kept without the ``person_keys`` table. Tested in
+tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before. Online copies:
+storage/backup.py. Retention (expired drafts and closed referrals): storage/retention.py. Each
+unit of work checks which master key the database is under, so an open store never wraps a key
+under a master key that another process has rotated away (``Store.reload_keys_with``).
 
 Coordination (migration 0002): referral holders and workflow times, roles and one-time invites
 (programme ids and codes only as keyed HMACs), the referral thread (sealed under the referrer's
