@@ -15,8 +15,9 @@ def case_of(referral: Referral) -> Case:
     return Case(
         referral.status,
         referral.holder_id,
-        referral.verified_at is not None,
-        referral.contacted_at is not None,
+        verified=referral.verified_at is not None,
+        contacted=referral.contacted_at is not None,
+        ever_claimed=referral.claimed_at is not None,
     )
 
 

@@ -80,6 +80,8 @@ class CaseworkFlow:
             if desk is None:
                 return await self._refuse(uow, who, "queue", None)
             _ = self._t(desk.language)
+            if not who.private:  # lists of referrals belong in a private chat only
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             holder = desk.person if view == "mine" else None
             statuses = (*OPEN, *OUTCOMES) if view == "mine" else OPEN
             page = max(page, 0)
@@ -241,7 +243,7 @@ class CaseworkFlow:
         take_over: bool,
     ) -> Reply:
         _ = self._t(desk.language)
-        first_claim = referral.status == "submitted"
+        first_claim = referral.claimed_at is None  # unassigned and claimed again: told once
         if not await uow.referrals.claim(referral, desk.person, self.clock(), take_over=take_over):
             return Reply(notice=casework.refused("taken", _), keep_buttons=True)
         now = self.clock()
@@ -548,6 +550,9 @@ class CaseworkFlow:
             notice=casework.not_a_coordinator(_).text,
             keep_buttons=True,
         )
+
+    def language_of(self, who: Actor) -> str:
+        return self._language(who)
 
     def _language(self, who: Actor) -> str:
         return self.catalog.best_language(who.language_code, list(self.catalog.languages))

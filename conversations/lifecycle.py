@@ -93,6 +93,7 @@ class Case:
     holder_id: str | None
     verified: bool = False
     contacted: bool = False
+    ever_claimed: bool = False  # the person was already told someone picked it up
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def decide(case: Case, action: Action, actor_id: str) -> Decision:
     if case.status == CLOSED:
         return Decision(False, refusal="closed")
     if action == "claim":
+        if case.holder_id == actor_id:
+            return Decision(False, refusal="done_already")  # a double tap by the winner
         if case.holder_id is not None:
             return Decision(False, refusal="taken")
     elif action == "take":
@@ -124,7 +127,8 @@ def decide(case: Case, action: Action, actor_id: str) -> Decision:
     result = _RESULT[action]
     if action == "claim" and case.status != WAITING:
         result = None  # claiming an unassigned referral keeps the status it had
-    tell = (action == "claim" and case.status == WAITING) or action in ("defer", "match", "close")
+    first_pickup = action == "claim" and not case.ever_claimed
+    tell = first_pickup or action in ("defer", "match", "close")
     return Decision(True, status=result, tell_referrer=tell)
 
 

@@ -10,7 +10,7 @@ from bot.delivery import deliver
 from bot.flow import Reply
 from bot.handlers.who import actor, sender
 from bot.services import services
-from conversations import callbacks, casework
+from conversations import callbacks, casework, screens
 
 
 def _flow(context: ContextTypes.DEFAULT_TYPE) -> CaseworkFlow:
@@ -71,9 +71,12 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.callback_query is not None
     found = callbacks.parse(update.callback_query.data)
     flow = _flow(context)
+    who = actor(update)
     if isinstance(found, callbacks.QueuePress):
-        reply = await flow.queue(actor(update), found.view, found.page, update.update_id)
-    else:
-        assert isinstance(found, callbacks.CasePress)
-        reply = await flow.press(actor(update), found, update.update_id)
+        reply = await flow.queue(who, found.view, found.page, update.update_id)
+    elif isinstance(found, callbacks.CasePress):
+        reply = await flow.press(who, found, update.update_id)
+    else:  # unreadable: nothing happens
+        _ = services(context).intake.translator(flow.language_of(who))
+        reply = Reply(notice=screens.expired_notice(_), keep_buttons=True)
     await deliver(update, context, reply)
