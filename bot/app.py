@@ -133,6 +133,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("update.failed_reply_not_sent")
 
 
+async def publish_profile(app: Application, config: ServiceConfig) -> None:
+    """The bot's description texts from the config, per language (neutral, lock-screen safe)."""
+    profile = config.bot
+    for language, text in profile.description.items():
+        code = None if language == SOURCE_LANGUAGE else language
+        await app.bot.set_my_description(text, language_code=code)
+    for language, text in profile.short_description.items():
+        code = None if language == SOURCE_LANGUAGE else language
+        await app.bot.set_my_short_description(text, language_code=code)
+
+
 async def publish_commands(app: Application, catalog: Catalog) -> None:
     """The command menu in every shipped language."""
     for language in catalog.languages:
@@ -192,6 +203,7 @@ class Runtime:
             ) from exc
         self._stack.push_async_callback(self.app.shutdown)
         await publish_commands(self.app, catalog)
+        await publish_profile(self.app, self.config)
         await self.app.start()
         self._stack.push_async_callback(self.app.stop)
         self.worker.start()

@@ -419,7 +419,8 @@ class CaseworkFlow:
         if action == "note":
             await uow.thread.add(referral, "note", desk.person, text.encode(), now)
             await uow.audit.record(desk.person, "note", now, reference=referral.reference)
-            return Reply([casework.note_added(referral.reference, _)])
+            actions = available(case_of(referral), desk.person.id)
+            return Reply([casework.note_added(referral.reference, actions, _)])
         if action == "message":
             entry = await uow.thread.add(referral, "to_referrer", desk.person, text.encode(), now)
             await uow.outbox.add(
@@ -430,7 +431,8 @@ class CaseworkFlow:
                 payload=json.dumps({"entry": entry}).encode(),
             )
             await uow.audit.record(desk.person, "message", now, reference=referral.reference)
-            return Reply([casework.message_sent(referral.reference, _)])
+            actions = available(case_of(referral), desk.person.id)
+            return Reply([casework.message_sent(referral.reference, actions, _)])
         await uow.referrals.set_outcome(referral, json.dumps({"supporter": text}).encode(), now)
         return await self._change(uow, desk, referral, "match", decision.status, tell=True)
 

@@ -23,7 +23,7 @@ from conversations import casework, news
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.lifecycle import in_queue
-from conversations.prompts import Prompt
+from conversations.prompts import Prompt, esc
 from storage import Referral, Store, Unit
 from storage.outbox import OutboxItem
 
@@ -36,6 +36,7 @@ class Target:
     language: str
     protect: bool = False
     silent: bool = False
+    discreet: bool = True
 
 
 class Dispatcher:
@@ -133,7 +134,11 @@ class Dispatcher:
             case "news":
                 person = await self._referrer(uow, referral, programme)
                 payload = json.loads(await uow.outbox.payload(item) or b"{}")
-                return [person], self._news(payload, programme, person.language)
+                prompt = self._news(payload, programme, person.language)
+                if not person.discreet:  # they chose plain messages: say who it is from
+                    name = programme.text(programme.name, person.language)
+                    prompt = Prompt(f"{esc(name)}\n\n{prompt.text}", prompt.buttons)
+                return [person], prompt
             case "to_referrer" | "to_holder":
                 payload = json.loads(await uow.outbox.payload(item) or b"{}")
                 entry = next(
@@ -219,6 +224,7 @@ class Dispatcher:
             await uow.people.telegram_id(person),
             prefs.language or programme.default_language,
             silent=prefs.silent,
+            discreet=prefs.discreet,
         )
 
     def _t(self, lang: str) -> Translate:

@@ -260,7 +260,7 @@ def ask_text(action: Action, reference: str, _: Translate) -> Prompt:
     text = {
         "note": _("Type the note for {reference}. Only coordinators see it."),
         "message": _(
-            "Type your message to the person of {reference}. They see it as from "
+            "Type your message to the person who sent {reference}. They see it as from "
             "the team, not from your account."
         ),
         "match": _("Type who {reference} is matched with (the supporter's name or code)."),
@@ -403,12 +403,18 @@ def back_in_queue(reference: str, _: Translate) -> Prompt:
     return Prompt(esc(_("{reference} is back in the queue.").format(reference=reference)))
 
 
-def note_added(reference: str, _: Translate) -> Prompt:
-    return Prompt(esc(_("Note added to {reference}.").format(reference=reference)))
+def note_added(reference: str, actions: list[Action], _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Note added to {reference}.").format(reference=reference)),
+        action_buttons(reference, actions, _),
+    )
 
 
-def message_sent(reference: str, _: Translate) -> Prompt:
-    return Prompt(esc(_("Sent to the person of {reference}.").format(reference=reference)))
+def message_sent(reference: str, actions: list[Action], _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Sent to the person who sent {reference}.").format(reference=reference)),
+        action_buttons(reference, actions, _),
+    )
 
 
 def contact_reminder(reference: str, _: Translate) -> Prompt:

@@ -249,10 +249,22 @@ class Programme(_Strict):
         return texts.get(language) or texts[self.default_language]
 
 
+class BotProfile(_Strict):
+    """What Telegram shows about the bot itself. Keep it neutral: it may be seen by others."""
+
+    description: dict[LanguageCode, Annotated[str, StringConstraints(max_length=512)]] = Field(
+        default_factory=dict, description="Shown in an empty chat, before /start."
+    )
+    short_description: dict[LanguageCode, Annotated[str, StringConstraints(max_length=120)]] = (
+        Field(default_factory=dict, description="Shown on the bot's profile and in shares.")
+    )
+
+
 class ServiceConfig(_Strict):
     """The whole config file: one or more programmes."""
 
     default_programme: Slug | None = None
+    bot: BotProfile = Field(default_factory=BotProfile)
     programmes: list[Programme] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -1,0 +1,110 @@
+"""Every message a referrer can receive starts with a neutral line (it may show on a lock
+screen), in both languages, through a whole life cycle; the bot's own profile is neutral too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import load_catalog
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
+from tests.e2e.harness import HIV_PLAN, REFERENCE, SKIP, BotFiles, consent, fill_form, in_process
+from tests.emulator import BotApiEmulator, ScriptedUser
+
+#: Words that would tell an onlooker what the chat is about.
+REVEALING = re.compile(
+    r"hiv|aids|diabet|diagnos|positiv|clinic|medic|peer support|kamratstöd|klinik|mottagning"
+    r"|sexual|sti\b|virus|treatment|behandling|side by side|sida vid sida|living well",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture
+async def service(tmp_path: Path, emulator: BotApiEmulator) -> AsyncIterator[BotFiles]:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    async with in_process(files, emulator):
+        yield files
+
+
+def first_lines(person: ScriptedUser) -> list[str]:
+    texts = [t for m in person.bot_messages for t in (m.text, *m.edits) if t]
+    return [t.strip().splitlines()[0] for t in texts]
+
+
+async def life_cycle(
+    person: ScriptedUser, files: BotFiles, emulator: BotApiEmulator, language: str
+) -> None:
+    sv = load_catalog().translator(language)
+    group = emulator.group(GROUP_ID, "Coordinators")
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    await person.send("/help")
+    await consent(person, agree=sv("Yes, I agree"))
+    plan: dict[str, object] = {
+        q.id: (
+            [programme.text(q.options[0].label, language)]
+            if q.kind == "multi"
+            else programme.text(q.options[2 if q.role == "age" else 0].label, language)
+            if q.kind == "single"
+            else sv("Yes")
+            if q.kind == "yesno"
+            else "Kim"
+        )
+        for q in programme.form
+        if q.id in HIV_PLAN and HIV_PLAN[q.id] is not SKIP
+    }
+    await fill_form(
+        person,
+        programme,
+        plan,
+        language,
+        skip_label=sv("Skip"),
+        prefer_label=sv("Prefer not to say"),
+        done=sv("Done"),
+        proceed=sv("Continue"),
+    )
+    await person.press(sv("Send my form"))
+    sent = await person.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    reference = REFERENCE.search(sent.text)
+    assert reference is not None
+    await group_notice(group, reference.group(0))
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: reference.group(0) in m.text and bool(m.buttons))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: "contacted" in m.text)
+    await cora.press("Write to them")
+    await cora.wait_for(lambda m: "Type your message" in m.text)
+    await cora.send("A message from the team")
+    await person.wait_for(lambda m: "A message from the team" in m.text)
+    await person.send("Thanks, I want to die sometimes")  # crisis words after sending
+    await person.wait_for(lambda m: "112" in m.text or "999" in m.text)
+    await cora.press("Close")
+    await person.wait_for(lambda m: reference.group(0) not in m.text and "/start" in m.text)
+    for command in ("/status", "/pause", "/privacy", "/mydata", "/delete"):
+        await person.send(command)
+        await emulator.settle(quiet=0.1)
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+async def test_no_revealing_first_line_anywhere(
+    service: BotFiles, emulator: BotApiEmulator, language: str
+) -> None:
+    person = emulator.user(6000 + len(language) + ord(language[0]), "Kim", language_code=language)
+    await life_cycle(person, service, emulator, language)
+    lines = first_lines(person)
+    assert len(lines) > 30, "the whole life cycle ran"
+    revealing = [line for line in lines if REVEALING.search(line)]
+    assert revealing == [], revealing
+
+
+async def test_the_bot_profile_is_neutral(service: BotFiles, emulator: BotApiEmulator) -> None:
+    texts = emulator.bot_texts
+    assert texts, "the bot published its description"
+    assert {lang for _, lang in texts} >= {"", "sv"}
+    for text in texts.values():
+        assert not REVEALING.search(text), text
