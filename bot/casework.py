@@ -22,7 +22,7 @@ from conversations import casework, news, safety, screens
 from conversations.callbacks import CasePress
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
-from conversations.lifecycle import OPEN, OUTCOMES, Action, available, decide
+from conversations.lifecycle import ACTIONS, OPEN, OUTCOMES, Action, available, decide
 from conversations.prompts import Prompt, esc
 from storage import Person, Referral, Store, Unit
 
@@ -564,23 +564,7 @@ class CaseworkFlow:
 
 
 _BASE_ACTION: dict[str, str] = {"verified": "verify", "deferok": "defer"}
-_KNOWN: frozenset[str] = frozenset(
-    {
-        "claim",
-        "take",
-        "unassign",
-        "contacted",
-        "assessing",
-        "verify",
-        "note",
-        "message",
-        "defer",
-        "match",
-        "decline",
-        "withdrawn",
-        "close",
-    }
-)
+_KNOWN: frozenset[str] = frozenset(ACTIONS)
 
 
 @dataclass
