@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import preferences
+from bot.funnel import note_reached
 from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from conversations import callbacks, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
@@ -365,7 +366,10 @@ class IntakeFlow:
                 await uow.people.erase(person)
                 log.info("intake.forgotten")
         elif outcome.changed:
-            await uow.drafts.save(person, outcome.draft.to_bytes(), self.clock())
+            await note_reached(uow, person, outcome.draft, self.clock())  # report: counts only
+            await uow.drafts.save(
+                person, outcome.draft.to_bytes(), self.clock(), outcome.draft.programme
+            )
         return reference
 
     async def _draft(self, uow: Unit, person: Person | None) -> Draft | None:

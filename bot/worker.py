@@ -87,13 +87,11 @@ class DeliveryWorker:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                handled = await self.drain()
-            except Exception as exc:
+                if not await self.drain():
+                    await self._sleep()
+            except Exception as exc:  # the worker must outlive any one failure
                 log.error("delivery.loop_failed error=%s", type(exc).__name__)
-                handled = 0
-            if handled:
-                continue
-            await self._sleep()
+                await asyncio.sleep(1.0)
 
     async def _sleep(self) -> None:
         async with self.store.unit() as uow:
