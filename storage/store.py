@@ -15,6 +15,7 @@ from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, new_data_key
 from storage.drafts import DraftRepo
 from storage.errors import MasterKeyChanged, StorageError, WrongMasterKey
+from storage.funnel import FunnelRepo
 from storage.invites import InviteRepo
 from storage.keys import DataKeys, KeyCache, wrap_context
 from storage.models import AuditReport
@@ -24,6 +25,7 @@ from storage.referrals import ReferralRepo
 from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
 from storage.staff import StaffStateRepo
+from storage.stats import StatsRepo
 from storage.thread import ThreadRepo
 from storage.updates import UpdateLog
 from storage.vault import Vault
@@ -61,6 +63,8 @@ class Unit:
         self.audit = AuditLog(conn, self.vault)
         self.staff = StaffStateRepo(conn, keys)
         self.retention = RetentionRepo(conn, keys, lookup, self.people, self.scrubbed)
+        self.funnel = FunnelRepo(conn, lookup)  # counts only, for reports
+        self.stats = StatsRepo(conn)
 
 
 class Store:
