@@ -44,6 +44,16 @@ def _img(chart: Chart, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
 
 
+#: The files of one programme's charts: <programme id>-<name>.png
+CHART_FILES = ("referrals-per-week", "waiting-times", "form-drop-off", "outcomes")
+
+
+def paths(out: Path, programme_ids: list[str]) -> list[Path]:
+    """Every file a report of these programmes writes into ``out``."""
+    charts = [out / f"{pid}-{name}.png" for pid in programme_ids for name in CHART_FILES]
+    return [*charts, out / "report.html"]
+
+
 def charts_for(p: ProgrammeReport, threshold: int) -> dict[str, Chart]:
     pid = p.programme_id
     steps = [*p.steps]
@@ -241,6 +251,7 @@ def write(report: Report, out: Path) -> list[Path]:
     found = {p.programme_id: charts_for(p, report.threshold) for p in report.programmes}
     page = out / "report.html"
     targets = [out / c.name for cs in found.values() for c in cs.values()] + [page]
+    assert sorted(targets) == sorted(paths(out, list(found)))
     private_dir(out)
     refuse_existing(*targets)
     written: list[Path] = []

@@ -133,6 +133,7 @@ async def make_report(
     """Gather, draw, write, then audit ("report", counts only). Closes the store if ``close``."""
     now = now or datetime.now(UTC)
     try:
+        refuse_existing(*report_html.paths(out, [p.id for p in programmes]))  # fail early
         made = await report.gather(
             store,
             programmes,
