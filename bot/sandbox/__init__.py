@@ -1,0 +1,1 @@
+"""`peerdoor sandbox`: the real bot against a built-in Telegram emulator, with a web chat."""
