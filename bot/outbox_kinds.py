@@ -1,4 +1,8 @@
-"""The kinds of outbox row: what the delivery worker is asked to send."""
+"""The kinds of outbox row: what the delivery worker is asked to send, and how each behaves in
+time (see conversations.scheduling)."""
+
+from conversations import scheduling
+from conversations.scheduling import Timing
 
 NOTICE = "notice"  # the coordinators' group: a new referral
 NOTICE_REMINDER = "notice_reminder"  # the group again, while nobody has claimed it
@@ -12,3 +16,22 @@ WITHDRAWN = "withdrawn"  # a holder: the person erased everything (the reference
 
 #: What goes to the referrer themselves: held back while they pause messages.
 FOR_REFERRER = (NEWS, TO_REFERRER)
+
+CHECKIN = "checkin"  # a referrer still waiting: a short check-in (slots "w0", "w1", ...)
+DOOR_OPEN = "door_open"  # a deferred referrer, weeks later: "the door stays open" (slot "door")
+
+#: Check-ins of every kind: what /stop ends and withdrawing the consent drops.
+CHECKINS = (CHECKIN, DOOR_OPEN)
+
+
+def timing(kind: str) -> Timing:
+    """How a kind behaves in time: lateness after downtime, quiet hours, at-most-once."""
+    if kind in CHECKINS:
+        return scheduling.CHECKIN
+    if kind == NEWS:
+        return scheduling.NEWS
+    return scheduling.IMMEDIATE
+
+
+#: Kinds never sent twice, even when the bot died while sending one.
+AT_MOST_ONCE: tuple[str, ...] = CHECKINS
