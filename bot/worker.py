@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.onwire import OnWire, sending
 from storage import Store
 from storage.outbox import OutboxItem
 
@@ -35,6 +36,15 @@ class Postponed(Exception):
         self.until = until
 
 
+class Discard(Exception):
+    """Nothing to send any more (too late for its moment, the person blocked the bot): the
+    row is dropped, with ``reason`` as its short code."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Sent:
     """The outcome of one delivery: Telegram's message id, if one message was sent."""
@@ -46,6 +56,11 @@ class Sent:
 #: item has nothing left to do (for example the referral was claimed before a reminder was due).
 Send = Callable[[OutboxItem], Awaitable[Sent | None]]
 Clock = Callable[[], datetime]
+#: Told when the worker goes idle, with when the earliest pending row is due (None: nothing is):
+#: arms a timer that wakes the worker then.
+Arm = Callable[[datetime | None], None]
+#: Told when Telegram said the recipient of a row blocked the bot.
+OnBlocked = Callable[[OutboxItem], Awaitable[None]]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -54,10 +69,22 @@ def backoff(attempts: int) -> timedelta:
 
 
 class DeliveryWorker:
-    def __init__(self, store: Store, send: Send, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        send: Send,
+        clock: Clock,
+        *,
+        at_most_once: tuple[str, ...] = (),
+        arm: Arm | None = None,
+        on_blocked: OnBlocked | None = None,
+    ) -> None:
         self.store = store
         self.send = send
         self.clock = clock
+        self.at_most_once = at_most_once  # kinds claimed on the wire, never sent twice
+        self.arm = arm  # with a timer armed at the next due time, idling is only a safety net
+        self.on_blocked = on_blocked
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused_until: datetime | None = None
@@ -85,6 +112,7 @@ class DeliveryWorker:
         self._task = None
 
     async def _run(self) -> None:
+        await self._settle_interrupted()
         while not self._stopping:
             try:
                 if not await self.drain():
@@ -93,7 +121,23 @@ class DeliveryWorker:
                 log.error("delivery.loop_failed error=%s", type(exc).__name__)
                 await asyncio.sleep(1.0)
 
+    async def _settle_interrupted(self) -> None:
+        """Rows that were on the wire when the bot last died: never twice for at-most-once."""
+        if not self.at_most_once:
+            return
+        try:
+            async with self.store.unit() as uow:
+                settled = await uow.outbox.settle_interrupted(self.at_most_once, self.clock())
+        except Exception as exc:
+            log.error("delivery.settle_failed error=%s", type(exc).__name__)
+            return
+        if settled:
+            log.warning("delivery.ambiguous count=%d", settled)
+
     async def _sleep(self) -> None:
+        if self.arm is not None:
+            await self._sleep_armed(self.arm)
+            return
         async with self.store.unit() as uow:
             next_due = await uow.outbox.next_due_at()
         delay = IDLE_WAKEUP
@@ -106,6 +150,18 @@ class DeliveryWorker:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _sleep_armed(self, arm: Arm) -> None:
+        """Arm the timer at the next due time and wait for it (or any wake), at most
+        IDLE_WAKEUP. Cleared first: a wake after this point is never missed."""
+        self._wake.clear()
+        async with self.store.unit() as uow:
+            next_due = await uow.outbox.next_due_at()
+        if self._stopping:
+            return
+        arm(next_due)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), IDLE_WAKEUP)
 
     async def drain(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were handled."""
@@ -121,8 +177,16 @@ class DeliveryWorker:
         return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
+        # At most once: claimed in its own commit the moment it goes on the wire.
+        wire = OnWire(lambda: self._claim(item)) if item.kind in self.at_most_once else None
         try:
-            sent = await self.send(item)
+            with sending(wire):
+                sent = await self.send(item)
+        except Discard as skip:
+            async with self.store.unit() as uow:
+                await uow.outbox.discard(item, self.clock(), skip.reason)
+            log.info("delivery.discarded kind=%s reason=%s", item.kind, skip.reason)
+            return
         except Postponed as later:
             async with self.store.unit() as uow:
                 await uow.outbox.postpone(item, later.until)
@@ -135,12 +199,20 @@ class DeliveryWorker:
             return
         except Forbidden:
             await self._give_up(item, "blocked")
+            if self.on_blocked is not None:
+                await self.on_blocked(item)
             return
         except BadRequest as exc:
             log.error("delivery.rejected kind=%s reason=%s", item.kind, _short(exc))
             await self._give_up(item, "rejected")
             return
-        except (TimedOut, NetworkError) as exc:
+        except TimedOut as exc:
+            if wire is not None and wire.ran:  # it may have arrived: never twice
+                await self._give_up(item, "ambiguous")
+                return
+            await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
+            return
+        except NetworkError as exc:
             # Telegram has no idempotency key: after a timeout the message may have arrived.
             # Sending again is the safe side for notifications; each is harmless twice.
             await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
@@ -148,6 +220,10 @@ class DeliveryWorker:
         async with self.store.unit() as uow:
             await uow.outbox.mark_sent(item, self.clock(), sent.message_id if sent else None)
         log.info("delivery.%s kind=%s", "sent" if sent else "dropped", item.kind)
+
+    async def _claim(self, item: OutboxItem) -> None:
+        async with self.store.unit() as uow:
+            await uow.outbox.claim(item, self.clock())
 
     async def _retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:

@@ -52,6 +52,7 @@ class OutboxItem:
     sent_at: datetime | None
     telegram_message_id: int | None
     error: str | None
+    slot: str | None = None  # which occurrence of a recurring message ("w0", "door")
 
 
 @dataclass(frozen=True)

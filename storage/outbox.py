@@ -30,13 +30,13 @@ SERVICE_OWNER = "~service"  # in associated data only; no person id can look lik
 _ERROR_LENGTH = 64
 _COLUMNS = (
     "id, kind, recipient_id, referral_id, due_at, created_at, attempts, state, sent_at,"
-    " telegram_message_id, error"
+    " telegram_message_id, error, slot"
 )
 
 
 def _item(row: Sequence[Any]) -> OutboxItem:
     item_id, kind, recipient_id, referral_id, due_at, created_at, attempts, state = row[:8]
-    sent_at, telegram_message_id, error = row[8:]
+    sent_at, telegram_message_id, error, slot = row[8:]
     return OutboxItem(
         item_id,
         kind,
@@ -49,6 +49,7 @@ def _item(row: Sequence[Any]) -> OutboxItem:
         None if sent_at is None else from_text(sent_at),
         telegram_message_id,
         error,
+        slot,
     )
 
 
@@ -94,6 +95,67 @@ class Outbox:
         )
         await self._conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (sealed, item_id))
         return item_id
+
+    async def schedule(
+        self, kind: str, *, slot: str, referral: Referral, due_at: datetime, now: datetime
+    ) -> int | None:
+        """Queue occurrence ``slot`` of a recurring message about ``referral``, unless it is
+        already queued, sent or failed (only a dropped one may be queued again). Returns the new
+        row's id, or None when it was there already. No payload: rendered from the referral."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "INSERT OR IGNORE INTO outbox (kind, referral_id, due_at, created_at, slot)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (kind, referral.id, to_text(due_at), to_text(now), slot),
+            )
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def claim(self, item: OutboxItem, now: datetime) -> bool:
+        """An at-most-once row is going on the wire now (committed before the request)."""
+        async with self._conn.execute(
+            "UPDATE outbox SET claimed_at = ? WHERE id = ? AND state = 'pending'",
+            (to_text(now), item.id),
+        ) as cursor:
+            return cursor.rowcount == 1
+
+    async def settle_interrupted(self, kinds: Sequence[str], now: datetime) -> int:
+        """At start-up: rows of at-most-once ``kinds`` claimed by a bot that died while sending
+        may have arrived: failed ("ambiguous"), never sent again. Claims on other kinds are
+        cleared (those are sent again). Returns how many were settled as ambiguous."""
+        marks = ", ".join("?" for _ in kinds)
+        async with self._conn.execute(
+            "UPDATE outbox SET state = 'failed', settled_at = ?, error = 'ambiguous',"  # noqa: S608
+            f" payload = NULL WHERE state = 'pending' AND claimed_at IS NOT NULL"
+            f" AND kind IN ({marks})",
+            (to_text(now), *kinds),
+        ) as cursor:
+            settled = int(cursor.rowcount)
+        await self._conn.execute(
+            "UPDATE outbox SET claimed_at = NULL"
+            " WHERE state = 'pending' AND claimed_at IS NOT NULL"
+        )
+        return settled
+
+    async def discard(self, item: OutboxItem, now: datetime, reason: str) -> bool:
+        """Nothing to send any more (too late for a reminder, the person blocked the bot):
+        state "dropped", payload erased, the reason kept as a short code."""
+        return await self._settle(
+            item,
+            "state = 'dropped', settled_at = ?, error = ?, payload = NULL",
+            (to_text(now), _error_code(reason)),
+        )
+
+    async def drop_for_person(self, person: Person, kinds: Sequence[str], now: datetime) -> int:
+        """Pending rows of ``kinds`` about the person's referrals become "dropped" (/stop)."""
+        marks = ", ".join("?" for _ in kinds)
+        async with self._conn.execute(
+            "UPDATE outbox SET state = 'dropped', settled_at = ?, payload = NULL"  # noqa: S608
+            f" WHERE state = 'pending' AND kind IN ({marks}) AND referral_id IN"
+            " (SELECT id FROM referrals WHERE person_id = ?)",
+            (to_text(now), *kinds, person.id),
+        ) as cursor:
+            return int(cursor.rowcount)
 
     async def due(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Pending rows due by ``now``, by due time then id."""
@@ -154,7 +216,7 @@ class Outbox:
         """A transient failure: one more attempt counted, due again at ``retry_at``."""
         return await self._settle(
             item,
-            "attempts = attempts + 1, due_at = ?, error = ?",
+            "attempts = attempts + 1, due_at = ?, error = ?, claimed_at = NULL",
             (to_text(retry_at), _error_code(error)),
         )
 
