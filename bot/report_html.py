@@ -142,19 +142,28 @@ def _weekly_table(p: ProgrammeReport, t: int) -> str:
 
 
 def _times_table(p: ProgrammeReport, t: int) -> str:
-    def part(h: Hours) -> str:
+    # The weekly counts add up to the total shown below them: protected together.
+    claimed = protect([h.n for h in p.claim_by_week], t)
+    contacted = protect([h.n for h in p.contact_by_week], t)
+
+    def part(h: Hours, n: Cell) -> str:
         return (
-            f'{_cell(protect_one(h.n, t), t)}<td class="n">{_hours_text(h.median)}</td>'
+            f'{_cell(n, t)}<td class="n">{_hours_text(h.median)}</td>'
             f'<td class="n">{_hours_text(h.p90)}</td>'
         )
 
     rows = [
         f'<tr id="{escape(p.programme_id)}-times-{escape(w)}"><td>{escape(w)}</td>'
-        f"{part(c)}{part(k)}</tr>"
-        for w, c, k in zip(p.weeks, p.claim_by_week, p.contact_by_week, strict=True)
+        f"{part(c, cn)}{part(k, kn)}</tr>"
+        for w, c, k, cn, kn in zip(
+            p.weeks, p.claim_by_week, p.contact_by_week, claimed, contacted, strict=True
+        )
         if c.n or k.n
     ]
-    rows.append(f"<tr><th>all weeks</th>{part(p.claim)}{part(p.contact)}</tr>")
+    total = (
+        f"{part(p.claim, protect_one(p.claim.n, t))}{part(p.contact, protect_one(p.contact.n, t))}"
+    )
+    rows.append(f"<tr><th>all weeks</th>{total}</tr>")
     return (
         "<table><thead><tr><th rowspan=2>ISO week (sent)</th><th colspan=3>to claim</th>"
         "<th colspan=3>to first contact</th></tr><tr><th>referrals</th><th>median h</th>"
