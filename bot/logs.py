@@ -29,6 +29,6 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # httpx logs every request URL (which holds the token) at INFO; PTB logs update bodies at
-    # DEBUG. Neither may reach the log.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
+    # DEBUG. Neither may reach the log. aiohttp (the webhook server) stays quiet too.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
