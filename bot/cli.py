@@ -1,4 +1,5 @@
-"""The `peerdoor` command: init, check-config, run, invite, audit, rotate-key, backup, purge."""
+"""The `peerdoor` command: init, check-config, run, start, sandbox, invite, audit, rotate-key,
+backup, purge."""
 
 from __future__ import annotations
 
@@ -61,6 +62,25 @@ def cmd_run(settings: Settings) -> None:
     setup_logging(settings.log_level)
     master_key = asyncio.run(maintenance.ready_master_key(settings, verify=True))
     asyncio.run(_serve(settings, config, master_key, token))
+
+
+def cmd_start(settings: Settings) -> None:
+    """`run` when a token is set; without one, how to get one, then the sandbox."""
+    token = settings.telegram_token
+    if token is not None and token.get_secret_value().strip():
+        cmd_run(settings)
+        return
+    try:
+        require_token(settings)
+    except SetupError as exc:
+        print(f"peerdoor: {exc}. Meanwhile, try the bot in the sandbox.", flush=True)
+    cmd_sandbox(8080, None)
+
+
+def cmd_sandbox(port: int, config: Path | None) -> None:
+    from bot.sandbox.command import run_sandbox  # aiohttp and the emulator: only when asked
+
+    run_sandbox(port, config)
 
 
 async def _serve(settings: Settings, config: ServiceConfig, master_key: bytes, token: str) -> None:
@@ -202,6 +222,14 @@ def parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database while the bot runs (no key)")
     backup.add_argument("path", type=Path, help="a new file; never overwritten")
     sub.add_parser("purge", help="erase what is past its retention period now")
+    sandbox = sub.add_parser(
+        "sandbox", help="try the bot in a web page, against a built-in emulated Telegram"
+    )
+    sandbox.add_argument("--port", type=int, default=8080, help="on 127.0.0.1; 0 for any free")
+    sandbox.add_argument(
+        "--config", type=Path, help="default: PEERDOOR_CONFIG, ./peerdoor.toml, or the example"
+    )
+    sub.add_parser("start", help="run the bot if a token is set, else open the sandbox")
     return p
 
 
@@ -215,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit_verify(settings)
         elif args.command == "backup":
             cmd_backup(settings, args.path)
+        elif args.command == "sandbox":
+            cmd_sandbox(args.port, args.config)
         else:
             commands = {
                 "init": cmd_init,
@@ -222,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                 "run": cmd_run,
                 "rotate-key": cmd_rotate_key,
                 "purge": cmd_purge,
+                "start": cmd_start,
             }
             commands[args.command](settings)
     except SetupError as exc:
