@@ -61,6 +61,11 @@ def account(action: str) -> str:
     return _checked(f"a:{action}")
 
 
+def checkins(action: str) -> str:
+    """``k:<action>``: the person's check-ins (resume after /stop)."""
+    return _checked(f"k:{action}")
+
+
 def draft(screen: int, action: str, arg: str | int = "") -> str:
     return _checked(f"{screen}:{action}:{arg}" if arg != "" else f"{screen}:{action}")
 

@@ -8,6 +8,7 @@ programme's languages, and optional rules (`when`, limits). Nothing here reads f
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -121,6 +122,33 @@ class ServiceLevels(_Strict):
     contact_within_days: float = Field(default=3, gt=0, le=90)
 
 
+class Checkins(_Strict):
+    """Short check-ins for people who agreed to them (days and weeks may be fractions)."""
+
+    waiting_after_days: float = Field(
+        default=7, gt=0, le=365, description="First check-in while the form still waits."
+    )
+    waiting_every_days: float = Field(
+        default=14, gt=0, le=365, description="Then again this often, while it still waits."
+    )
+    deferred_after_weeks: float = Field(
+        default=6, gt=0, le=104, description="'The door stays open', once, after a deferral."
+    )
+
+
+class QuietHours(_Strict):
+    """No news or check-ins between these local times (in the programme's time zone)."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start.replace(tzinfo=None) == self.end.replace(tzinfo=None):
+            raise ValueError("quiet_hours: start and end must differ")
+        return self
+
+
 class Retention(_Strict):
     """How long the service keeps things; older ones are erased (crypto-shredded) daily."""
 
@@ -170,6 +198,10 @@ class Programme(_Strict):
     signposting: list[Resource] = Field(default_factory=list)
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
     retention: Retention = Field(default_factory=Retention)
+    checkins: Checkins = Field(default_factory=Checkins)
+    quiet_hours: QuietHours | None = Field(
+        default=None, description='For example { start = "21:00", end = "09:00" }; none if unset.'
+    )
     crisis: Crisis = Field(default_factory=Crisis)
     privacy_version: str = Field(
         default="1",

@@ -41,6 +41,8 @@ class Preferences(BaseModel):
     discreet: bool = True  # first lines never hint at the service
     silent: bool = False  # notifications without sound
     paused_until: datetime | None = None  # no messages from us before then
+    blocked: bool = False  # Telegram said they blocked the bot; cleared when they come back
+    checkins_stopped_at: datetime | None = None  # /stop: offered to resume at the next /start
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
