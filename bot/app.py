@@ -17,25 +17,31 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.casework import CaseworkFlow
+from bot.checkins import CheckinsFlow
 from bot.delivery import deliver
 from bot.dispatch import Dispatcher
 from bot.errors import SetupError
 from bot.flow import IntakeFlow, Sender
+from bot.handlers import checkins as checkins_handlers
 from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.handlers import mydata as mydata_handlers
 from bot.i18n import load_catalog
 from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
+from bot.onwire import OnWireRequest
 from bot.ordering import PerPersonUpdateProcessor
+from bot.outbox_kinds import AT_MOST_ONCE
 from bot.services import KEY, Services
-from bot.settings import Settings
+from bot.settings import Settings, Webhook
 from bot.worker import DeliveryWorker
 from conversations import screens
 from conversations.forms import ServiceConfig
@@ -64,11 +70,16 @@ def build_application(
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(PerPersonUpdateProcessor(256))
+        .request(OnWireRequest(connection_pool_size=256))  # PTB's default, plus claim-on-wire
     )
     app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
     app.bot_data[KEY] = services
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
+    app.add_handler(TypeHandler(Update, checkins_handlers.seen), group=-1)
+    app.add_handler(ChatMemberHandler(checkins_handlers.membership))
+    app.add_handler(CallbackQueryHandler(checkins_handlers.press, pattern=r"^k:"))
+    app.add_handler(CommandHandler("stop", checkins_handlers.stop, filters=private))
     app.add_handler(CallbackQueryHandler(coordinator.press, pattern=r"^[rq]:"))
     app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
     app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
@@ -156,7 +167,8 @@ async def publish_commands(app: Application, catalog: Catalog) -> None:
 
 @dataclass
 class Runtime:
-    """A running bot: storage open, Application started, polling. `async with` to use."""
+    """A running bot: storage open, Application started, polling (or serving the webhook, with
+    `webhook`). `async with` to use."""
 
     settings: Settings
     config: ServiceConfig
@@ -164,6 +176,7 @@ class Runtime:
     token: str
     clock: Callable[[], datetime] = utc_now
     poll_timeout: int = 10
+    webhook: Webhook | None = None
 
     async def __aenter__(self) -> Runtime:
         self._stack = AsyncExitStack()
@@ -175,19 +188,29 @@ class Runtime:
                 "use the key this database was created with (PEERDOOR_MASTER_KEY or the key file)"
             ) from exc
         self._stack.push_async_callback(self.store.close)
+        self._stack.callback(setattr, self, "_store_open", False)
+        self._store_open = True
         catalog = load_catalog()
         engine = Intake(self.config, catalog)
         wake = self._wake_worker
         flow = IntakeFlow(self.store, engine, self.clock, wake)
         casework = CaseworkFlow(self.store, self.config, catalog, self.clock, wake)
+        checkins = CheckinsFlow(self.store, self.config, catalog, self.clock, wake)
         self.app = build_application(
             self.settings.api_url,
             self.token,
-            Services(self.store, engine, flow, casework),
+            Services(self.store, engine, flow, casework, checkins),
             rate_limit=self.settings.rate_limit,
         )
         dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)
-        self.worker = DeliveryWorker(self.store, dispatcher, self.clock)
+        self.worker = DeliveryWorker(
+            self.store,
+            dispatcher,
+            self.clock,
+            at_most_once=AT_MOST_ONCE,
+            arm=self._arm_delivery,
+            on_blocked=checkins.blocked,
+        )
         try:
             await self.app.initialize()
         except InvalidToken as exc:
@@ -208,11 +231,14 @@ class Runtime:
         self._stack.push_async_callback(self.app.stop)
         self.worker.start()
         self._stack.push_async_callback(self.worker.stop)
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
-        self._stack.push_async_callback(self.app.updater.stop)
+        if self.webhook is not None:
+            await self._serve_webhook(self.webhook)
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                poll_interval=0, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
+            self._stack.push_async_callback(self.app.updater.stop)
         assert self.app.job_queue is not None
         self.app.job_queue.run_repeating(
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
@@ -226,7 +252,54 @@ class Runtime:
         log.info("bot.started username=%s", self.app.bot.username)
         return self
 
+    async def _serve_webhook(self, hook: Webhook) -> None:
+        """Listen first, then tell Telegram where to deliver. At stop the server closes first
+        (nothing new comes in) and Application.stop handles what was queued; the webhook stays
+        set, so Telegram keeps updates for the next start."""
+        from bot.webhook import WebhookServer  # aiohttp: only in webhook mode
+
+        server = WebhookServer(self.app, hook, self.healthy)
+        try:
+            await server.start()
+            self._stack.push_async_callback(server.stop)
+            await self.app.bot.set_webhook(
+                hook.url,
+                secret_token=hook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+        except TelegramError as exc:
+            await self._stack.aclose()
+            raise SetupError(
+                f"Telegram refused the webhook {hook.url} ({exc.message}): check "
+                "PEERDOOR_WEBHOOK_URL is the public https address of your reverse proxy"
+            ) from exc
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    def healthy(self) -> bool:
+        """For /healthz: the store open and the Application running."""
+        return self._store_open and self.app.running
+
     def _wake_worker(self) -> None:
+        self.worker.wake()
+
+    def _arm_delivery(self, when: datetime | None) -> None:
+        """The worker went idle: wake it when the next outbox row is due. One job, replaced
+        each time; never skipped as a misfire when late (the outbox is the truth, this timer
+        only a prompt, and the worker also looks every IDLE_WAKEUP seconds)."""
+        job_queue = self.app.job_queue
+        if job_queue is None or when is None:
+            return
+        job_queue.run_once(
+            self._delivery_due,
+            when=when,
+            name="outbox_due",
+            job_kwargs={"misfire_grace_time": None, "id": "outbox_due", "replace_existing": True},
+        )
+
+    async def _delivery_due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.worker.wake()
 
     async def _prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from bot import calendar, preferences
 from bot import outbox_kinds as kinds
-from bot import preferences
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
 from conversations import casework, news, safety, screens
@@ -380,6 +380,10 @@ class CaseworkFlow:
             now=now,
             payload=json.dumps({"news": "deferred", "resources": picked}).encode(),
         )
+        owner = await uow.people.get(referral.person_id)
+        if owner is not None:  # "the door stays open", weeks later, if they want check-ins
+            prefs = await preferences.load(uow, owner)
+            await calendar.arm_door(uow, programme, referral, prefs, now, deferred_at=now)
         return await self._change(uow, desk, referral, "defer", "deferred", tell=False)
 
     # -- typed text -----------------------------------------------------------------------------

@@ -11,13 +11,21 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from bot import maintenance
+from bot import maintenance, reports_cli
 from bot.app import Runtime
 from bot.config_file import load_config
 from bot.errors import SetupError
 from bot.keys import encode_key, uses_environment, write_key_file
 from bot.logs import setup_logging
-from bot.settings import Settings, ensure_data_dir, load_settings, require_token
+from bot.preflight import check_environment
+from bot.settings import (
+    Settings,
+    Webhook,
+    ensure_data_dir,
+    load_settings,
+    require_token,
+    webhook_settings,
+)
 from conversations.forms import ServiceConfig
 from storage import AuditReport, KeyRing, Purged, Store
 
@@ -47,21 +55,24 @@ def cmd_init(settings: Settings) -> None:
     print("next: peerdoor check-config, then peerdoor run")
 
 
-def cmd_check_config(settings: Settings) -> None:
+def cmd_check_config(settings: Settings, webhook: bool = False) -> None:
     config = load_config(settings.config)
     for programme in config.programmes:
         asked = sum(1 for q in programme.form if q.answerable)
         print(f"{programme.id}: {asked} questions, languages {', '.join(programme.languages)}")
     print(f"{settings.config} is valid")
+    for line in check_environment(settings, webhook):
+        print(line)
 
 
-def cmd_run(settings: Settings) -> None:
+def cmd_run(settings: Settings, webhook: bool = False) -> None:
     token = require_token(settings)
+    hook = webhook_settings(settings) if webhook else None
     config = load_config(settings.config)
     ensure_data_dir(settings)
     setup_logging(settings.log_level)
     master_key = asyncio.run(maintenance.ready_master_key(settings, verify=True))
-    asyncio.run(_serve(settings, config, master_key, token))
+    asyncio.run(_serve(settings, config, master_key, token, hook))
 
 
 def cmd_start(settings: Settings) -> None:
@@ -83,12 +94,18 @@ def cmd_sandbox(port: int, config: Path | None) -> None:
     run_sandbox(port, config)
 
 
-async def _serve(settings: Settings, config: ServiceConfig, master_key: bytes, token: str) -> None:
+async def _serve(
+    settings: Settings,
+    config: ServiceConfig,
+    master_key: bytes,
+    token: str,
+    hook: Webhook | None = None,
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Runtime(settings, config, master_key, token) as runtime:
+    async with Runtime(settings, config, master_key, token, webhook=hook) as runtime:
         # After `peerdoor rotate-key` elsewhere, follow the new key instead of failing.
         runtime.store.reload_keys_with(maintenance.key_reloader(settings))
         await stop.wait()
@@ -208,8 +225,14 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="peerdoor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("init", help="write an example config and a new master key")
-    sub.add_parser("check-config", help="validate the config file")
-    sub.add_parser("run", help="run the bot (long polling)")
+    check = sub.add_parser("check-config", help="validate the config file and the settings")
+    check.add_argument("--webhook", action="store_true", help="also the webhook mode settings")
+    run = sub.add_parser("run", help="run the bot (long polling; --webhook for production)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve Telegram's webhook on PEERDOOR_LISTEN instead of polling",
+    )
     invite = sub.add_parser("invite", help="make a one-time code to join a programme")
     invite.add_argument("role", choices=["coordinator", "supporter"])
     invite.add_argument("--programme", required=True, help="the programme id from the config")
@@ -222,6 +245,7 @@ def parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database while the bot runs (no key)")
     backup.add_argument("path", type=Path, help="a new file; never overwritten")
     sub.add_parser("purge", help="erase what is past its retention period now")
+    reports_cli.add_commands(sub)  # report, export
     sandbox = sub.add_parser(
         "sandbox", help="try the bot in a web page, against a built-in emulated Telegram"
     )
@@ -245,11 +269,15 @@ def main(argv: list[str] | None = None) -> int:
             cmd_backup(settings, args.path)
         elif args.command == "sandbox":
             cmd_sandbox(args.port, args.config)
+        elif args.command in reports_cli.COMMANDS:
+            return reports_cli.run(settings, args)
+        elif args.command == "check-config":
+            cmd_check_config(settings, args.webhook)
+        elif args.command == "run":
+            cmd_run(settings, args.webhook)
         else:
             commands = {
                 "init": cmd_init,
-                "check-config": cmd_check_config,
-                "run": cmd_run,
                 "rotate-key": cmd_rotate_key,
                 "purge": cmd_purge,
                 "start": cmd_start,

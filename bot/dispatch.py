@@ -11,20 +11,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot import preferences
+from bot import calendar, preferences
 from bot.case_views import case_view, person_language
 from bot.delivery import send_prompt
-from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER, WITHDRAWN
-from bot.worker import Postponed, Sent
-from conversations import casework, news
+from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER, WITHDRAWN, timing
+from bot.worker import Discard, Postponed, Sent
+from conversations import casework, checkins, news, scheduling
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.lifecycle import in_queue
+from conversations.preferences import Preferences
 from conversations.prompts import Prompt, esc
-from storage import Referral, Store, Unit
+from storage import Person, Referral, Store, Unit
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
@@ -66,21 +68,27 @@ class Dispatcher:
             programme = self.config.programme(await uow.referrals.programme_id(referral))
             if programme is None:
                 return None
+            _when(item, programme, self.clock())
             made = await self._render(uow, item, referral, programme)
         if made is None:
             return None
         targets, prompt = made
         first: int | None = None
         for target in targets:
-            message_id = await send_prompt(
+            sent_id = await send_prompt(
                 self.bot, target.chat_id, prompt, target.protect, silent=target.silent
             )
-            first = first if first is not None else message_id
-        sent = Sent(first if len(targets) == 1 else None)
-        if item.kind in (NOTICE, NOTICE_REMINDER) and sent.message_id is not None:
-            async with self.store.unit() as uow:
-                await uow.referrals.mark(referral, group_message_id=sent.message_id)
-        return sent
+            first = first if first is not None else sent_id
+        only = first if len(targets) == 1 else None
+        if item.kind in (NOTICE, NOTICE_REMINDER) and only is not None:
+            group_message = only
+
+            # the group message, to edit when claimed: recorded with the mark, never after it
+            async def record(uow: Unit) -> object:
+                return await uow.referrals.mark(referral, group_message_id=group_message)
+
+            return Sent(only, record)
+        return Sent(only)
 
     async def _render(
         self, uow: Unit, item: OutboxItem, referral: Referral, programme: Programme
@@ -157,8 +165,49 @@ class Dispatcher:
                 return [holder], casework.from_referrer(
                     referral.reference, text, self._t(holder.language)
                 )
+            case "checkin":
+                person = await self._referrer(uow, referral, programme)
+                if not calendar.is_waiting(referral):
+                    raise Discard("not_waiting")
+                previous = int(item.slot[1:]) if item.slot and item.slot[1:].isdigit() else 0
+                prefs = await self._consenting(uow, referral)
+                await calendar.arm_waiting(uow, programme, referral, prefs, now, previous)
+                return [person], self._discreet(
+                    checkins.waiting(programme, person.language, self._t(person.language)),
+                    programme,
+                    person,
+                )
+            case "door_open":
+                person = await self._referrer(uow, referral, programme)
+                await self._consenting(uow, referral)
+                latest = await uow.referrals.for_person(await self._owner(uow, referral))
+                if referral.status not in calendar.DEFERRED or latest[0].id != referral.id:
+                    raise Discard("not_deferred")  # they came back, or it was reopened
+                return [person], self._discreet(
+                    checkins.door_open(programme, person.language, self._t(person.language)),
+                    programme,
+                    person,
+                )
         log.error("delivery.unknown_kind kind=%s", item.kind)
         return None
+
+    async def _owner(self, uow: Unit, referral: Referral) -> Person:
+        person = await uow.people.get(referral.person_id)
+        assert person is not None  # a referral is erased with its person
+        return person
+
+    async def _consenting(self, uow: Unit, referral: Referral) -> Preferences:
+        """The referrer's preferences, if they still want check-ins; else the row is dropped."""
+        prefs = await preferences.load(uow, await self._owner(uow, referral))
+        if not prefs.agreed("checkins"):
+            raise Discard("no_consent")
+        return prefs
+
+    def _discreet(self, prompt: Prompt, programme: Programme, person: Target) -> Prompt:
+        if person.discreet:
+            return prompt
+        name = programme.text(programme.name, person.language)  # they chose plain messages
+        return Prompt(f"{esc(name)}\n\n{prompt.text}", prompt.buttons)
 
     async def _withdrawn(self, item: OutboxItem) -> Sent | None:
         """The person erased everything: their holder learns the reference, nothing more."""
@@ -217,6 +266,8 @@ class Dispatcher:
         person = await uow.people.get(referral.person_id)
         assert person is not None  # a referral is erased with its person
         prefs = await preferences.load(uow, person)
+        if prefs.blocked:
+            raise Discard("blocked")  # until they write again
         if prefs.paused(self.clock()):
             assert prefs.paused_until is not None
             raise Postponed(prefs.paused_until)
@@ -229,3 +280,26 @@ class Dispatcher:
 
     def _t(self, lang: str) -> Translate:
         return self.catalog.translator(lang)
+
+
+def quiet_window(programme: Programme) -> scheduling.QuietWindow | None:
+    quiet = programme.quiet_hours
+    if quiet is None:
+        return None
+    return scheduling.QuietWindow(quiet.start.replace(tzinfo=None), quiet.end.replace(tzinfo=None))
+
+
+def _when(item: OutboxItem, programme: Programme, now: datetime) -> None:
+    """Lateness and quiet hours (in the programme's time zone), by the kind's timing: a
+    reminder past its moment is dropped; a message in quiet hours waits until they end."""
+    verdict = scheduling.plan(
+        timing(item.kind),
+        item.due_at,
+        now,
+        ZoneInfo(programme.timezone),
+        quiet_window(programme),
+    )
+    if verdict == "drop":
+        raise Discard("late")
+    if isinstance(verdict, datetime):
+        raise Postponed(verdict)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import preferences
+from bot import calendar, preferences
 from bot.funnel import note_reached
 from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from conversations import callbacks, safety, screens
@@ -206,6 +206,9 @@ class IntakeFlow:
             else:
                 setattr(prefs, key, not getattr(prefs, key))
             await preferences.save(uow, person, prefs, now)
+            if key == "checkins":
+                agreed = prefs.agreed("checkins")
+                await calendar.consent_changed(uow, self.intake.config, person, agreed, now)
             await uow.audit.record(person, f"choice:{key}", now)
         return Reply(replace=screens.privacy_settings(_choices(prefs), _), keep_buttons=True)
 
@@ -359,6 +362,7 @@ class IntakeFlow:
             prefs.discreet = sub.choices.get("discreet", True)
             prefs.silent = sub.choices.get("silent", False)
             await preferences.save(uow, person, prefs, now)
+            await calendar.arm_waiting(uow, programme, referral, prefs, now)  # if they agreed
             reference = referral.reference
         if outcome.draft is None:
             await uow.drafts.delete(person)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.casework import CaseworkFlow
+from bot.checkins import CheckinsFlow
 from bot.flow import IntakeFlow
 from conversations.intake import Intake
 from storage import Store
@@ -20,6 +21,7 @@ class Services:
     intake: Intake
     flow: IntakeFlow
     casework: CaseworkFlow
+    checkins: CheckinsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

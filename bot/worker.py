@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.onwire import OnWire, sending
-from storage import Store
+from storage import Store, Unit
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
@@ -47,9 +47,11 @@ class Discard(Exception):
 
 @dataclass(frozen=True)
 class Sent:
-    """The outcome of one delivery: Telegram's message id, if one message was sent."""
+    """The outcome of one delivery: Telegram's message id, if one message was sent, and
+    anything to record about it, written in the same transaction that marks it sent."""
 
     message_id: int | None = None
+    record: Callable[[Unit], Awaitable[object]] | None = None
 
 
 #: Sends one outbox item (rendering it from what the database holds now). Returns None when the
@@ -89,6 +91,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._paused_until: datetime | None = None
         self._stopping = False
+        self._unmarked: dict[int, Sent | None] = {}
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -177,6 +180,9 @@ class DeliveryWorker:
         return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
+        if item.id in self._unmarked:  # it went out; only recording that failed: record it
+            await self._mark_sent(item, self._unmarked[item.id])
+            return
         # At most once: claimed in its own commit the moment it goes on the wire.
         wire = OnWire(lambda: self._claim(item)) if item.kind in self.at_most_once else None
         try:
@@ -217,8 +223,17 @@ class DeliveryWorker:
             # Sending again is the safe side for notifications; each is harmless twice.
             await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
             return
+        # Remembered until it is recorded: if the database refuses the write (locked, full),
+        # the row stays pending and the next round records it without sending again.
+        self._unmarked[item.id] = sent
+        await self._mark_sent(item, sent)
+
+    async def _mark_sent(self, item: OutboxItem, sent: Sent | None) -> None:
         async with self.store.unit() as uow:
             await uow.outbox.mark_sent(item, self.clock(), sent.message_id if sent else None)
+            if sent is not None and sent.record is not None:
+                await sent.record(uow)
+        self._unmarked.pop(item.id, None)
         log.info("delivery.%s kind=%s", "sent" if sent else "dropped", item.kind)
 
     async def _claim(self, item: OutboxItem) -> None:

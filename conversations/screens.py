@@ -396,6 +396,7 @@ def command_menu(_: Translate) -> list[tuple[str, str]]:
         ("cancel", _("Delete your unfinished form")),
         ("exit", _("Clear this chat now")),
         ("pause", _("Pause messages from us")),
+        ("stop", _("Stop check-ins")),
         ("privacy", _("Your choices and privacy")),
         ("delete", _("Delete everything we hold about you")),
     ]

@@ -19,6 +19,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start [programme]: the welcome, or back to where the person stopped."""
     payload = context.args[0] if context.args else None
     reply = await _flow(context).start(sender(update), payload, update.update_id)
+    checkins = services(context).checkins
+    offer = await checkins.offer(sender(update)) if checkins is not None else None
+    if offer is not None:  # they stopped check-ins: kindly offer them again
+        reply.prompts.append(offer)
     await deliver(update, context, reply)
 
 

@@ -153,13 +153,15 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     await cora.send("Hello Robin, are you still there?")
     await cora.wait_for(lambda m: "Sent to the person" in m.text)
 
+    # Given up on, never retried: tried once and refused (403), or, once Robin is marked as
+    # having blocked the bot (the 403, or Telegram's my_chat_member update), not tried at all.
+    settled = {("failed", 1, "blocked"), ("dropped", 0, "blocked")}
+
     def given_up() -> bool:
-        rows = {kind: state for kind, state, _, _ in outbox_rows(service, reference)}
-        return rows.get("news") == "failed" and rows.get("to_referrer") == "failed"
+        rows = {kind: (s, a, e) for kind, s, a, e in outbox_rows(service, reference)}
+        return rows.get("news") in settled and rows.get("to_referrer") in settled
 
     await emulator.wait_until(given_up, timeout=10, what="news and message given up")
-    rows = [r for r in outbox_rows(service, reference) if r[0] in ("news", "to_referrer")]
-    assert rows == [("news", "failed", 1, "blocked"), ("to_referrer", "failed", 1, "blocked")]
 
     # Everyone else is still served: another referral reaches the group, and Cora works on.
     other = await refer(sam, HIV_PLAN, service.config())
@@ -168,5 +170,6 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     to_robin = [
         r for r in emulator.requests_for("sendMessage") if str(r.params["chat_id"]) == "5703"
     ]
-    assert [r.status for r in to_robin if r.status != 200] == [403, 403]
+    assert {r.status for r in to_robin if r.status != 200} <= {403}
+    assert len([r for r in to_robin if r.status != 200]) <= 2
     assert not [m for m in robin.bot_messages if "picked up your form" in m.text]
