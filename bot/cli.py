@@ -1,5 +1,5 @@
 """The `peerdoor` command: init, check-config, run, start, sandbox, invite, audit, rotate-key,
-backup, purge."""
+backup, purge, report, export."""
 
 from __future__ import annotations
 
