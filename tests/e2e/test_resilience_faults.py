@@ -139,8 +139,10 @@ async def test_people_and_the_group_get_through_random_telegram_faults(
     finally:
         await store.close()
 
-    # The group: each referral once, plus one copy per send that Telegram delivered while the
-    # bot saw the connection fail (at-least-once by design: the bot cannot tell).
+    # The group: each referral at least once, and at most one extra copy per send that Telegram
+    # delivered while the connection was held (at-least-once by design: when the bot saw that
+    # send fail it cannot tell, and sends again; when the held answer still arrived in time,
+    # the bot saw success and sent no copy). Any other duplicate is a bug.
     delivered_anyway = Counter(
         r
         for method, kind, chat, text in in_group
@@ -149,7 +151,7 @@ async def test_people_and_the_group_get_through_random_telegram_faults(
     )
     notices = Counter(r for m in group.chat.sent_by_bot for r in REFERENCE.findall(m.text or ""))
     for reference in references:
-        assert notices[reference] == 1 + delivered_anyway[reference], (
+        assert 1 <= notices[reference] <= 1 + delivered_anyway[reference], (
             reference,
             notices[reference],
             delivered_anyway[reference],
