@@ -140,15 +140,19 @@ class IntakeFlow:
         log.info("intake.consented")
         return Reply(opening.begin.prompts)
 
-    async def pause_request(self, who: Sender, update_id: int) -> Reply:
-        """/pause: offer to hold back every message from us for a while."""
-        _ = self._translator(who)
+    async def _read_preferences(self, who: Sender, update_id: int) -> Preferences | None:
+        """The person's preferences, for a command that only reads them (None: nothing held)."""
         async with self.store.unit() as uow:
             await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
-            if person is None:
-                return Reply([screens.nothing_held(_)])
-            prefs = await preferences.load(uow, person)
+            return await preferences.load(uow, person) if person is not None else None
+
+    async def pause_request(self, who: Sender, update_id: int) -> Reply:
+        """/pause: offer to hold back every message from us for a while."""
+        _ = self._translator(who)
+        prefs = await self._read_preferences(who, update_id)
+        if prefs is None:
+            return Reply([screens.nothing_held(_)])
         until = self._local(prefs.paused_until) if prefs.paused(self.clock()) else None
         return Reply([screens.pause_choice(_, until)])
 
@@ -181,12 +185,9 @@ class IntakeFlow:
     async def privacy_request(self, who: Sender, update_id: int) -> Reply:
         """/privacy: the person's choices, to change or withdraw."""
         _ = self._translator(who)
-        async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
-            person = await uow.people.find(who.telegram_id)
-            if person is None:
-                return Reply([screens.nothing_held(_)])
-            prefs = await preferences.load(uow, person)
+        prefs = await self._read_preferences(who, update_id)
+        if prefs is None:
+            return Reply([screens.nothing_held(_)])
         return Reply([screens.privacy_settings(_choices(prefs), _)])
 
     async def _toggle_choice(self, who: Sender, index: int, update_id: int) -> Reply:
