@@ -395,8 +395,8 @@ class CaseworkFlow:
             if person is None or not who.private:
                 return None
             state = await _staff_state(uow, person)
-            if state is None:
-                return None
+            if state is None or ":" in state.pending:
+                return None  # nothing asked, or another flow's question ("profile:area")
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
             desk = await self._desk(uow, who)

@@ -35,3 +35,13 @@ def timing(kind: str) -> Timing:
 
 #: Kinds never sent twice, even when the bot died while sending one.
 AT_MOST_ONCE: tuple[str, ...] = CHECKINS
+
+# -- peer support (issue #4) ---------------------------------------------------------------------
+HANDOVER = "handover"  # a supporter: the need-to-know hand-over, with accept / decline
+OFFER_ANSWER = "offer_answer"  # the holder: the supporter accepted or declined (payload)
+SESSION_REMINDER = "session_reminder"  # the supporter, before a session (slot "<id>:<i>")
+SESSION_REMINDER_REFERRER = "session_reminder_referrer"  # the person, if they asked for it
+SESSION_LOG = "session_log"  # the supporter, after a session: happened / did not / a concern
+CONCERN = "concern"  # the holder, at once: a supporter logged a concern (never its words)
+FEEDBACK = "feedback"  # the person, at the end of support: the short survey
+CLOSING_REPORT = "closing_report"  # the supporter, at the end of support

@@ -26,6 +26,9 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,24}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 Localized = dict[LanguageCode, Annotated[str, StringConstraints(min_length=1, max_length=3000)]]
 
+MatchField = Literal["gender", "languages", "availability", "setting", "area", "interests"]
+#: Profile fields chosen from a form question's options; the others are typed words.
+CHOICE_MATCHES: tuple[str, ...] = ("gender", "languages", "availability", "setting")
 QuestionKind = Literal["single", "multi", "text", "number", "date", "yesno", "info"]
 ANSWER_KINDS: frozenset[str] = frozenset({"single", "multi", "text", "number", "date", "yesno"})
 MAX_TEXT_LENGTH = 2000
@@ -43,6 +46,10 @@ class Option(_Strict):
     under_age: bool = Field(
         default=False,
         description="Choosing this option means the person is below the minimum age.",
+    )
+    any: bool = Field(
+        default=False,
+        description="Matching: this option means 'no preference' ('I do not mind', 'either').",
     )
 
 
@@ -68,6 +75,14 @@ class Question(_Strict):
     maximum: int | None = None
     allow_future: bool = Field(default=False, description="Dates: may the date be after today?")
     when: Condition | None = None
+    match: MatchField | None = Field(
+        default=None,
+        description=(
+            "Which part of a supporter's profile this answer is matched against: gender "
+            "(the gender asked for), languages, availability, setting (online or in person), "
+            "area, interests. Supporters pick from the same options."
+        ),
+    )
     role: Literal["name", "age", "verification", "contact"] | None = Field(
         default=None,
         description=(
@@ -95,6 +110,10 @@ class Question(_Strict):
                 raise ValueError("'minimum' must not be greater than 'maximum'")
         if self.kind == "info" and (self.required is False or self.when is not None):
             pass  # info screens may be conditional; 'required' has no meaning for them
+        if self.match in ("area", "interests") and self.kind != "text":
+            raise ValueError(f"matching on '{self.match}' needs a 'text' question")
+        if self.match in CHOICE_MATCHES and self.kind not in ("single", "multi"):
+            raise ValueError(f"matching on '{self.match}' needs a 'single' or 'multi' question")
         if self.role == "age" and self.kind not in ("single", "number"):
             raise ValueError("the 'age' role fits a 'single' (age bands) or 'number' question")
         return self
@@ -134,6 +153,30 @@ class Checkins(_Strict):
     deferred_after_weeks: float = Field(
         default=6, gt=0, le=104, description="'The door stays open', once, after a deferral."
     )
+
+
+class Sessions(_Strict):
+    """Sessions between a supporter and the person they support."""
+
+    remind_before_hours: list[Annotated[float, Field(gt=0, le=24 * 14)]] = Field(
+        default_factory=lambda: [24.0, 1.0],
+        max_length=4,
+        description="Remind the supporter (and the person, if they asked) this long before.",
+    )
+    log_after_hours: float = Field(
+        default=1.5,
+        gt=0,
+        le=24 * 7,
+        description="After the start, ask the supporter whether it happened.",
+    )
+    length_minutes: int = Field(default=60, ge=10, le=600, description="For the calendar file.")
+
+    @field_validator("remind_before_hours")
+    @classmethod
+    def _distinct(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("remind_before_hours: each time only once")
+        return sorted(value, reverse=True)
 
 
 class QuietHours(_Strict):
@@ -203,6 +246,17 @@ class Programme(_Strict):
         default=None, description='For example { start = "21:00", end = "09:00" }; none if unset.'
     )
     crisis: Crisis = Field(default_factory=Crisis)
+    sessions: Sessions = Field(default_factory=Sessions)
+    feedback: list[Question] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The short survey for the person at the end of support (like the form).",
+    )
+    closing_report: list[Question] = Field(
+        default_factory=list,
+        max_length=10,
+        description="What the supporter is asked at the end of support.",
+    )
     privacy_version: str = Field(
         default="1",
         min_length=1,
@@ -263,6 +317,19 @@ class Programme(_Strict):
             )
         if not any(q.answerable for q in self.form):
             raise ValueError("the form needs at least one question that takes an answer")
+        matched = [q.match for q in self.form if q.match is not None]
+        if len(set(matched)) != len(matched):
+            raise ValueError("each 'match' field may be used by one question of the form only")
+        for name in ("feedback", "closing_report"):
+            survey: list[Question] = getattr(self, name)
+            ids = [q.id for q in survey]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name}: question ids must be unique")
+            for q in survey:
+                if q.when is not None or q.role is not None or q.match is not None:
+                    raise ValueError(
+                        f"{name} ({q.id}): 'when', 'role' and 'match' are for the form"
+                    )
         self._check_languages()
         return self
 
@@ -275,6 +342,10 @@ class Programme(_Strict):
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.form if q.id == question_id), None)
+
+    def matching(self, field: str) -> Question | None:
+        """The form question a supporter's profile field is matched against, if any."""
+        return next((q for q in self.form if q.match == field), None)
 
     def text(self, texts: dict[str, str], language: str) -> str:
         """The text in `language`, else in the programme's default language."""
@@ -341,6 +412,13 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
             fields.append((f"form[{i}] ({q.id}).hint", q.hint))
         for j, o in enumerate(q.options):
             fields.append((f"form[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    for name in ("feedback", "closing_report"):
+        for i, q in enumerate(getattr(programme, name)):
+            fields.append((f"{name}[{i}] ({q.id}).text", q.text))
+            if q.hint is not None:
+                fields.append((f"{name}[{i}] ({q.id}).hint", q.hint))
+            for j, o in enumerate(q.options):
+                fields.append((f"{name}[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
     for k, r in enumerate(programme.signposting):
         fields.append((f"signposting[{k}] ({r.id}).name", r.name))
         fields.append((f"signposting[{k}] ({r.id}).details", r.details))

@@ -25,7 +25,16 @@ from storage.audit import AuditTampered
 from storage.crypto import KeyRing, pad, unpad
 from storage.errors import MasterKeyChanged, StorageError, UnreadableRecord, WrongMasterKey
 from storage.keys import UnknownPerson
-from storage.models import AuditEntry, AuditReport, OutboxItem, Person, Referral, ThreadEntry
+from storage.models import (
+    AuditEntry,
+    AuditReport,
+    Engagement,
+    OutboxItem,
+    Person,
+    Referral,
+    Session,
+    ThreadEntry,
+)
 from storage.retention import Purged
 from storage.store import Store, Unit
 
@@ -33,12 +42,14 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "AuditTampered",
+    "Engagement",
     "KeyRing",
     "MasterKeyChanged",
     "OutboxItem",
     "Person",
     "Purged",
     "Referral",
+    "Session",
     "StorageError",
     "Store",
     "ThreadEntry",

@@ -71,3 +71,29 @@ class AuditReport:
     entries: int
     problem: str | None = None
     seq: int | None = None  # where the problem is (the first entry that fails)
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """A referral offered to (and perhaps taken up by) a peer supporter."""
+
+    id: str
+    referral_id: str
+    supporter_id: str | None  # None once the supporter is erased
+    offered_by: str | None
+    status: str  # "offered" | "accepted" | "declined" | "withdrawn" | "ended"
+    offered_at: datetime
+    decided_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    engagement_id: str
+    starts_at: datetime
+    created_by: str | None
+    outcome: str | None  # "happened" | "missed" | "concern"
+    logged_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime

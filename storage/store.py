@@ -14,6 +14,7 @@ from storage import db
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, new_data_key
 from storage.drafts import DraftRepo
+from storage.engagements import EngagementRepo
 from storage.errors import MasterKeyChanged, StorageError, WrongMasterKey
 from storage.funnel import FunnelRepo
 from storage.invites import InviteRepo
@@ -24,8 +25,11 @@ from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
 from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
+from storage.sessions import SessionRepo
 from storage.staff import StaffStateRepo
 from storage.stats import StatsRepo
+from storage.supporters import SupporterRepo
+from storage.surveys import SurveyRepo
 from storage.thread import ThreadRepo
 from storage.updates import UpdateLog
 from storage.vault import Vault
@@ -65,6 +69,10 @@ class Unit:
         self.retention = RetentionRepo(conn, keys, lookup, self.people, self.scrubbed)
         self.funnel = FunnelRepo(conn, lookup)  # counts only, for reports
         self.stats = StatsRepo(conn)
+        self.supporters = SupporterRepo(conn, keys)
+        self.engagements = EngagementRepo(conn, keys)
+        self.sessions = SessionRepo(conn, keys)
+        self.surveys = SurveyRepo(conn, keys, lookup)
 
 
 class Store:

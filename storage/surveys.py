@@ -1,0 +1,114 @@
+"""Surveys at the end of support: the person's feedback and the supporter's closing report.
+
+Answers are sealed under the referrer's key (erased with them). Someone in the middle of a
+survey has one sealed state row. Anonymous counts for reports (``count``/``counts``) hold no
+person and no referral: a programme tag, a question, an answer and a month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from storage.crypto import LookupKeys
+from storage.db import to_text
+from storage.keys import DataKeys
+from storage.models import Person, Referral
+
+KINDS = ("feedback", "closing")
+
+
+class SurveyRepo:
+    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys) -> None:
+        self._conn = conn
+        self._keys = keys
+        self._lookup = lookup
+
+    # -- answers ---------------------------------------------------------------------------
+
+    async def submit(
+        self, referral: Referral, kind: str, author: Person, answers: bytes, now: datetime
+    ) -> int:
+        if kind not in KINDS:
+            raise ValueError(f"unknown survey kind {kind!r}")
+        key = await self._keys.get(referral.person_id)
+        rows = list(
+            await self._conn.execute_fetchall(
+                "INSERT INTO surveys (referral_id, kind, author_id, answers, submitted_at)"
+                " VALUES (?, ?, ?, x'', ?) RETURNING id",
+                (referral.id, kind, author.id, to_text(now)),
+            )
+        )
+        survey_id = int(rows[0][0])
+        sealed = key.seal("surveys", "answers", f"{survey_id}|{referral.id}|{kind}", answers)
+        await self._conn.execute(
+            "UPDATE surveys SET answers = ? WHERE id = ?", (sealed, survey_id)
+        )
+        return survey_id
+
+    async def answers(self, referral: Referral, kind: str) -> list[bytes]:
+        """Every submitted survey of this kind for the referral, oldest first, opened."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT id, answers FROM surveys WHERE referral_id = ? AND kind = ? ORDER BY id",
+            (referral.id, kind),
+        )
+        if not rows:
+            return []
+        key = await self._keys.get(referral.person_id)
+        return [
+            key.open("surveys", "answers", f"{sid}|{referral.id}|{kind}", sealed)
+            for sid, sealed in rows
+        ]
+
+    # -- in progress -----------------------------------------------------------------------
+
+    async def load_state(self, person: Person) -> bytes | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT state FROM survey_state WHERE person_id = ?", (person.id,)
+            )
+        )
+        if not rows:
+            return None
+        key = await self._keys.get(person.id)
+        return key.open("survey_state", "state", person.id, rows[0][0])
+
+    async def save_state(self, person: Person, state: bytes, now: datetime) -> None:
+        key = await self._keys.get(person.id)
+        await self._conn.execute(
+            "INSERT INTO survey_state (person_id, state, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (person_id) DO UPDATE SET"
+            " state = excluded.state, updated_at = excluded.updated_at",
+            (person.id, key.seal("survey_state", "state", person.id, state), to_text(now)),
+        )
+
+    async def clear_state(self, person: Person) -> None:
+        await self._conn.execute("DELETE FROM survey_state WHERE person_id = ?", (person.id,))
+
+    # -- anonymous counts for reports --------------------------------------------------------
+
+    async def count(self, programme_id: str, question_id: str, answer: str, at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO feedback_counts (programme_tag, question_id, answer, month, count)"
+            " VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+            (self._lookup.programme(programme_id), question_id, answer, at.strftime("%Y-%m")),
+        )
+
+    async def counts(self, programme_ids: Sequence[str]) -> dict[str, dict[str, dict[str, int]]]:
+        """programme id -> question id -> answer -> count, over all months."""
+        tags = {self._lookup.programme(p): p for p in programme_ids}
+        if not tags:
+            return {}
+        marks = ", ".join("?" * len(tags))
+        rows = await self._conn.execute_fetchall(
+            "SELECT programme_tag, question_id, answer, sum(count) FROM feedback_counts"  # noqa: S608
+            f" WHERE programme_tag IN ({marks}) GROUP BY programme_tag, question_id, answer",
+            tuple(tags),
+        )
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for tag, question_id, answer, n in rows:
+            programme = tags[bytes(tag)]
+            found.setdefault(programme, {}).setdefault(question_id, {})[answer] = int(n)
+        return found
