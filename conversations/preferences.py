@@ -43,6 +43,7 @@ class Preferences(BaseModel):
     paused_until: datetime | None = None  # no messages from us before then
     blocked: bool = False  # Telegram said they blocked the bot; cleared when they come back
     checkins_stopped_at: datetime | None = None  # /stop: offered to resume at the next /start
+    session_reminders: bool = False  # a reminder before each meeting (needs "checkins")
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

@@ -252,6 +252,29 @@ class Outbox:
         ) as cursor:
             return int(cursor.rowcount)
 
+    async def drop_slots(self, referral: Referral, kinds: Sequence[str], slot: str) -> int:
+        """Pending rows of ``kinds`` about the referral whose slot is ``slot`` or starts with
+        ``slot:`` (one session's reminders and log) become "dropped"; returns how many."""
+        marks = ", ".join("?" for _ in kinds)
+        async with self._conn.execute(
+            "UPDATE outbox SET state = 'dropped', payload = NULL"  # noqa: S608 - placeholders
+            f" WHERE referral_id = ? AND state = 'pending' AND kind IN ({marks})"
+            " AND (slot = ? OR substr(slot, 1, ?) = ?)",
+            (referral.id, *kinds, slot, len(slot) + 1, f"{slot}:"),
+        ) as cursor:
+            return int(cursor.rowcount)
+
+    async def slot_state(self, kind: str, referral: Referral, slot: str) -> str | None:
+        """The state of occurrence ``slot`` of ``kind`` (not counting dropped ones), or None."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT state FROM outbox WHERE referral_id = ? AND kind = ? AND slot = ?"
+                " AND state != 'dropped'",
+                (referral.id, kind, slot),
+            )
+        )
+        return str(rows[0][0]) if rows else None
+
     async def pending(self, kind: str, referral: Referral) -> int:
         rows = await self._conn.execute_fetchall(
             "SELECT count(*) FROM outbox WHERE referral_id = ? AND kind = ? AND state = 'pending'",
