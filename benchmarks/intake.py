@@ -215,7 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"peerdoor's own rate limiter {args.rate_limit}"
     )
     print(report.table(bot, base))
-    report.write_json(args.json, _finite(result))
+    finite = _finite(result)
+    assert isinstance(finite, dict)
+    report.write_json(args.json, finite)
     print(f"\nwrote {args.json}")
     failed = bot.failed + (base.failed if base else args.people)
     if failed:

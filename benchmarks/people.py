@@ -126,6 +126,32 @@ class Driver:
         return next((m for m in self.new_messages(before) if HELP_NOW in m.content), None)
 
 
+async def answer_screen(
+    driver: Driver, programme: Programme, screen: StoredMessage, language: str = "en"
+) -> StoredMessage:
+    """Answer the question on `screen` from HIV_PLAN; returns the bot's next screen."""
+    question = asked(programme, screen, language)
+    if question is None:
+        raise AssertionError(f"unrecognised screen {screen.text!r}")
+    value = HIV_PLAN.get(question.id, SKIP if not question.required else None)
+    if question.kind == "info":
+        action = Action("press", "Continue")
+    elif value is SKIP:
+        label = "Prefer not to say" if question.skip_label == "prefer_not" else "Skip"
+        action = Action("press", label)
+    elif question.kind == "multi":
+        assert isinstance(value, Sequence)
+        for label in value:
+            await driver.act(Action("press", str(label)), driver.edited, contains=True)
+        action = Action("press", "Done")
+    elif question.kind in ("single", "yesno"):
+        action = Action("press", str(value))
+    else:
+        assert value is not None, f"the plan has no answer for {question.id}"
+        action = Action("text", str(value))
+    return await driver.act(action, driver.new_with_buttons)
+
+
 async def fill_in_hiv_form(driver: Driver, programme: Programme, language: str = "en") -> None:
     """/start hiv, consent, every question of the shipped form, send; keeps the reference."""
     await driver.act(Action("text", "/start hiv"), driver.new_with_buttons)
@@ -133,26 +159,7 @@ async def fill_in_hiv_form(driver: Driver, programme: Programme, language: str =
     for _ in range(len(programme.form) + 2):
         if screen.text is not None and screen.text.startswith("Please check"):
             break
-        question = asked(programme, screen, language)
-        if question is None:
-            raise AssertionError(f"unrecognised screen {screen.text!r}")
-        value = HIV_PLAN.get(question.id, SKIP if not question.required else None)
-        if question.kind == "info":
-            action = Action("press", "Continue")
-        elif value is SKIP:
-            label = "Prefer not to say" if question.skip_label == "prefer_not" else "Skip"
-            action = Action("press", label)
-        elif question.kind == "multi":
-            assert isinstance(value, Sequence)
-            for label in value:
-                await driver.act(Action("press", str(label)), driver.edited, contains=True)
-            action = Action("press", "Done")
-        elif question.kind in ("single", "yesno"):
-            action = Action("press", str(value))
-        else:
-            assert value is not None, f"the plan has no answer for {question.id}"
-            action = Action("text", str(value))
-        screen = await driver.act(action, driver.new_with_buttons)
+        screen = await answer_screen(driver, programme, screen, language)
     else:
         raise AssertionError("no review screen after the whole form")
     before = len(driver.person.chat.sent_by_bot)
