@@ -44,6 +44,23 @@ class CasePress:
 
 
 @dataclass(frozen=True)
+class ProfilePress:
+    """A supporter's button on their own profile: ``p:<action>[:<field>[:<arg>]]``."""
+
+    action: str
+    field: str = ""
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class SupportPress:
+    """A supporter's answer to a hand-over: ``s:<action>:<engagement id>``."""
+
+    action: str
+    engagement: str
+
+
+@dataclass(frozen=True)
 class QueuePress:
     view: str
     page: int
@@ -51,6 +68,15 @@ class QueuePress:
 
 def case(action: str, reference: str, arg: str | int = "") -> str:
     return _checked(f"r:{action}:{reference}" + (f":{arg}" if arg != "" else ""))
+
+
+def profile(action: str, field: str = "", arg: str | int = "") -> str:
+    parts = [p for p in ("p", action, field, str(arg)) if p != ""]
+    return _checked(":".join(parts))
+
+
+def support(action: str, engagement: str) -> str:
+    return _checked(f"s:{action}:{engagement}")
 
 
 def queue(view: str, page: int) -> str:
@@ -74,7 +100,9 @@ def consent(action: str, programme: str, language: str) -> str:
     return _checked(f"c:{action}:{programme}:{language}")
 
 
-Press = DraftPress | ConsentPress | AccountPress | CasePress | QueuePress
+Press = (
+    DraftPress | ConsentPress | AccountPress | CasePress | QueuePress | ProfilePress | SupportPress
+)
 
 
 def parse(data: str | None) -> Press | None:
@@ -84,6 +112,10 @@ def parse(data: str | None) -> Press | None:
     parts = data.split(":")
     if parts[0] == "r" and len(parts) in (3, 4) and parts[1] and parts[2]:
         return CasePress(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+    if parts[0] == "p" and 2 <= len(parts) <= 4 and parts[1]:
+        return ProfilePress(parts[1], *parts[2:])
+    if parts[0] == "s" and len(parts) == 3 and parts[1] and parts[2]:
+        return SupportPress(parts[1], parts[2])
     if parts[0] == "q" and len(parts) == 3 and parts[2].isdigit():
         return QueuePress(parts[1], int(parts[2]))
     if parts[0] == "a" and len(parts) == 2 and parts[1]:

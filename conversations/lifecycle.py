@@ -78,7 +78,7 @@ _FROM: dict[Action, tuple[str, ...]] = {
     "note": (*OPEN, *OUTCOMES),
     "message": (*OPEN, *OUTCOMES),
     "defer": ("claimed", "contacted", "assessing"),
-    "match": ("contacted", "assessing"),
+    "match": ("contacted", "assessing", "matched"),  # matched: a new supporter
     "decline": ("claimed", "contacted", "assessing"),
     "withdrawn": (*OPEN, "matched", "deferred"),
     "close": (*OPEN, *OUTCOMES),
