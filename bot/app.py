@@ -35,6 +35,7 @@ from bot.handlers import checkins as checkins_handlers
 from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.handlers import mydata as mydata_handlers
+from bot.handlers import surveys as survey_handlers
 from bot.i18n import load_catalog
 from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
 from bot.onwire import OnWireRequest
@@ -42,6 +43,7 @@ from bot.ordering import PerPersonUpdateProcessor
 from bot.outbox_kinds import AT_MOST_ONCE
 from bot.services import KEY, Services
 from bot.settings import Settings, Webhook
+from bot.surveys import SurveyFlow
 from bot.worker import DeliveryWorker
 from conversations import screens
 from conversations.forms import ServiceConfig
@@ -81,6 +83,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(checkins_handlers.press, pattern=r"^k:"))
     app.add_handler(CommandHandler("stop", checkins_handlers.stop, filters=private))
     app.add_handler(CallbackQueryHandler(coordinator.press, pattern=r"^[rq]:"))
+    app.add_handler(CallbackQueryHandler(survey_handlers.press, pattern=r"^f:"))
     app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
     app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
     app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
@@ -196,10 +199,11 @@ class Runtime:
         flow = IntakeFlow(self.store, engine, self.clock, wake)
         casework = CaseworkFlow(self.store, self.config, catalog, self.clock, wake)
         checkins = CheckinsFlow(self.store, self.config, catalog, self.clock, wake)
+        survey_flow = SurveyFlow(self.store, self.config, catalog, self.clock, wake)
         self.app = build_application(
             self.settings.api_url,
             self.token,
-            Services(self.store, engine, flow, casework, checkins),
+            Services(self.store, engine, flow, casework, checkins, survey_flow),
             rate_limit=self.settings.rate_limit,
         )
         dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from bot import calendar, preferences
+from bot import calendar, preferences, surveys
 from bot import outbox_kinds as kinds
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
@@ -294,6 +294,7 @@ class CaseworkFlow:
         if action == "close":
             await uow.referrals.mark(referral, closed_at=now)
             await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+            await surveys.close_referral(uow, self.config, referral, now)  # end of support
         if tell:
             news_kind = {"close": "closed", "match": "matched"}.get(action, action)
             await uow.outbox.add(

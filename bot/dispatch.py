@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot import calendar, preferences
+from bot import calendar, preferences, surveys
 from bot.case_views import case_view, person_language
 from bot.delivery import send_prompt
 from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER, WITHDRAWN, timing
@@ -188,6 +188,8 @@ class Dispatcher:
                     programme,
                     person,
                 )
+            case "feedback" | "closing_report" | "support_ended" | "closing_received":
+                return await surveys.render(self, uow, item, referral, programme)
         log.error("delivery.unknown_kind kind=%s", item.kind)
         return None
 

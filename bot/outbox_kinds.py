@@ -30,11 +30,13 @@ def timing(kind: str) -> Timing:
         return scheduling.CHECKIN
     if kind == NEWS:
         return scheduling.NEWS
+    if kind in ("feedback", "closing_report"):  # the person's quiet hours, however late
+        return scheduling.CHECKIN
     return scheduling.IMMEDIATE
 
 
 #: Kinds never sent twice, even when the bot died while sending one.
-AT_MOST_ONCE: tuple[str, ...] = CHECKINS
+AT_MOST_ONCE: tuple[str, ...] = (*CHECKINS, "feedback", "closing_report")
 
 # -- peer support (issue #4) ---------------------------------------------------------------------
 HANDOVER = "handover"  # a supporter: the need-to-know hand-over, with accept / decline
@@ -45,3 +47,5 @@ SESSION_LOG = "session_log"  # the supporter, after a session: happened / did no
 CONCERN = "concern"  # the holder, at once: a supporter logged a concern (never its words)
 FEEDBACK = "feedback"  # the person, at the end of support: the short survey
 CLOSING_REPORT = "closing_report"  # the supporter, at the end of support
+SUPPORT_ENDED = "support_ended"  # the holder: the supporter said support ended (reference only)
+CLOSING_RECEIVED = "closing_received"  # the holder: the closing report is in (reference only)

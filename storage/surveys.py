@@ -29,16 +29,24 @@ class SurveyRepo:
     # -- answers ---------------------------------------------------------------------------
 
     async def submit(
-        self, referral: Referral, kind: str, author: Person, answers: bytes, now: datetime
+        self,
+        referral: Referral,
+        kind: str,
+        author: Person,
+        answers: bytes,
+        now: datetime,
+        engagement_id: str | None = None,
     ) -> int:
+        """Store one survey's answers; at most one of each kind per engagement (a second
+        submission for the same engagement raises sqlite3.IntegrityError)."""
         if kind not in KINDS:
             raise ValueError(f"unknown survey kind {kind!r}")
         key = await self._keys.get(referral.person_id)
         rows = list(
             await self._conn.execute_fetchall(
-                "INSERT INTO surveys (referral_id, kind, author_id, answers, submitted_at)"
-                " VALUES (?, ?, ?, x'', ?) RETURNING id",
-                (referral.id, kind, author.id, to_text(now)),
+                "INSERT INTO surveys (referral_id, engagement_id, kind, author_id, answers,"
+                " submitted_at) VALUES (?, ?, ?, ?, x'', ?) RETURNING id",
+                (referral.id, engagement_id, kind, author.id, to_text(now)),
             )
         )
         survey_id = int(rows[0][0])
@@ -61,6 +69,16 @@ class SurveyRepo:
             key.open("surveys", "answers", f"{sid}|{referral.id}|{kind}", sealed)
             for sid, sealed in rows
         ]
+
+    async def submitted(self, engagement_id: str, kind: str) -> bool:
+        """Whether this engagement's survey of this kind was answered already."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT 1 FROM surveys WHERE engagement_id = ? AND kind = ?",
+                (engagement_id, kind),
+            )
+        )
+        return bool(rows)
 
     # -- in progress -----------------------------------------------------------------------
 

@@ -36,13 +36,15 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typed text: a coordinator's note or message, a referrer writing to their coordinator,
-    or an answer to the form, in that order."""
+    """Typed text: a coordinator's note or message, an answer to a survey, a referrer writing
+    to their coordinator, or an answer to the form, in that order."""
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     found = services(context)
     who = actor(update)
     reply = await found.casework.typed(who, text, update.update_id)
+    if reply is None and found.surveys is not None:  # an answer to the end-of-support survey
+        reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
         reply = await found.casework.referrer_message(who, text, update.update_id)
     if reply is None:

@@ -53,16 +53,20 @@ CREATE INDEX sessions_engagement ON sessions(engagement_id, starts_at);
 CREATE INDEX sessions_created_by ON sessions(created_by) WHERE created_by IS NOT NULL;
 
 -- Answers to the surveys at the end of support: the person's feedback and the supporter's
--- closing report, sealed under the referrer's key (erased with them).
+-- closing report, sealed under the referrer's key (erased with them). engagement_id: which
+-- match it was about (a referral may be matched again later); one of each kind per match.
 CREATE TABLE surveys (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    referral_id  TEXT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
-    kind         TEXT NOT NULL CHECK (kind IN ('feedback', 'closing')),
-    author_id    TEXT REFERENCES people(id) ON DELETE SET NULL,
-    answers      BLOB NOT NULL,                        -- sealed (referrer's key)
-    submitted_at TEXT NOT NULL
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    referral_id   TEXT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
+    engagement_id TEXT REFERENCES engagements(id) ON DELETE SET NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('feedback', 'closing')),
+    author_id     TEXT REFERENCES people(id) ON DELETE SET NULL,
+    answers       BLOB NOT NULL,                       -- sealed (referrer's key)
+    submitted_at  TEXT NOT NULL
 );
 CREATE INDEX surveys_referral ON surveys(referral_id, kind);
+CREATE UNIQUE INDEX surveys_engagement ON surveys(engagement_id, kind)
+    WHERE engagement_id IS NOT NULL;
 CREATE INDEX surveys_author ON surveys(author_id) WHERE author_id IS NOT NULL;
 
 -- A survey someone is in the middle of (one at a time per person), sealed under their key.
