@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot import preferences
+from bot.matchmaking import supporter_name
 from conversations.casework import CaseView, ThreadLine
 from conversations.forms import ServiceConfig
 from conversations.lifecycle import Action, Case, available
@@ -33,6 +34,12 @@ async def case_view(
     if owner is not None:
         language = await person_language(uow, owner, language)
     thread = [ThreadLine(e.kind, e.at, e.body.decode()) for e in await uow.thread.list(referral)]
+    closing = [json.loads(raw) for raw in await uow.surveys.answers(referral, "closing")]
+    matches = await uow.engagements.for_referral(referral)
+    supporter = None
+    if matches:
+        latest = matches[-1]
+        supporter = (await supporter_name(uow, latest.supporter_id), latest.status)
     view = CaseView(
         reference=referral.reference,
         programme=programme,
@@ -45,6 +52,8 @@ async def case_view(
         verified_at=referral.verified_at,
         contacted_at=referral.contacted_at,
         thread=thread,
+        closing=closing,
+        supporter=supporter,
     )
     return view, available(case_of(referral), viewer_id)
 

@@ -16,6 +16,7 @@ from conversations.i18n import Translate
 from conversations.lifecycle import Action, Refusal
 from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 from conversations.screens import answer_text
+from conversations.surveys import readable
 
 PAGE_SIZE = 8
 
@@ -42,6 +43,8 @@ class CaseView:
     verified_at: datetime | None = None
     contacted_at: datetime | None = None
     thread: list[ThreadLine] = field(default_factory=list)
+    closing: list[dict[str, Answer]] = field(default_factory=list)  # supporters' closing reports
+    supporter: tuple[str, str] | None = None  # (name, engagement status): the latest match
 
 
 @dataclass(frozen=True)
@@ -133,12 +136,34 @@ def details(
                 )
             )
         )
+    if case.supporter is not None:
+        name, state = case.supporter
+        head.append(
+            esc(
+                _("Supporter: {name} ({state})").format(
+                    name=name or _("(no name)"), state=engagement_state(state, _)
+                )
+            )
+        )
     body = _answers(case, _)
     thread = [_thread_line(line, p, lang, _) for line in case.thread]
     parts = ["\n".join(head), "\n".join(body)]
     if thread:
         parts.append(bold(_("Notes and messages")) + "\n" + "\n".join(thread))
+    for report in case.closing:
+        lines = [f"{bold(q)}\n{esc(a)}" for _id, q, a in readable(p, "closing", report, lang, _)]
+        parts.append("\n".join([bold(_("The supporter's closing report")), *lines]))
     return Prompt("\n\n".join(parts), action_buttons(case.reference, actions, _))
+
+
+def engagement_state(status: str, _: Translate) -> str:
+    return {
+        "offered": _("asked, no answer yet"),
+        "accepted": _("said yes"),
+        "declined": _("said no"),
+        "withdrawn": _("offer withdrawn"),
+        "ended": _("support ended"),
+    }.get(status, status)
 
 
 def _answers(case: CaseView, _: Translate) -> list[str]:
@@ -349,6 +374,7 @@ def coordinator_help(_: Translate) -> Prompt:
         _("/queue — open referrals of your programmes"),
         _("/mine — the referrals you hold"),
         _("/referral CODE — open one referral"),
+        _("Match on a referral — suggested peer supporters, best fit first"),
         _("Claim referrals with the button in the group. Details come here, in private."),
     ]
     return Prompt("\n".join(esc(line) for line in lines))

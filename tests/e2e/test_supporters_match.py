@@ -164,6 +164,7 @@ async def test_suggest_hand_over_decline_then_accept(
     await cora.send(f"/referral {reference}")
     view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
     assert "Status: matched" in view.text
+    assert "Supporter: Sam (said yes)" in view.text
     await cora.press("Match", message=view)
     await cora.wait_for(lambda m: f"{reference} is matched with Sam" in m.text)
 
