@@ -202,6 +202,11 @@ def cmd_backup(settings: Settings, target: Path) -> None:
         f"{made.key_id}: today's key, or after a rotation the file <key file>.retired-"
         f"{made.key_id}. Keep key backups apart from data backups."
     )
+    print(
+        f"Nor does it contain the erasure key store {made.keystore}: it opens with the one you "
+        "have when you restore it, so people deleted in between stay deleted. Back that file up "
+        "on its own, apart from the data backups, and keep only its latest copy."
+    )
 
 
 def cmd_purge(settings: Settings) -> None:

@@ -46,10 +46,11 @@ from bot.keys import (
 from bot.settings import Settings
 from conversations.draft import Draft
 from conversations.forms import ServiceConfig
-from storage import KeyRing, Purged, Store, WrongMasterKey
+from storage import KeyRing, KeyStoreMissing, Purged, Store, WrongKeyStore, WrongMasterKey
 from storage.backup import backup_database, master_key_id
 from storage.crypto import key_id_of
 from storage.errors import StorageError
+from storage.keystore import keystore_path
 from storage.retention import cutoffs
 from storage.store import KeyReloader
 
@@ -82,6 +83,8 @@ async def open_store(settings: Settings, keyring: KeyRing) -> Store:
             "key (after `peerdoor rotate-key`, the new one; a .retired-* key opens only older "
             "backups)"
         ) from exc
+    except (KeyStoreMissing, WrongKeyStore) as exc:
+        raise SetupError(str(exc)) from exc
 
 
 async def ready_master_key(settings: Settings, *, verify: bool = False) -> bytes:
@@ -203,10 +206,16 @@ class Backup:
     path: Path
     size: int
     key_id: str | None  # which master key opens it (public id)
+    keystore: Path  # the erasure key store it opens with: NOT in the copy, backed up apart
 
 
 def backup(settings: Settings, target: Path) -> Backup:
-    """A consistent copy of the live database at ``target`` (new file, 0600)."""
+    """A consistent copy of the live database at ``target`` (new file, 0600).
+
+    The database only: the erasure key store is left out on purpose (see storage/keystore.py),
+    so that a person erased after this copy cannot be read from it with the key store as it is
+    then.
+    """
     if target.exists() or target.is_symlink():
         raise SetupError(f"{target} already exists: a backup never overwrites, choose a new name")
     try:
@@ -217,7 +226,7 @@ def backup(settings: Settings, target: Path) -> Backup:
         raise SetupError(f"cannot write the backup {target} ({exc.strerror})") from exc
     except StorageError as exc:
         raise SetupError(str(exc)) from exc
-    return Backup(target, size, master_key_id(target))
+    return Backup(target, size, master_key_id(target), keystore_path(settings.database))
 
 
 # --- retention -------------------------------------------------------------------------------

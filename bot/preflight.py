@@ -14,8 +14,9 @@ from pathlib import Path
 from bot.errors import SetupError
 from bot.keys import load_master_key, next_key_path, read_key_file, uses_environment
 from bot.settings import Settings, require_token, webhook_settings
-from storage.backup import master_key_id
+from storage.backup import master_key_id, needs_keystore
 from storage.crypto import key_id_of
+from storage.keystore import keystore_path
 
 
 def check_environment(settings: Settings, webhook: bool) -> list[str]:
@@ -23,6 +24,7 @@ def check_environment(settings: Settings, webhook: bool) -> list[str]:
     return [
         _token(settings, webhook),
         _master_key(settings, webhook),
+        _keystore(settings),
         _data_dir(settings),
         *([_webhook(settings)] if webhook else []),
     ]
@@ -61,6 +63,19 @@ def _master_key(settings: Settings, required: bool) -> str:
         f"the master key does not match the database {database}: use its current key (after "
         "`peerdoor rotate-key`, the new one; a .retired-* key opens only older backups)"
     )
+
+
+def _keystore(settings: Settings) -> str:
+    database, path = settings.database, keystore_path(settings.database)
+    if path.exists():
+        return f"erasure key store: {path} (back it up apart from the data, latest copy only)"
+    if database.exists() and needs_keystore(database):
+        raise SetupError(
+            f"the erasure key store {path} is missing, but the database {database} has people "
+            "whose keys need it: put the latest backup of that file back beside the database "
+            "(a new one would leave them unreadable)"
+        )
+    return f"erasure key store: none yet, {path} will be created at start"
 
 
 def _data_dir(settings: Settings) -> str:

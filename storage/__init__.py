@@ -1,13 +1,17 @@
 """Encrypted persistence for peerdoor: SQLite via aiosqlite, envelope encryption per person.
 
-Everything about a person is sealed under their own random data key, which is stored only
-wrapped under the master key (never in the database). Lookups use keyed HMACs. Erasing a person
-deletes their rows and their wrapped key from the live database (secure_delete, WAL truncated).
+Everything about a person is sealed under their own random data key, derived from two random
+halves: one stored wrapped under the master key (never in the database) in ``person_keys``, one
+in the erasure key store, a small SQLite file beside the database (storage/keystore.py). Lookups
+use keyed HMACs. Erasing a person deletes their rows and wrapped half from the database and
+their half from the key store (secure_delete, WALs truncated).
 
-Backups: a copy of the database taken before an erasure still holds that person's wrapped key,
-so with the master key it still decrypts. It becomes unreadable only when the master key is
-rotated (``Store.rotate`` under ``KeyRing(new, retired=[old])``; ``peerdoor rotate-key``) and the
-old master key is destroyed, or if backups are kept without the ``person_keys`` table. Tested in
+Backups: ``peerdoor backup`` copies the database only. A copy taken before an erasure, opened with
+the master key and the key store as they are after it, cannot rebuild the erased person's data
+key; everyone else's opens (``Store.open(copy, ring, keystore=<the live key store>)``). The key
+store is backed up on its own, keeping only the latest copy. People stored before the key store
+existed (key version 1) have no second half: a backup stays readable for them until the master
+key is rotated (``Store.rotate``; ``peerdoor rotate-key``) and the old one destroyed. Tested in
 tests/unit/test_storage_security.py::test_erase_against_a_backup_taken_before. Online copies:
 storage/backup.py. Retention (expired drafts and closed referrals): storage/retention.py. Each
 unit of work checks which master key the database is under, so an open store never wraps a key
@@ -23,8 +27,16 @@ secret and are re-wrapped by ``Store.rotate``.
 
 from storage.audit import AuditTampered
 from storage.crypto import KeyRing, pad, unpad
-from storage.errors import MasterKeyChanged, StorageError, UnreadableRecord, WrongMasterKey
+from storage.errors import (
+    KeyStoreMissing,
+    MasterKeyChanged,
+    StorageError,
+    UnreadableRecord,
+    WrongKeyStore,
+    WrongMasterKey,
+)
 from storage.keys import UnknownPerson
+from storage.keystore import keystore_path
 from storage.models import (
     AuditEntry,
     AuditReport,
@@ -44,6 +56,7 @@ __all__ = [
     "AuditTampered",
     "Engagement",
     "KeyRing",
+    "KeyStoreMissing",
     "MasterKeyChanged",
     "OutboxItem",
     "Person",
@@ -56,7 +69,9 @@ __all__ = [
     "Unit",
     "UnknownPerson",
     "UnreadableRecord",
+    "WrongKeyStore",
     "WrongMasterKey",
+    "keystore_path",
     "pad",
     "unpad",
 ]

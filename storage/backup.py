@@ -3,7 +3,9 @@
 The copy is one self-contained file (rollback-journal mode, no -wal beside it), created with mode
 0600 and never over an existing file. It is a page-for-page snapshot of one read transaction, so
 it is consistent even while the bot writes (WAL readers do not block the writer). It holds what
-the database holds: sealed rows and keys wrapped under the master key, never the master key.
+the database holds: sealed rows and keys wrapped under the master key, never the master key, and
+not the erasure key store (storage/keystore.py), which is backed up apart: a person erased after
+the copy was taken cannot be read from it with the key store as it is after the erasure.
 """
 
 from __future__ import annotations
@@ -80,3 +82,17 @@ def master_key_id(path: Path) -> str | None:
     finally:
         conn.close()
     return None if row is None else str(row[0])
+
+
+def needs_keystore(path: Path) -> bool:
+    """Whether a database has people whose data keys need the erasure key store (read-only)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= 2)"
+        ).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return bool(row[0])

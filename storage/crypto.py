@@ -4,8 +4,12 @@ Layout of the keys:
 
 - master key: 32 random bytes from the caller, never stored. Two things are derived from it with
   HKDF-SHA256: a public ``key_id`` (to know which master key wrapped what) and a wrapping key.
-- data keys: 32 random bytes per person, stored only wrapped (AES-GCM under the wrapping key, with
-  the owner's id as associated data so wrapped keys cannot be swapped between people).
+- data keys (key version 2): HKDF-SHA256 over two random 32-byte halves per person. One is stored
+  only wrapped (AES-GCM under the wrapping key, with the owner's id as associated data so wrapped
+  keys cannot be swapped between people), the other in the erasure key store, a separate file
+  that database backups do not carry (storage/keystore.py). Deleting that half at erasure makes
+  the person's data unreadable in every copy of the database. People stored before the key store
+  existed keep key version 1: the wrapped key is the data key itself.
 - lookup secret: 32 random bytes created with the database, stored wrapped like a data key. Keyed
   lookup tags (telegram id, programme id) are HMAC-SHA256 under sub-keys derived from it, one per
   purpose. It is random rather than derived from the master key so tags survive key rotation.
@@ -50,6 +54,13 @@ def derive_key(secret: bytes, purpose: bytes) -> bytes:
 def _check_key(key: bytes, what: str) -> None:
     if not isinstance(key, bytes) or len(key) != KEY_BYTES:
         raise ValueError(f"{what} must be exactly {KEY_BYTES} bytes")
+
+
+def combine_keys(wrapped_half: bytes, erasure_half: bytes, context: bytes) -> bytes:
+    """A data key that exists only while both halves do (HKDF-SHA256 over their concatenation)."""
+    _check_key(wrapped_half, "wrapped half of a data key")
+    _check_key(erasure_half, "erasure half of a data key")
+    return _hkdf(wrapped_half + erasure_half, b"data-key|" + context)
 
 
 def key_id_of(master_key: bytes) -> str:

@@ -15,3 +15,11 @@ class UnreadableRecord(StorageError):
 
 class MasterKeyChanged(StorageError):
     """Another process re-wrapped the database under a master key this store does not hold."""
+
+
+class KeyStoreMissing(StorageError):
+    """The erasure key store is missing while the database has people whose keys need it."""
+
+
+class WrongKeyStore(StorageError):
+    """The erasure key store belongs to another database."""

@@ -1,4 +1,10 @@
-"""Per-person data keys: creation, unwrapping, and a small in-memory LRU cache."""
+"""Per-person data keys: creation, unwrapping, and a small in-memory LRU cache.
+
+Key version 2 (every person created since the erasure key store): the data key is derived from
+the half wrapped in ``person_keys`` and the person's secret in the erasure key store
+(storage/keystore.py), so it cannot be rebuilt once that secret is destroyed, whatever copy of
+the database is at hand. Key version 1 (people stored before): the wrapped key is the data key.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ from dataclasses import dataclass
 import aiosqlite
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.crypto import KeyRing, associated_data, new_data_key, seal, unseal
+from storage.crypto import KeyRing, associated_data, combine_keys, new_data_key, seal, unseal
 from storage.errors import StorageError
+from storage.keystore import KeyStore
 
 CACHE_SIZE = 256
+LEGACY_VERSION = 1  # the wrapped key is the data key
+KEY_VERSION = 2  # the data key needs the wrapped half and the erasure key store's half
 
 
 class UnknownPerson(StorageError):
@@ -35,6 +44,10 @@ class DataKey:
 
 def wrap_context(person_id: str, version: int) -> bytes:
     return f"person_keys|{person_id}|{version}".encode()
+
+
+def data_key_context(person_id: str, version: int) -> bytes:
+    return f"{person_id}|{version}".encode()
 
 
 class KeyCache:
@@ -72,26 +85,47 @@ class KeyCache:
 class DataKeys:
     """The data keys one unit of work uses. New keys reach the shared cache only on commit."""
 
-    def __init__(self, conn: aiosqlite.Connection, keyring: KeyRing, cache: KeyCache) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, keyring: KeyRing, cache: KeyCache, store: KeyStore
+    ) -> None:
         self._conn = conn
         self._keyring = keyring
         self._cache = cache
+        self._store = store
         self._pending: dict[str, DataKey] = {}
+        #: erasure secrets of people created in this unit, for the store to write before commit
+        self.fresh: dict[str, bytes] = {}
 
     def new(self, person_id: str) -> tuple[DataKey, str, bytes]:
         """A fresh key for a new person: (key, key_id, wrapped) for the caller to insert."""
-        raw = new_data_key()
-        key = DataKey(person_id, 1, AESGCM(raw))
-        key_id, wrapped = self._keyring.wrap(raw, wrap_context(person_id, 1))
+        wrapped_half, erasure_half = new_data_key(), new_data_key()
+        raw = combine_keys(wrapped_half, erasure_half, data_key_context(person_id, KEY_VERSION))
+        key = DataKey(person_id, KEY_VERSION, AESGCM(raw))
+        key_id, wrapped = self._keyring.wrap(wrapped_half, wrap_context(person_id, KEY_VERSION))
         self._pending[person_id] = key
+        self.fresh[person_id] = erasure_half
         return key, key_id, wrapped
 
-    def from_row(self, person_id: str, version: int, key_id: str, wrapped: bytes) -> DataKey:
-        """Use a wrapped key already fetched (e.g. joined into a lookup), via the cache."""
+    async def from_row(self, person_id: str, version: int, key_id: str, wrapped: bytes) -> DataKey:
+        """Use a wrapped key already fetched (e.g. joined into a lookup), via the cache.
+
+        UnknownPerson if the person's erasure secret is gone: they were erased, and these rows
+        came back with a database backup restored from before.
+        """
         cached = self._cached(person_id)
         if cached is not None and cached.version == version:
             return cached
+        if version not in (LEGACY_VERSION, KEY_VERSION):
+            raise StorageError(f"unknown data key version {version}: is this code too old?")
         raw = self._keyring.unwrap(key_id, wrapped, wrap_context(person_id, version))
+        if version == KEY_VERSION:
+            erasure_half = self.fresh.get(person_id) or await self._store.get(person_id)
+            if erasure_half is None:
+                raise UnknownPerson(
+                    "this person's erasure secret is gone (erased; the rows are from a restored "
+                    "backup or another key store)"
+                )
+            raw = combine_keys(raw, erasure_half, data_key_context(person_id, version))
         key = DataKey(person_id, version, AESGCM(raw))
         self._pending[person_id] = key
         return key
@@ -109,10 +143,11 @@ class DataKeys:
         if not rows:
             raise UnknownPerson("no data key for this person (never stored, or erased)")
         version, key_id, wrapped = rows[0]
-        return self.from_row(person_id, version, key_id, wrapped)
+        return await self.from_row(person_id, version, key_id, wrapped)
 
     def forget(self, person_id: str) -> None:
         self._pending.pop(person_id, None)
+        self.fresh.pop(person_id, None)
         self._cache.evict(person_id)
 
     def committed(self) -> None:

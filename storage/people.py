@@ -40,7 +40,7 @@ class PeopleRepo:
         if not rows:
             return None
         person_id, created_at, version, key_id, wrapped = rows[0]
-        self._keys.from_row(person_id, version, key_id, wrapped)
+        await self._keys.from_row(person_id, version, key_id, wrapped)
         return Person(person_id, from_text(created_at))
 
     async def get(self, person_id: str) -> Person | None:
@@ -98,11 +98,11 @@ class PeopleRepo:
 
         With ``secure_delete`` the freed bytes are zeroed, and the store checkpoints and
         truncates the WAL after the commit so the wrapped key does not linger there either.
-        What this does NOT do: reach into copies. A backup of the database taken before the
-        erasure still holds the wrapped data key next to the sealed rows, so anyone with that
-        backup and the master key can still read this person's data. Crypto-shredding covers
-        backups only once the master key that wrapped the key is rotated away and destroyed
-        (``Store.rotate``), or if backups never carry the ``person_keys`` table back.
+        After the commit the store also destroys the person's secret in the erasure key store
+        (storage/keystore.py), which database backups do not carry: a backup taken before, opened
+        with the master key and key store as they are after, cannot rebuild their data key.
+        People stored before the key store existed (key version 1) have no such secret: for them
+        a backup stays readable until the master key is rotated and the old one destroyed.
         """
         self._keys.forget(person.id)
         await self._conn.execute("DELETE FROM people WHERE id = ?", (person.id,))

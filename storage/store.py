@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -12,13 +13,20 @@ import aiosqlite
 
 from storage import db
 from storage.audit import AuditLog
-from storage.crypto import KeyRing, LookupKeys, new_data_key
+from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.drafts import DraftRepo
 from storage.engagements import EngagementRepo
-from storage.errors import MasterKeyChanged, StorageError, WrongMasterKey
+from storage.errors import (
+    KeyStoreMissing,
+    MasterKeyChanged,
+    StorageError,
+    WrongKeyStore,
+    WrongMasterKey,
+)
 from storage.funnel import FunnelRepo
 from storage.invites import InviteRepo
-from storage.keys import DataKeys, KeyCache, wrap_context
+from storage.keys import KEY_VERSION, DataKeys, KeyCache, wrap_context
+from storage.keystore import KeyStore, keystore_path
 from storage.models import AuditReport
 from storage.outbox import Outbox
 from storage.people import PeopleRepo
@@ -78,8 +86,15 @@ class Unit:
 class Store:
     """Open with ``await Store.open(path, keyring)``; work in ``async with store.unit()``."""
 
-    def __init__(self, conn: aiosqlite.Connection, keyring: KeyRing, lookup: LookupKeys) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        keyring: KeyRing,
+        lookup: LookupKeys,
+        keystore: KeyStore,
+    ) -> None:
         self._conn = conn
+        self._keystore = keystore
         self._keyring = keyring
         self._lookup = lookup
         self._cache = KeyCache()
@@ -106,26 +121,53 @@ class Store:
         """
         self._reload = reload
 
+    @property
+    def keystore_path(self) -> Path:
+        """The erasure key store this store uses (storage/keystore.py)."""
+        return self._keystore.path
+
     @classmethod
     async def open(
-        cls, path: Path, keyring: KeyRing, *, busy_timeout_ms: int = db.BUSY_TIMEOUT_MS
+        cls,
+        path: Path,
+        keyring: KeyRing,
+        *,
+        keystore: Path | None = None,
+        busy_timeout_ms: int = db.BUSY_TIMEOUT_MS,
     ) -> Store:
-        """Create or open the database, migrate it, and check the master key.
+        """Create or open the database, migrate it, and check the master key and key store.
 
-        The key check happens before anything is written: with a wrong key the file is left
-        exactly as it was and WrongMasterKey is raised.
+        ``keystore`` is the erasure key store, by default ``keystore_path(path)`` beside the
+        database; a copy of the database (a backup) is opened with the live one. The checks come
+        before anything is written: with a wrong master key the files are left exactly as they
+        were and WrongMasterKey is raised; a key store missing while the database has people
+        whose keys need it raises KeyStoreMissing (a fresh one would make them unreadable), and
+        one that belongs to another database WrongKeyStore.
         """
+        keystore = keystore_path(path) if keystore is None else keystore
         conn = await db.connect(path, busy_timeout_ms)
+        store: KeyStore | None = None
         try:
             if await db.user_version(conn) > 0:
                 await _load_lookup_secret(conn, keyring)  # raises WrongMasterKey
+                if not keystore.exists() and await _needs_keystore(conn):
+                    raise KeyStoreMissing(
+                        f"the erasure key store {keystore} is missing, but the database {path} "
+                        "has people whose keys need it: put the latest backup of that file back "
+                        "beside the database (a new one would leave them unreadable)"
+                    )
             await db.enable_wal(conn)
             await db.migrate(conn)
-            lookup = await _lookup_keys(conn, keyring)
+            lookup, secret = await _lookup_keys(conn, keyring)
+            store = await KeyStore.open(keystore, busy_timeout_ms)
+            await _claim_keystore(store, secret, path)
+            await _settle_keystore(conn, store)
         except BaseException:
+            if store is not None:
+                await store.close()
             await conn.close()
             raise
-        return cls(conn, keyring, lookup)
+        return cls(conn, keyring, lookup, store)
 
     async def close(self) -> None:
         if self._closed:
@@ -141,6 +183,7 @@ class Store:
                 pass  # the checkpoint only tidies up; SQLite replays the WAL on next open
             finally:
                 await self._conn.close()
+                await self._keystore.close()
 
     def unit(self) -> AbstractAsyncContextManager[Unit]:
         """One write transaction: BEGIN IMMEDIATE, commit on normal exit, rollback on error."""
@@ -160,15 +203,25 @@ class Store:
             except sqlite3.Error as e:
                 self._unsettled = False
                 raise db.translate(e, "cannot start a transaction") from e
+            fresh: dict[str, bytes] = {}
+            erased: list[str] = []
             try:
                 await self._follow_master_key()
-                keys = DataKeys(self._conn, self._keyring, self._cache)
+                keys = DataKeys(self._conn, self._keyring, self._cache, self._keystore)
+                fresh = keys.fresh
                 vault = Vault(self._conn, self._keyring, self._secrets)
                 unit = Unit(self._conn, keys, self._lookup, vault)
+                erased = unit.erased
                 yield unit
+                # the erasure key store first (see storage/keystore.py for the order)
+                erased = list(dict.fromkeys(unit.erased))
+                fresh = {p: s for p, s in keys.fresh.items() if p not in erased}
+                await self._keystore.add(fresh)
+                await self._keystore.mark_erasing(erased)
             except BaseException as e:
                 await self._rollback()
                 self._unsettled = False
+                await self._keystore_undo(fresh, erased)
                 if isinstance(e, sqlite3.Error):
                     raise db.translate(e) from e
                 raise
@@ -177,12 +230,18 @@ class Store:
             except sqlite3.Error as e:
                 await self._rollback()
                 self._unsettled = False
+                await self._keystore_undo(fresh, erased)
                 raise db.translate(e, "commit failed") from e
             self._unsettled = False
             keys.committed()
             vault.committed()
-            if unit.erased or unit.scrubbed:
-                await self._shred_wal()
+            with contextlib.suppress(StorageError):  # left 'new': the next open settles it
+                await self._keystore.settle(fresh)
+            try:
+                await self._keystore.destroy(erased)  # left 'erasing': the next open deletes it
+            finally:
+                if unit.erased or unit.scrubbed:
+                    await self._shred_wal()
 
     async def rotate(self) -> int:
         """Re-wrap every key not under the current master key; returns how many were re-wrapped.
@@ -247,6 +306,15 @@ class Store:
             f"this bot holds {self._keyring.key_id!r}: restart it with the new master key"
         )
 
+    async def _keystore_undo(self, fresh: Iterable[str], erased: Iterable[str]) -> None:
+        """The database commit did not happen: new secrets go, marked ones stay.
+
+        If this fails too, the next ``Store.open`` settles them against the database.
+        """
+        with contextlib.suppress(StorageError):
+            await self._keystore.discard(list(fresh))
+            await self._keystore.unmark(list(erased))
+
     async def _recover(self) -> None:
         """Roll back a transaction left open by a unit that was cancelled mid-statement."""
         if not self._unsettled:
@@ -279,11 +347,11 @@ async def _load_lookup_secret(conn: aiosqlite.Connection, keyring: KeyRing) -> b
     return keyring.unwrap(key_id, wrapped, _LOOKUP_CONTEXT)
 
 
-async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> LookupKeys:
-    """Load the lookup secret, creating it on first open."""
+async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> tuple[LookupKeys, bytes]:
+    """Load the lookup secret (creating it on first open): the keys and the secret."""
     secret = await _load_lookup_secret(conn, keyring)
     if secret is not None:
-        return LookupKeys(secret)
+        return LookupKeys(secret), secret
     people = list(await conn.execute_fetchall("SELECT 1 FROM people LIMIT 1"))
     if people:
         raise WrongMasterKey("the lookup secret is missing from a database that has people")
@@ -300,4 +368,55 @@ async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> LookupKe
         if conn.in_transaction:
             await conn.rollback()
         raise db.translate(e, "cannot create the lookup secret") from e
-    return LookupKeys(secret)
+    return LookupKeys(secret), secret
+
+
+async def _needs_keystore(conn: aiosqlite.Connection) -> bool:
+    """Whether any person's data key needs a secret from the erasure key store."""
+    rows = await conn.execute_fetchall(
+        "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= ?)", (KEY_VERSION,)
+    )
+    return bool(next(iter(rows))[0])
+
+
+def database_tag(lookup_secret: bytes) -> str:
+    """A public name for one database (and its backups): survives key rotation."""
+    return derive_key(lookup_secret, b"erasure-key-store|database").hex()[:32]
+
+
+async def _claim_keystore(store: KeyStore, lookup_secret: bytes, path: Path) -> None:
+    """Check the key store belongs to this database; an unused or new one is claimed."""
+    tag = database_tag(lookup_secret)
+    found = await store.database_tag()
+    if found == tag:
+        return
+    if found is not None and await store.count() > 0:
+        raise WrongKeyStore(
+            f"the erasure key store {store.path} belongs to another database than {path}: "
+            "put this database's key store there (or move that one away if it is not needed)"
+        )
+    await store.set_database_tag(tag)
+
+
+async def _settle_keystore(conn: aiosqlite.Connection, store: KeyStore) -> None:
+    """Settle secrets a crash left 'new' or 'erasing', under the database's write lock."""
+    if not await store.unsettled():
+        return
+    try:
+        await conn.execute("BEGIN IMMEDIATE")  # no unit of work of another process in flight
+        keep, drop = [], []
+        for person_id, state in await store.unsettled():
+            rows = await conn.execute_fetchall("SELECT 1 FROM people WHERE id = ?", (person_id,))
+            if list(rows):
+                keep.append(person_id)
+            elif state == "erasing":
+                drop.append(person_id)
+            # a 'new' secret of nobody stays: it may be another process's person in the making
+            # (this may be a backup opened with the live key store), and it unlocks nothing
+        await store.keep(keep)
+        await store.destroy(drop)
+    except sqlite3.Error as e:
+        raise db.translate(e, "cannot settle the erasure key store") from e
+    finally:
+        if conn.in_transaction:
+            await conn.rollback()

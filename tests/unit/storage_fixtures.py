@@ -34,8 +34,11 @@ def raw(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 @asynccontextmanager
-async def opened(path: Path, keyring: KeyRing) -> AsyncIterator[Store]:
-    store = await Store.open(path, keyring)
+async def opened(
+    path: Path, keyring: KeyRing, keystore: Path | None = None
+) -> AsyncIterator[Store]:
+    """The store at ``path``; a copy of a database is opened with the original's ``keystore``."""
+    store = await Store.open(path, keyring, keystore=keystore)
     try:
         yield store
     finally:

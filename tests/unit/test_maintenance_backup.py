@@ -11,7 +11,7 @@ from bot import maintenance
 from bot.errors import SetupError
 from bot.keys import encode_key
 from bot.settings import Settings
-from storage import KeyRing, Store
+from storage import KeyRing, Store, keystore_path
 from storage.crypto import key_id_of
 from tests.unit.storage_fixtures import T0, opened, raw
 
@@ -35,7 +35,9 @@ async def test_backup_is_private_complete_and_keyless(tmp_path: Path) -> None:
     assert key not in body and encode_key(key).encode() not in body
     with raw(made.path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    copy = await Store.open(made.path, KeyRing(key))
+    assert not (tmp_path / "copy.erasure-keys").exists(), "the key store is not in the backup"
+    # opened with the key material as it is now: the master key and the live key store
+    copy = await Store.open(made.path, KeyRing(key), keystore=keystore_path(settings.database))
     try:
         async with copy.unit() as u:
             found = await u.people.find(42)

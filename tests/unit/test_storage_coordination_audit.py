@@ -9,6 +9,7 @@ import pytest
 
 from storage import AuditReport, AuditTampered, KeyRing, StorageError, Store, WrongMasterKey
 from storage.db import migrations
+from storage.keystore import keystore_path
 from tests.unit.storage_fixtures import T0, opened, people, raw
 
 SEC = timedelta(seconds=1)
@@ -44,7 +45,7 @@ async def verify_copy(trail: Path, master: bytes, *tampering: str) -> AuditRepor
         conn.execute("DROP TRIGGER audit_log_no_delete")
         for sql in tampering:
             conn.execute(sql)
-    async with opened(copy, KeyRing(master)) as store:
+    async with opened(copy, KeyRing(master), keystore_path(trail)) as store:
         return await store.verify_audit()
 
 

@@ -8,8 +8,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage import KeyRing, Person, Store, UnknownPerson, UnreadableRecord, WrongMasterKey
+from storage import (
+    KeyRing,
+    Person,
+    Store,
+    UnknownPerson,
+    UnreadableRecord,
+    WrongMasterKey,
+    keystore_path,
+    unpad,
+)
+from storage.backup import backup_database
+from storage.crypto import associated_data, combine_keys, unseal
+from storage.keys import KEY_VERSION, data_key_context, wrap_context
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 TELEGRAM_ID = 987654321012
@@ -258,26 +271,42 @@ async def test_wrong_key_with_forged_key_id_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
-    """What crypto-shredding does and does not achieve.
+def erasure_secret(keystore: Path, person_id: str) -> bytes:
+    with raw(keystore) as conn:
+        row = conn.execute(
+            "SELECT secret FROM erasure_secrets WHERE person_id = ?", (person_id,)
+        ).fetchone()
+    return bytes(row[0])
 
-    - live database: the erased person's rows and wrapped key are gone, byte for byte;
-    - a backup taken before erasure still carries the wrapped key, so with the same master key
-      it is fully readable: erasure alone does not reach backups;
-    - the backup's sealed rows restored without its key table are unreadable;
-    - after rotating the master key and destroying the old one, the backup is beyond use while
-      the live database stays readable.
+
+async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
+    """Crypto-shredding reaches database backups taken before the erasure.
+
+    - live database and key store: the erased person's rows, wrapped key and erasure secret are
+      gone, byte for byte;
+    - a backup taken before (``peerdoor backup``: the database only), opened with the key
+      material that exists after the erasure (the same master key, the live key store): the
+      erased person cannot be read, not even with their wrapped key unwrapped by hand, while
+      everyone else can;
+    - why the key store is backed up keeping only the latest copy: a copy of it from before the
+      erasure would bring the person back;
+    - after rotating the master key and destroying the old one, the backup is beyond use
+      altogether while the live database stays readable.
     """
     live, backup = tmp_path / "live.db", tmp_path / "backup.db"
+    keystore = keystore_path(live)
     old_master = KeyRing.generate()
     store = await Store.open(live, KeyRing(old_master))
     try:
+        assert store.keystore_path == keystore == tmp_path / "live.erasure-keys"
         gone = await fill_with_canaries(store, telegram_id=111)
         stays = await fill_with_canaries(store, telegram_id=222)
+        backup_database(live, backup)  # while open, as `peerdoor backup` does
     finally:
         await store.close()
     assert files_of(live) == [live]  # closed cleanly: one file is the whole database
-    shutil.copyfile(live, backup)
+    old_keystore = tmp_path / "keystore-before.copy"
+    shutil.copyfile(keystore, old_keystore)  # what NOT to keep: an older key store copy
     with raw(live) as conn:
         wrapped_key = conn.execute(
             "SELECT wrapped FROM person_keys WHERE person_id = ?", (gone.id,)
@@ -288,6 +317,11 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
                 "SELECT answers FROM referrals WHERE person_id = ?", (gone.id,)
             )
         ]
+        sealed_draft = conn.execute(
+            "SELECT state FROM drafts WHERE person_id = ?", (gone.id,)
+        ).fetchone()[0]
+    secret = erasure_secret(keystore, gone.id)
+    assert secret in raw_bytes(keystore)
 
     store = await Store.open(live, KeyRing(old_master))
     try:
@@ -295,10 +329,11 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
             person = await u.people.find(111)
             assert person == gone
             await u.people.erase(person)
-        # straight after the commit, before close: the WAL was checkpointed and truncated
+        # straight after the commit, before close: both WALs were checkpointed and truncated
         on_disk = raw_bytes(live)
         assert wrapped_key not in on_disk
         assert all(s[:24] not in on_disk for s in sealed_rows)
+        assert secret not in raw_bytes(keystore)
         async with store.unit() as u:
             assert await u.people.find(111) is None
             survivor = await u.people.find(222)
@@ -307,23 +342,66 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert wrapped_key not in raw_bytes(live)
+    assert secret not in raw_bytes(keystore)
 
-    # The backup still decrypts: it has its own copy of the wrapped key.
-    store = await Store.open(backup, KeyRing(old_master))
+    # The backup still holds the erased person's rows and wrapped key...
+    with raw(backup) as conn:
+        assert conn.execute(
+            "SELECT wrapped FROM person_keys WHERE person_id = ?", (gone.id,)
+        ).fetchone() == (wrapped_key,)
+    # ...but with today's master key and key store only the survivor can be read.
+    store = await Store.open(backup, KeyRing(old_master), keystore=keystore)
     try:
         async with store.unit() as u:
-            from_backup = await u.people.find(111)
-            assert from_backup == gone
-            assert b"CANARY-ZEBRA-42" in (await u.drafts.load(gone) or b"")
+            with pytest.raises(UnknownPerson, match="erasure secret is gone"):
+                await u.people.find(111)
+            with pytest.raises(UnknownPerson):
+                await u.drafts.load(gone)
+            with pytest.raises(UnknownPerson):
+                await u.people.telegram_id(gone)
+            (lost,) = await u.referrals.for_person(gone)  # the row is there: no one can read it
+            with pytest.raises(UnknownPerson):
+                await u.referrals.answers(lost)
+            survivor = await u.people.find(222)
+            assert survivor == stays
+            assert await u.people.telegram_id(survivor) == 222
+            assert b"CANARY-ZEBRA-42" in (await u.drafts.load(survivor) or b"")
+            (referral,) = await u.referrals.for_person(survivor)
+            assert b"CANARY-ZEBRA-42" in await u.referrals.answers(referral)
+    finally:
+        await store.close()
+    # By hand: the unwrapped half alone is not the data key (nor is any key derived from it
+    # without the erasure secret).
+    half = KeyRing(old_master).unwrap(
+        KeyRing(old_master).key_id, wrapped_key, wrap_context(gone.id, KEY_VERSION)
+    )
+    ad = associated_data("drafts", "state", gone.id, gone.id, KEY_VERSION)
+    for candidate in (half, combine_keys(half, bytes(32), data_key_context(gone.id, 2))):
+        with pytest.raises(UnreadableRecord):
+            unseal(AESGCM(candidate), sealed_draft, ad)
+    assert b"CANARY-ZEBRA-42" in unpad(
+        AESGCM(combine_keys(half, secret, data_key_context(gone.id, 2))).decrypt(
+            sealed_draft[:12], sealed_draft[12:], ad
+        )
+    ), "the check above is meaningful: both halves do open it"
+
+    # A key store copy from before the erasure would bring them back: keep only the latest.
+    again = tmp_path / "backup-again.db"
+    shutil.copyfile(backup, again)
+    store = await Store.open(again, KeyRing(old_master), keystore=old_keystore)
+    try:
+        async with store.unit() as u:
+            assert await u.people.find(111) == gone
     finally:
         await store.close()
 
-    # Restoring the backup's rows (not its key table) into the live database gets nothing back.
+    # Rows copied back from the backup into the live database, wrapped key included: nothing.
     with raw(live) as conn:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("ATTACH DATABASE ? AS old", (str(backup),))
         for table, column in (
             ("people", "id"),
+            ("person_keys", "person_id"),
             ("drafts", "person_id"),
             ("referrals", "person_id"),
         ):
@@ -335,12 +413,13 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     store = await Store.open(live, KeyRing(old_master))
     try:
         async with store.unit() as u:
-            assert await u.people.find(111) is None
+            with pytest.raises(UnknownPerson):
+                await u.people.find(111)
             with pytest.raises(UnknownPerson):
                 await u.drafts.load(gone)
-            with pytest.raises(UnknownPerson):
-                await u.people.telegram_id(gone)
-            await u.people.erase(gone)  # clean the orphans up again
+            await u.people.erase(gone)  # clean the leftovers up again
+        async with store.unit() as u:
+            assert await u.people.find(111) is None
     finally:
         await store.close()
 
@@ -362,4 +441,4 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     finally:
         await store.close()
     with pytest.raises(WrongMasterKey):
-        await Store.open(backup, KeyRing(new_master))
+        await Store.open(backup, KeyRing(new_master), keystore=keystore)
