@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.delivery import deliver
 from bot.flow import Reply
+from bot.handlers import surveys as survey_handlers
 from bot.handlers.who import actor
 from bot.services import services
 from bot.supporting import SupportFlow
@@ -28,6 +29,9 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``p:`` profile buttons and ``s:`` answers to a hand-over."""
     assert update.callback_query is not None
     found = callbacks.parse(update.callback_query.data)
+    if isinstance(found, callbacks.SupportPress) and found.action == "end":
+        await survey_handlers.support_ended(update, context)  # the end-of-support surveys
+        return
     flow = _flow(context)
     who = actor(update)
     if isinstance(found, callbacks.ProfilePress | callbacks.SupportPress):
