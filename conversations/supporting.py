@@ -415,19 +415,6 @@ def no_longer_open(_: Translate) -> Prompt:
     return Prompt(esc(_("This is no longer open. Thank you all the same.")))
 
 
-def supporter_help(_: Translate) -> Prompt:
-    lines = [
-        _("Supporter commands"),
-        _("/profile — what coordinators know about you; pause or leave"),
-        _("New people come here as a message you can say yes or no to."),
-    ]
-    return Prompt("\n".join(esc(line) for line in lines))
-
-
-def typed_fields() -> tuple[str, ...]:
-    return TYPED_FIELDS
-
-
 def is_choice(name: str) -> bool:
     return name in CHOICE_MATCHES
 
