@@ -35,6 +35,7 @@ from bot.handlers import checkins as checkins_handlers
 from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.handlers import mydata as mydata_handlers
+from bot.handlers import sessions as session_handlers
 from bot.handlers import surveys as survey_handlers
 from bot.i18n import load_catalog
 from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
@@ -42,6 +43,7 @@ from bot.onwire import OnWireRequest
 from bot.ordering import PerPersonUpdateProcessor
 from bot.outbox_kinds import AT_MOST_ONCE
 from bot.services import KEY, Services
+from bot.sessions import SessionsFlow
 from bot.settings import Settings, Webhook
 from bot.surveys import SurveyFlow
 from bot.worker import DeliveryWorker
@@ -84,6 +86,8 @@ def build_application(
     app.add_handler(CommandHandler("stop", checkins_handlers.stop, filters=private))
     app.add_handler(CallbackQueryHandler(coordinator.press, pattern=r"^[rq]:"))
     app.add_handler(CallbackQueryHandler(survey_handlers.press, pattern=r"^f:"))
+    app.add_handler(CallbackQueryHandler(session_handlers.press, pattern=r"^m:"))
+    app.add_handler(CommandHandler("sessions", session_handlers.people, filters=private))
     app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
     app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
     app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
@@ -203,7 +207,15 @@ class Runtime:
         self.app = build_application(
             self.settings.api_url,
             self.token,
-            Services(self.store, engine, flow, casework, checkins, survey_flow),
+            Services(
+                self.store,
+                engine,
+                flow,
+                casework,
+                checkins,
+                survey_flow,
+                sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
+            ),
             rate_limit=self.settings.rate_limit,
         )
         dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import outbox_kinds as kinds
-from bot import preferences
+from bot import preferences, session_calendar
 from conversations import scheduling
 from conversations.forms import Programme, ServiceConfig
 from conversations.preferences import Preferences
@@ -22,6 +22,8 @@ from storage import Person, Referral, Unit
 WAITING = ("submitted", "claimed")
 #: A deferral may be closed afterwards; the door stays open all the same.
 DEFERRED = ("deferred", "closed")
+#: What /stop ends: check-ins, and the person's meeting reminders (the same consent).
+REFERRER_REMINDERS = (*kinds.CHECKINS, kinds.SESSION_REMINDER_REFERRER)
 
 
 def is_waiting(referral: Referral) -> bool:
@@ -88,12 +90,12 @@ async def arm_person(uow: Unit, config: ServiceConfig, person: Person, now: date
             armed += await arm_door(uow, programme, referral, prefs, now, referral.updated_at)
         else:
             armed += await arm_waiting(uow, programme, referral, prefs, now)
-    return armed
+    return armed + await session_calendar.arm_referrer(uow, config, person, now)
 
 
 async def disarm_person(uow: Unit, person: Person, now: datetime) -> int:
-    """Drop every pending check-in of the person."""
-    return await uow.outbox.drop_for_person(person, kinds.CHECKINS, now)
+    """Drop every pending check-in of the person, and their meeting reminders."""
+    return await uow.outbox.drop_for_person(person, REFERRER_REMINDERS, now)
 
 
 async def consent_changed(

@@ -18,7 +18,8 @@ from telegram import Bot
 from bot import calendar, preferences, surveys
 from bot.case_views import case_view, person_language
 from bot.delivery import send_prompt
-from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, TO_REFERRER, WITHDRAWN, timing
+from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, SESSION_KINDS, TO_REFERRER, WITHDRAWN, timing
+from bot.session_delivery import SessionDelivery
 from bot.worker import Discard, Postponed, Sent
 from conversations import casework, checkins, news, scheduling
 from conversations.forms import Programme, ServiceConfig
@@ -61,6 +62,8 @@ class Dispatcher:
     async def __call__(self, item: OutboxItem) -> Sent | None:
         if item.kind == WITHDRAWN:
             return await self._withdrawn(item)
+        if item.kind in SESSION_KINDS:  # reminders with a calendar file, logs, concerns
+            return await SessionDelivery(self)(item)
         async with self.store.unit() as uow:
             referral = await uow.referrals.get(item.referral_id) if item.referral_id else None
             if referral is None:

@@ -28,6 +28,12 @@ def timing(kind: str) -> Timing:
     """How a kind behaves in time: lateness after downtime, quiet hours, at-most-once."""
     if kind in CHECKINS:
         return scheduling.CHECKIN
+    if kind in (SESSION_REMINDER, SESSION_REMINDER_REFERRER):
+        return scheduling.REMINDER
+    if kind == SESSION_LOG:
+        return SESSION_LOG_TIMING
+    if kind == SESSION_NEWS:
+        return scheduling.NEWS
     if kind == NEWS:
         return scheduling.NEWS
     if kind in ("feedback", "closing_report"):  # the person's quiet hours, however late
@@ -37,6 +43,7 @@ def timing(kind: str) -> Timing:
 
 #: Kinds never sent twice, even when the bot died while sending one.
 AT_MOST_ONCE: tuple[str, ...] = (*CHECKINS, "feedback", "closing_report")
+AT_MOST_ONCE += ("session_reminder", "session_reminder_referrer", "session_log")  # sessions
 
 # -- peer support (issue #4) ---------------------------------------------------------------------
 HANDOVER = "handover"  # a supporter: the need-to-know hand-over, with accept / decline
@@ -49,3 +56,20 @@ FEEDBACK = "feedback"  # the person, at the end of support: the short survey
 CLOSING_REPORT = "closing_report"  # the supporter, at the end of support
 SUPPORT_ENDED = "support_ended"  # the holder: the supporter said support ended (reference only)
 CLOSING_RECEIVED = "closing_received"  # the holder: the closing report is in (reference only)
+
+# -- sessions (issue #4, point 3): slots are "<session id>" or "<session id>:<n>" ----------------
+SESSION_NEWS = "session_news"  # the person: a time is set ("<id>"), or called off ("<id>:x")
+SESSION_PLANNED = "session_planned"  # the supporter: a coordinator planned a meeting
+CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a concern
+#: Every kind about sessions (rendered by bot.session_delivery).
+SESSION_KINDS = (
+    SESSION_REMINDER,
+    SESSION_REMINDER_REFERRER,
+    SESSION_LOG,
+    SESSION_NEWS,
+    SESSION_PLANNED,
+    CONCERN,
+    CONCERN_NOTE,
+)
+#: The log after a session: however late (it is still worth asking), never twice.
+SESSION_LOG_TIMING = Timing(at_most_once=True)

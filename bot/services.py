@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from bot.casework import CaseworkFlow
 from bot.checkins import CheckinsFlow
 from bot.flow import IntakeFlow
+from bot.sessions import SessionsFlow
 from bot.surveys import SurveyFlow
 from conversations.intake import Intake
 from storage import Store
@@ -24,6 +25,7 @@ class Services:
     casework: CaseworkFlow
     checkins: CheckinsFlow | None = None
     surveys: SurveyFlow | None = None
+    sessions: SessionsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -43,6 +43,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
     who = actor(update)
     reply = await found.casework.typed(who, text, update.update_id)
+    if reply is None and found.sessions is not None:  # a meeting's time, place, or a note
+        reply = await found.sessions.typed(sender(update), text, update.update_id)
     if reply is None and found.surveys is not None:  # an answer to the end-of-support survey
         reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
