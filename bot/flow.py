@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import calendar, preferences
+from bot.engagements import supporter_gone
 from bot.funnel import note_reached
 from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from conversations import callbacks, safety, screens
@@ -284,8 +285,16 @@ class IntakeFlow:
         """Before erasing: each coordinator holding one of their referrals is told "withdrawn"
         (the reference only), and the audit trail records the erasure, without content."""
         now = self.clock()
+        await supporter_gone(uow, person, now)  # if they are a peer supporter
         for referral in await uow.referrals.for_person(person):
             await uow.audit.record(None, "erased", now, reference=referral.reference)
+            live = await uow.engagements.live(referral)
+            supporter = await uow.people.get(live.supporter_id or "") if live else None
+            if supporter is not None:  # their supporter too: the reference only
+                payload = json.dumps({"reference": referral.reference}).encode()
+                await uow.outbox.add(
+                    WITHDRAWN, recipient=supporter, due_at=now, now=now, payload=payload
+                )
             if referral.holder_id is None or referral.status == "closed":
                 continue
             holder = await uow.people.get(referral.holder_id)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bot import outbox_kinds as kinds
 from bot.casework import Actor
+from bot.engagements import supporter_gone, tell_holder
 from bot.flow import Reply
 from conversations import screens, supporting
 from conversations.callbacks import ProfilePress, SupportPress
@@ -165,12 +166,7 @@ class SupportFlow:
             await uow.roles.revoke(person, "supporter", programme.id)
         await uow.supporters.remove(person)
         await self._clear_pending(uow, person)
-        for engagement in await uow.engagements.for_supporter(person):
-            referral = await uow.referrals.get(engagement.referral_id)
-            if engagement.status == "offered":
-                await uow.engagements.decide(engagement, "withdrawn", now)
-            elif await uow.engagements.end(engagement, now) and referral is not None:
-                await self._tell_holder(uow, engagement, referral, "left", now)
+        await supporter_gone(uow, person, now)
         await uow.audit.record(person, "supporter:left", now)
         log.info("supporter.left")
 
@@ -220,13 +216,7 @@ class SupportFlow:
     async def _tell_holder(
         self, uow: Unit, engagement: Engagement, referral: Referral, answer: str, now: datetime
     ) -> None:
-        await uow.outbox.add(
-            kinds.OFFER_ANSWER,
-            referral=referral,
-            due_at=now,
-            now=now,
-            payload=json.dumps({"engagement": engagement.id, "answer": answer}).encode(),
-        )
+        await tell_holder(uow, engagement, referral, answer, now)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -211,3 +211,53 @@ async def test_pause_and_leave(
     await sam.wait_for(lambda m: "only for the service's peer supporters" in m.text)
     forged = await robin.press_data("p:show")  # not a supporter: a kind notice, nothing else
     assert "only for the service's peer supporters" in ((await forged.answered()).text or "")
+
+
+async def matched(
+    emulator: BotApiEmulator, files: BotFiles, runtime: Runtime, sam: ScriptedUser
+) -> tuple[ScriptedUser, ScriptedUser, str]:
+    await profile(sam, emulator, runtime, ["English"], "Online", "Art")
+    robin, cora, reference, status = await contacted_referral(emulator, files)
+    await cora.press("Match", message=status)
+    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press("1. Sam", message=offer)
+    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+    await cora.press("Send to Sam", message=offer)
+    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    await sam.press("Yes, I can", message=handover)
+    await cora.wait_for(lambda m: "Sam said yes" in m.text)
+    return robin, cora, reference
+
+
+async def test_a_referrer_erasing_themselves_is_withdrawn_for_their_supporter_too(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, runtime = service
+    sam = emulator.user(SAM, "Sam")
+    robin, cora, reference = await matched(emulator, files, runtime, sam)
+    await robin.send("/delete")
+    ask = await robin.wait_for(lambda m: "Yes, delete everything" in m.button_texts)
+    await robin.press("Yes, delete everything", message=ask)
+    told = await sam.wait_for(lambda m: f"{reference} was withdrawn" in m.text)
+    assert told.protect_content and "Robin" not in told.text
+    await cora.wait_for(lambda m: f"{reference} was withdrawn" in m.text)
+    raw = sqlite3.connect(files.database).execute("SELECT count(*) FROM engagements").fetchone()
+    assert raw == (0,)  # gone with the referral
+
+
+async def test_a_supporter_erasing_themselves_leaves_nobody_unsupported(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, runtime = service
+    sam = emulator.user(SAM, "Sam")
+    robin, cora, reference = await matched(emulator, files, runtime, sam)
+    await sam.send("/delete")
+    ask = await sam.wait_for(lambda m: "Yes, delete everything" in m.button_texts)
+    await sam.press("Yes, delete everything", message=ask)
+    left = await cora.wait_for(lambda m: "left the supporter team" in m.text)
+    assert reference in left.text
+    db = sqlite3.connect(files.database)
+    assert db.execute("SELECT count(*) FROM supporters").fetchone() == (0,)
+    assert db.execute("SELECT status, supporter_id FROM engagements").fetchall() == [
+        ("ended", None)
+    ]
