@@ -117,13 +117,22 @@ class Sandbox:
             Pane("referrer", "Referrer (private chat)", referrer, None, [f"/start {first}"]),
             Pane("group", "Coordinators' group", coordinator, group, ["/groupid"]),
             Pane("coordinator", "Coordinator (private chat)", coordinator, None, ["/queue"]),
-            Pane("supporter", "Supporter (private chat)", supporter, None, [f"/join {invite}"]),
+            Pane(
+                "supporter",
+                "Supporter (private chat)",
+                supporter,
+                None,
+                [f"/join {invite}", "/profile", "/sessions"],
+            ),
         ]
         hints = {
             "referrer": "Robin, someone referring themselves. Start as the clinic's link does:",
             "group": "The coordinators' group, as Cora sees it. New referrals appear here.",
             "coordinator": "Cora's private chat with the bot: claimed referrals arrive here.",
-            "supporter": f"Sam, a peer supporter. A one-time code lets them join {first}:",
+            "supporter": (
+                f"Sam, a peer supporter. A one-time code lets them join {first}; then /profile "
+                "(matches use it), and /sessions once Cora matched them with someone:"
+            ),
         }
         self.page = SandboxPage(emu.world, panes, hints, self.choice.label, port=self.port)
         await self.page.start()
