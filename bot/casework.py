@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from bot import calendar, preferences, surveys
+from bot import calendar, preferences, session_calendar, surveys
 from bot import outbox_kinds as kinds
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
@@ -229,9 +229,9 @@ class CaseworkFlow:
             return Reply([summary])
         view, actions = await case_view(uow, self.config, referral, desk.person.id)
         await uow.audit.record(desk.person, "view", self.clock(), reference=referral.reference)
-        return Reply(
-            [casework.details(view, actions, self.clock(), desk.language, _)], protect=True
-        )
+        details = casework.details(view, actions, self.clock(), desk.language, _)
+        details = await session_calendar.with_session_buttons(uow, referral, details, _)
+        return Reply([details], protect=True)
 
     async def _claim(
         self,
@@ -320,7 +320,8 @@ class CaseworkFlow:
         if fresh.holder_id is None:
             return Reply([casework.back_in_queue(fresh.reference, _)])
         actions = available(case_of(fresh), desk.person.id)
-        return Reply([casework.status_now(fresh.reference, fresh.status, actions, _)])
+        status = casework.status_now(fresh.reference, fresh.status, actions, _)
+        return Reply([await session_calendar.with_session_buttons(uow, fresh, status, _)])
 
     async def _verified(
         self, uow: Unit, desk: Desk, referral: Referral, programme: Programme

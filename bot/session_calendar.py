@@ -13,9 +13,11 @@ from datetime import datetime
 
 from bot import outbox_kinds as kinds
 from bot import preferences
-from conversations import session_times
+from conversations import session_times, sessions
 from conversations.forms import Programme, ServiceConfig
+from conversations.i18n import Translate
 from conversations.preferences import Preferences
+from conversations.prompts import Prompt
 from storage import Engagement, Person, Referral, Session, Unit
 
 #: Rows that belong to a session still to come: cancelling it drops what is pending of these.
@@ -140,3 +142,14 @@ async def engagement_ended(uow: Unit, engagement: Engagement, referral: Referral
     for session in await uow.sessions.for_engagement(engagement):
         dropped += await uow.outbox.drop_slots(referral, _AHEAD, str(session.id))
     return dropped
+
+
+async def with_session_buttons(
+    uow: Unit, referral: Referral, prompt: Prompt, _: Translate
+) -> Prompt:
+    """A matched referral's screen for its holder, plus "Plan a session" and "Meetings" (a row
+    of their own: the referral's lifecycle actions are unchanged)."""
+    engagement = await uow.engagements.live(referral)
+    if engagement is None or engagement.status != "accepted":
+        return prompt
+    return Prompt(prompt.text, (*prompt.buttons, sessions.plan_row(engagement.id, _)))

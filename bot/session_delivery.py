@@ -107,12 +107,12 @@ class SessionDelivery:
     async def _render(
         self, uow: Unit, item: OutboxItem, referral: Referral, programme: Programme, now: datetime
     ) -> Outgoing | None:
+        if item.kind == kinds.CONCERN_NOTE:  # no slot: the note is an entry of the thread
+            payload = json.loads(await uow.outbox.payload(item) or b"{}")
+            return await self._for_coordinators(uow, referral, programme, payload.get("entry"))
         about = await self._about(uow, item, referral, programme)
         if item.kind == kinds.CONCERN:
-            return await self._for_coordinators(uow, about, None)
-        if item.kind == kinds.CONCERN_NOTE:
-            payload = json.loads(await uow.outbox.payload(item) or b"{}")
-            return await self._for_coordinators(uow, about, payload.get("entry"))
+            return await self._for_coordinators(uow, referral, programme, None)
         if item.kind == kinds.SESSION_NEWS and about.slot.endswith(":x"):
             return await self._time_off(uow, about)
         # Everything else is about a session still to come (or, for the log, just gone).
@@ -238,24 +238,26 @@ class SessionDelivery:
 
     # -- the coordinator ------------------------------------------------------------------------
 
-    async def _for_coordinators(self, uow: Unit, about: About, entry: object) -> Outgoing:
+    async def _for_coordinators(
+        self, uow: Unit, referral: Referral, programme: Programme, entry: object
+    ) -> Outgoing:
         """A concern (the reference only), or the supporter's note, to the holder; with nobody
         holding the referral, to each coordinator's private chat (never a group)."""
-        holder = await self.d._holder(uow, about.referral)
+        holder = await self.d._holder(uow, referral)
         if holder is not None:
             chats, lang = [holder.chat_id], holder.language
         else:
-            chats, lang = await self._coordinator_chats(uow, about.programme)
+            chats, lang = await self._coordinator_chats(uow, programme)
         if not chats:
             raise Discard("no_coordinator")
         _ = self.d.catalog.translator(lang)
         if entry is None:
-            prompt = sessions.concern_for_holder(about.referral.reference, _)
+            prompt = sessions.concern_for_holder(referral.reference, _)
         else:
-            found = next((e for e in await uow.thread.list(about.referral) if e.id == entry), None)
+            found = next((e for e in await uow.thread.list(referral) if e.id == entry), None)
             if found is None:
                 raise Discard("gone")
-            prompt = sessions.note_for_holder(about.referral.reference, found.body.decode(), _)
+            prompt = sessions.note_for_holder(referral.reference, found.body.decode(), _)
         return Outgoing(chats, prompt, protect=True)
 
     async def _coordinator_chats(self, uow: Unit, programme: Programme) -> tuple[list[int], str]:

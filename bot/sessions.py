@@ -146,8 +146,7 @@ class SessionsFlow:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             draft.pending, draft.day = sessions.ASK_TIME, day.isoformat()
             await uow.staff.save(person, draft.to_bytes(), now)
-            label = sessions.day_label(day, days[0], lang, _)
-            return Reply(replace=sessions.ask_time(eid, label, _))
+            return Reply(replace=sessions.ask_time(eid, sessions.date_text(day, lang), _))
         if press.action in ("o", "i") and draft.pending == WHERE:
             if press.action == "i":
                 draft.pending = sessions.ASK_PLACE
@@ -329,8 +328,7 @@ class SessionsFlow:
                 return Reply([sessions.time_unreadable(_)])
             starts_at = session_times.local_start(day, at, planning.zone)
             if starts_at is None:
-                today = session_times.days_ahead(now, planning.zone)[0]
-                return Reply([sessions.time_missing(sessions.day_label(day, today, lang, _), _)])
+                return Reply([sessions.time_missing(sessions.date_text(day, lang), _)])
             if starts_at <= now:
                 return Reply([sessions.time_passed(eid, _)])
             draft.time, draft.pending = at.strftime("%H:%M"), WHERE

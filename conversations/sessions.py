@@ -114,10 +114,14 @@ def day_label(day: date, today: date, lang: str, _: Translate) -> str:
     return str(format_date(day, "EEE d MMM", locale=lang))
 
 
+def date_text(day: date, lang: str) -> str:
+    return str(format_date(day, "EEEE d MMMM", locale=lang))
+
+
 def when_text(starts_at: datetime, zone: ZoneInfo, lang: str, _: Translate) -> str:
     local = starts_at.astimezone(zone)
     return _("{day} at {time}").format(
-        day=format_date(local.date(), "EEEE d MMMM", locale=lang), time=local.strftime("%H:%M")
+        day=date_text(local.date(), lang), time=local.strftime("%H:%M")
     )
 
 

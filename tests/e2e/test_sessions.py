@@ -6,6 +6,7 @@ in the middle of a due batch sends nobody a reminder twice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import sqlite3
@@ -16,9 +17,13 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot import outbox_kinds as kinds
+from bot import session_calendar
+from bot.app import Runtime
+from conversations.sessions import Where
 from storage import Store
 from tests.e2e.coordination import CORA, GROUP_ID, refer, write_config
-from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, in_process
+from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.test_checkins import poll
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 AGREE = {**HIV_PLAN, CHOICES_KEY: ["Short check-in messages"]}
@@ -158,3 +163,216 @@ async def test_a_supporter_plans_a_meeting_and_both_are_reminded(
     assert [s for s, _, _ in outbox(files, kinds.SESSION_LOG)] == ["pending"]
     group = emulator.group(GROUP_ID)
     assert not any("Jubilee" in m.content for m in group.bot_messages)
+
+
+async def test_a_coordinator_plans_and_cancels_and_a_concern_reaches_them(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    # The log 1 s after the start; reminders a day and an hour before (not within the test).
+    config = session_config(tmp_path, remind=[24 * HOUR, HOUR], log_after=1.0)
+    files = BotFiles(tmp_path, config_path=config)
+    robin, cora = emulator.user(6311, "Robin"), emulator.user(CORA, "Cora")
+    sam = supporter(emulator, 6361)
+    async with in_process(files, emulator) as runtime:
+        await cora.send("/start")
+        reference = await refer(robin, AGREE, files.config())
+        await claimed(cora, reference)
+        await match(runtime.store, reference, sam.id)
+
+        await cora.send(f"/referral {reference}")
+        details = await cora.wait_for(lambda m: m.content.startswith(f"Referral {reference}"))
+        assert details.button_texts[-2:] == ["Plan a session", "Meetings"]
+        await cora.press("Plan a session", message=details)
+        picker = await cora.wait_for(lambda m: "Which day?" in m.content)
+        await cora.press("Tomorrow", message=picker)
+        await emulator.wait_until(lambda: "What time" in picker.content, what="the time step")
+        await cora.send("10:00")
+        where = await cora.wait_for(lambda m: "online or in person" in m.content)
+        await cora.press("Online", message=where)
+        await emulator.wait_until(lambda: "Please check" in where.content, what="the check")
+        await cora.press("Yes, save it", message=where)
+        await emulator.wait_until(lambda: "Saved" in where.content, what="saved")
+        assert "remind the supporter" in where.content
+
+        planned = await sam.wait_for(lambda m: "A new meeting is in your diary" in m.content)
+        assert planned.protect_content and reference in planned.content
+        await robin.wait_for(lambda m: "A time is set" in m.content, timeout=10)
+
+        await cora.press("Cancel this meeting", message=where)
+        sure = await cora.wait_for(lambda m: "Cancel the meeting on" in m.content)
+        await cora.press("Yes, cancel it", message=sure)
+        await emulator.wait_until(lambda: "is cancelled" in sure.content, what="cancelled")
+        off = await robin.wait_for(lambda m: "A change of plan." in m.content, timeout=10)
+        assert off.content.startswith("A change of plan.\n")
+        assert {s for s, _, _ in outbox(files, kinds.SESSION_REMINDER)} <= {"dropped"}
+        assert [s for s, _, _ in outbox(files, kinds.SESSION_LOG)] == ["dropped"]
+
+        # A meeting that just happened (written through the storage API, to the second).
+        session_id = await seed_session(runtime, reference, seconds=1.0)
+        ask = await sam.wait_for(lambda m: "Did the meeting" in m.content, timeout=10)
+        assert ask.protect_content
+        await sam.press("I have a concern", message=ask)
+        await emulator.wait_until(lambda: "Thank you for telling us" in ask.content, what="ok")
+        concern = await cora.wait_for(lambda m: f"Please look at {reference} soon" in m.content)
+        assert concern.protect_content
+        await sam.send("Zebra-canary worry words")
+        await sam.wait_for(lambda m: "Your note is with the coordinator" in m.content)
+        note = await cora.wait_for(lambda m: "A note from the supporter" in m.content)
+        assert "Zebra-canary worry words" in note.content and note.protect_content
+        await sam.press_data(f"m:lg:{session_id}:h", message=ask)  # a late second tap
+        await emulator.wait_until(lambda: "noted already" in ask.content, what="noted once")
+        await emulator.settle(quiet=0.5)
+
+    assert "Zebra" not in concern.content
+    group = emulator.group(GROUP_ID)
+    assert not any("Zebra" in m.content or "concern" in m.content for m in group.bot_messages)
+    assert not any("Zebra" in m.content for m in robin.bot_messages)
+    store = await files.open_store()
+    try:
+        async with store.unit() as uow:
+            session = await uow.sessions.get(session_id)
+            referral = await uow.referrals.by_reference(reference)
+            assert referral is not None
+            notes = [e.body for e in await uow.thread.list(referral) if e.kind == "note"]
+            actions = [(e.action, e.detail) for e in await uow.audit.entries()]
+    finally:
+        await store.close()
+    assert session is not None and session.outcome == "concern"
+    assert notes == [b"Zebra-canary worry words"]
+    assert ("session:logged", "concern") in actions
+    assert [a for a, _ in actions].count("session:logged") == 1
+    assert not any("Zebra" in str(d) for _, d in actions)
+    assert [s for s, _, _ in outbox(files, kinds.CONCERN)] == ["sent"]
+
+
+async def seed_session(runtime: Runtime, reference: str, seconds: float) -> int:
+    """A session of the referral's engagement starting in `seconds`, armed like a planned one."""
+    now = datetime.now(UTC)
+    programme = runtime.config.programme("hiv")
+    assert programme is not None
+    async with runtime.store.unit() as uow:
+        referral = await uow.referrals.by_reference(reference)
+        assert referral is not None
+        engagement = await uow.engagements.live(referral)
+        assert engagement is not None and engagement.supporter_id is not None
+        author = await uow.people.get(engagement.supporter_id)
+        assert author is not None
+        start = now + timedelta(seconds=seconds)
+        session = await uow.sessions.add(
+            engagement, referral, start, Where(True).to_bytes(), author, now
+        )
+        await session_calendar.arm(uow, programme, referral, session, now, by_coordinator=False)
+    runtime.worker.wake()
+    return session.id
+
+
+# -- downtime and restarts -----------------------------------------------------------------------
+
+
+async def seed_matches(
+    files: BotFiles, pairs: list[tuple[int, int]], start: datetime, *, arm: bool
+) -> list[int]:
+    """For each (person, supporter): a matched referral held by Cora, a session at `start`;
+    armed like a planned one, or with only the first reminder queued, due now. Returns the
+    session ids. Written through the storage API while no bot runs."""
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    now = datetime.now(UTC)
+    made = []
+    store = await files.open_store()
+    try:
+        async with store.unit() as uow:
+            cora = await uow.people.find(CORA) or await uow.people.create(CORA, now)
+            for person_id, supporter_id in pairs:
+                person = await uow.people.create(person_id, now)
+                answers = b'{"name": "Sam"}'
+                referral = await uow.referrals.create(person, "hiv", answers, False, now)
+                assert await uow.referrals.claim(referral, cora, now)
+                helper = await uow.people.create(supporter_id, now)
+                await uow.roles.grant(helper, "supporter", "hiv", now)
+                engagement = await uow.engagements.offer(referral, helper, cora, b"{}", now)
+                assert engagement is not None
+                await uow.engagements.decide(engagement, "accepted", now)
+                await uow.referrals.set_status(referral, "matched", now)
+                session = await uow.sessions.add(
+                    engagement, referral, start, Where(True).to_bytes(), helper, now
+                )
+                made.append(session.id)
+                if arm:
+                    await session_calendar.arm(
+                        uow, programme, referral, session, now, by_coordinator=False
+                    )
+                else:
+                    await uow.outbox.schedule(
+                        kinds.SESSION_REMINDER,
+                        slot=f"{session.id}:0",
+                        referral=referral,
+                        due_at=now,
+                        now=now,
+                    )
+    finally:
+        await store.close()
+    return made
+
+
+async def test_a_reminder_whose_moment_passed_while_the_bot_was_down_is_dropped(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    # The meeting starts 4 s from now, reminders 3 s and 2 s before it, the log 1 s after;
+    # the bot only starts 6 s from now: the reminders are dropped, the log still comes.
+    config = session_config(tmp_path, remind=[3.0, 2.0], log_after=1.0)
+    files = BotFiles(tmp_path, config_path=config)
+    files.data_dir.mkdir(parents=True, exist_ok=True)
+    robin, sam = supporter(emulator, 6321), supporter(emulator, 6371)
+    start = datetime.now(UTC) + timedelta(seconds=4)
+    await seed_matches(files, [(robin.id, sam.id)], start, arm=True)
+    await asyncio.sleep(max((start - datetime.now(UTC)).total_seconds(), 0) + 2.0)
+    async with in_process(files, emulator):
+        ask = await sam.wait_for(lambda m: "Did the meeting" in m.content, timeout=10)
+        await emulator.settle(quiet=1.0)
+    assert documents(sam) == []  # no reminder after the moment it was for
+    assert [m.content for m in sam.bot_messages] == [ask.content]
+    assert outbox(files, kinds.SESSION_REMINDER) == [
+        ("dropped", f"{1}:0", "late"),
+        ("dropped", f"{1}:1", "late"),
+    ]
+    assert [s for s, _, _ in outbox(files, kinds.SESSION_LOG)] == ["sent"]
+    # the person's news of the time is not sent either, once the meeting has begun
+    assert [e for _, _, e in outbox(files, kinds.SESSION_NEWS)] == ["late"]
+    assert robin.bot_messages == []
+
+
+async def test_a_restart_in_the_middle_of_a_batch_of_reminders_sends_none_twice(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    ids = list(range(8300, 8360))
+    pairs = [(i, i + 1000) for i in ids]
+    helpers = [supporter(emulator, s) for _, s in pairs]
+    files = BotFiles(tmp_path, config_path=session_config(tmp_path, [HOUR], log_after=HOUR))
+    files.data_dir.mkdir(parents=True, exist_ok=True)
+    await seed_matches(files, pairs, datetime.now(UTC) + timedelta(minutes=30), arm=False)
+    bot = BotProcess(files, emulator)
+    await bot.start()
+    try:
+        await emulator.wait_until(
+            lambda: sum(len(documents(h)) for h in helpers) >= 20, timeout=20, what="a third"
+        )
+        await bot.kill()  # in the middle of sending (about 30 a second)
+        assert sum(len(documents(h)) for h in helpers) < len(helpers)
+        await bot.start()
+        await poll(
+            lambda: all(s != "pending" for s, _, _ in outbox(files, kinds.SESSION_REMINDER)),
+            timeout=30,
+            what="every due reminder settled",
+        )
+        await emulator.settle(quiet=0.5)
+    finally:
+        await bot.stop()
+    counts = [len(documents(h)) for h in helpers]
+    assert max(counts) == 1  # nobody twice
+    rows = outbox(files, kinds.SESSION_REMINDER)
+    ambiguous = [r for r in rows if r[2] == "ambiguous"]
+    assert len(ambiguous) <= 1  # at most the one on the wire at the kill, never sent again
+    assert counts.count(0) <= len(ambiguous)
+    assert {s for s, _, _ in rows} <= {"sent", "failed"}
+    assert emulator.too_many_requests == []
