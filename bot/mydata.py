@@ -18,7 +18,14 @@ from conversations import mydata, screens
 from conversations.draft import Draft
 from conversations.i18n import Translate
 from conversations.intake import Intake
-from conversations.mydata import Activity, DraftCopy, Holding, ReferralCopy, ThreadItem
+from conversations.mydata import (
+    Activity,
+    DraftCopy,
+    Holding,
+    ReferralCopy,
+    SurveyCopy,
+    ThreadItem,
+)
 from storage import Person, Referral, Store, Unit
 
 log = logging.getLogger("peerdoor.mydata")
@@ -108,6 +115,10 @@ class MyData:
             activity=[
                 Activity(e.at, e.action)
                 for e in await uow.audit.entries(reference=referral.reference, limit=AUDIT_LIMIT)
+            ],
+            surveys=[
+                SurveyCopy(e.kind, e.submitted_at, json.loads(e.answers))
+                for e in await uow.surveys.entries(referral)
             ],
         )
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
+from conversations import surveys
 from conversations.casework import status_name
 from conversations.draft import Answer, Draft
 from conversations.forms import Programme, Question
@@ -44,6 +45,16 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class SurveyCopy:
+    """Answers given at the end of support: the person's own feedback, or the supporter's
+    closing report about this referral (held with it, so part of the person's copy)."""
+
+    kind: str  # feedback | closing
+    at: datetime
+    answers: dict[str, Answer]
+
+
+@dataclass(frozen=True)
 class ReferralCopy:
     reference: str
     programme_id: str
@@ -59,6 +70,7 @@ class ReferralCopy:
     outcome: dict[str, Any] | None = None
     thread: list[ThreadItem] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
+    surveys: list[SurveyCopy] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,10 @@ def _referral_blocks(referral: ReferralCopy, language: str, _: Translate) -> lis
             f"{esc(_when(t.at, zone, language))} · {bold(_thread_label(t.kind, _))}\n{esc(t.text)}"
             for t in referral.thread
         ]
+    for survey in referral.surveys:
+        title = f"{bold(_survey_title(survey.kind, _))} · {esc(_when(survey.at, zone, language))}"
+        read = surveys.readable(p, _survey_kind(survey.kind), survey.answers, language, _)
+        blocks.append("\n".join([title, *(f"{bold(q)}\n{esc(a)}" for _id, q, a in read)]))
     return blocks
 
 
@@ -255,6 +271,7 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
                     for t in r.thread
                 ],
                 "activity": [{"at": _iso(a.at), "action": a.action} for a in r.activity],
+                "surveys": [_survey_data(p, survey, lang, _) for survey in r.surveys],
             }
         )
     return data
@@ -274,6 +291,32 @@ def _answers_data(
         i["id"]: {"question": i["question_text"], "answer": i["answer"], "value": i["value"]}
         for i in items
     }
+
+
+def _survey_data(
+    programme: Programme | None, survey: SurveyCopy, language: str, _: Translate
+) -> dict[str, Any]:
+    kind = _survey_kind(survey.kind)
+    items = surveys.readable(programme, kind, survey.answers, language, _)
+    return {
+        "kind": survey.kind,
+        "title": _survey_title(survey.kind, _),
+        "submitted_at": _iso(survey.at),
+        "answers": {
+            qid: {"question": question, "answer": answer, "value": survey.answers[qid]}
+            for qid, question, answer in items
+        },
+    }
+
+
+def _survey_kind(kind: str) -> surveys.SurveyKind:
+    return "closing" if kind == "closing" else "feedback"
+
+
+def _survey_title(kind: str, _: Translate) -> str:
+    if kind == "closing":
+        return _("Your supporter's closing report")
+    return _("Your feedback")
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from conversations import callbacks
 from conversations.answers import choice_ids, option_label, parse_typed
 from conversations.callbacks import MAX_BYTES
 from conversations.draft import Answer
@@ -350,12 +351,13 @@ def readable(
     answers: dict[str, Answer],
     lang: str,
     _: Translate,
-) -> list[tuple[str, str]]:
-    """(question, answer) pairs as a person reads them, in config order (unknown ids last)."""
+) -> list[tuple[str, str, str]]:
+    """(question id, question, answer) as a person reads them, in config order (unknown ids
+    last)."""
     qs = questions(programme, kind) if programme is not None else []
     by_id = {q.id: q for q in qs}
     order = [q.id for q in qs if q.id in answers] + sorted(k for k in answers if k not in by_id)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     for qid in order:
         value = answers[qid]
         q = by_id.get(qid)
@@ -370,7 +372,7 @@ def readable(
             text = option_label(programme, q, str(value), lang, _)
         else:
             text = str(value)
-        out.append((label, text))
+        out.append((qid, label, text))
     return out
 
 
@@ -389,6 +391,11 @@ def countable(programme: Programme, answers: dict[str, Answer]) -> list[tuple[st
 
 
 # -- texts for coordinators and supporters ----------------------------------------------------
+
+
+def end_button(engagement: str, _: Translate) -> Button:
+    """For the supporter's view of an accepted engagement: support has ended."""
+    return Button(_("Support has ended"), callbacks.support("end", engagement))
 
 
 def support_ended_for_holder(reference: str, _: Translate) -> Prompt:

@@ -8,16 +8,27 @@ person and no referral: a programme tag, a question, an answer and a month.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
 from storage.crypto import LookupKeys
-from storage.db import to_text
+from storage.db import from_text, to_text
 from storage.keys import DataKeys
 from storage.models import Person, Referral
 
 KINDS = ("feedback", "closing")
+
+
+@dataclass(frozen=True)
+class SurveyEntry:
+    """One submitted survey, opened: its kind, the engagement it was about, when, answers."""
+
+    kind: str
+    engagement_id: str | None
+    submitted_at: datetime
+    answers: bytes
 
 
 class SurveyRepo:
@@ -68,6 +79,26 @@ class SurveyRepo:
         return [
             key.open("surveys", "answers", f"{sid}|{referral.id}|{kind}", sealed)
             for sid, sealed in rows
+        ]
+
+    async def entries(self, referral: Referral) -> list[SurveyEntry]:
+        """Every submitted survey of the referral (both kinds), oldest first, opened."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT id, kind, engagement_id, submitted_at, answers FROM surveys"
+            " WHERE referral_id = ? ORDER BY id",
+            (referral.id,),
+        )
+        if not rows:
+            return []
+        key = await self._keys.get(referral.person_id)
+        return [
+            SurveyEntry(
+                str(kind),
+                engagement_id,
+                from_text(at),
+                key.open("surveys", "answers", f"{sid}|{referral.id}|{kind}", sealed),
+            )
+            for sid, kind, engagement_id, at, sealed in rows
         ]
 
     async def submitted(self, engagement_id: str, kind: str) -> bool:

@@ -39,7 +39,13 @@ def make_programme() -> Programme:
         {"id": "anything", "kind": "text", "text": loc("Anything else?"), "required": False},
     ]
     data["closing_report"] = [
-        {"id": "sessions", "kind": "number", "minimum": 0, "maximum": 50, "text": loc("How many?")},
+        {
+            "id": "sessions",
+            "kind": "number",
+            "minimum": 0,
+            "maximum": 50,
+            "text": loc("How many?"),
+        },
         {"id": "note", "kind": "text", "text": loc("Note?"), "required": False, "max_length": 30},
     ]
     return ServiceConfig.model_validate({"programmes": [data]}).programmes[0]
@@ -178,7 +184,11 @@ def test_readable_answers_in_config_order() -> None:
     got = surveys.readable(
         PROGRAMME, "feedback", {"recommend": "yes", "helpful": "2", "anything": None}, "en", _
     )
-    assert got == [("How helpful?", "2"), ("Recommend?", "Yes"), ("Anything else?", "(no answer)")]
+    assert got == [
+        ("helpful", "How helpful?", "2"),
+        ("recommend", "Recommend?", "Yes"),
+        ("anything", "Anything else?", "(no answer)"),
+    ]
 
 
 @pytest.mark.parametrize("kind", surveys.KINDS)
