@@ -159,6 +159,10 @@ async def fill_in_hiv_form(driver: Driver, programme: Programme, language: str =
     for _ in range(len(programme.form) + 2):
         if screen.text is not None and screen.text.startswith("Please check"):
             break
+        if screen.text is not None and screen.text.startswith("A few choices"):
+            # the consent choices step (check-ins, feedback...): left as they are
+            screen = await driver.act(Action("press", "Done"), driver.new_with_buttons)
+            continue
         screen = await answer_screen(driver, programme, screen, language)
     else:
         raise AssertionError("no review screen after the whole form")
