@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 from bot import outbox_kinds as kinds
+from bot import session_calendar
 from storage import Engagement, Person, Referral, Unit
 
 
@@ -34,4 +35,5 @@ async def supporter_gone(uow: Unit, person: Person, now: datetime) -> None:
         if engagement.status == "offered":
             await uow.engagements.decide(engagement, "withdrawn", now)
         elif await uow.engagements.end(engagement, now) and referral is not None:
+            await session_calendar.engagement_ended(uow, engagement, referral)  # no reminders
             await tell_holder(uow, engagement, referral, "left", now)

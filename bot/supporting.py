@@ -17,7 +17,7 @@ from bot import outbox_kinds as kinds
 from bot.casework import Actor
 from bot.engagements import supporter_gone, tell_holder
 from bot.flow import Reply
-from conversations import screens, supporting
+from conversations import screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
@@ -211,7 +211,8 @@ class SupportFlow:
         await uow.audit.record(person, "accept_offer", now, reference=referral.reference)
         await self._tell_holder(uow, engagement, referral, "accepted", now)
         log.info("engagement.accepted ref=%s", referral.reference)
-        return Reply([supporting.accepted(referral.reference, _)])
+        done = supporting.accepted(referral.reference, _)  # and the way to plan a first meeting
+        return Reply([Prompt(done.text, (*done.buttons, sessions.plan_row(engagement.id, _)))])
 
     async def _tell_holder(
         self, uow: Unit, engagement: Engagement, referral: Referral, answer: str, now: datetime

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import outbox_kinds as kinds
-from bot import preferences
+from bot import preferences, session_calendar
 from bot.case_views import person_language
 from bot.flow import Reply, Sender
 from bot.worker import Discard
@@ -43,6 +43,7 @@ async def end_engagement(
     already, by a double tap or by the other side): then nothing is queued twice."""
     if not await uow.engagements.end(engagement, now):
         return False
+    await session_calendar.engagement_ended(uow, engagement, referral)  # no more reminders
     programme = config.programme(await uow.referrals.programme_id(referral))
     if programme is None:
         return True

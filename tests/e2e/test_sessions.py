@@ -376,3 +376,93 @@ async def test_a_restart_in_the_middle_of_a_batch_of_reminders_sends_none_twice(
     assert counts.count(0) <= len(ambiguous)
     assert {s for s, _, _ in rows} <= {"sent", "failed"}
     assert emulator.too_many_requests == []
+
+
+# -- through the hand-over, and the person's choices --------------------------------------------
+
+
+async def test_a_supporter_plans_from_the_hand_over_they_accepted(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    from tests.e2e.test_supporters_match import SAM, contacted_referral, profile
+
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    sam = emulator.user(SAM, "Sam")
+    async with in_process(files, emulator) as runtime:
+        await profile(sam, emulator, runtime, ["English"], "Online", "Walking")
+        robin, cora, reference, status = await contacted_referral(emulator, files)
+        await cora.press("Match", message=status)
+        offer = await cora.wait_for(lambda m: "best fit first" in m.content)
+        await cora.press("1. Sam", message=offer)
+        await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+        await cora.press("Send to Sam", message=offer)
+        handover = await sam.wait_for(lambda m: "can you support this person" in m.content)
+        await sam.press("Yes, I can", message=handover)
+        yes = await sam.wait_for(lambda m: f"You support {reference} now" in m.content)
+        assert yes.button_texts == ["Plan a session", "Meetings"]
+
+        await sam.press("Plan a session", message=yes)
+        picker = await sam.wait_for(lambda m: "Which day?" in m.content)
+        await sam.press("Tomorrow", message=picker)
+        await emulator.wait_until(lambda: "What time" in picker.content, what="the time step")
+        await sam.send("6.30pm")
+        where = await sam.wait_for(lambda m: "online or in person" in m.content)
+        await sam.press("Online", message=where)
+        await emulator.wait_until(lambda: "18:30" in where.content, what="the check")
+        await sam.press("Yes, save it", message=where)
+        await emulator.wait_until(lambda: "Saved" in where.content, what="saved")
+
+        news = await robin.wait_for(lambda m: "A time is set" in m.content, timeout=10)
+        assert "18:30" in news.content and "Online" in news.content
+        await robin.press("Yes, remind me", message=news)  # they did not agree to check-ins
+        await robin.wait_for(lambda m: "we need your OK for check-ins" in m.content)
+
+        await sam.send("/sessions")
+        listing = await sam.wait_for(lambda m: "The people you support" in m.content)
+        assert f"{reference}: " in listing.content and "at 18:30" in listing.content
+        await sam.press("Meetings", message=listing)
+        meetings = await sam.wait_for(lambda m: f"Meetings with {reference}" in m.content)
+        assert meetings.button_texts[0].startswith("Cancel ")
+        await emulator.settle(quiet=0.3)
+    assert outbox(files, kinds.SESSION_REMINDER_REFERRER) == []  # no consent, no reminders
+    tomorrow = datetime.now(UTC).astimezone(LONDON).date() + timedelta(days=1)
+    start = datetime.combine(tomorrow, datetime.min.time().replace(hour=18, minute=30), LONDON)
+    ahead = [h for h in (24, 1) if start - timedelta(hours=h) > datetime.now(UTC)]
+    assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER)] == ["pending"] * len(ahead)
+
+
+async def test_stop_drops_the_persons_reminders_and_closing_drops_them_all(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    config = session_config(tmp_path, remind=[HOUR], log_after=HOUR)
+    files = BotFiles(tmp_path, config_path=config)
+    robin, cora = emulator.user(6331, "Robin"), emulator.user(CORA, "Cora")
+    sam = supporter(emulator, 6381)
+    async with in_process(files, emulator) as runtime:
+        await cora.send("/start")
+        reference = await refer(robin, AGREE, files.config())
+        await claimed(cora, reference)
+        await match(runtime.store, reference, sam.id)
+        await seed_session(runtime, reference, seconds=2 * HOUR)
+        news = await robin.wait_for(lambda m: "A time is set" in m.content, timeout=10)
+        await robin.press("Yes, remind me", message=news)
+        await robin.wait_for(lambda m: "short reminder before each meeting" in m.content)
+        assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER_REFERRER)] == ["pending"]
+
+        await robin.send("/stop")
+        await robin.wait_for(lambda m: "not send you check-ins any more" in m.content)
+        assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER_REFERRER)] == ["dropped"]
+        await robin.send("/start")
+        again = await robin.wait_for(lambda m: "Would you like them again?" in m.content)
+        await robin.press("Yes, check in with me", message=again)
+        await robin.wait_for(lambda m: "We will check in with you now and then" in m.content)
+        states = [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER_REFERRER)]
+        assert states == ["dropped", "pending"]  # armed again, once
+
+        await cora.send(f"/referral {reference}")
+        details = await cora.wait_for(lambda m: m.content.startswith(f"Referral {reference}"))
+        await cora.press("Close", message=details)
+        await cora.wait_for(lambda m: "closed" in m.content)
+        await emulator.settle(quiet=0.3)
+    for kind in (kinds.SESSION_REMINDER, kinds.SESSION_REMINDER_REFERRER, kinds.SESSION_LOG):
+        assert "pending" not in {s for s, _, _ in outbox(files, kind)}, kind
