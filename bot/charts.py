@@ -10,7 +10,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from bot.report import Cell, Hours
+from bot.report import Cell, FeedbackScores, Hours, protect
 
 _BAR = "#2f6f8f"
 _CLAIM = "#2f6f8f"
@@ -165,3 +165,31 @@ def waiting_times(
     right.set_title(f"By week (weeks with at least {threshold})")
     right.spines[["top", "right"]].set_visible(False)
     return _png(fig)
+
+
+def feedback(scores: Sequence[FeedbackScores], threshold: int) -> bytes:
+    """Every counted feedback question's answers as horizontal bars, question by question
+    (each question's answers protected like a table with its total)."""
+    labels: list[str] = []
+    cells: list[Cell] = []
+    for question in scores:
+        for score, cell in zip(
+            question.scores, protect([s.count for s in question.scores], threshold), strict=True
+        ):
+            labels.append(f"{question.question_id}: {score.label}"[:60])
+            cells.append(cell)
+    if not cells:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(9, 1.6))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "No feedback in this period.", ha="center", va="center")
+        ax.set_title("Feedback at the end of support")
+        return _png(fig)
+    return bars(
+        "Feedback at the end of support",
+        labels,
+        cells,
+        threshold,
+        horizontal=True,
+        axis_label="answers",
+    )

@@ -2,8 +2,10 @@
 
 Everything here comes from columns that are not sealed: a referral's status, urgent flag and
 times, its programme by keyed tag (one tag per configured programme), the outcome actions in the
-audit trail (``status:matched`` ... kept after the status moves on to ``closed``) and the form's
-drop-off counts (``funnel``). Nothing is decrypted: no answer, name or Telegram id is ever read.
+audit trail (``status:matched`` ... kept after the status moves on to ``closed``), the form's
+drop-off counts (``funnel``) and the anonymous feedback counts (``feedback_counts``: programme,
+question, answer, month; only from people who agreed to feedback). Nothing is decrypted: no
+answer, name or Telegram id is ever read.
 
 Small numbers are suppressed so that nobody can be singled out: a count from 1 to threshold-1
 is shown as "<5" (for the default threshold of 5) and drawn as a hatched bar, not its height.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -141,6 +143,69 @@ class Step:
     reached: int
 
 
+@dataclass(frozen=True)
+class Score:
+    """One answer of a feedback question and how often it was given."""
+
+    answer: str  # the option id (or the number, or "yes"/"no")
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FeedbackScores:
+    """The answers to one feedback question, from the anonymous counts.
+
+    ``average`` is given for questions whose answers are all numbers (a 1-5 scale as a
+    single choice with option ids "1".."5", or a number question), and only over at least
+    ``threshold`` answers.
+    """
+
+    question_id: str
+    label: str
+    scores: list[Score]
+    total: int
+    average: float | None
+
+
+def feedback_scores(
+    programme: Programme, counts: Mapping[str, Mapping[str, int]], threshold: int
+) -> list[FeedbackScores]:
+    """Per counted feedback question, in the config's order: the answers in option order
+    (answers the config no longer offers last), the total and, where it means something, the
+    average."""
+    language = programme.default_language
+    out: list[FeedbackScores] = []
+    for q in programme.feedback:
+        if q.kind not in ("single", "yesno", "number"):
+            continue  # free text and multiple choice are never counted
+        given = counts.get(q.id, {})
+        if q.kind == "single":
+            known = [(o.id, programme.text(o.label, language)) for o in q.options]
+        elif q.kind == "yesno":
+            known = [("yes", "yes"), ("no", "no")]
+        else:
+            known = [(a, a) for a in sorted(given, key=_number_key)]
+        ids = [i for i, _ in known]
+        extra = [(a, f"{a} (no longer asked)") for a in sorted(given) if a not in ids]
+        scores = [Score(a, label, given.get(a, 0)) for a, label in known + extra]
+        total = sum(s.count for s in scores)
+        numeric = q.kind != "yesno" and all(_is_number(s.answer) for s in scores)
+        average = None
+        if numeric and total >= max(threshold, 1):
+            average = sum(float(s.answer) * s.count for s in scores) / total
+        out.append(FeedbackScores(q.id, programme.text(q.text, language), scores, total, average))
+    return out
+
+
+def _is_number(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _number_key(text: str) -> tuple[int, float, str]:
+    return (0, float(text), "") if _is_number(text) else (1, 0.0, text)
+
+
 @dataclass
 class ProgrammeReport:
     programme_id: str
@@ -156,7 +221,7 @@ class ProgrammeReport:
     outcomes: list[int]  # in OUTCOME_GROUPS order
     closed: int
     steps: list[Step]
-    feedback: list[int] = field(default_factory=list)  # no feedback survey yet
+    feedback: list[FeedbackScores] = field(default_factory=list)
 
 
 @dataclass
@@ -257,6 +322,7 @@ async def gather(
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
+        scores = await uow.surveys.counts([p.id for p in programmes], since, until)
         for programme in programmes:
             n = await uow.referrals.count([programme.id], STATUSES)
             referrals = await uow.referrals.queue([programme.id], STATUSES, limit=max(n, 1))
@@ -272,7 +338,13 @@ async def gather(
         since=since,
         until=until,
         threshold=threshold,
-        programmes=[summarise(p, rows, f, since, until, threshold) for p, rows, f in read],
+        programmes=[
+            replace(
+                summarise(p, rows, f, since, until, threshold),
+                feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
+            )
+            for p, rows, f in read
+        ],
     )
 
 

@@ -45,7 +45,7 @@ def _img(chart: Chart, alt: str) -> str:
 
 
 #: The files of one programme's charts: <programme id>-<name>.png
-CHART_FILES = ("referrals-per-week", "waiting-times", "form-drop-off", "outcomes")
+CHART_FILES = ("referrals-per-week", "waiting-times", "form-drop-off", "outcomes", "feedback")
 
 
 def paths(out: Path, programme_ids: list[str]) -> list[Path]:
@@ -88,6 +88,11 @@ def charts_for(p: ProgrammeReport, threshold: int) -> dict[str, Chart]:
                 horizontal=True,
                 axis_label="people",
             ),
+        ),
+        "feedback": Chart(
+            f"{pid}-feedback.png",
+            "Feedback at the end of support",
+            charts.feedback(p.feedback, threshold),
         ),
         "outcomes": Chart(
             f"{pid}-outcomes.png",
@@ -200,6 +205,40 @@ def _outcomes_table(p: ProgrammeReport, t: int) -> str:
     return f"<table><thead><tr><th>outcome</th><th>referrals</th></tr></thead>{rows}</table>"
 
 
+def _feedback(p: ProgrammeReport, chart: Chart, t: int) -> str:
+    pid = escape(p.programme_id)
+    if not any(q.total for q in p.feedback):
+        return f'<p id="{pid}-feedback">No feedback in this period.</p>'
+    tables = []
+    for q in p.feedback:
+        qid = escape(q.question_id)
+        cells = protect([s.count for s in q.scores], t)
+        rows = "".join(
+            f'<tr id="{pid}-feedback-{qid}-{escape(s.answer)}"><td>{escape(s.label)}</td>'
+            f"{_cell(c, t)}</tr>"
+            for s, c in zip(q.scores, cells, strict=True)
+        )
+        rows += (
+            f'<tr id="{pid}-feedback-{qid}-total"><th>all answers</th>'
+            f"{_cell(protect_one(q.total, t), t)}</tr>"
+        )
+        if q.average is not None:
+            rows += (
+                f'<tr id="{pid}-feedback-{qid}-average"><th>average</th>'
+                f'<td class="n">{q.average:.1f}</td></tr>'
+            )
+        tables.append(
+            f"<h4>{escape(q.label)} <small>({qid})</small></h4>"
+            f"<table><thead><tr><th>answer</th><th>people</th></tr></thead>{rows}</table>"
+        )
+    return f"""<p class="note" id="{pid}-feedback">Answers to the short survey at the end of
+support, from people who agreed to give feedback, counted by month with no name or reference
+(the months that hold the period). Free-text answers are never counted. Averages only over {t}
+or more answers.</p>
+{_img(chart, "Horizontal bar chart of the feedback answers, question by question.")}
+{"".join(tables)}"""
+
+
 def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
     pid = escape(p.programme_id)
     return f"""
@@ -225,9 +264,8 @@ period.</p>
 the outcome recorded before they were closed. Closed in total: see the summary above.</p>
 {_img(found["outcomes"], "Horizontal bar chart of outcomes.")}
 {_outcomes_table(p, t)}
-<h3>Feedback</h3>
-<p id="{pid}-feedback">No feedback yet: the end-of-support feedback survey is not running, so
-there are no scores to show.</p>
+<h3>Feedback at the end of support</h3>
+{_feedback(p, found["feedback"], t)}
 </section>"""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import aiosqlite
 
@@ -145,16 +145,25 @@ class SurveyRepo:
             (self._lookup.programme(programme_id), question_id, answer, at.strftime("%Y-%m")),
         )
 
-    async def counts(self, programme_ids: Sequence[str]) -> dict[str, dict[str, dict[str, int]]]:
-        """programme id -> question id -> answer -> count, over all months."""
+    async def counts(
+        self,
+        programme_ids: Sequence[str],
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """programme id -> question id -> answer -> count, over all months, or over the months
+        that hold ``since`` to ``until`` (counts are kept per month only)."""
         tags = {self._lookup.programme(p): p for p in programme_ids}
         if not tags:
             return {}
         marks = ", ".join("?" * len(tags))
+        first = since.strftime("%Y-%m") if since is not None else "0000-00"
+        last = until.strftime("%Y-%m") if until is not None else "9999-99"
         rows = await self._conn.execute_fetchall(
             "SELECT programme_tag, question_id, answer, sum(count) FROM feedback_counts"  # noqa: S608
-            f" WHERE programme_tag IN ({marks}) GROUP BY programme_tag, question_id, answer",
-            tuple(tags),
+            f" WHERE programme_tag IN ({marks}) AND month BETWEEN ? AND ?"
+            " GROUP BY programme_tag, question_id, answer",
+            (*tags, first, last),
         )
         found: dict[str, dict[str, dict[str, int]]] = {}
         for tag, question_id, answer, n in rows:

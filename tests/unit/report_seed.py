@@ -1,7 +1,8 @@
 """A seeded database for the report and export tests (not a test module).
 
 Everything goes through the storage API, as the bot would write it: people, referrals sent in
-different weeks, claims, contacts, status changes with their audit entries, and funnel counts.
+different weeks, claims, contacts, status changes with their audit entries, funnel counts and
+anonymous feedback counts.
 Each referral's answers carry a canary, so a test can check that no answer reaches a report.
 """
 
@@ -45,6 +46,16 @@ FATES = {
     10: "claimed",
     11: "claimed",
 }
+#: Anonymous feedback counts of the HIV programme in the period (question -> answer -> count).
+#: "helpful" is a 1-5 scale: average (3*1 + 4*3 + 5*6) / 10 = 4.5; its 3 and 4 are below 5.
+FEEDBACK = {
+    "helpful": {"3": 1, "4": 3, "5": 6},
+    "listened": {"yes": 7, "mostly": 5, "no": 2},
+    "recommend": {"yes": 9, "no": 1},
+}
+#: Before the period (January 2025): left out by --since.
+EARLY_FEEDBACK = {"helpful": {"1": 4}}
+
 #: The funnel of the HIV form in the period (question id -> how many reached it).
 FUNNEL = {
     "start": 30,
@@ -159,6 +170,11 @@ async def seed(path: Path, key: bytes) -> Seeded:
                     await uow.audit.record(
                         coordinator, "status:closed", closed_at, reference=referral.reference
                     )
+            for when, table in ((W10, FEEDBACK), (early, EARLY_FEEDBACK)):
+                for question, answers in table.items():
+                    for answer, count in answers.items():
+                        for _ in range(count):
+                            await uow.surveys.count("hiv", question, answer, when)
             day = SINCE
             for question, count in FUNNEL.items():
                 for k in range(count):  # spread over two days of the period

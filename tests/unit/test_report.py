@@ -21,6 +21,7 @@ from tests.unit.report_seed import (
     CANARY,
     CLAIM_HOURS,
     CONTACT_HOURS,
+    FEEDBACK,
     FUNNEL,
     SINCE,
     UNTIL,
@@ -68,6 +69,7 @@ async def test_report_numbers_charts_and_suppression(tmp_path: Path) -> None:
     try:
         names = sorted(p.name for p in written)
         assert names == [
+            "hiv-feedback.png",
             "hiv-form-drop-off.png",
             "hiv-outcomes.png",
             "hiv-referrals-per-week.png",
@@ -134,7 +136,36 @@ async def test_report_numbers_charts_and_suppression(tmp_path: Path) -> None:
         assert cell(page, "hiv-outcome-closed") == "0"
         assert report.programmes[0].outcomes == [7, 5, 2, 1, 1, 0]
 
-        assert "No feedback yet" in page
+        # Feedback: distributions per question, small ones hidden, the 1-5 scale's average.
+        assert cell(page, "hiv-feedback-helpful-5") == "6"
+        assert cell(page, "hiv-feedback-helpful-4") == "<5"
+        assert cell(page, "hiv-feedback-helpful-3") == "<5"
+        assert cell(page, "hiv-feedback-helpful-1") == "0"  # January's 4 are before --since
+        assert cell(page, "hiv-feedback-helpful-total") == "10"
+        assert cell(page, "hiv-feedback-helpful-average") == "4.5"
+        # listened: 7, 5, 2: the 2 is "<5", so the next smallest (5) is hidden as well.
+        assert cell(page, "hiv-feedback-listened-yes") == "7"
+        assert cell(page, "hiv-feedback-listened-mostly") == "hidden"
+        assert cell(page, "hiv-feedback-listened-no") == "<5"
+        assert cell(page, "hiv-feedback-listened-total") == "14"
+        assert '<tr id="hiv-feedback-listened-average">' not in page  # not a number scale
+        # recommend: 9 and 1; the 1 is "<5", so the 9 is hidden too (10 - 9 would give it).
+        assert cell(page, "hiv-feedback-recommend-no") == "<5"
+        assert cell(page, "hiv-feedback-recommend-yes") == "hidden"
+        assert 'id="hiv-feedback-anything_else' not in page  # free text: never counted
+        [helpful, listened, recommend] = report.programmes[0].feedback
+        assert [(s.answer, s.count) for s in helpful.scores] == [
+            ("1", 0),
+            ("2", 0),
+            ("3", 1),
+            ("4", 3),
+            ("5", 6),
+        ]
+        assert helpful.average == sum(int(a) * n for a, n in FEEDBACK["helpful"].items()) / sum(
+            FEEDBACK["helpful"].values()
+        )
+        assert listened.total == 14 and listened.average is None
+        assert recommend.total == sum(FEEDBACK["recommend"].values())
         assert 'id="diabetes"' not in page  # only the programme asked for
 
         async with store.unit() as uow:
