@@ -273,6 +273,13 @@ async def test_queue_plan_uses_an_index_without_sorting(store: Store) -> None:
         assert "SCAN referrals" not in details, details
     # one programme, open statuses: the partial index of open referrals, in queue order
     assert "referrals_open_queue (programme_tag=?)" in plans[0]
+    # /mine: only the coordinator's referrals that are not closed (0007)
+    assert "referrals_holder_open (holder_id=?)" in plans[2]
+    mine = (*OPEN, "deferred", "matched", "declined", "withdrawn")
+    async with store.unit() as u:
+        sql, params = u.referrals.queue_query(["hiv"], mine, holder=coord, select="count(*)")
+        plan = await store._conn.execute_fetchall("EXPLAIN QUERY PLAN " + sql, params)
+    assert "referrals_holder_open (holder_id=?)" in " | ".join(str(r[-1]) for r in plan)
 
 
 async def test_queue_stays_fast_with_100_000_referrals(tmp_path: Path, store: Store) -> None:
