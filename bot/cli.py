@@ -1,5 +1,5 @@
 """The `peerdoor` command: init, check-config, run, start, sandbox, invite, audit, rotate-key,
-backup, purge, report, export."""
+backup, backup-keys, purge, report, export."""
 
 from __future__ import annotations
 
@@ -209,6 +209,15 @@ def cmd_backup(settings: Settings, target: Path) -> None:
     )
 
 
+def cmd_backup_keys(settings: Settings, target: Path) -> None:
+    made = maintenance.backup_keys(settings, target)
+    print(f"copied the erasure key store {made.keystore} to {made.path}: {made.size:,} bytes")
+    print(
+        "This replaced the previous copy there: keep only this latest one, apart from the data "
+        "backups (an older copy would still hold the keys of people deleted since)."
+    )
+
+
 def cmd_purge(settings: Settings) -> None:
     config = load_config(settings.config)
     purged = asyncio.run(_purge(settings, config))
@@ -249,6 +258,10 @@ def parser() -> argparse.ArgumentParser:
     )
     backup = sub.add_parser("backup", help="copy the database while the bot runs (no key)")
     backup.add_argument("path", type=Path, help="a new file; never overwritten")
+    keys = sub.add_parser(
+        "backup-keys", help="copy the erasure key store, replacing the previous copy"
+    )
+    keys.add_argument("path", type=Path, help="where the latest copy is kept (replaced)")
     sub.add_parser("purge", help="erase what is past its retention period now")
     reports_cli.add_commands(sub)  # report, export
     sandbox = sub.add_parser(
@@ -272,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit_verify(settings)
         elif args.command == "backup":
             cmd_backup(settings, args.path)
+        elif args.command == "backup-keys":
+            cmd_backup_keys(settings, args.path)
         elif args.command == "sandbox":
             cmd_sandbox(args.port, args.config)
         elif args.command in reports_cli.COMMANDS:

@@ -47,7 +47,7 @@ from bot.settings import Settings
 from conversations.draft import Draft
 from conversations.forms import ServiceConfig
 from storage import KeyRing, KeyStoreMissing, Purged, Store, WrongKeyStore, WrongMasterKey
-from storage.backup import backup_database, master_key_id
+from storage.backup import backup_database, backup_keystore, master_key_id
 from storage.crypto import key_id_of
 from storage.errors import StorageError
 from storage.keystore import keystore_path
@@ -227,6 +227,20 @@ def backup(settings: Settings, target: Path) -> Backup:
     except StorageError as exc:
         raise SetupError(str(exc)) from exc
     return Backup(target, size, master_key_id(target), keystore_path(settings.database))
+
+
+def backup_keys(settings: Settings, target: Path) -> Backup:
+    """The latest copy of the erasure key store at ``target``, replacing the one there."""
+    source = keystore_path(settings.database)
+    if target.resolve() == source.resolve():
+        raise SetupError(f"{target} is the key store itself: choose a place apart from the data")
+    try:
+        size = backup_keystore(source, target)
+    except OSError as exc:
+        raise SetupError(f"cannot write the key store copy {target} ({exc.strerror})") from exc
+    except StorageError as exc:
+        raise SetupError(str(exc)) from exc
+    return Backup(target, size, None, source)
 
 
 # --- retention -------------------------------------------------------------------------------

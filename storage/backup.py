@@ -41,6 +41,31 @@ def backup_database(source: Path, target: Path) -> int:
     return target.stat().st_size
 
 
+def backup_keystore(source: Path, target: Path) -> int:
+    """Copy the erasure key store to ``target``, replacing the copy there; returns its size.
+
+    Unlike database backups this one overwrites: only the latest copy of the key store may be
+    kept (an older one would still hold the secrets of people erased since). The copy is made in
+    a temporary file (0600) beside ``target``, checked, fsynced and renamed over it, so
+    ``target`` is always a whole copy, the previous or the new one.
+    """
+    if not source.is_file():
+        raise StorageError(f"there is no erasure key store at {source}")
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    try:
+        _copy(source, temp)
+        _fsync(temp)
+        os.replace(temp, target)
+        _fsync(target.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return target.stat().st_size
+
+
 async def backup_database_async(source: Path, target: Path) -> int:
     """``backup_database`` in a worker thread, for use inside the running bot."""
     return await asyncio.to_thread(backup_database, source, target)

@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import Runtime
 from bot.keys import encode_key, read_key_file, write_key_file
-from storage import KeyRing, Store
+from storage import KeyRing, Store, keystore_path
 from storage.backup import master_key_id
 from storage.crypto import key_id_of
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
@@ -161,7 +161,8 @@ async def test_backup_while_the_bot_writes(files: BotFiles, emulator: BotApiEmul
     with sqlite3.connect(target) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
-    copy = await Store.open(target, KeyRing(files.key))
+    # opened with the key material as it is now: the master key and the live erasure key store
+    copy = await Store.open(target, KeyRing(files.key), keystore=keystore_path(files.database))
     try:
         assert (await copy.verify_audit()).ok
         async with copy.unit() as uow:

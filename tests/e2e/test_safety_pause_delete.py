@@ -1,13 +1,19 @@
-"""/pause holds back every message from us; /delete tells the holder "withdrawn" only."""
+"""/pause holds back every message from us; /delete tells the holder "withdrawn" only, and
+reaches database backups taken before it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from storage import KeyRing, Store, UnknownPerson, keystore_path
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
 from tests.emulator import BotApiEmulator
@@ -100,3 +106,80 @@ async def test_delete_tells_the_holder_withdrawn_without_content(
         await store.close()
     assert report.ok
     assert "erased" in actions
+
+
+async def test_delete_makes_a_backup_taken_before_unreadable_for_that_person_only(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """`peerdoor backup`, then /delete: the backup, opened with the master key and the erasure
+    key store as they are after the erasure, reads everyone but the person who deleted."""
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    keystore = keystore_path(files.database)
+    target = tmp_path / "backups" / "before-delete.db"
+    target.parent.mkdir()
+    async with in_process(files, emulator):
+        group = emulator.group(GROUP_ID, "Coordinators")
+        lou, kit = emulator.user(5711, "Lou"), emulator.user(5712, "Kit")
+        lou_ref = await refer(lou, {**HIV_PLAN, "name": "Lou Canary"}, files.config())
+        kit_ref = await refer(kit, {**HIV_PLAN, "name": "Kit Canary"}, files.config())
+        await group_notice(group, kit_ref)
+        store = await files.open_store()
+        try:
+            async with store.unit() as uow:
+                found = await uow.people.find(5711)
+                assert found is not None
+                lou_id = found.id
+        finally:
+            await store.close()
+        with sqlite3.connect(keystore) as conn:
+            (secret,) = conn.execute(
+                "SELECT secret FROM erasure_secrets WHERE person_id = ?", (lou_id,)
+            ).fetchone()
+
+        made = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot.cli", "backup", str(target)],
+            cwd=tmp_path,
+            env=files.env(emulator),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+        assert str(keystore) in made.stdout and "latest copy" in made.stdout
+        assert sorted(p.name for p in target.parent.iterdir()) == [target.name], "no key store"
+
+        await lou.send("/delete")
+        await lou.wait_for(lambda m: m.text.startswith("Delete everything?"))
+        await lou.press("Yes, delete everything")
+        await lou.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
+        live = b"".join(
+            p.read_bytes()
+            for p in (keystore, Path(f"{keystore}-wal"), Path(f"{keystore}-shm"))
+            if p.exists()
+        )
+        assert secret not in live, "the erasure secret is gone from the key store and its WAL"
+
+    with sqlite3.connect(target) as conn:  # the backup still holds Lou's rows and wrapped key
+        assert conn.execute(
+            "SELECT count(*) FROM person_keys WHERE person_id = ?", (lou_id,)
+        ).fetchone() == (1,)
+    assert secret not in target.read_bytes()
+    copy = await Store.open(target, KeyRing(files.key), keystore=keystore)
+    try:
+        async with copy.unit() as uow:
+            with pytest.raises(UnknownPerson):
+                await uow.people.find(5711)
+            gone = await uow.referrals.by_reference(lou_ref)
+            assert gone is not None, "the row is in the backup..."
+            with pytest.raises(UnknownPerson):
+                await uow.referrals.answers(gone)  # ...and cannot be read
+            kept = await uow.referrals.by_reference(kit_ref)
+            assert kept is not None
+            assert json.loads(await uow.referrals.answers(kept))["name"] == "Kit Canary"
+            kit_person = await uow.people.find(5712)
+            assert kit_person is not None
+            assert await uow.people.telegram_id(kit_person) == 5712
+    finally:
+        await copy.close()
