@@ -115,9 +115,26 @@ class SurveyFlow:
             prompts = list(outcome.prompts)
             if state.kind == "feedback" and safety.in_crisis(programme, state.language, text):
                 prompts.insert(0, safety.crisis_after_form(programme, state.language, _))
-                log.warning("safety.crisis_words stage=feedback")
+                await self._urgent(uow, person, state)
             await self._apply(uow, person, outcome)
+        self.wake()
         return Reply(prompts)
+
+    async def _urgent(self, uow: Unit, person: Person, state: SurveyState) -> None:
+        """Crisis words in a feedback answer: the crisis lines at once, and the holder is told
+        the referral is urgent (never the words), as for a message after the form."""
+        log.warning("safety.crisis_words stage=feedback")
+        engagement = await uow.engagements.get(state.engagement)
+        referral = await uow.referrals.get(engagement.referral_id) if engagement else None
+        if referral is None:
+            return
+        now = self.clock()
+        await uow.referrals.set_urgent(referral, True, now)
+        await uow.audit.record(
+            person, "urgent", now, reference=referral.reference, detail="crisis_words"
+        )
+        if referral.holder_id is not None:
+            await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 
     async def press(self, who: Sender, data: str | None, update_id: int) -> Reply:
         """A survey button (``f:``): checked against the person's state and the screen."""

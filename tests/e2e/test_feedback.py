@@ -38,6 +38,7 @@ FEEDBACK_CANARY = "canary-feedback-7q2x the support was a lifeline"
 CLOSING_CANARY = "canary-closing-9k4v would benefit from the art group"
 AGREE_FEEDBACK = {**HIV_PLAN, CHOICES_KEY: ["A short feedback survey at the end"]}
 INVITE_FIRST_LINE = "Hello, a short question for you."
+HARD_WORDS = "Ibland vill inte leva längre"
 
 
 @pytest.fixture
@@ -321,8 +322,13 @@ async def test_a_swedish_person_answers_in_swedish(
     await astrid.send("nej")  # a typed label counts as the tap
     fourth = await astrid.wait_for(lambda m: m.text.startswith("Fråga 4 av 4"))
     assert third.message_id < fourth.message_id
-    await astrid.press(sv("Skip"), message=fourth)
-    await astrid.wait_for(lambda m: m.text.startswith(sv("Thank you. Your answers help us")[:8]))
+    assert sv("Skip") in fourth.button_texts
+    await astrid.send(HARD_WORDS)  # crisis words: the crisis lines at once, the holder told
+    await astrid.wait_for(lambda m: m.text.startswith(sv("We want you to be safe.")))
+    thanks = sv("Thank you. Your answers help us make things better for others.")
+    await astrid.wait_for(lambda m: m.text.startswith(thanks))
+    urgent = await cora.wait_for(lambda m: m.text.startswith(f"URGENT · {reference}"))
+    assert HARD_WORDS not in urgent.text
     english = ("Question", "Start", "Thank you", "Hello")
     survey = [m for m in astrid.bot_messages if m.message_id >= invite.message_id]
     assert not any(m.text.startswith(word) for m in survey for word in english)
@@ -333,6 +339,6 @@ async def test_a_swedish_person_answers_in_swedish(
         "helpful": "5",
         "listened": "yes",
         "recommend": "no",
-        "anything_else": None,
+        "anything_else": HARD_WORDS,
     }
     assert counts(files) == {("helpful", "5"): 1, ("listened", "yes"): 1, ("recommend", "no"): 1}
