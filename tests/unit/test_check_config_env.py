@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import example_config
-from bot.keys import encode_key
-from storage import KeyRing
+from bot.keys import decode_key, encode_key
+from storage import KeyRing, Store, keystore_path
 from tests.unit.test_cli import one_line_exit_2, peerdoor
 
 SECRET = "s3cret_-" * 4
@@ -95,3 +96,26 @@ def test_secrets_from_a_folder(tmp_path: Path) -> None:
         peerdoor(tmp_path, "check-config", PEERDOOR_SECRETS_DIR=str(tmp_path / "nope")),
         "PEERDOOR_SECRETS_DIR",
     )
+
+
+async def test_a_missing_erasure_key_store_is_refused_not_recreated(tmp_path: Path) -> None:
+    """check-config and run: one line, exit 2, when people need the key store and it is gone."""
+    env = ready(tmp_path)
+    key = decode_key(env["PEERDOOR_MASTER_KEY"], "test")
+    database = tmp_path / "data" / "peerdoor.db"
+    database.parent.mkdir()
+    store = await Store.open(database, KeyRing(key))
+    try:
+        async with store.unit() as u:
+            await u.people.create(1, datetime.now(UTC))
+    finally:
+        await store.close()
+    fine = peerdoor(tmp_path, "check-config", **env)
+    assert fine.returncode == 0, fine.stderr
+    assert f"erasure key store: {Path('data') / 'peerdoor.erasure-keys'}" in fine.stdout
+    keystore_path(database).unlink()
+    for command in ("check-config", "run"):
+        one_line_exit_2(
+            peerdoor(tmp_path, command, **env), "erasure key store", "is missing", "latest backup"
+        )
+    assert sorted(p.name for p in database.parent.iterdir()) == ["peerdoor.db"]
