@@ -259,7 +259,9 @@ async def test_fhir_numbers_are_integers(tmp_path: Path) -> None:
     from bot import fhir
 
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
-        'id = "area"\nkind = "text"', 'id = "area"\nkind = "number"\nminimum = 0\nmaximum = 99', 1
+        'id = "area"\nkind = "text"\nmatch = "area"',
+        'id = "area"\nkind = "number"\nminimum = 0\nmaximum = 99',
+        1,
     )
     path = tmp_path / "numbers.toml"
     path.write_text(text, encoding="utf-8")
