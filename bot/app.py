@@ -36,6 +36,7 @@ from bot.handlers import coordinator
 from bot.handlers import intake as intake_handlers
 from bot.handlers import mydata as mydata_handlers
 from bot.handlers import sessions as session_handlers
+from bot.handlers import supporter as supporter_handlers
 from bot.handlers import surveys as survey_handlers
 from bot.i18n import load_catalog
 from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
@@ -45,13 +46,14 @@ from bot.outbox_kinds import AT_MOST_ONCE
 from bot.services import KEY, Services
 from bot.sessions import SessionsFlow
 from bot.settings import Settings, Webhook
+from bot.supporting import SupportFlow
 from bot.surveys import SurveyFlow
 from bot.worker import DeliveryWorker
 from conversations import screens
 from conversations.forms import ServiceConfig
 from conversations.i18n import SOURCE_LANGUAGE, Catalog
 from conversations.intake import Intake
-from storage import KeyRing, Store, WrongMasterKey
+from storage import KeyRing, KeyStoreMissing, Store, WrongKeyStore, WrongMasterKey
 
 log = logging.getLogger("peerdoor")
 
@@ -88,6 +90,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(survey_handlers.press, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(session_handlers.press, pattern=r"^m:"))
     app.add_handler(CommandHandler("sessions", session_handlers.people, filters=private))
+    app.add_handler(CallbackQueryHandler(supporter_handlers.press, pattern=r"^[ps]:"))
+    app.add_handler(CommandHandler("profile", supporter_handlers.profile, filters=private))
     app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
     app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
     app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
@@ -194,6 +198,8 @@ class Runtime:
                 f"the master key does not match the database {self.settings.database}: "
                 "use the key this database was created with (PEERDOOR_MASTER_KEY or the key file)"
             ) from exc
+        except (KeyStoreMissing, WrongKeyStore) as exc:
+            raise SetupError(str(exc)) from exc
         self._stack.push_async_callback(self.store.close)
         self._stack.callback(setattr, self, "_store_open", False)
         self._store_open = True
@@ -214,6 +220,7 @@ class Runtime:
                 casework,
                 checkins,
                 survey_flow,
+                support=SupportFlow(self.store, self.config, catalog, self.clock, wake),
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,

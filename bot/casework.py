@@ -18,11 +18,14 @@ from bot import calendar, preferences, session_calendar, surveys
 from bot import outbox_kinds as kinds
 from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
-from conversations import casework, news, safety, screens
+from bot.matchmaking import ACTIONS as MATCH_ACTIONS
+from bot.matchmaking import Matchmaker
+from conversations import casework, news, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.lifecycle import ACTIONS, OPEN, OUTCOMES, Action, available, decide
+from conversations.matching import MAX_NAME, Profile
 from conversations.prompts import Prompt, esc
 from storage import Person, Referral, Store, Unit
 
@@ -69,6 +72,7 @@ class CaseworkFlow:
             clock,
             wake,
         )
+        self.matchmaker = Matchmaker(clock)
 
     # -- commands -------------------------------------------------------------------------------
 
@@ -129,11 +133,17 @@ class CaseworkFlow:
                 return Reply([casework.invite_refused(_)])
             role, programme_id = redeemed
             await uow.roles.grant(probe, role, programme_id, self.clock())
+            if role == "supporter" and await uow.supporters.profile(probe) is None:
+                start = Profile(name=who.first_name[:MAX_NAME])  # theirs to change in /profile
+                await uow.supporters.save(probe, start.to_bytes(), self.clock())
             await uow.audit.record(probe, f"join:{role}", self.clock(), detail=programme_id)
         programme = self.config.programme(programme_id)
         assert programme is not None
         log.info("role.granted role=%s", role)
-        return Reply([casework.invite_joined(role, programme, self._language(who), _)])
+        joined = [casework.invite_joined(role, programme, self._language(who), _)]
+        if role == "supporter":
+            joined.append(supporting.joined_next(_))
+        return Reply(joined)
 
     # -- buttons --------------------------------------------------------------------------------
 
@@ -194,6 +204,10 @@ class CaseworkFlow:
             return Reply(notice=casework.refused(decision.refusal, _), keep_buttons=True)
         if action in ("claim", "take"):
             return await self._claim(uow, who, desk, referral, programme, action == "take")
+        if base == "match":  # suggestions, what to share, the offer (or a typed name)
+            return await self.matchmaker.act(
+                uow, desk.person, referral, programme, press, desk.language, _
+            )
         if action in TYPED_ACTIONS:
             await uow.staff.save(desk.person, _pending(action, referral), self.clock())
             return Reply([casework.ask_text(base, referral.reference, _)])
@@ -569,7 +583,11 @@ class CaseworkFlow:
         return self.catalog.translator(language)
 
 
-_BASE_ACTION: dict[str, str] = {"verified": "verify", "deferok": "defer"}
+_BASE_ACTION: dict[str, str] = {
+    "verified": "verify",
+    "deferok": "defer",
+    **dict.fromkeys(MATCH_ACTIONS, "match"),
+}
 _KNOWN: frozenset[str] = frozenset(ACTIONS)
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 
-from bot import calendar, preferences, surveys
+from bot import calendar, preferences, support_views, surveys
 from bot.case_views import case_view, person_language
 from bot.delivery import send_prompt
 from bot.outbox_kinds import NOTICE, NOTICE_REMINDER, SESSION_KINDS, TO_REFERRER, WITHDRAWN, timing
@@ -193,6 +193,21 @@ class Dispatcher:
                 )
             case "feedback" | "closing_report" | "support_ended" | "closing_received":
                 return await surveys.render(self, uow, item, referral, programme)
+            case "handover":
+                found = await support_views.handover(uow, item, referral, programme, self._t)
+                if found is None:
+                    return None
+                supporter, lang, prompt = found
+                target = Target(await uow.people.telegram_id(supporter), lang, protect=True)
+                return [target], prompt
+            case "offer_answer":
+                holder = await self._holder(uow, referral)
+                if holder is None:
+                    return None
+                prompt = await support_views.offer_answer(
+                    uow, item, referral, self._t(holder.language)
+                )
+                return [holder], prompt
         log.error("delivery.unknown_kind kind=%s", item.kind)
         return None
 

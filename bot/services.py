@@ -10,6 +10,7 @@ from bot.casework import CaseworkFlow
 from bot.checkins import CheckinsFlow
 from bot.flow import IntakeFlow
 from bot.sessions import SessionsFlow
+from bot.supporting import SupportFlow
 from bot.surveys import SurveyFlow
 from conversations.intake import Intake
 from storage import Store
@@ -26,6 +27,7 @@ class Services:
     checkins: CheckinsFlow | None = None
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
+    support: SupportFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

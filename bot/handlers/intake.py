@@ -45,6 +45,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = await found.casework.typed(who, text, update.update_id)
     if reply is None and found.sessions is not None:  # a meeting's time, place, or a note
         reply = await found.sessions.typed(sender(update), text, update.update_id)
+    if reply is None and found.support is not None:  # a supporter's profile field
+        reply = await found.support.typed(who, text, update.update_id)
     if reply is None and found.surveys is not None:  # an answer to the end-of-support survey
         reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
