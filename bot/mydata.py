@@ -18,6 +18,7 @@ from conversations import mydata, screens
 from conversations.draft import Draft
 from conversations.i18n import Translate
 from conversations.intake import Intake
+from conversations.matching import Profile
 from conversations.mydata import (
     Activity,
     DraftCopy,
@@ -88,6 +89,7 @@ class MyData:
             settings=settings,
             draft=None if draft is None else DraftCopy(config.programme(draft.programme), draft),
             referrals=referrals,
+            profile=await _profile(uow, person),
         )
 
     async def _referral(self, uow: Unit, referral: Referral) -> ReferralCopy:
@@ -135,3 +137,13 @@ def _settings(blob: bytes | None) -> dict[str, Any]:
         return {}
     value = json.loads(blob)
     return value if isinstance(value, dict) else {"settings": value}
+
+
+async def _profile(uow: Unit, person: Person) -> dict[str, Any] | None:
+    """A peer supporter's profile as they keep it (and whether they are paused)."""
+    raw = await uow.supporters.profile(person)
+    if raw is None:
+        return None
+    profile = Profile.from_bytes(raw).model_dump()
+    profile["paused"] = await uow.supporters.paused(person)
+    return profile

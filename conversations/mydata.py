@@ -88,6 +88,7 @@ class Holding:
     settings: dict[str, Any]
     draft: DraftCopy | None
     referrals: list[ReferralCopy]
+    profile: dict[str, Any] | None = None  # a peer supporter's own profile
 
 
 # -- the readable summary --------------------------------------------------------------------
@@ -96,6 +97,8 @@ class Holding:
 def summary(holding: Holding, _: Translate) -> list[Prompt]:
     """The copy as messages: neutral first lines, parts cut between whole items."""
     blocks = [_overview(holding, _)]
+    if holding.profile is not None:
+        blocks.append(_profile_block(holding.profile, _))
     if holding.draft is not None:
         blocks += _draft_blocks(holding.draft, holding.language, _)
     for referral in holding.referrals:
@@ -118,6 +121,14 @@ def _overview(holding: Holding, _: Translate) -> str:
         lines.append(esc(f"{_setting_name(key, _)}: {_setting_value(key, value, _)}"))
     if not holding.settings:
         lines.append(esc(_("No settings saved.")))
+    return "\n".join(lines)
+
+
+def _profile_block(profile: dict[str, Any], _: Translate) -> str:
+    lines = [bold(_("Your supporter profile"))]
+    for key, value in profile.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(esc(f"{key}: {shown}"))
     return "\n".join(lines)
 
 
@@ -233,6 +244,8 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
         "referrals": [],
         "not_stored": _not_held_lines(_),
     }
+    if holding.profile is not None:
+        data["supporter_profile"] = holding.profile
     if holding.draft is not None:
         d, p = holding.draft.draft, holding.draft.programme
         data["unfinished_form"] = {

@@ -9,6 +9,7 @@ leave take a supporter out of the suggestions.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -197,6 +198,13 @@ async def test_pause_and_leave(
     handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
     await sam.press("Yes, I can", message=handover)
     await cora.wait_for(lambda m: "Sam said yes" in m.text)
+
+    await sam.send("/mydata")  # a supporter's copy holds their profile
+    copy = await sam.wait_for(lambda m: "Your supporter profile" in m.text)
+    assert "interests: Art" in copy.text and "paused: False" in copy.text
+    file = await sam.wait_for(lambda m: m.document is not None)
+    assert file.document is not None
+    assert json.loads(file.document.data)["supporter_profile"]["languages"] == ["en"]
 
     await sam.send("/profile")
     mine = await sam.wait_for(lambda m: "Your supporter profile" in m.text)
