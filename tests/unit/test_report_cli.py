@@ -33,7 +33,7 @@ async def test_report_and_export_commands(tmp_path: Path) -> None:
     assert "Counts only" in made.stdout
     out = tmp_path / "out"
     names = sorted(p.name for p in out.iterdir())
-    assert len(names) == 9 and "report.html" in names  # 4 charts per programme + the page
+    assert len(names) == 11 and "report.html" in names  # 5 charts per programme + the page
     for path in out.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert CANARY.encode() not in path.read_bytes()
