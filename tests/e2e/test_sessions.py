@@ -163,6 +163,7 @@ async def test_a_supporter_plans_a_meeting_and_both_are_reminded(
     assert [s for s, _, _ in outbox(files, kinds.SESSION_LOG)] == ["pending"]
     group = emulator.group(GROUP_ID)
     assert not any("Jubilee" in m.content for m in group.bot_messages)
+    assert b"Jubilee" not in files.raw_bytes()  # the place is sealed, in every table and state
 
 
 async def test_a_coordinator_plans_and_cancels_and_a_concern_reaches_them(
@@ -242,6 +243,7 @@ async def test_a_coordinator_plans_and_cancels_and_a_concern_reaches_them(
     assert ("session:logged", "concern") in actions
     assert [a for a, _ in actions].count("session:logged") == 1
     assert not any("Zebra" in str(d) for _, d in actions)
+    assert b"Zebra" not in files.raw_bytes()
     assert [s for s, _, _ in outbox(files, kinds.CONCERN)] == ["sent"]
 
 
