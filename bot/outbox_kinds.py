@@ -71,5 +71,7 @@ SESSION_KINDS = (
     CONCERN,
     CONCERN_NOTE,
 )
+#: The session kinds that go to the person themselves (a 403 marks them as blocked).
+SESSION_FOR_REFERRER = (SESSION_NEWS, SESSION_REMINDER_REFERRER)
 #: The log after a session: however late (it is still worth asking), never twice.
 SESSION_LOG_TIMING = Timing(at_most_once=True)

@@ -468,3 +468,29 @@ async def test_stop_drops_the_persons_reminders_and_closing_drops_them_all(
         await emulator.settle(quiet=0.3)
     for kind in (kinds.SESSION_REMINDER, kinds.SESSION_REMINDER_REFERRER, kinds.SESSION_LOG):
         assert "pending" not in {s for s, _, _ in outbox(files, kind)}, kind
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_by_the_news_of_a_time(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    from tests.e2e.test_checkins import blocked
+
+    config = session_config(tmp_path, remind=[HOUR], log_after=HOUR)
+    files = BotFiles(tmp_path, config_path=config)
+    files.data_dir.mkdir(parents=True, exist_ok=True)
+    robin, sam = supporter(emulator, 6341), supporter(emulator, 6391)
+    robin.chat.blocked = True  # blocked while the bot was not looking
+    await seed_matches(
+        files, [(robin.id, sam.id)], datetime.now(UTC) + 2 * timedelta(hours=1), arm=True
+    )
+    async with in_process(files, emulator):
+        await poll(
+            lambda: outbox(files, kinds.SESSION_NEWS) == [("failed", "1", "blocked")],
+            timeout=10,
+            what="the news given up",
+        )
+        await emulator.settle(quiet=0.3)
+    assert await blocked(files, robin.id)
+    assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER)] == [
+        "pending"
+    ]  # the supporter's
