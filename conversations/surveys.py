@@ -142,7 +142,7 @@ def invitation(
     buttons = (
         (
             Button(_("Start"), data(INVITE_SCREEN, "go", engagement)),
-            Button(_("Not now"), data(INVITE_SCREEN, "no", engagement)),
+            Button(_("No, thank you"), data(INVITE_SCREEN, "no", engagement)),
         ),
     )
     return Prompt("\n\n".join(lines), buttons)

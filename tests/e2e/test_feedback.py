@@ -246,6 +246,9 @@ async def test_without_feedback_consent_only_the_supporter_is_asked(
         ),
         what="the confirmation and the closing report",
     )
+    invite = next(m for m in sam.bot_messages if m.text.startswith("Hello, a short task"))
+    await sam.press("No, thank you", message=invite)
+    await sam.wait_for(lambda m: "Thank you all the same" in m.text)
     twice = await sam.press_data(f"s:end:{engagement}")
     assert "ended already" in ((await twice.answered()).text or "")
     robin = emulator.user(5703, "Robin")  # not theirs to end
@@ -263,6 +266,7 @@ async def test_without_feedback_consent_only_the_supporter_is_asked(
     )
     assert rows.fetchone()[0] == 0
     assert counts(files) == {}
+    assert await held(files, 5702) == []  # Sam said no thank you: no closing report
 
 
 async def test_a_swedish_person_answers_in_swedish(
@@ -272,6 +276,7 @@ async def test_a_swedish_person_answers_in_swedish(
     sv = load_catalog().translator("sv")
     programme = files.config().programme("hiv")
     assert programme is not None
+    group = emulator.group(GROUP_ID, "Coordinators")
     astrid = emulator.user(5704, "Astrid", language_code="sv")
     await consent(astrid, agree=sv("Yes, I agree"))
     plan: dict[str, object] = {
@@ -301,7 +306,6 @@ async def test_a_swedish_person_answers_in_swedish(
     match = REFERENCE.search(sent.text)
     assert match is not None
     reference = match.group(0)
-    group = emulator.group(GROUP_ID, "Coordinators")
     await group_notice(group, reference)
     cora = emulator.user(CORA, "Cora")
     await cora.send("/start")
