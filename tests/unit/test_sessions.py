@@ -193,15 +193,23 @@ def test_the_day_picker_has_fourteen_days_and_a_way_out() -> None:
     assert [b.label for row in swedish.buttons for b in row][2] == "lör 3 juli"
 
 
-def test_what_a_lock_screen_shows_is_neutral() -> None:
-    words = ("hiv", "peer", "support", "diagnos", "clinic", "coordinator", "supporter")
-    when = "Thursday 1 July at 18:30"
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_what_a_lock_screen_shows_is_neutral(language: str) -> None:
+    from bot.i18n import load_catalog
+    from tests.unit.test_example_config import REVEALING
+
+    _ = load_catalog().translator(language)
+    service = ("peer", "support", "stöd", "kamrat", "coordinator", "samordnar", "session")
+    when = sessions.when_text(datetime(2027, 7, 1, 17, 30, tzinfo=UTC), LONDON, language, _)
     firsts = [
-        sessions.time_set(1, when, Where(True), False, identity),
-        sessions.time_off(when, identity),
-        sessions.referrer_reminder(when, Where(False, "Library"), identity),
+        sessions.time_set(1, when, Where(True), False, _),
+        sessions.time_off(when, _),
+        sessions.referrer_reminder(when, Where(False, "Library"), _),
+        sessions.reminders_on(_),
+        sessions.reminders_need_consent(_),
+        sessions.reminders_off(_),
     ]
     for prompt in firsts:
         first = prompt.text.split("\n")[0].lower()
-        assert not any(word in first for word in words), first
-    assert sessions.calendar_summary(identity) == "Meeting"
+        assert not any(word in first for word in (*REVEALING, *service)), first
+    assert sessions.calendar_summary(_) in ("Meeting", "Möte")
