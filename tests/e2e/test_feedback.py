@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import preferences
 from bot.app import Runtime
 from bot.i18n import load_catalog
 from storage.surveys import SurveyEntry
@@ -346,3 +347,25 @@ async def test_a_swedish_person_answers_in_swedish(
         "anything_else": HARD_WORDS,
     }
     assert counts(files) == {("helpful", "5"): 1, ("listened", "yes"): 1, ("recommend", "no"): 1}
+
+
+async def test_a_paused_person_is_invited_when_the_pause_ends_and_silently(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, runtime = service
+    lee = emulator.user(5705, "Lee")
+    cora, reference, _status = await claimed(emulator, files, lee, AGREE_FEEDBACK)
+    await accepted_by_storage(runtime, 5705, SAM)
+    until = datetime.now(UTC) + timedelta(seconds=3)
+    async with runtime.store.unit() as uow:
+        person = await uow.people.find(5705)
+        assert person is not None
+        prefs = await preferences.load(uow, person)
+        prefs.paused_until, prefs.silent = until, True
+        await preferences.save(uow, person, prefs, datetime.now(UTC))
+    lee.skip_sent()
+    await close(cora, reference)
+    await lee.expect_silence(1.5)  # paused: nothing, not even the news
+    invite = await lee.wait_for(lambda m: m.text.startswith(INVITE_FIRST_LINE), timeout=15)
+    assert datetime.now(UTC) >= until
+    assert invite.disable_notification  # they chose silent notifications
