@@ -255,12 +255,9 @@ def planning_stopped(_: Translate) -> Prompt:
 
 def not_now(_: Translate) -> Prompt:
     return Prompt(
-        esc(
-            _(
-                "Sorry, you cannot plan a meeting for this person now. Send /sessions to see who "
-                "you can plan with."
-            )
-        )
+        esc(_("Sorry, you cannot plan a meeting for this person now."))
+        + "\n\n"
+        + esc(_("Only their supporter, or the coordinator who holds their form, can."))
     )
 
 
