@@ -308,7 +308,6 @@ class CaseworkFlow:
         if action == "close":
             await uow.referrals.mark(referral, closed_at=now)
             await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
-            await surveys.close_referral(uow, self.config, referral, now)  # end of support
         if tell:
             news_kind = {"close": "closed", "match": "matched"}.get(action, action)
             await uow.outbox.add(
@@ -318,6 +317,8 @@ class CaseworkFlow:
                 now=now,
                 payload=json.dumps({"news": news_kind}).encode(),
             )
+        if action == "close":  # end of support: the surveys, queued after the news
+            await surveys.close_referral(uow, self.config, referral, now)
         await uow.audit.record(
             desk.person,
             f"status:{status}" if status else action,

@@ -138,6 +138,8 @@ async def test_close_brings_feedback_and_closing_report(
 
     invite = await robin.wait_for(lambda m: m.text.startswith(INVITE_FIRST_LINE), timeout=10)
     assert "4 short questions" in invite.text
+    closed = [m for m in robin.bot_messages if "Your form is now closed" in m.text]
+    assert closed and closed[0].message_id < invite.message_id  # the news first, then this
     start_data = invite.buttons[0][0].data or ""
     await robin.press("Start", message=invite)
     first = await robin.wait_for(lambda m: "How helpful was your peer support?" in m.text)
