@@ -44,6 +44,7 @@ async def end_engagement(
     if not await uow.engagements.end(engagement, now):
         return False
     await session_calendar.engagement_ended(uow, engagement, referral)  # no more reminders
+    await session_calendar.engagement_ended(uow, engagement, referral)  # no more reminders
     programme = config.programme(await uow.referrals.programme_id(referral))
     if programme is None:
         return True

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import preferences
+from bot import preferences, session_calendar
 from bot.app import Runtime
 from bot.i18n import load_catalog
 from storage.surveys import SurveyEntry
@@ -104,6 +104,30 @@ async def accepted_by_storage(runtime: Runtime, telegram_id: int, supporter: int
         assert await uow.engagements.decide(engagement, "accepted", now)
         await uow.referrals.set_status(referral, "matched", now)
         return engagement.id
+
+
+async def planned_session(runtime: Runtime, engagement_id: str) -> None:
+    """A session in two days, armed as the sessions flow does (reminders, log, news)."""
+    now = datetime.now(UTC)
+    programme = runtime.config.programme("hiv")
+    assert programme is not None
+    async with runtime.store.unit() as uow:
+        engagement = await uow.engagements.get(engagement_id)
+        assert engagement is not None
+        referral = await uow.referrals.get(engagement.referral_id)
+        assert referral is not None
+        starts = now + timedelta(days=2)
+        author = await uow.people.find(SAM)
+        assert author is not None
+        session = await uow.sessions.add(engagement, referral, starts, b"Online", author, now)
+        await session_calendar.arm(uow, programme, referral, session, now, by_coordinator=False)
+
+
+def pending(files: BotFiles, kind: str) -> int:
+    rows = sqlite3.connect(files.database).execute(
+        "SELECT count(*) FROM outbox WHERE kind = ? AND state = 'pending'", (kind,)
+    )
+    return int(rows.fetchone()[0])
 
 
 async def held(files: BotFiles, telegram_id: int) -> list[SurveyEntry]:
@@ -236,6 +260,8 @@ async def test_without_feedback_consent_only_the_supporter_is_asked(
     await sam.send("/start")
     await sam.wait_for(lambda m: bool(m.text))
     engagement = await accepted_by_storage(runtime, 5702, SAM)
+    await planned_session(runtime, engagement)
+    assert pending(files, "session_reminder") == 2
 
     sam.skip_sent()
     ended = await sam.press_data(f"s:end:{engagement}")
@@ -249,6 +275,7 @@ async def test_without_feedback_consent_only_the_supporter_is_asked(
         ),
         what="the confirmation and the closing report",
     )
+    assert pending(files, "session_reminder") == 0  # support ended: no more reminders
     invite = next(m for m in sam.bot_messages if m.text.startswith("Hello, a short task"))
     await sam.press("No, thank you", message=invite)
     await sam.wait_for(lambda m: "Thank you all the same" in m.text)
