@@ -94,11 +94,12 @@ def supporter(emulator: BotApiEmulator, telegram_id: int) -> ScriptedUser:
 async def test_a_supporter_plans_a_meeting_and_both_are_reminded(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
-    # A start on the next minute at least 40 s away; reminders 14 s and 18 s from now.
+    # A start on a whole minute at least 60 s away; reminders 25 s and 29 s from now (the
+    # form, the claim and the planning take well under that).
     now = datetime.now(UTC)
-    start = (now + timedelta(seconds=100)).replace(second=0, microsecond=0)
+    start = (now + timedelta(seconds=120)).replace(second=0, microsecond=0)
     lead = (start - now).total_seconds()
-    config = session_config(tmp_path, remind=[lead - 14, lead - 18], log_after=3600)
+    config = session_config(tmp_path, remind=[lead - 25, lead - 29], log_after=3600)
     files = BotFiles(tmp_path, config_path=config)
     robin, cora, sam = emulator.user(6301, "Robin"), emulator.user(CORA, "Cora"), None
     sam = supporter(emulator, 6351)
@@ -135,8 +136,9 @@ async def test_a_supporter_plans_a_meeting_and_both_are_reminded(
         assert local.strftime("%H:%M") in news.content
         await robin.press("Yes, remind me", message=news)
         await robin.wait_for(lambda m: "short reminder before each meeting" in m.content)
+        assert (datetime.now(UTC) - now).total_seconds() < 25  # both reminders still ahead
 
-        await emulator.wait_until(lambda: len(documents(sam)) == 2, timeout=30, what="reminders")
+        await emulator.wait_until(lambda: len(documents(sam)) == 2, timeout=40, what="reminders")
         await robin.wait_for(lambda m: m.content.startswith("A short reminder"), timeout=10)
         await emulator.settle(quiet=0.5)
 
