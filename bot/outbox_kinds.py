@@ -15,7 +15,7 @@ URGENT = "urgent"  # the holder: the person wrote crisis words (never the words 
 WITHDRAWN = "withdrawn"  # a holder: the person erased everything (the reference only)
 
 #: What goes to the referrer themselves: held back while they pause messages.
-FOR_REFERRER = (NEWS, TO_REFERRER)
+FOR_REFERRER = (NEWS, TO_REFERRER, "session_news")  # (SESSION_NEWS: a meeting's time is set)
 
 CHECKIN = "checkin"  # a referrer still waiting: a short check-in (slots "w0", "w1", ...)
 DOOR_OPEN = "door_open"  # a deferred referrer, weeks later: "the door stays open" (slot "door")

@@ -496,3 +496,39 @@ async def test_a_person_who_blocked_the_bot_is_marked_by_the_news_of_a_time(
     assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER)] == [
         "pending"
     ]  # the supporter's
+
+
+async def test_the_news_of_a_time_is_held_while_the_person_paused_messages(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    config = session_config(tmp_path, remind=[HOUR], log_after=HOUR)
+    files = BotFiles(tmp_path, config_path=config)
+    robin, cora = emulator.user(6351, "Robin"), emulator.user(CORA, "Cora")
+    sam = supporter(emulator, 6399)
+    async with in_process(files, emulator) as runtime:
+        await cora.send("/start")
+        reference = await refer(robin, AGREE, files.config())
+        await claimed(cora, reference)
+        await match(runtime.store, reference, sam.id)
+        await robin.send("/pause")
+        await robin.wait_for(lambda m: m.content.startswith("Pause messages from us?"))
+        await robin.press("For 1 day")
+        await robin.wait_for(lambda m: "We will not send you anything until" in m.content)
+
+        await seed_session(runtime, reference, seconds=3 * HOUR)
+        await poll(
+            lambda: [s for s, _, _ in outbox(files, kinds.SESSION_NEWS)] == ["pending"],
+            timeout=5,
+            what="the news queued",
+        )
+        await emulator.settle(quiet=1.0)
+        assert not any("A time is set" in m.content for m in robin.bot_messages)
+        with contextlib.closing(sqlite3.connect(files.database)) as db:
+            (due,) = db.execute("SELECT due_at FROM outbox WHERE kind = 'session_news'").fetchone()
+        assert datetime.fromisoformat(due) > datetime.now(UTC) + timedelta(hours=23)
+
+        await robin.send("/pause")
+        await robin.wait_for(lambda m: "Messages are paused until" in m.content)
+        await robin.press("Start messages again now")
+        news = await robin.wait_for(lambda m: "A time is set" in m.content, timeout=10)
+        assert news.content.startswith("A time is set for your next meeting.")
