@@ -23,10 +23,12 @@ from conversations.mydata import (
     Activity,
     DraftCopy,
     Holding,
+    MeetingCopy,
     ReferralCopy,
     SurveyCopy,
     ThreadItem,
 )
+from conversations.sessions import Where
 from storage import Person, Referral, Store, Unit
 
 log = logging.getLogger("peerdoor.mydata")
@@ -122,6 +124,7 @@ class MyData:
                 SurveyCopy(e.kind, e.submitted_at, json.loads(e.answers))
                 for e in await uow.surveys.entries(referral)
             ],
+            meetings=await _meetings(uow, referral),
         )
 
     def _fallback_language(self, who: Sender) -> str:
@@ -147,3 +150,21 @@ async def _profile(uow: Unit, person: Person) -> dict[str, Any] | None:
     profile = Profile.from_bytes(raw).model_dump()
     profile["paused"] = await uow.supporters.paused(person)
     return profile
+
+
+async def _meetings(uow: Unit, referral: Referral) -> list[MeetingCopy]:
+    """Every session planned with a supporter about this referral, earliest first."""
+    found = []
+    for engagement in await uow.engagements.for_referral(referral):
+        for session in await uow.sessions.for_engagement(engagement):
+            where = Where.from_bytes(await uow.sessions.place(session, referral))
+            found.append(
+                MeetingCopy(
+                    session.starts_at,
+                    where.online,
+                    where.place,
+                    session.outcome,
+                    cancelled=session.cancelled_at is not None,
+                )
+            )
+    return sorted(found, key=lambda m: m.at)

@@ -55,6 +55,17 @@ class SurveyCopy:
 
 
 @dataclass(frozen=True)
+class MeetingCopy:
+    """A session with a peer supporter: when, where, and what was logged."""
+
+    at: datetime
+    online: bool
+    place: str
+    outcome: str | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
 class ReferralCopy:
     reference: str
     programme_id: str
@@ -71,6 +82,7 @@ class ReferralCopy:
     thread: list[ThreadItem] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
     surveys: list[SurveyCopy] = field(default_factory=list)
+    meetings: list[MeetingCopy] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,19 @@ def _referral_blocks(referral: ReferralCopy, language: str, _: Translate) -> lis
             f"{esc(_when(t.at, zone, language))} · {bold(_thread_label(t.kind, _))}\n{esc(t.text)}"
             for t in referral.thread
         ]
+    if referral.meetings:
+        blocks.append(
+            "\n".join(
+                [bold(_("Meetings"))]
+                + [
+                    esc(
+                        f"{_when(m.at, zone, language)} · {_('Online') if m.online else m.place}"
+                        + (f" · {_('cancelled')}" if m.cancelled else "")
+                    )
+                    for m in referral.meetings
+                ]
+            )
+        )
     for survey in referral.surveys:
         title = f"{bold(_survey_title(survey.kind, _))} · {esc(_when(survey.at, zone, language))}"
         read = surveys.readable(p, _survey_kind(survey.kind), survey.answers, language, _)
@@ -285,6 +310,16 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
                 ],
                 "activity": [{"at": _iso(a.at), "action": a.action} for a in r.activity],
                 "surveys": [_survey_data(p, survey, lang, _) for survey in r.surveys],
+                "meetings": [
+                    {
+                        "at": _iso(m.at),
+                        "online": m.online,
+                        "place": m.place,
+                        "outcome": m.outcome,
+                        "cancelled": m.cancelled,
+                    }
+                    for m in r.meetings
+                ],
             }
         )
     return data

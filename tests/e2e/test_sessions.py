@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -420,6 +421,14 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
         assert "18:30" in news.content and "Online" in news.content
         await robin.press("Yes, remind me", message=news)  # they did not agree to check-ins
         await robin.wait_for(lambda m: "we need your OK for check-ins" in m.content)
+
+        await robin.send("/mydata")  # the meeting is in the person's copy
+        copy = await robin.wait_for(lambda m: "Meetings" in m.content, timeout=10)
+        assert "18:30 · Online" in copy.content
+        file = await robin.wait_for(lambda m: m.document is not None)
+        assert file.document is not None
+        [meeting] = json.loads(file.document.data)["referrals"][0]["meetings"]
+        assert meeting["online"] is True and meeting["cancelled"] is False
 
         await sam.send("/sessions")
         listing = await sam.wait_for(lambda m: "The people you support" in m.content)

@@ -258,7 +258,7 @@ async def test_a_supporter_erasing_themselves_leaves_nobody_unsupported(
 ) -> None:
     files, runtime = service
     sam = emulator.user(SAM, "Sam")
-    robin, cora, reference = await matched(emulator, files, runtime, sam)
+    _robin, cora, reference = await matched(emulator, files, runtime, sam)
     await sam.send("/delete")
     ask = await sam.wait_for(lambda m: "Yes, delete everything" in m.button_texts)
     await sam.press("Yes, delete everything", message=ask)
