@@ -10,8 +10,20 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import load_catalog
+from conversations.forms import Programme
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
-from tests.e2e.harness import HIV_PLAN, REFERENCE, SKIP, BotFiles, consent, fill_form, in_process
+from tests.e2e.harness import (
+    CHOICES_KEY,
+    HIV_PLAN,
+    REFERENCE,
+    SKIP,
+    BotFiles,
+    consent,
+    fill_form,
+    in_process,
+)
+from tests.e2e.test_supporters_match import SAM
+from tests.e2e.test_supporters_match import profile as join_with_profile
 from tests.emulator import BotApiEmulator, ScriptedUser
 
 #: Words that would tell an onlooker what the chat is about.
@@ -25,13 +37,30 @@ REVEALING = re.compile(
 @pytest.fixture
 async def service(tmp_path: Path, emulator: BotApiEmulator) -> AsyncIterator[BotFiles]:
     files = BotFiles(tmp_path, config_path=write_config(tmp_path))
-    async with in_process(files, emulator):
+    async with in_process(files, emulator) as runtime:
+        files.runtime = runtime  # type: ignore[attr-defined]
         yield files
+
+
+async def supporter(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
+    """Sam, a supporter with a profile, so the referral can be matched."""
+    runtime = files.runtime  # type: ignore[attr-defined]
+    sam = emulator.user(SAM, "Sam")
+    await join_with_profile(sam, emulator, runtime, ["English"], "Online", "Art")
+    return sam
 
 
 def first_lines(person: ScriptedUser) -> list[str]:
     texts = [t for m in person.bot_messages for t in (m.text, *m.edits) if t]
     return [t.strip().splitlines()[0] for t in texts]
+
+
+def option(programme: Programme, question_id: str, option_id: str, language: str) -> str:
+    question = programme.question(question_id)
+    assert question is not None
+    found = question.option(option_id)
+    assert found is not None
+    return programme.text(found.label, language)
 
 
 async def life_cycle(
@@ -56,6 +85,12 @@ async def life_cycle(
         for q in programme.form
         if q.id in HIV_PLAN and HIV_PLAN[q.id] is not SKIP
     }
+    plan["languages"] = [option(programme, "languages", "en", language)]  # so Sam fits
+    plan["setting"] = option(programme, "setting", "online", language)
+    plan[CHOICES_KEY] = [
+        sv("Short check-in messages while I wait"),
+        sv("A short feedback survey at the end"),
+    ]
     await fill_form(
         person,
         programme,
@@ -83,8 +118,40 @@ async def life_cycle(
     await person.wait_for(lambda m: "A message from the team" in m.text)
     await person.send("Thanks, I want to die sometimes")  # crisis words after sending
     await person.wait_for(lambda m: "112" in m.text or "999" in m.text)
-    await cora.press("Close")
+
+    sam = await supporter(emulator, files)  # matched with a peer supporter
+    await cora.send(f"/referral {reference.group(0)}")
+    view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference.group(0)}"))
+    await cora.press("Match", message=view)
+    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press("1. Sam", message=offer)
+    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+    await cora.press("Send to Sam", message=offer)
+    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    await sam.press("Yes, I can", message=handover)
+    yes = await sam.wait_for(lambda m: "You support" in m.text)
+    await person.wait_for(lambda m: sv("Hello, we have some news for you.") in m.text)
+
+    await sam.press("Plan a session", message=yes)  # a meeting: the person is told, reminded
+    picker = await sam.wait_for(lambda m: "Which day?" in m.text)
+    await sam.press("Tomorrow", message=picker)
+    await emulator.wait_until(lambda: "What time" in picker.text, what="the time step")
+    await sam.send("18:30")
+    where = await sam.wait_for(lambda m: "online or in person" in m.text)
+    await sam.press("Online", message=where)
+    await emulator.wait_until(lambda: "18:30" in where.text, what="the check")
+    await sam.press("Yes, save it", message=where)
+    news = await person.wait_for(lambda m: "18:30" in m.text, timeout=10)
+    await person.press(sv("Yes, remind me"), message=news)
+    await emulator.settle(quiet=0.2)
+
+    await cora.send(f"/referral {reference.group(0)}")
+    again = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference.group(0)}"))
+    await cora.press("Close", message=again)  # the end of support: the feedback survey
     await person.wait_for(lambda m: reference.group(0) not in m.text and "/start" in m.text)
+    invite = await person.wait_for(lambda m: sv("Hello, a short question for you.") in m.text)
+    await person.press(sv("Start"), message=invite)
+    await person.wait_for(lambda m: "1" in m.text and bool(m.buttons))
     for command in ("/status", "/pause", "/privacy", "/mydata", "/delete"):
         await person.send(command)
         await emulator.settle(quiet=0.1)
@@ -97,7 +164,7 @@ async def test_no_revealing_first_line_anywhere(
     person = emulator.user(6000 + len(language) + ord(language[0]), "Kim", language_code=language)
     await life_cycle(person, service, emulator, language)
     lines = first_lines(person)
-    assert len(lines) > 30, "the whole life cycle ran"
+    assert len(lines) > 40, "the whole life cycle ran"
     revealing = [line for line in lines if REVEALING.search(line)]
     assert revealing == [], revealing
 
