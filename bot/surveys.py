@@ -104,14 +104,14 @@ class SurveyFlow:
             raw = await uow.surveys.load_state(person) if person is not None else None
             if person is None or raw is None:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             state = SurveyState.from_bytes(raw)
             programme = self.config.programme(state.programme)
-            _ = self._t(state.language)
-            if programme is None:
+            if programme is None:  # the programme left the config: the survey is gone
                 await uow.surveys.clear_state(person)
                 return None
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            _ = self._t(state.language)
             outcome = surveys.handle(programme, state, surveys.Typed(text), self.clock().date(), _)
             prompts = list(outcome.prompts)
             if state.kind == "feedback" and safety.in_crisis(programme, state.language, text):
