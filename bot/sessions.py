@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot import outbox_kinds as kinds
 from bot import preferences, session_calendar
 from bot.flow import Reply, Sender
-from conversations import screens, session_times, sessions
+from conversations import screens, session_times, sessions, surveys
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.prompts import Prompt, esc
@@ -206,7 +206,10 @@ class SessionsFlow:
     async def _meetings(self, uow: Unit, planning: Planning, lang: str, _: Translate) -> Prompt:
         coming = await session_calendar.upcoming(uow, planning.engagement, self.clock())
         listed = [(s.id, sessions.when_text(s.starts_at, planning.zone, lang, _)) for s in coming]
-        return sessions.meetings(planning.engagement.id, planning.referral.reference, listed, _)
+        end = surveys.end_button(planning.engagement.id, _) if planning.by_supporter else None
+        return sessions.meetings(
+            planning.engagement.id, planning.referral.reference, listed, _, end
+        )
 
     # -- one session: cancel, log, the person's reminders ---------------------------------------
 

@@ -298,9 +298,14 @@ def my_people(people: list[Person], _: Translate) -> Prompt:
 
 
 def meetings(
-    engagement_id: str, reference: str, upcoming: list[tuple[int, str]], _: Translate
+    engagement_id: str,
+    reference: str,
+    upcoming: list[tuple[int, str]],
+    _: Translate,
+    end: Button | None = None,
 ) -> Prompt:
-    """The meetings still to come; a Cancel button for each."""
+    """The meetings still to come; a Cancel button for each (and, for the supporter, "Support
+    has ended")."""
     title = esc(_("Meetings with {reference}:").format(reference=reference))
     if not upcoming:
         body = esc(_("No meetings planned yet."))
@@ -311,7 +316,11 @@ def meetings(
     )
     return Prompt(
         f"{title}\n\n{body}",
-        (*buttons, (Button(_("Plan a session"), data("p", engagement_id)),)),
+        (
+            *buttons,
+            (Button(_("Plan a session"), data("p", engagement_id)),),
+            *(((end,),) if end is not None else ()),
+        ),
     )
 
 
