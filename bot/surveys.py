@@ -44,7 +44,6 @@ async def end_engagement(
     if not await uow.engagements.end(engagement, now):
         return False
     await session_calendar.engagement_ended(uow, engagement, referral)  # no more reminders
-    await session_calendar.engagement_ended(uow, engagement, referral)  # no more reminders
     programme = config.programme(await uow.referrals.programme_id(referral))
     if programme is None:
         return True
@@ -72,10 +71,13 @@ async def end_engagement(
 async def close_referral(
     uow: Unit, config: ServiceConfig, referral: Referral, now: datetime
 ) -> None:
-    """The holder closes the referral: a live, accepted engagement ends with it."""
+    """The holder closes the referral: a live, accepted engagement ends with it, and an offer
+    nobody has answered yet is withdrawn (the supporter's buttons then say it is closed)."""
     live = await uow.engagements.live(referral)
     if live is not None and live.status == "accepted":
         await end_engagement(uow, config, referral, live, now)
+    elif live is not None:
+        await uow.engagements.decide(live, "withdrawn", now)
 
 
 class SurveyFlow:

@@ -269,3 +269,29 @@ async def test_a_supporter_erasing_themselves_leaves_nobody_unsupported(
     assert db.execute("SELECT status, supporter_id FROM engagements").fetchall() == [
         ("ended", None)
     ]
+
+
+async def test_closing_a_referral_withdraws_an_unanswered_offer(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, runtime = service
+    sam = emulator.user(SAM, "Sam")
+    await profile(sam, emulator, runtime, ["English"], "Online", "Art")
+    _robin, cora, reference, status = await contacted_referral(emulator, files)
+    await cora.press("Match", message=status)
+    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press("1. Sam", message=offer)
+    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+    await cora.press("Send to Sam", message=offer)
+    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    assert "Supporter: Sam (asked, no answer yet)" in view.text
+    await cora.press("Close", message=view)
+    await cora.wait_for(lambda m: f"{reference} is now closed" in m.text)
+    await sam.press("Yes, I can", message=handover)
+    await sam.wait_for(lambda m: "no longer open" in m.text)
+    db = sqlite3.connect(files.database)
+    assert db.execute("SELECT status FROM engagements").fetchall() == [("withdrawn",)]
+    assert db.execute("SELECT status FROM referrals").fetchall() == [("closed",)]
