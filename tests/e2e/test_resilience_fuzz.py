@@ -80,7 +80,12 @@ ODD_TEXT = [
     "/",
     "NULL\x00byte",
 ]
-PREFIXES = ["r:", "q:", "a:", "c:", "0:", "1:", "99:", "c:y:", "a:del", "r:claim:", "q:mine:"]
+PREFIXES = [
+    *("r:", "q:", "a:", "c:", "0:", "1:", "99:", "c:y:", "a:del", "r:claim:", "q:mine:"),
+    # peer support: profile, hand-over answers, meetings, surveys, check-ins
+    *("p:", "p:tog:languages:", "p:leaveok", "s:accept:", "s:end:", "m:", "m:p:", "f:0:go:"),
+    *("f:1:o:", "k:resume", "r:pick:", "r:offer:"),
+]
 
 
 def callback_buttons(message: StoredMessage) -> list[tuple[str, str]]:
