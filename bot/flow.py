@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import calendar, preferences
+from bot import calendar, preferences, session_calendar
 from bot.engagements import supporter_gone
 from bot.funnel import note_reached
 from bot.outbox_kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
@@ -24,7 +24,7 @@ from conversations.draft import Draft
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
-from conversations.preferences import CHOICES, Preferences
+from conversations.preferences import SETTINGS, Preferences
 from conversations.prompts import Prompt
 from storage import Person, Store, Unit
 
@@ -197,12 +197,17 @@ class IntakeFlow:
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
-            if person is None or not 0 <= index < len(CHOICES):
+            if person is None or not 0 <= index < len(SETTINGS):
                 return Reply(notice=self._expired(who))
             prefs = await preferences.load(uow, person)
-            key = CHOICES[index]
+            key = SETTINGS[index]
             now = self.clock()
-            if key in ("checkins", "feedback"):
+            if key == "session_reminders":
+                on = not _choices(prefs)[key]  # what the person sees, turned over
+                if on and not prefs.agreed("checkins"):  # reminders are part of "check-ins"
+                    return Reply(notice=screens.reminders_need_checkins(_), keep_buttons=True)
+                prefs.session_reminders = on
+            elif key in ("checkins", "feedback"):
                 version = await self._privacy_version(uow, person)
                 prefs.record(key, not prefs.agreed(key), version, now)  # type: ignore[arg-type]
             else:
@@ -211,6 +216,10 @@ class IntakeFlow:
             if key == "checkins":
                 agreed = prefs.agreed("checkins")
                 await calendar.consent_changed(uow, self.intake.config, person, agreed, now)
+            if key == "session_reminders" and prefs.session_reminders:
+                await session_calendar.arm_referrer(uow, self.intake.config, person, now)
+            elif key == "session_reminders":
+                await session_calendar.disarm_referrer(uow, person, now)
             await uow.audit.record(person, f"choice:{key}", now)
         return Reply(replace=screens.privacy_settings(_choices(prefs), _), keep_buttons=True)
 
@@ -438,4 +447,5 @@ def _choices(prefs: Preferences) -> dict[str, bool]:
         "feedback": prefs.agreed("feedback"),
         "discreet": prefs.discreet,
         "silent": prefs.silent,
+        "session_reminders": prefs.session_reminders and prefs.agreed("checkins"),
     }

@@ -18,6 +18,9 @@ DEFAULT_CHOICES: dict[str, bool] = {
     "discreet": True,
     "silent": False,
 }
+#: What /privacy lets a person change: the choices, and reminders before meetings with a supporter
+#: (offered once a meeting is planned, so not at the end of the form).
+SETTINGS: tuple[str, ...] = (*CHOICES, "session_reminders")
 PURPOSES: tuple[Purpose, ...] = ("referral", "checkins", "feedback")
 
 

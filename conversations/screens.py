@@ -10,7 +10,7 @@ from conversations.answers import choice_ids, option_label
 from conversations.draft import Answer, Draft, progress, visible_questions
 from conversations.forms import Programme, Question, ServiceConfig
 from conversations.i18n import LANGUAGE_NAMES, Translate
-from conversations.preferences import CHOICES
+from conversations.preferences import CHOICES, SETTINGS
 from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 
 TICK, BOX = "☑", "☐"
@@ -171,6 +171,7 @@ def choice_label(key: str, _: Translate) -> str:
         "feedback": _("A short feedback survey at the end"),
         "discreet": _("Keep messages discreet"),
         "silent": _("Silent notifications"),
+        "session_reminders": _("A short reminder before each meeting"),
     }[key]
 
 
@@ -501,13 +502,17 @@ def privacy_settings(choices: dict[str, bool], _: Translate) -> Prompt:
         Button(
             ("☑ " if choices.get(key) else "☐ ") + choice_label(key, _), callbacks.account(f"t{i}")
         )
-        for i, key in enumerate(CHOICES)
+        for i, key in enumerate(SETTINGS)
     ]
     keyboard = (
         *rows(buttons, 1),
         (Button(_("Delete everything we hold about you"), callbacks.account("askdel")),),
     )
     return Prompt("\n\n".join(lines), keyboard)
+
+
+def reminders_need_checkins(_: Translate) -> str:
+    return _("Reminders are part of check-ins. Please turn on check-ins first.")
 
 
 def privacy_changed(programme: Programme, language: str, _: Translate) -> Prompt:

@@ -430,6 +430,28 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
         [meeting] = json.loads(file.document.data)["referrals"][0]["meetings"]
         assert meeting["online"] is True and meeting["cancelled"] is False
 
+        await robin.send("/privacy")  # reminders can be chosen there too, after check-ins
+        settings = await robin.wait_for(lambda m: "Your choices" in m.content)
+        await robin.press("☐ A short reminder before each meeting", message=settings)
+        await emulator.settle(quiet=0.2)
+        assert "☐ A short reminder before each meeting" in settings.button_texts  # not yet
+        await robin.press("☐ Short check-in messages while I wait", message=settings)
+        await emulator.wait_until(
+            lambda: "☑ Short check-in messages while I wait" in settings.button_texts,
+            what="check-ins on",
+        )
+        await robin.press("☐ A short reminder before each meeting", message=settings)
+        await emulator.wait_until(
+            lambda: "☑ A short reminder before each meeting" in settings.button_texts,
+            what="reminders on",
+        )
+        assert outbox(files, kinds.SESSION_REMINDER_REFERRER) != []
+        await robin.press("☑ A short reminder before each meeting", message=settings)
+        await emulator.wait_until(
+            lambda: "☐ A short reminder before each meeting" in settings.button_texts,
+            what="reminders off",
+        )
+
         await sam.send("/sessions")
         listing = await sam.wait_for(lambda m: "The people you support" in m.content)
         assert f"{reference}: " in listing.content and "at 18:30" in listing.content
@@ -437,7 +459,8 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
         meetings = await sam.wait_for(lambda m: f"Meetings with {reference}" in m.content)
         assert meetings.button_texts[0].startswith("Cancel ")
         await emulator.settle(quiet=0.3)
-    assert outbox(files, kinds.SESSION_REMINDER_REFERRER) == []  # no consent, no reminders
+    referrer = outbox(files, kinds.SESSION_REMINDER_REFERRER)  # on, then off in /privacy
+    assert referrer and {state for state, _, _ in referrer} == {"dropped"}
     tomorrow = datetime.now(UTC).astimezone(LONDON).date() + timedelta(days=1)
     start = datetime.combine(tomorrow, datetime.min.time().replace(hour=18, minute=30), LONDON)
     ahead = [h for h in (24, 1) if start - timedelta(hours=h) > datetime.now(UTC)]
