@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from bot import calendar, preferences, session_calendar, surveys
 from bot import outbox_kinds as kinds
@@ -20,14 +20,15 @@ from bot.case_views import case_of, case_view, person_language
 from bot.flow import Reply
 from bot.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.matchmaking import Matchmaker
+from bot.service_flow import ServiceFlow
 from conversations import casework, news, safety, screens, supporting
 from conversations.callbacks import CasePress
-from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Catalog, Translate
+from conversations.forms import Programme
+from conversations.i18n import Translate
 from conversations.lifecycle import ACTIONS, OPEN, OUTCOMES, Action, available, decide
 from conversations.matching import MAX_NAME, Profile
 from conversations.prompts import Prompt, esc
-from storage import Person, Referral, Store, Unit
+from storage import Person, Referral, Unit
 
 log = logging.getLogger("peerdoor.casework")
 
@@ -56,23 +57,10 @@ class Desk:
     language: str
 
 
-class CaseworkFlow:
-    def __init__(
-        self,
-        store: Store,
-        config: ServiceConfig,
-        catalog: Catalog,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None],
-    ) -> None:
-        self.store, self.config, self.catalog, self.clock, self.wake = (
-            store,
-            config,
-            catalog,
-            clock,
-            wake,
-        )
-        self.matchmaker = Matchmaker(clock)
+class CaseworkFlow(ServiceFlow):
+    @cached_property
+    def matchmaker(self) -> Matchmaker:
+        return Matchmaker(self.clock)
 
     # -- commands -------------------------------------------------------------------------------
 

@@ -6,45 +6,31 @@ The calendar itself (which rows, when) is bot.calendar; rendering is bot.dispatc
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from functools import cached_property
 
 from bot import outbox_kinds as kinds
 from bot import preferences
 from bot.calendar import arm_person, disarm_person
 from bot.flow import Reply, Sender
+from bot.service_flow import ServiceFlow
 from conversations import checkins
-from conversations.forms import ServiceConfig
-from conversations.i18n import Catalog, Translate
+from conversations.i18n import Translate
 from conversations.preferences import Preferences
 from conversations.prompts import Prompt
-from storage import Person, Store, Unit
+from storage import Person, Unit
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.checkins")
 
 
-class CheckinsFlow:
+class CheckinsFlow(ServiceFlow):
     """/stop, resume, and the blocked mark. One transaction per update, like the intake."""
 
-    def __init__(
-        self,
-        store: Store,
-        config: ServiceConfig,
-        catalog: Catalog,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store, self.config, self.catalog, self.clock, self.wake = (
-            store,
-            config,
-            catalog,
-            clock,
-            wake,
-        )
-        #: Telegram ids seen writing since start whose blocked mark is known to be clear: one
-        #: look-up per person per process, not per update. Memory only.
-        self._clear: set[int] = set()
+    @cached_property
+    def _clear(self) -> set[int]:
+        """Telegram ids seen writing since start whose blocked mark is known to be clear: one
+        look-up per person per process, not per update. Memory only."""
+        return set()
 
     async def stop(self, who: Sender, update_id: int) -> Reply:
         """/stop: no more check-ins; the consent is withdrawn (recorded with time and version)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -19,12 +18,13 @@ from zoneinfo import ZoneInfo
 from bot import outbox_kinds as kinds
 from bot import preferences, session_calendar
 from bot.flow import Reply, Sender
+from bot.service_flow import ServiceFlow
 from conversations import screens, session_times, sessions, surveys
-from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Catalog, Translate
+from conversations.forms import Programme
+from conversations.i18n import Translate
 from conversations.prompts import Prompt, esc
 from conversations.sessions import Draft, Press, Where
-from storage import Engagement, Person, Referral, Session, Store, Unit
+from storage import Engagement, Person, Referral, Session, Unit
 
 log = logging.getLogger("peerdoor.sessions")
 
@@ -46,23 +46,7 @@ class Planning:
         return ZoneInfo(self.programme.timezone)
 
 
-class SessionsFlow:
-    def __init__(
-        self,
-        store: Store,
-        config: ServiceConfig,
-        catalog: Catalog,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store, self.config, self.catalog, self.clock, self.wake = (
-            store,
-            config,
-            catalog,
-            clock,
-            wake,
-        )
-
+class SessionsFlow(ServiceFlow):
     # -- /sessions ------------------------------------------------------------------------------
 
     async def people(self, who: Sender, update_id: int) -> Reply:

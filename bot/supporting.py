@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from bot import outbox_kinds as kinds
 from bot.casework import Actor
 from bot.engagements import supporter_gone, tell_holder
 from bot.flow import Reply
+from bot.service_flow import ServiceFlow
 from conversations import screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
-from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Catalog, Translate
+from conversations.forms import Programme
+from conversations.i18n import Translate
 from conversations.matching import MAX_CAPACITY, MAX_NAME, MAX_WORDS, Profile
 from conversations.prompts import Prompt
-from storage import Engagement, Person, Referral, Store, Unit
+from storage import Engagement, Person, Referral, Unit
 
 log = logging.getLogger("peerdoor.supporting")
 
@@ -33,23 +33,7 @@ PENDING = "profile:"  # staff state while a supporter types a profile field
 MATCHABLE = ("contacted", "assessing", "matched")
 
 
-class SupportFlow:
-    def __init__(
-        self,
-        store: Store,
-        config: ServiceConfig,
-        catalog: Catalog,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None],
-    ) -> None:
-        self.store, self.config, self.catalog, self.clock, self.wake = (
-            store,
-            config,
-            catalog,
-            clock,
-            wake,
-        )
-
+class SupportFlow(ServiceFlow):
     # -- the profile ------------------------------------------------------------------------
 
     async def profile(self, who: Actor, update_id: int) -> Reply:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,13 +20,14 @@ from bot import outbox_kinds as kinds
 from bot import preferences, session_calendar
 from bot.case_views import person_language
 from bot.flow import Reply, Sender
+from bot.service_flow import ServiceFlow
 from bot.worker import Discard
 from conversations import safety, surveys
 from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Catalog, Translate
+from conversations.i18n import Translate
 from conversations.prompts import Prompt
 from conversations.surveys import SurveyKind, SurveyPress, SurveyState
-from storage import Engagement, Person, Referral, Store, Unit
+from storage import Engagement, Person, Referral, Unit
 
 if TYPE_CHECKING:
     from bot.dispatch import Dispatcher, Target
@@ -80,24 +80,8 @@ async def close_referral(
         await uow.engagements.decide(live, "withdrawn", now)
 
 
-class SurveyFlow:
+class SurveyFlow(ServiceFlow):
     """The survey's updates, one transaction each: load the state, decide, store, reply."""
-
-    def __init__(
-        self,
-        store: Store,
-        config: ServiceConfig,
-        catalog: Catalog,
-        clock: Callable[[], datetime],
-        wake: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.store, self.config, self.catalog, self.clock, self.wake = (
-            store,
-            config,
-            catalog,
-            clock,
-            wake,
-        )
 
     async def typed(self, who: Sender, text: str, update_id: int) -> Reply | None:
         """An answer typed during a survey; None when the person is not in one."""
