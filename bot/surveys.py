@@ -48,12 +48,7 @@ async def end_engagement(
     if programme is None:
         return True
     payload = json.dumps({"engagement": engagement.id}).encode()
-    owner = await uow.people.get(referral.person_id)
-    agreed = owner is not None and (await preferences.load(uow, owner)).agreed("feedback")
-    if agreed and programme.feedback:
-        await uow.outbox.add(
-            kinds.FEEDBACK, referral=referral, due_at=now, now=now, payload=payload
-        )
+    await _ask_feedback(uow, programme, referral, engagement, now)
     supporter = await uow.people.get(engagement.supporter_id) if engagement.supporter_id else None
     if supporter is not None and programme.closing_report:
         await uow.outbox.add(
@@ -68,16 +63,39 @@ async def end_engagement(
     return True
 
 
+async def _ask_feedback(
+    uow: Unit, programme: Programme, referral: Referral, engagement: Engagement, now: datetime
+) -> None:
+    """The person's feedback invitation, if they agreed to feedback and there are questions."""
+    owner = await uow.people.get(referral.person_id)
+    agreed = owner is not None and (await preferences.load(uow, owner)).agreed("feedback")
+    if agreed and programme.feedback:
+        payload = json.dumps({"engagement": engagement.id}).encode()
+        await uow.outbox.add(
+            kinds.FEEDBACK, referral=referral, due_at=now, now=now, payload=payload
+        )
+
+
 async def close_referral(
     uow: Unit, config: ServiceConfig, referral: Referral, now: datetime
 ) -> None:
     """The holder closes the referral: a live, accepted engagement ends with it, and an offer
-    nobody has answered yet is withdrawn (the supporter's buttons then say it is closed)."""
+    nobody has answered yet is withdrawn (the supporter's buttons then say it is closed).
+
+    With no live match, but one that ended when the supporter left (or erased themselves) and
+    nobody followed: the person's support still ends here, so they are asked for feedback
+    about it, once (never if an invitation for this referral was ever queued)."""
     live = await uow.engagements.live(referral)
     if live is not None and live.status == "accepted":
         await end_engagement(uow, config, referral, live, now)
-    elif live is not None:
+        return
+    if live is not None:
         await uow.engagements.decide(live, "withdrawn", now)
+        return
+    ended = [e for e in await uow.engagements.for_referral(referral) if e.status == "ended"]
+    programme = config.programme(await uow.referrals.programme_id(referral))
+    if ended and programme is not None and not await uow.outbox.ever(kinds.FEEDBACK, referral):
+        await _ask_feedback(uow, programme, referral, ended[-1], now)
 
 
 class SurveyFlow(ServiceFlow):

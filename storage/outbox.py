@@ -282,6 +282,13 @@ class Outbox:
         )
         return int(next(iter(rows))[0])
 
+    async def ever(self, kind: str, referral: Referral) -> int:
+        """How many rows of ``kind`` the referral has had, in any state (until pruned)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT count(*) FROM outbox WHERE referral_id = ? AND kind = ?", (referral.id, kind)
+        )
+        return int(next(iter(rows))[0])
+
     async def prune(self, before: datetime) -> int:
         """Forget settled rows (sent, failed, dropped) older than ``before``; returns how many."""
         async with self._conn.execute(

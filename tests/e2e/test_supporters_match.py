@@ -19,7 +19,7 @@ import pytest
 
 from bot.app import Runtime
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
+from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, in_process
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 SAM, RIA = 8101, 8102
@@ -82,11 +82,11 @@ async def profile(
 
 
 async def contacted_referral(
-    emulator: BotApiEmulator, files: BotFiles
+    emulator: BotApiEmulator, files: BotFiles, plan: dict[str, object] | None = None
 ) -> tuple[ScriptedUser, ScriptedUser, str, StoredMessage]:
     group = emulator.group(GROUP_ID, "Coordinators")
     robin = emulator.user(5601, "Robin")
-    reference = await refer(robin, HIV_PLAN, files.config())
+    reference = await refer(robin, plan or HIV_PLAN, files.config())
     await group_notice(group, reference)
     cora = emulator.user(CORA, "Cora")
     await cora.send("/start")
@@ -222,10 +222,14 @@ async def test_pause_and_leave(
 
 
 async def matched(
-    emulator: BotApiEmulator, files: BotFiles, runtime: Runtime, sam: ScriptedUser
+    emulator: BotApiEmulator,
+    files: BotFiles,
+    runtime: Runtime,
+    sam: ScriptedUser,
+    plan: dict[str, object] | None = None,
 ) -> tuple[ScriptedUser, ScriptedUser, str]:
     await profile(sam, emulator, runtime, ["English"], "Online", "Art")
-    robin, cora, reference, status = await contacted_referral(emulator, files)
+    robin, cora, reference, status = await contacted_referral(emulator, files, plan)
     await cora.press("Match", message=status)
     offer = await cora.wait_for(lambda m: "best fit first" in m.text)
     await cora.press("1. Sam", message=offer)
@@ -295,3 +299,30 @@ async def test_closing_a_referral_withdraws_an_unanswered_offer(
     db = sqlite3.connect(files.database)
     assert db.execute("SELECT status FROM engagements").fetchall() == [("withdrawn",)]
     assert db.execute("SELECT status FROM referrals").fetchall() == [("closed",)]
+
+
+async def test_closing_after_the_supporter_left_still_asks_for_feedback_once(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, runtime = service
+    sam = emulator.user(SAM, "Sam")
+    plan = {**HIV_PLAN, CHOICES_KEY: ["A short feedback survey at the end"]}
+    robin, cora, reference = await matched(emulator, files, runtime, sam, plan)
+    await sam.send("/profile")
+    mine = await sam.wait_for(lambda m: "Your supporter profile" in m.text)
+    await sam.press("Leave the team", message=mine)
+    await emulator.wait_until(lambda: "Leave the supporter team?" in mine.text, what="ask")
+    await sam.press("Yes, leave", message=mine)
+    left = await cora.wait_for(lambda m: "left the supporter team" in m.text)
+    assert reference in left.text
+
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Close", message=view)
+    invite = await robin.wait_for(lambda m: "a short question for you" in m.text)
+    assert "Start" in invite.button_texts
+    db = sqlite3.connect(files.database)
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'feedback'").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'closing_report'").fetchone() == (
+        0,
+    )  # the supporter left: no closing report for them
