@@ -9,6 +9,7 @@ from bot.delivery import deliver
 from bot.flow import IntakeFlow
 from bot.handlers.who import actor, sender
 from bot.services import services
+from bot.typed_route import awaiting
 
 
 def _flow(context: ContextTypes.DEFAULT_TYPE) -> IntakeFlow:
@@ -42,12 +43,15 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = update.effective_message.text or ""
     found = services(context)
     who = actor(update)
-    reply = await found.casework.typed(who, text, update.update_id)
-    if reply is None and found.sessions is not None:  # a meeting's time, place, or a note
+    asked = await awaiting(found.store, who.telegram_id)  # one look, not one per flow
+    reply = None
+    if asked.staff:
+        reply = await found.casework.typed(who, text, update.update_id)
+    if reply is None and asked.staff and found.sessions is not None:  # a time, place, note
         reply = await found.sessions.typed(sender(update), text, update.update_id)
-    if reply is None and found.support is not None:  # a supporter's profile field
+    if reply is None and asked.staff and found.support is not None:  # a profile field
         reply = await found.support.typed(who, text, update.update_id)
-    if reply is None and found.surveys is not None:  # an answer to the end-of-support survey
+    if reply is None and asked.survey and found.surveys is not None:  # a survey answer
         reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
         reply = await found.casework.referrer_message(who, text, update.update_id)
