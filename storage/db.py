@@ -100,6 +100,11 @@ def from_text(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def maybe_time(text: str | None) -> datetime | None:
+    """A nullable time column."""
+    return None if text is None else from_text(text)
+
+
 def translate(error: sqlite3.Error, doing: str = "database error") -> StorageError:
     """A StorageError with a message that says what went wrong in plain words."""
     message = str(error)

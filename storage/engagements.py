@@ -16,17 +16,13 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import from_text, to_text
+from storage.db import from_text, maybe_time, to_text
 from storage.keys import DataKeys
 from storage.models import Engagement, Person, Referral
 from storage.referrals import CROCKFORD
 
 LIVE = ("offered", "accepted")
 _COLUMNS = "id, referral_id, supporter_id, offered_by, status, offered_at, decided_at, ended_at"
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_text(text)
 
 
 def _engagement(row: Sequence[Any]) -> Engagement:
@@ -38,8 +34,8 @@ def _engagement(row: Sequence[Any]) -> Engagement:
         offered_by,
         status,
         from_text(offered_at),
-        _time(decided_at),
-        _time(ended_at),
+        maybe_time(decided_at),
+        maybe_time(ended_at),
     )
 
 

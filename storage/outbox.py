@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.db import from_text, to_text
+from storage.db import from_text, maybe_time, to_text
 from storage.errors import UnreadableRecord
 from storage.keys import DataKey, DataKeys
 from storage.models import OutboxItem, Person, Referral
@@ -46,7 +46,7 @@ def _item(row: Sequence[Any]) -> OutboxItem:
         from_text(created_at),
         attempts,
         state,
-        None if sent_at is None else from_text(sent_at),
+        maybe_time(sent_at),
         telegram_message_id,
         error,
         slot,

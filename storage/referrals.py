@@ -12,7 +12,7 @@ from typing import Any, Final
 import aiosqlite
 
 from storage.crypto import LookupKeys
-from storage.db import from_text, to_text
+from storage.db import from_text, maybe_time, to_text
 from storage.keys import DataKeys
 from storage.models import Person, Referral
 
@@ -48,10 +48,6 @@ def normalise_reference(text: str) -> str:
     return REFERENCE_PREFIX + body.translate(_CONFUSABLE)
 
 
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_text(text)
-
-
 def _referral(row: Sequence[Any]) -> Referral:
     (ref_id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id) = row[:8]
     claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id = row[8:]
@@ -64,10 +60,10 @@ def _referral(row: Sequence[Any]) -> Referral:
         from_text(submitted_at),
         from_text(updated_at),
         holder_id=holder_id,
-        claimed_at=_time(claimed_at),
-        contacted_at=_time(contacted_at),
-        verified_at=_time(verified_at),
-        closed_at=_time(closed_at),
+        claimed_at=maybe_time(claimed_at),
+        contacted_at=maybe_time(contacted_at),
+        verified_at=maybe_time(verified_at),
+        closed_at=maybe_time(closed_at),
         verified_by=verified_by,
         group_message_id=group_message_id,
     )

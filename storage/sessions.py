@@ -13,16 +13,12 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import from_text, to_text
+from storage.db import from_text, maybe_time, to_text
 from storage.keys import DataKeys
 from storage.models import Engagement, Person, Referral, Session
 
 OUTCOMES = ("happened", "missed", "concern")
 _COLUMNS = "id, engagement_id, starts_at, created_by, outcome, logged_at, cancelled_at, created_at"
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_text(text)
 
 
 def _session(row: Sequence[Any]) -> Session:
@@ -33,8 +29,8 @@ def _session(row: Sequence[Any]) -> Session:
         from_text(starts_at),
         created_by,
         outcome,
-        _time(logged_at),
-        _time(cancelled_at),
+        maybe_time(logged_at),
+        maybe_time(cancelled_at),
         from_text(created),
     )
 

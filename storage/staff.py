@@ -6,35 +6,20 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.db import to_text
 from storage.keys import DataKeys
 from storage.models import Person
+from storage.person_blob import PersonBlob
 
 
 class StaffStateRepo:
     def __init__(self, conn: aiosqlite.Connection, keys: DataKeys) -> None:
-        self._conn = conn
-        self._keys = keys
+        self._blob = PersonBlob(conn, keys, "staff_state", "state")
 
     async def load(self, person: Person) -> bytes | None:
-        rows = list(
-            await self._conn.execute_fetchall(
-                "SELECT state FROM staff_state WHERE person_id = ?", (person.id,)
-            )
-        )
-        if not rows:
-            return None
-        key = await self._keys.get(person.id)
-        return key.open("staff_state", "state", person.id, rows[0][0])
+        return await self._blob.load(person)
 
     async def save(self, person: Person, state: bytes, now: datetime) -> None:
-        key = await self._keys.get(person.id)
-        await self._conn.execute(
-            "INSERT INTO staff_state (person_id, state, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (person_id) DO UPDATE SET"
-            " state = excluded.state, updated_at = excluded.updated_at",
-            (person.id, key.seal("staff_state", "state", person.id, state), to_text(now)),
-        )
+        await self._blob.save(person, state, now)
 
     async def clear(self, person: Person) -> None:
-        await self._conn.execute("DELETE FROM staff_state WHERE person_id = ?", (person.id,))
+        await self._blob.clear(person)

@@ -13,33 +13,20 @@ import aiosqlite
 from storage.db import to_text
 from storage.keys import DataKeys
 from storage.models import Person
+from storage.person_blob import PersonBlob
 
 
 class SupporterRepo:
     def __init__(self, conn: aiosqlite.Connection, keys: DataKeys) -> None:
         self._conn = conn
-        self._keys = keys
+        self._profile = PersonBlob(conn, keys, "supporters", "profile")
 
     async def profile(self, person: Person) -> bytes | None:
         """The sealed profile, opened; None if they never saved one."""
-        rows = list(
-            await self._conn.execute_fetchall(
-                "SELECT profile FROM supporters WHERE person_id = ?", (person.id,)
-            )
-        )
-        if not rows:
-            return None
-        key = await self._keys.get(person.id)
-        return key.open("supporters", "profile", person.id, rows[0][0])
+        return await self._profile.load(person)
 
     async def save(self, person: Person, profile: bytes, now: datetime) -> None:
-        key = await self._keys.get(person.id)
-        await self._conn.execute(
-            "INSERT INTO supporters (person_id, profile, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (person_id) DO UPDATE SET"
-            " profile = excluded.profile, updated_at = excluded.updated_at",
-            (person.id, key.seal("supporters", "profile", person.id, profile), to_text(now)),
-        )
+        await self._profile.save(person, profile, now)
 
     async def paused(self, person: Person) -> bool:
         rows = list(
@@ -59,10 +46,7 @@ class SupporterRepo:
 
     async def remove(self, person: Person) -> bool:
         """They left: the profile goes (their roles are revoked by the caller)."""
-        async with self._conn.execute(
-            "DELETE FROM supporters WHERE person_id = ?", (person.id,)
-        ) as cursor:
-            return cursor.rowcount == 1
+        return await self._profile.clear(person)
 
     async def ready(self, people: list[Person]) -> list[Person]:
         """Those of ``people`` with a profile who are not paused, in the order given."""

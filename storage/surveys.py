@@ -17,6 +17,7 @@ from storage.crypto import LookupKeys
 from storage.db import from_text, to_text
 from storage.keys import DataKeys
 from storage.models import Person, Referral
+from storage.person_blob import PersonBlob
 
 KINDS = ("feedback", "closing")
 
@@ -36,6 +37,7 @@ class SurveyRepo:
         self._conn = conn
         self._keys = keys
         self._lookup = lookup
+        self._state = PersonBlob(conn, keys, "survey_state", "state")
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -114,27 +116,13 @@ class SurveyRepo:
     # -- in progress -----------------------------------------------------------------------
 
     async def load_state(self, person: Person) -> bytes | None:
-        rows = list(
-            await self._conn.execute_fetchall(
-                "SELECT state FROM survey_state WHERE person_id = ?", (person.id,)
-            )
-        )
-        if not rows:
-            return None
-        key = await self._keys.get(person.id)
-        return key.open("survey_state", "state", person.id, rows[0][0])
+        return await self._state.load(person)
 
     async def save_state(self, person: Person, state: bytes, now: datetime) -> None:
-        key = await self._keys.get(person.id)
-        await self._conn.execute(
-            "INSERT INTO survey_state (person_id, state, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (person_id) DO UPDATE SET"
-            " state = excluded.state, updated_at = excluded.updated_at",
-            (person.id, key.seal("survey_state", "state", person.id, state), to_text(now)),
-        )
+        await self._state.save(person, state, now)
 
     async def clear_state(self, person: Person) -> None:
-        await self._conn.execute("DELETE FROM survey_state WHERE person_id = ?", (person.id,))
+        await self._state.clear(person)
 
     # -- anonymous counts for reports --------------------------------------------------------
 
