@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.harness import EXAMPLE_CONFIG, HIV_PLAN, REFERENCE, consent, fill_form
-from tests.emulator import ScriptedGroup, ScriptedUser
+from tests.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 
 GROUP_ID = -1009990001
 DIABETES_GROUP_ID = -1009990002
@@ -53,3 +53,20 @@ async def group_notice(group: ScriptedGroup, reference: str, timeout: float = 10
     await group.wait_for(
         lambda m: reference in m.text and "Claim" in m.button_texts, timeout=timeout
     )
+
+
+async def hand_over(
+    coordinator: ScriptedUser,
+    supporter: ScriptedUser,
+    emulator: BotApiEmulator,
+    screen: StoredMessage,
+    name: str = "Sam",
+) -> StoredMessage:
+    """Match on ``screen``, the first suggestion (``name``), what is ticked by default, Send:
+    returns the hand-over the supporter receives."""
+    await coordinator.press("Match", message=screen)
+    offer = await coordinator.wait_for(lambda m: "best fit first" in m.text)
+    await coordinator.press(f"1. {name}", message=offer)
+    await emulator.wait_until(lambda: f"Send to {name}" in offer.button_texts, what="share")
+    await coordinator.press(f"Send to {name}", message=offer)
+    return await supporter.wait_for(lambda m: "can you support this person" in m.text)

@@ -21,7 +21,7 @@ from bot import preferences, session_calendar
 from bot.app import Runtime
 from bot.i18n import load_catalog
 from storage.surveys import SurveyEntry
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, refer, write_config
 from tests.e2e.harness import (
     CHOICES_KEY,
     HIV_PLAN,
@@ -70,12 +70,7 @@ async def match_through_buttons(
     cora: ScriptedUser, sam: ScriptedUser, emulator: BotApiEmulator, status: StoredMessage
 ) -> None:
     """The coordinator's Match, Sam first, the hand-over, and Sam's yes."""
-    await cora.press("Match", message=status)
-    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press("1. Sam", message=offer)
-    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-    await cora.press("Send to Sam", message=offer)
-    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    handover = await hand_over(cora, sam, emulator, status)
     await sam.press("Yes, I can", message=handover)
     await cora.wait_for(lambda m: "Sam said yes" in m.text)
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.i18n import load_catalog
 from conversations.forms import Programme
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, write_config
 from tests.e2e.harness import (
     CHOICES_KEY,
     HIV_PLAN,
@@ -122,12 +122,7 @@ async def life_cycle(
     sam = await supporter(emulator, files)  # matched with a peer supporter
     await cora.send(f"/referral {reference.group(0)}")
     view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference.group(0)}"))
-    await cora.press("Match", message=view)
-    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press("1. Sam", message=offer)
-    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-    await cora.press("Send to Sam", message=offer)
-    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    handover = await hand_over(cora, sam, emulator, view)
     await sam.press("Yes, I can", message=handover)
     yes = await sam.wait_for(lambda m: "You support" in m.text)
     await person.wait_for(lambda m: sv("Hello, we have some news for you.") in m.text)

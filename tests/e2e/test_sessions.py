@@ -22,7 +22,7 @@ from bot import session_calendar
 from bot.app import Runtime
 from conversations.sessions import Where
 from storage import Store
-from tests.e2e.coordination import CORA, GROUP_ID, refer, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, hand_over, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
 from tests.e2e.test_checkins import poll
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
@@ -396,12 +396,7 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
     async with in_process(files, emulator) as runtime:
         await profile(sam, emulator, runtime, ["English"], "Online", "Walking")
         robin, cora, reference, status = await contacted_referral(emulator, files)
-        await cora.press("Match", message=status)
-        offer = await cora.wait_for(lambda m: "best fit first" in m.content)
-        await cora.press("1. Sam", message=offer)
-        await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-        await cora.press("Send to Sam", message=offer)
-        handover = await sam.wait_for(lambda m: "can you support this person" in m.content)
+        handover = await hand_over(cora, sam, emulator, status)
         await sam.press("Yes, I can", message=handover)
         yes = await sam.wait_for(lambda m: f"You support {reference} now" in m.content)
         assert yes.button_texts == ["Plan a session", "Meetings"]

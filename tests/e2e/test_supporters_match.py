@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Runtime
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, in_process
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
@@ -190,12 +190,7 @@ async def test_pause_and_leave(
     await emulator.wait_until(lambda: "can suggest you" in screen.text, what="resumed")
     await cora.send(f"/referral {reference}")
     view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
-    await cora.press("Match", message=view)
-    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press("1. Sam", message=offer)
-    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-    await cora.press("Send to Sam", message=offer)
-    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    handover = await hand_over(cora, sam, emulator, view)
     await sam.press("Yes, I can", message=handover)
     await cora.wait_for(lambda m: "Sam said yes" in m.text)
 
@@ -230,12 +225,7 @@ async def matched(
 ) -> tuple[ScriptedUser, ScriptedUser, str]:
     await profile(sam, emulator, runtime, ["English"], "Online", "Art")
     robin, cora, reference, status = await contacted_referral(emulator, files, plan)
-    await cora.press("Match", message=status)
-    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press("1. Sam", message=offer)
-    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-    await cora.press("Send to Sam", message=offer)
-    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    handover = await hand_over(cora, sam, emulator, status)
     await sam.press("Yes, I can", message=handover)
     await cora.wait_for(lambda m: "Sam said yes" in m.text)
     return robin, cora, reference
@@ -282,12 +272,7 @@ async def test_closing_a_referral_withdraws_an_unanswered_offer(
     sam = emulator.user(SAM, "Sam")
     await profile(sam, emulator, runtime, ["English"], "Online", "Art")
     _robin, cora, reference, status = await contacted_referral(emulator, files)
-    await cora.press("Match", message=status)
-    offer = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press("1. Sam", message=offer)
-    await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
-    await cora.press("Send to Sam", message=offer)
-    handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+    handover = await hand_over(cora, sam, emulator, status)
 
     await cora.send(f"/referral {reference}")
     view = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
