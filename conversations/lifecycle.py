@@ -9,7 +9,7 @@ refusing it": a deferral sends the person resources and an open invitation to co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 WAITING = "submitted"
 OPEN = ("submitted", "claimed", "contacted", "assessing")
@@ -32,21 +32,7 @@ Action = Literal[
     "withdrawn",
     "close",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "claim",
-    "take",
-    "unassign",
-    "contacted",
-    "assessing",
-    "verify",
-    "note",
-    "message",
-    "defer",
-    "match",
-    "decline",
-    "withdrawn",
-    "close",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)  # in the order buttons show them
 
 Refusal = Literal["not_held", "closed", "taken", "not_taken", "wrong_status", "done_already"]
 

@@ -61,15 +61,15 @@ def _labels(programme: Programme, name: str, ids: Sequence[str], lang: str, _: T
 def field_value(
     programme: Programme, profile: Profile, name: str, live: int, lang: str, _: Translate
 ) -> str:
-    if name == "name":
-        return profile.name or _("(not set)")
     if name == "capacity":
         return _("{capacity} (now {live})").format(capacity=profile.capacity, live=live)
-    if name in ("area", "interests"):
+    if name in ("name", "area", "interests"):
         return getattr(profile, name) or _("(not set)")
-    chosen = [profile.gender] if name == "gender" and profile.gender else getattr(profile, name)
-    if name == "gender" and not profile.gender:
-        return _("(not set)")
+    chosen = (
+        ([profile.gender] if profile.gender else [])
+        if name == "gender"
+        else getattr(profile, name)
+    )
     return _labels(programme, name, chosen, lang, _) if chosen else _("(not set)")
 
 
