@@ -206,24 +206,32 @@ async def query_times(files: BotFiles, config: ServiceConfig, repeat: int = 20) 
     return found
 
 
+async def seeded_queue(files: BotFiles, first_id: int, referrals: int) -> Seeded:
+    """A fresh coordination database holding ``referrals`` referrals (reported on stderr)."""
+    files.data_dir.mkdir(parents=True)
+    config = files.config()
+    store = await files.open_store()
+    try:
+        seeded = await seed_referrals(
+            store, files.database, config, first_id, referrals, holders(config)
+        )
+    finally:
+        await store.close()
+    size_mib = files.database.stat().st_size / 2**20
+    print(
+        f"seeded {referrals} referrals in {seeded.seconds:.1f}s ({size_mib:.0f} MiB)",
+        file=sys.stderr,
+    )
+    return seeded
+
+
 async def benchmark(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="peerdoor-queue-") as tmp:
         root = Path(tmp)
         files = BotFiles(root, config_path=coordination_config(root))
-        files.data_dir.mkdir(parents=True)
         config = files.config()
-        store = await files.open_store()
-        try:
-            seeded = await seed_referrals(
-                store, files.database, config, FIRST_ID, args.referrals, holders(config)
-            )
-        finally:
-            await store.close()
+        seeded = await seeded_queue(files, FIRST_ID, args.referrals)
         size_mib = files.database.stat().st_size / 2**20
-        print(
-            f"seeded {args.referrals} referrals in {seeded.seconds:.1f}s ({size_mib:.0f} MiB)",
-            file=sys.stderr,
-        )
         async with BotApiEmulator(token=TOKEN, rate_limits=False) as emulator:
             requests: RequestLog = install(emulator)
             env = {**files.env(emulator), "PEERDOOR_RATE_LIMIT": "false"}

@@ -27,8 +27,7 @@ from tests.emulator import BotApiEmulator
 from . import echo_bot, report
 from .intake import _finite
 from .process import BotUnderTest
-from .queue import coordination_config, holders
-from .seeding import seed_referrals
+from .queue import coordination_config, seeded_queue
 from .watch import RequestLog, install, is_visible
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,20 +85,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
         empty = BotFiles(root / "empty")
         empty.data_dir.mkdir(parents=True)
         seeded = BotFiles(root / "seeded", config_path=coordination_config(root))
-        seeded.data_dir.mkdir(parents=True)
-        config = seeded.config()
-        store = await seeded.open_store()
-        try:
-            done = await seed_referrals(
-                store, seeded.database, config, SEEDED_IDS, args.referrals, holders(config)
-            )
-        finally:
-            await store.close()
+        done = await seeded_queue(seeded, SEEDED_IDS, args.referrals)
         size_mib = seeded.database.stat().st_size / 2**20
-        print(
-            f"seeded {args.referrals} referrals in {done.seconds:.1f}s ({size_mib:.0f} MiB)",
-            file=sys.stderr,
-        )
         async with BotApiEmulator(token=TOKEN, rate_limits=False) as emulator:
             requests = install(emulator)
 
