@@ -28,10 +28,10 @@ from pathlib import Path
 
 from telegram.constants import FloodLimit
 
-from bot import outbox_kinds as kinds
-from bot import preferences
+from bot.delivery import kinds
+from bot.services import preferences
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import BotFiles
-from tests.emulator import BotApiEmulator
 
 from .process import BotUnderTest
 
@@ -109,7 +109,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
             print(f"seeded {n} people in {seeded:.1f}s; due {due:%H:%M:%S}", file=sys.stderr)
             env = {**files.env(emulator), "PEERDOOR_RATE_LIMIT": "true"}
             bot = BotUnderTest(
-                "peerdoor", [sys.executable, "-m", "bot.cli", "run"], env, root, "bot.started"
+                "peerdoor", [sys.executable, "-m", "bot.ops.cli", "run"], env, root, "bot.started"
             )
             await bot.start()
             try:

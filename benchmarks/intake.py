@@ -3,7 +3,7 @@
     python -m benchmarks.intake [--people N] [--json PATH]
 
 One emulator (rate limits off) runs in this process with the simulated people. Each bot runs
-as its own process (`python -m bot.cli run`, then `python -m benchmarks.echo_bot`), one after
+as its own process (`python -m bot.ops.cli run`, then `python -m benchmarks.echo_bot`), one after
 the other, so their memory and CPU are their own. See benchmarks/README.md.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.config_file import load_config
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import EXAMPLE_CONFIG, BotFiles
-from tests.emulator import BotApiEmulator
 
 from . import echo_bot, report
 from .people import Action, Driver, Outcome, StepTimeout, fill_in_hiv_form, talk_to_echo
@@ -119,7 +119,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
             env = files.env(emulator)
             peerdoor = BotUnderTest(
                 "peerdoor",
-                [sys.executable, "-m", "bot.cli", "run"],
+                [sys.executable, "-m", "bot.ops.cli", "run"],
                 {**env, "PEERDOOR_RATE_LIMIT": "true" if args.rate_limit == "on" else "false"},
                 root,
                 "bot.started",

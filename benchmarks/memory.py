@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config_file import load_config
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import EXAMPLE_CONFIG, BotFiles, asked
-from tests.emulator import BotApiEmulator
 
 from . import echo_bot, report
 from .intake import Script, _finite, run_phase
@@ -77,7 +77,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
 
             def bot(name: str, files: BotFiles) -> Measured:
                 env = {**files.env(emulator), "PEERDOOR_RATE_LIMIT": "false"}
-                cmd = [sys.executable, "-m", "bot.cli", "run"]
+                cmd = [sys.executable, "-m", "bot.ops.cli", "run"]
                 return Measured(name, cmd, env, files.root, "bot.started")
 
             # 1. N drafts in progress; M of those people come back and answer one question.

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from conversations.forms import Programme
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.harness import HIV_PLAN, REFERENCE, SKIP, asked
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 from .watch import ChatLog, RequestLog
 

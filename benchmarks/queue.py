@@ -29,10 +29,10 @@ from pathlib import Path
 
 from conversations.forms import ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES
+from sandbox.emulator import BotApiEmulator, StoredMessage
 from storage import Store
 from tests.e2e.coordination import CORA, DIANA, write_config
 from tests.e2e.harness import BotFiles
-from tests.emulator import BotApiEmulator, StoredMessage
 
 from . import report
 from .intake import _finite
@@ -236,7 +236,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
             requests: RequestLog = install(emulator)
             env = {**files.env(emulator), "PEERDOOR_RATE_LIMIT": "false"}
             bot = BotUnderTest(
-                "peerdoor", [sys.executable, "-m", "bot.cli", "run"], env, root, "bot.started"
+                "peerdoor", [sys.executable, "-m", "bot.ops.cli", "run"], env, root, "bot.started"
             )
             drivers = {
                 tid: Driver(emulator, requests, emulator.user(tid, name), args.step_timeout)

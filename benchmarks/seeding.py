@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot import preferences
 from bot.i18n import load_catalog
+from bot.services import preferences
 from conversations import callbacks
 from conversations.callbacks import DraftPress
 from conversations.draft import Draft
@@ -152,7 +152,7 @@ def walk_form(
             if not outcome.prompts:  # a tick edits the pressed message: same screen, new state
                 outcome.prompts = [outcome.replace] if outcome.replace else list(prompts)
             if outcome.submission is not None:
-                answers = outcome.submission.answers  # stored as bot.flow stores them:
+                answers = outcome.submission.answers  # stored as bot.services.intake stores them:
                 sent = json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
                 return FormWalk(drafts, sent)
             assert outcome.draft is not None

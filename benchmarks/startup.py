@@ -21,8 +21,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import BotFiles
-from tests.emulator import BotApiEmulator
 
 from . import echo_bot, report
 from .intake import _finite
@@ -92,7 +92,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, object]:
 
             def peerdoor(name: str, files: BotFiles) -> BotUnderTest:
                 env = {**files.env(emulator), "PEERDOOR_RATE_LIMIT": "true"}  # as shipped
-                cmd = [sys.executable, "-m", "bot.cli", "run"]
+                cmd = [sys.executable, "-m", "bot.ops.cli", "run"]
                 return BotUnderTest(name, cmd, env, files.root, "bot.started")
 
             def echo(name: str) -> BotUnderTest:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tests.emulator import BotApiEmulator, RecordedRequest
+from sandbox.emulator import BotApiEmulator, RecordedRequest
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 
 
 @pytest.fixture

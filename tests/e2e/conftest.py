@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import BotFiles, in_process
-from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture

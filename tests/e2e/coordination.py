@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 from tests.e2e.harness import EXAMPLE_CONFIG, HIV_PLAN, REFERENCE, consent, fill_form
-from tests.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 
 GROUP_ID = -1009990001
 DIABETES_GROUP_ID = -1009990002

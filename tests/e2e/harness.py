@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.app import Runtime
 from bot.config_file import load_config
 from bot.settings import Settings
+from bot.telegram.app import Runtime
 from conversations.forms import Programme, Question, ServiceConfig
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
+from sandbox.emulator.scripting import wait_until
 from storage import KeyRing, Store
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
-from tests.emulator.scripting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "bot" / "example_config.toml"
@@ -61,7 +61,7 @@ class BotFiles:
         return load_config(self.config_path)
 
     def env(self, emulator: BotApiEmulator) -> dict[str, str]:
-        from bot.keys import encode_key
+        from bot.ops.keys import encode_key
 
         return {
             **os.environ,
@@ -102,7 +102,7 @@ class BotProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "bot.ops.cli",
                 "run",
                 env={**self.files.env(self.emulator), **env},
                 cwd=self.files.root,

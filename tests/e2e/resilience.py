@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
 from conversations.draft import Draft
 from conversations.forms import Programme, Question
+from sandbox.emulator import BotApiEmulator, Call, Fault, ScriptedUser, StoredMessage
+from sandbox.emulator.chatview import transcript
 from storage import Store
 from tests.e2e.harness import REFERENCE, SKIP, Plan, asked
-from tests.emulator import BotApiEmulator, Call, Fault, ScriptedUser, StoredMessage
-from tests.emulator.chatview import transcript
 
 #: What the bot says when a step failed on its side (screens.went_wrong, English).
 WENT_WRONG = "something went wrong on our side"

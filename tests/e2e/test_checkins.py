@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import outbox_kinds as kinds
-from bot import preferences
+from bot.delivery import kinds
+from bot.services import preferences
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 CHECKIN = "Hello, just checking in."
 WAITING = "still waiting for someone from our team"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, ScriptedGroup, StoredMessage
 from storage import Referral
 from tests.e2e.coordination import COLE, CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
-from tests.emulator import BotApiEmulator, ScriptedGroup, StoredMessage
 
 TAKEN = "Someone else claimed it first."
 NOT_HELD = "You do not hold this referral. Take it over first."

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import (
     CORA,
     DIABETES_GROUP_ID,
@@ -23,7 +24,6 @@ from tests.e2e.coordination import (
     write_config,
 )
 from tests.e2e.harness import HIV_PLAN, ROOT, BotFiles, in_process
-from tests.emulator import BotApiEmulator
 
 
 async def peerdoor(
@@ -33,7 +33,7 @@ async def peerdoor(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.ops.cli",
         *args,
         env={**files.env(emulator), **env},
         cwd=ROOT,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedGroup
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
-from tests.emulator import BotApiEmulator, ScriptedGroup
 
 
 class FastClock:

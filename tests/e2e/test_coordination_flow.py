@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
-from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, Press, ScriptedUser
 from tests.e2e.coordination import COLE, CORA, DIANA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
-from tests.emulator import BotApiEmulator, Press, ScriptedUser
 
 MALLORY = 7777  # a Telegram user with no role at all
 NOT_A_COORDINATOR = "Sorry, this is only for the service's coordinators."

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, ScriptedGroup
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
-from tests.emulator import BotApiEmulator, ScriptedGroup
 
 #: Distinctive answers that occur nowhere else (name, area, clinic, medicine, free text).
 CANARY_PLAN: dict[str, object] = {

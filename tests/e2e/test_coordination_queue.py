@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import COLE, CORA, DIANA, write_config
 from tests.e2e.harness import REFERENCE, BotFiles, in_process
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 URGENT_AT = (4, 11, 17)  # which of the twenty are urgent (0 is the oldest)
 

@@ -11,9 +11,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
-from tests.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 
 GROUP_REMINDER = "Reminder: a referral is still waiting"
 

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import preferences, session_calendar
-from bot.app import Runtime
+from bot.delivery import session_calendar
 from bot.i18n import load_catalog
+from bot.services import preferences
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from storage.surveys import SurveyEntry
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, refer, write_config
 from tests.e2e.harness import (
@@ -33,7 +35,6 @@ from tests.e2e.harness import (
     in_process,
 )
 from tests.e2e.test_supporters_match import SAM, profile
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 FEEDBACK_CANARY = "canary-feedback-7q2x the support was a lifeline"
 CLOSING_CANARY = "canary-closing-9k4v would benefit from the art group"

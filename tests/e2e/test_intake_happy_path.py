@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, fill_form
-from tests.emulator import BotApiEmulator
 
 
 async def test_self_referral_in_english(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from bot.app import Runtime
 from bot.i18n import load_catalog
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.harness import HIV_PLAN, REFERENCE, SKIP, BotFiles, consent, fill_form
-from tests.emulator import BotApiEmulator, ScriptedUser
 
 
 def count(files: BotFiles, table: str) -> int:

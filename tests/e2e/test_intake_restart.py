@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import (
     HIV_PLAN,
     REFERENCE,
@@ -14,7 +15,6 @@ from tests.e2e.harness import (
     consent,
     fill_form,
 )
-from tests.emulator import BotApiEmulator
 
 pytestmark = pytest.mark.slow
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime
-from bot.keys import encode_key, read_key_file, write_key_file
+from bot.ops.keys import encode_key, read_key_file, write_key_file
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser
 from storage import KeyRing, Store, keystore_path
 from storage.backup import master_key_id
 from storage.crypto import key_id_of
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
-from tests.emulator import BotApiEmulator, ScriptedUser
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def peerdoor(
     files: BotFiles, emulator: BotApiEmulator, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.ops.cli", *args],
         cwd=files.root,
         env={**files.env(emulator), **env},
         capture_output=True,

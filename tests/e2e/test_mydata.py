@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
 from conversations.draft import Draft
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, consent, fill_form, in_process
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 FIRST_LINE = "Here is a copy of what we hold about you."
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
-from tests.emulator import BotApiEmulator
 
 pytestmark = pytest.mark.slow
 

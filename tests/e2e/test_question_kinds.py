@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conversations.preferences import Preferences
+from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.harness import REFERENCE, BotFiles, consent, in_process
-from tests.emulator import BotApiEmulator, ScriptedUser
 
 CONFIG = Path(__file__).parent / "configs" / "all_kinds.toml"
 

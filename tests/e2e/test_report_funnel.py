@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import HIV_PLAN, BotFiles, consent, fill_form
-from tests.emulator import BotApiEmulator
 
 
 async def test_intake_counts_each_question_once_per_person(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import GROUP_ID, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess
 from tests.e2e.resilience import (
@@ -24,7 +25,6 @@ from tests.e2e.resilience import (
     outbox_notices,
     personal_plan,
 )
-from tests.emulator import BotApiEmulator
 
 pytestmark = pytest.mark.slow
 

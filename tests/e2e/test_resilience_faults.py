@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import GROUP_ID, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles
 from tests.e2e.resilience import (
@@ -31,7 +32,6 @@ from tests.e2e.resilience import (
     personal_plan,
     time_passes,
 )
-from tests.emulator import BotApiEmulator
 
 SEED = 4242
 GROUP_SEED = 4264  # its first group faults: a dropped connection, then a send that arrived

@@ -26,11 +26,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
 from conversations.forms import Programme
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.harness import HIV_PLAN, BotFiles, asked, in_process
 from tests.e2e.resilience import WENT_WRONG, held
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 T = TypeVar("T")
 REPLY_WITHIN = 5.0

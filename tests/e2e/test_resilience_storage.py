@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, Call, ScriptedUser
 from tests.e2e.coordination import GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, consent, in_process
 from tests.e2e.resilience import (
@@ -27,7 +28,6 @@ from tests.e2e.resilience import (
     locked_database,
     outbox_notices,
 )
-from tests.emulator import BotApiEmulator, Call, ScriptedUser
 
 BUSY_TIMEOUT = 5.0  # storage.db.BUSY_TIMEOUT_MS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conversations.preferences import Preferences
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import (
     CHOICES_KEY,
     EXAMPLE_CONFIG,
@@ -15,7 +16,6 @@ from tests.e2e.harness import (
     fill_form,
     in_process,
 )
-from tests.emulator import BotApiEmulator
 
 
 async def preferences_of(files: BotFiles, telegram_id: int) -> Preferences:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import load_catalog
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, consent, fill_form, in_process
-from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture

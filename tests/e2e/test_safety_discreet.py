@@ -11,6 +11,7 @@ import pytest
 
 from bot.i18n import load_catalog
 from conversations.forms import Programme
+from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, write_config
 from tests.e2e.harness import (
     CHOICES_KEY,
@@ -24,7 +25,6 @@ from tests.e2e.harness import (
 )
 from tests.e2e.test_supporters_match import SAM
 from tests.e2e.test_supporters_match import profile as join_with_profile
-from tests.emulator import BotApiEmulator, ScriptedUser
 
 #: Words that would tell an onlooker what the chat is about.
 REVEALING = re.compile(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.harness import BotFiles, consent
-from tests.emulator import BotApiEmulator, ScriptedUser
 
 
 def drafts(files: BotFiles) -> int:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator
 from storage import KeyRing, Store, UnknownPerson, keystore_path
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
-from tests.emulator import BotApiEmulator
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ async def test_delete_makes_a_backup_taken_before_unreadable_for_that_person_onl
 
         made = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "bot.cli", "backup", str(target)],
+            [sys.executable, "-m", "bot.ops.cli", "backup", str(target)],
             cwd=tmp_path,
             env=files.env(emulator),
             capture_output=True,

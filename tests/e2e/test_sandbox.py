@@ -9,9 +9,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot import cli
 from bot.config_file import load_config
-from bot.sandbox.sandbox import COORDINATOR_ID, GROUP_ID, Sandbox, choose_config, sandbox_config
+from bot.ops import cli
+from sandbox.sandbox import COORDINATOR_ID, GROUP_ID, Sandbox, choose_config, sandbox_config
 from tests.e2e.harness import EXAMPLE_CONFIG
 
 

@@ -66,7 +66,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.ops.cli",
         "sandbox",
         "--port",
         "0",

@@ -16,15 +16,14 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from bot import outbox_kinds as kinds
-from bot import session_calendar
-from bot.app import Runtime
+from bot.delivery import kinds, session_calendar
+from bot.telegram.app import Runtime
 from conversations.sessions import Where
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from storage import Store
 from tests.e2e.coordination import CORA, GROUP_ID, hand_over, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
 from tests.e2e.test_checkins import poll
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 AGREE = {**HIV_PLAN, CHOICES_KEY: ["Short check-in messages"]}
 LONDON = ZoneInfo("Europe/London")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from storage import KeyRing, Store
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, BotFiles, BotProcess
 from tests.e2e.test_coordination_privacy import CANARY_PLAN, everything_in, found
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 pytestmark = pytest.mark.slow
 

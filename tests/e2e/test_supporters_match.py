@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Runtime
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, hand_over, refer, write_config
 from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, in_process
-from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 SAM, RIA = 8101, 8102
 

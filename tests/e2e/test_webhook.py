@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from sandbox.emulator import BotApiEmulator, ScriptedUser, wait_until
 from tests.e2e.harness import BotFiles, wait_for_log
-from tests.emulator import BotApiEmulator, ScriptedUser, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 class WebhookBot:
-    """`python -m bot.cli run --webhook` listening on 127.0.0.1:<free port>."""
+    """`python -m bot.ops.cli run --webhook` listening on 127.0.0.1:<free port>."""
 
     def __init__(self, files: BotFiles, emulator: BotApiEmulator) -> None:
         self.files, self.emulator = files, emulator
@@ -54,7 +54,7 @@ class WebhookBot:
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run", "--webhook",
+                sys.executable, "-m", "bot.ops.cli", "run", "--webhook",
                 env=env, cwd=self.files.root, stdout=log, stderr=log,
             )  # fmt: skip
         await wait_for_log(self.log, "bot.started", offset=offset)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import example_config
-from bot.keys import decode_key, encode_key
+from bot.ops.cli import example_config
+from bot.ops.keys import decode_key, encode_key
 from storage import KeyRing, Store, keystore_path
 from tests.unit.test_cli import one_line_exit_2, peerdoor
 

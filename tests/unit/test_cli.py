@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import example_config
-from bot.keys import encode_key
+from bot.ops.cli import example_config
+from bot.ops.keys import encode_key
 from storage import KeyRing
 
 
 def peerdoor(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PEERDOOR_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.ops.cli", *args],
         cwd=cwd,
         env={**clean, **env},
         capture_output=True,

@@ -31,9 +31,9 @@ from telegram.ext import (
     filters,
 )
 
-from tests.emulator import BotApiEmulator, EntityParseError, RateLimits, Window, parse_html
-from tests.emulator import errors as tg
-from tests.emulator.webhook import SECRET_HEADER
+from sandbox.emulator import BotApiEmulator, EntityParseError, RateLimits, Window, parse_html
+from sandbox.emulator import errors as tg
+from sandbox.emulator.webhook import SECRET_HEADER
 
 TWO_DAYS = 48 * 3600
 

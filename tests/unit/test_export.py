@@ -15,10 +15,10 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from bot import export
 from bot.config_file import load_config
 from bot.errors import SetupError
-from bot.reports_cli import make_export
+from bot.ops import export
+from bot.ops.reports_cli import make_export
 from conversations.forms import ServiceConfig
 from storage import KeyRing, Store
 from tests.unit.report_seed import EXAMPLE_CONFIG, W10
@@ -256,7 +256,7 @@ async def test_fhir_bundle_validates_and_matches(tmp_path: Path, config: Service
 
 async def test_fhir_numbers_are_integers(tmp_path: Path) -> None:
     """A number question (not in the shipped form) becomes an integer item and answer."""
-    from bot import fhir
+    from bot.ops import fhir
 
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace(
         'id = "area"\nkind = "text"\nmatch = "area"',

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import maintenance
 from bot.errors import SetupError
-from bot.keys import encode_key
+from bot.ops import maintenance
+from bot.ops.keys import encode_key
 from bot.settings import Settings
 from storage import KeyRing, Store, UnknownPerson, keystore_path
 from storage.crypto import key_id_of

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import maintenance
 from bot.config_file import load_config
+from bot.ops import maintenance
 from conversations.draft import Draft
 from conversations.forms import Retention, ServiceConfig
 from storage import KeyRing, Person, Purged, Store, UnknownPerson

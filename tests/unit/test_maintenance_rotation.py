@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import maintenance
-from bot.cli import example_config
 from bot.errors import SetupError
-from bot.keys import encode_key, next_key_path, read_key_file, write_key_file
+from bot.ops import maintenance
+from bot.ops.cli import example_config
+from bot.ops.keys import encode_key, next_key_path, read_key_file, write_key_file
 from bot.settings import Settings
 from storage import KeyRing, MasterKeyChanged, Person, Store, WrongMasterKey
 from storage.backup import master_key_id

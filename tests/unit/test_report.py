@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from bot.errors import SetupError
-from bot.report import Cell, protect
-from bot.reports_cli import make_report
+from bot.ops.report import Cell, protect
+from bot.ops.reports_cli import make_report
 from storage import KeyRing, Store
 from tests.unit.report_seed import (
     CANARY,

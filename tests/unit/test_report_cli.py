@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.keys import encode_key
+from bot.ops.cli import main
+from bot.ops.keys import encode_key
 from storage import KeyRing, Store
 from tests.unit.report_seed import CANARY, EXAMPLE_CONFIG, seed
 from tests.unit.test_cli import peerdoor

@@ -1,8 +1,8 @@
-"""When the form's drop-off counter counts a question (bot.funnel.first_sight)."""
+"""When the form's drop-off counter counts a question (bot.services.funnel.first_sight)."""
 
 from __future__ import annotations
 
-from bot.funnel import first_sight
+from bot.services.funnel import first_sight
 from conversations.draft import Draft
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.outbox_kinds import CHECKIN, CONTACT_REMINDER, DOOR_OPEN, NEWS, NOTICE, timing
+from bot.delivery.kinds import CHECKIN, CONTACT_REMINDER, DOOR_OPEN, NEWS, NOTICE, timing
 from conversations.scheduling import (
     REMINDER,
     QuietWindow,

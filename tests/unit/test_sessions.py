@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import outbox_kinds as kinds
+from bot.delivery import kinds
 from conversations import scheduling, session_times, sessions
 from conversations.sessions import Draft, Where
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config_file import load_config
-from bot.flow import Sender
 from bot.i18n import load_catalog
-from bot.sessions import SessionsFlow
+from bot.services.intake import Sender
+from bot.services.sessions import SessionsFlow
 from storage import KeyRing, Store
 from tests.e2e.harness import EXAMPLE_CONFIG
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from telegram.error import TimedOut
 
-from bot.onwire import OnWire
-from bot.worker import DeliveryWorker, Discard, Sent
+from bot.delivery.worker import DeliveryWorker, Discard, Sent
+from bot.telegram.onwire import OnWire
 from storage import KeyRing, OutboxItem, Store
 from tests.unit.storage_fixtures import T0, opened, people
 
@@ -96,7 +96,7 @@ async def test_worker_never_sends_a_checkin_twice_after_an_ambiguous_timeout(
     async def send(item: OutboxItem) -> Sent | None:
         attempts.append(item.slot)
         if item.slot == "w0":  # went on the wire, then timed out
-            from bot import onwire
+            from bot.telegram import onwire
 
             wire = onwire._current.get()
             assert isinstance(wire, OnWire)

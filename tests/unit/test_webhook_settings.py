@@ -14,7 +14,7 @@ import pytest
 
 from bot.errors import SetupError
 from bot.settings import Settings, load_settings, webhook_settings
-from bot.webhook import SECRET_HEADER, WebhookServer
+from bot.telegram.webhook import SECRET_HEADER, WebhookServer
 
 SECRET = "s3cret_-" * 4
 URL = "https://bot.example.org/telegram"

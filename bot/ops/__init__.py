@@ -1,0 +1,1 @@
+"""Operator commands: the `peerdoor` command line, reports, exports, keys, backups."""

@@ -1,0 +1,608 @@
+"""Coordinator use cases: claim, read, work and close referrals; talk to the referrer.
+
+Like the intake, each method is one update in one transaction: the change, its audit entry and
+the outbox rows for other chats commit together, then the worker is woken and the reply sent.
+Every press is checked against the presser's role and the referral's state; callback data is
+only a hint of what the person wants.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from bot.delivery import calendar, kinds, session_calendar
+from bot.services import preferences, surveys
+from bot.services.base import ServiceFlow
+from bot.services.case_views import case_of, case_view, person_language
+from bot.services.intake import Reply
+from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
+from bot.services.matchmaking import Matchmaker
+from conversations import casework, news, safety, screens, supporting
+from conversations.callbacks import CasePress
+from conversations.forms import Programme
+from conversations.i18n import Translate
+from conversations.lifecycle import ACTIONS, OPEN, OUTCOMES, Action, available, decide
+from conversations.matching import MAX_NAME, Profile
+from conversations.prompts import Prompt, esc
+from storage import Person, Referral, Unit
+
+log = logging.getLogger("peerdoor.casework")
+
+WORK_ACTIONS: frozenset[str] = frozenset(
+    {"contacted", "assessing", "decline", "withdrawn", "close", "unassign"}
+)
+TYPED_ACTIONS: frozenset[str] = frozenset({"note", "message", "match"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who pressed or typed, and where. Kept in memory only."""
+
+    telegram_id: int
+    first_name: str
+    language_code: str | None
+    private: bool
+
+
+@dataclass
+class Desk:
+    """A coordinator at work: their record, their programmes, their language."""
+
+    person: Person
+    programmes: list[str]
+    language: str
+
+
+class CaseworkFlow(ServiceFlow):
+    @cached_property
+    def matchmaker(self) -> Matchmaker:
+        return Matchmaker(self.clock)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    async def queue(self, who: Actor, view: str, page: int, update_id: int) -> Reply:
+        """/queue (open referrals of my programmes) and /mine (the ones I hold)."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            desk = await self._desk(uow, who)
+            if desk is None:
+                return await self._refuse(uow, who, "queue", None)
+            _ = self._t(desk.language)
+            if not who.private:  # lists of referrals belong in a private chat only
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            holder = desk.person if view == "mine" else None
+            statuses = (*OPEN, *OUTCOMES) if view == "mine" else OPEN
+            page = max(page, 0)
+            total = await uow.referrals.count(desk.programmes, statuses, holder=holder)
+            found = await uow.referrals.queue(
+                desk.programmes,
+                statuses,
+                holder=holder,
+                limit=casework.PAGE_SIZE,
+                offset=page * casework.PAGE_SIZE,
+            )
+        items = [
+            casework.QueueItem(
+                r.reference,
+                r.status,
+                r.urgent,
+                r.submitted_at,
+                r.holder_id == desk.person.id,
+                r.holder_id is not None,
+            )
+            for r in found
+        ]
+        prompt = casework.queue_page(items, total, page, view, self.clock(), desk.language, _)
+        return Reply([prompt])
+
+    async def open(self, who: Actor, reference: str, update_id: int) -> Reply:
+        """/referral CODE: the whole referral if I hold it, else a summary I may claim."""
+        return await self.press(who, CasePress("view", reference.strip().upper()), update_id)
+
+    async def join(self, who: Actor, code: str, update_id: int) -> Reply:
+        """/join CODE: become a coordinator (or supporter) of a programme."""
+        _ = self._t(self._language(who))
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            person = await uow.people.find(who.telegram_id)
+            probe = person or await uow.people.create(who.telegram_id, self.clock())
+            redeemed = await uow.invites.redeem(
+                code, probe, self.clock(), [p.id for p in self.config.programmes]
+            )
+            if redeemed is None:
+                if person is None:
+                    await uow.people.erase(probe)
+                await uow.audit.record(person, "join_refused", self.clock())
+                return Reply([casework.invite_refused(_)])
+            role, programme_id = redeemed
+            await uow.roles.grant(probe, role, programme_id, self.clock())
+            if role == "supporter" and await uow.supporters.profile(probe) is None:
+                start = Profile(name=who.first_name[:MAX_NAME])  # theirs to change in /profile
+                await uow.supporters.save(probe, start.to_bytes(), self.clock())
+            await uow.audit.record(probe, f"join:{role}", self.clock(), detail=programme_id)
+        programme = self.config.programme(programme_id)
+        assert programme is not None
+        log.info("role.granted role=%s", role)
+        joined = [casework.invite_joined(role, programme, self._language(who), _)]
+        if role == "supporter":
+            joined.append(supporting.joined_next(_))
+        return Reply(joined)
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    async def press(self, who: Actor, press: CasePress, update_id: int) -> Reply:
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            desk = await self._desk(uow, who)
+            if desk is None:
+                return await self._refuse(uow, who, press.action, press.reference)
+            referral = await uow.referrals.by_reference(press.reference)
+            programme = await self._programme_for(uow, desk, referral)
+            if referral is None or programme is None:
+                await uow.audit.record(
+                    desk.person,
+                    f"refused:{press.action}",
+                    self.clock(),
+                    reference=press.reference,
+                    detail="not_found",
+                )
+                _ = self._t(desk.language)
+                return Reply([casework.not_found(press.reference, _)], keep_buttons=True)
+            reply = await self._act(uow, who, desk, referral, programme, press)
+        self.wake()
+        return reply
+
+    async def _act(
+        self,
+        uow: Unit,
+        who: Actor,
+        desk: Desk,
+        referral: Referral,
+        programme: Programme,
+        press: CasePress,
+    ) -> Reply:
+        _ = self._t(desk.language)
+        action = press.action
+        if action == "view":
+            return await self._view(uow, who, desk, referral)
+        if action == "stop":
+            await uow.staff.clear(desk.person)
+            return Reply([casework.cancelled(_)])
+        if action == "res":
+            return await self._toggle_resource(uow, desk, referral, programme, press.arg)
+        base: Action = _BASE_ACTION.get(action, action)  # type: ignore[assignment]
+        if base not in _KNOWN:
+            return Reply(notice=screens.expired_notice(_))
+        decision = decide(case_of(referral), base, desk.person.id)
+        if not decision.allowed:
+            assert decision.refusal is not None
+            await uow.audit.record(
+                desk.person,
+                f"refused:{action}",
+                self.clock(),
+                reference=referral.reference,
+                detail=decision.refusal,
+            )
+            return Reply(notice=casework.refused(decision.refusal, _), keep_buttons=True)
+        if action in ("claim", "take"):
+            return await self._claim(uow, who, desk, referral, programme, action == "take")
+        if base == "match":  # suggestions, what to share, the offer (or a typed name)
+            return await self.matchmaker.act(
+                uow, desk.person, referral, programme, press, desk.language, _
+            )
+        if action in TYPED_ACTIONS:
+            await uow.staff.save(desk.person, _pending(action, referral), self.clock())
+            return Reply([casework.ask_text(base, referral.reference, _)])
+        if action == "verify":
+            return Reply([casework.confirm_verify(referral.reference, _)])
+        if action == "verified":
+            return await self._verified(uow, desk, referral, programme)
+        if action == "defer":
+            await uow.staff.save(desk.person, _pending("defer", referral), self.clock())
+            return Reply(
+                [casework.choose_resources(programme, referral.reference, [], desk.language, _)]
+            )
+        if action == "deferok":
+            return await self._defer(uow, desk, referral, programme)
+        return await self._change(
+            uow, desk, referral, base, decision.status, decision.tell_referrer
+        )
+
+    async def _view(self, uow: Unit, who: Actor, desk: Desk, referral: Referral) -> Reply:
+        _ = self._t(desk.language)
+        if referral.holder_id != desk.person.id or not who.private:
+            summary = casework.summary(
+                referral.reference,
+                referral.status,
+                referral.urgent,
+                referral.submitted_at,
+                referral.holder_id is not None,
+                self.clock(),
+                desk.language,
+                _,
+                ["take" if referral.holder_id else "claim"],
+            )
+            return Reply([summary])
+        view, actions = await case_view(uow, self.config, referral, desk.person.id)
+        await uow.audit.record(desk.person, "view", self.clock(), reference=referral.reference)
+        details = casework.details(view, actions, self.clock(), desk.language, _)
+        details = await session_calendar.with_session_buttons(uow, referral, details, _)
+        return Reply([details], protect=True)
+
+    async def _claim(
+        self,
+        uow: Unit,
+        who: Actor,
+        desk: Desk,
+        referral: Referral,
+        programme: Programme,
+        take_over: bool,
+    ) -> Reply:
+        _ = self._t(desk.language)
+        first_claim = referral.claimed_at is None  # unassigned and claimed again: told once
+        if not await uow.referrals.claim(referral, desk.person, self.clock(), take_over=take_over):
+            return Reply(notice=casework.refused("taken", _), keep_buttons=True)
+        now = self.clock()
+        await uow.audit.record(
+            desk.person, "take" if take_over else "claim", now, reference=referral.reference
+        )
+        await uow.outbox.drop(kinds.NOTICE_REMINDER, referral)
+        await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+        await uow.outbox.add(
+            kinds.DETAILS, recipient=desk.person, referral=referral, due_at=now, now=now
+        )
+        if referral.contacted_at is None:
+            due = now + timedelta(days=programme.service_levels.contact_within_days)
+            await uow.outbox.add(kinds.CONTACT_REMINDER, referral=referral, due_at=due, now=now)
+        if first_claim:
+            await uow.outbox.add(
+                kinds.NEWS,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps({"news": "picked_up"}).encode(),
+            )
+        log.info("referral.claimed ref=%s", referral.reference)
+        if who.private:
+            return Reply([casework.now_holding(referral.reference, _)])
+        return Reply(replace=casework.group_taken(referral.reference, who.first_name, _))
+
+    async def _change(
+        self,
+        uow: Unit,
+        desk: Desk,
+        referral: Referral,
+        action: Action,
+        status: str | None,
+        tell: bool,
+    ) -> Reply:
+        now = self.clock()
+        if action == "unassign":
+            await uow.referrals.unassign(referral, now)
+            await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+            if referral.status == "claimed":
+                await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+        if status is not None:
+            await uow.referrals.set_status(referral, status, now)
+        if action == "contacted":
+            await uow.referrals.mark(referral, contacted_at=now)
+            await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+        if action == "close":
+            await uow.referrals.mark(referral, closed_at=now)
+            await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+        if tell:
+            news_kind = {"close": "closed", "match": "matched"}.get(action, action)
+            await uow.outbox.add(
+                kinds.NEWS,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps({"news": news_kind}).encode(),
+            )
+        if action == "close":  # end of support: the surveys, queued after the news
+            await surveys.close_referral(uow, self.config, referral, now)
+        await uow.audit.record(
+            desk.person,
+            f"status:{status}" if status else action,
+            now,
+            reference=referral.reference,
+        )
+        return await self._after(uow, desk, referral)
+
+    async def _after(self, uow: Unit, desk: Desk, referral: Referral) -> Reply:
+        """Confirm the change, with the buttons that make sense now."""
+        fresh = await uow.referrals.get(referral.id)
+        assert fresh is not None
+        _ = self._t(desk.language)
+        if fresh.holder_id is None:
+            return Reply([casework.back_in_queue(fresh.reference, _)])
+        actions = available(case_of(fresh), desk.person.id)
+        status = casework.status_now(fresh.reference, fresh.status, actions, _)
+        return Reply([await session_calendar.with_session_buttons(uow, fresh, status, _)])
+
+    async def _verified(
+        self, uow: Unit, desk: Desk, referral: Referral, programme: Programme
+    ) -> Reply:
+        """Verify, then discard: the answers used to check identity are erased for good."""
+        answers = json.loads(await uow.referrals.answers(referral))
+        secret = {q.id for q in programme.form if q.role == "verification"}
+        kept = {k: v for k, v in answers.items() if k not in secret}
+        now = self.clock()
+        await uow.referrals.replace_answers(
+            referral, json.dumps(kept, sort_keys=True).encode(), now
+        )
+        await uow.referrals.mark(referral, verified_at=now, verified_by=desk.person.id)
+        await uow.audit.record(
+            desk.person,
+            "verify",
+            now,
+            reference=referral.reference,
+            detail=f"erased:{len(answers) - len(kept)}",
+        )
+        return await self._after(uow, desk, referral)
+
+    async def _toggle_resource(
+        self, uow: Unit, desk: Desk, referral: Referral, programme: Programme, arg: str
+    ) -> Reply:
+        _ = self._t(desk.language)
+        state = await _staff_state(uow, desk.person)
+        index = int(arg) if arg.isdigit() else -1
+        if (
+            state is None
+            or state.pending != "defer"
+            or state.reference != referral.reference
+            or not 0 <= index < len(programme.signposting)
+        ):
+            return Reply(notice=screens.expired_notice(_))
+        picked = set(state.picked) ^ {programme.signposting[index].id}
+        state.picked = [r.id for r in programme.signposting if r.id in picked]
+        await uow.staff.save(desk.person, state.to_bytes(), self.clock())
+        return Reply(
+            replace=casework.choose_resources(
+                programme, referral.reference, state.picked, desk.language, _
+            ),
+            keep_buttons=True,
+        )
+
+    async def _defer(
+        self, uow: Unit, desk: Desk, referral: Referral, programme: Programme
+    ) -> Reply:
+        state = await _staff_state(uow, desk.person)
+        picked = state.picked if state and state.reference == referral.reference else []
+        now = self.clock()
+        await uow.referrals.set_outcome(referral, json.dumps({"resources": picked}).encode(), now)
+        await uow.staff.clear(desk.person)
+        await uow.outbox.add(
+            kinds.NEWS,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"news": "deferred", "resources": picked}).encode(),
+        )
+        owner = await uow.people.get(referral.person_id)
+        if owner is not None:  # "the door stays open", weeks later, if they want check-ins
+            prefs = await preferences.load(uow, owner)
+            await calendar.arm_door(uow, programme, referral, prefs, now, deferred_at=now)
+        return await self._change(uow, desk, referral, "defer", "deferred", tell=False)
+
+    # -- typed text -----------------------------------------------------------------------------
+
+    async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
+        """A coordinator's note, message or match, when one was asked for; else None."""
+        async with self.store.unit() as uow:
+            person = await uow.people.find(who.telegram_id)
+            if person is None or not who.private:
+                return None
+            state = await _staff_state(uow, person)
+            if state is None or ":" in state.pending:
+                return None  # nothing asked, or another flow's question ("profile:area")
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            desk = await self._desk(uow, who)
+            referral = await uow.referrals.by_reference(state.reference)
+            await uow.staff.clear(person)
+            pending = state.pending
+            if desk is None or referral is None or pending not in TYPED_ACTIONS:
+                _ = self._t(self._language(who))
+                return Reply([Prompt(esc(screens.expired_notice(_)))])
+            reply = await self._typed(uow, desk, referral, pending, text.strip())
+        self.wake()
+        return reply
+
+    async def _typed(
+        self, uow: Unit, desk: Desk, referral: Referral, pending: str, text: str
+    ) -> Reply:
+        _ = self._t(desk.language)
+        action: Action = pending  # type: ignore[assignment]
+        decision = decide(case_of(referral), action, desk.person.id)
+        if not decision.allowed or not text:
+            assert decision.refusal is not None or not text
+            return Reply([Prompt(esc(casework.refused(decision.refusal or "wrong_status", _)))])
+        now = self.clock()
+        if action == "note":
+            await uow.thread.add(referral, "note", desk.person, text.encode(), now)
+            await uow.audit.record(desk.person, "note", now, reference=referral.reference)
+            actions = available(case_of(referral), desk.person.id)
+            return Reply([casework.note_added(referral.reference, actions, _)])
+        if action == "message":
+            entry = await uow.thread.add(referral, "to_referrer", desk.person, text.encode(), now)
+            await uow.outbox.add(
+                kinds.TO_REFERRER,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps({"entry": entry}).encode(),
+            )
+            await uow.audit.record(desk.person, "message", now, reference=referral.reference)
+            actions = available(case_of(referral), desk.person.id)
+            return Reply([casework.message_sent(referral.reference, actions, _)])
+        await uow.referrals.set_outcome(referral, json.dumps({"supporter": text}).encode(), now)
+        return await self._change(uow, desk, referral, "match", decision.status, tell=True)
+
+    # -- the referrer's side --------------------------------------------------------------------
+
+    async def referrer_message(self, who: Actor, text: str, update_id: int) -> Reply | None:
+        """A referrer writing after sending the form: pass it on to whoever holds it."""
+        async with self.store.unit() as uow:
+            person = await uow.people.find(who.telegram_id)
+            if person is None or await uow.drafts.load(person) is not None:
+                return None
+            active = [r for r in await uow.referrals.for_person(person) if r.status != "closed"]
+            if not active:
+                return None
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            referral = active[0]
+            programme = self.config.programme(await uow.referrals.programme_id(referral))
+            lang = await person_language(
+                uow, person, programme.default_language if programme else "en"
+            )
+            _ = self._t(lang)
+            now = self.clock()
+            prompts: list[Prompt] = []
+            if programme is not None and safety.in_crisis(programme, lang, text):
+                prompts.append(safety.crisis_after_form(programme, lang, _))
+                await self._mark_urgent(uow, person, referral, now)
+            entry = await uow.thread.add(referral, "from_referrer", person, text.encode(), now)
+            if referral.holder_id is None:
+                prompts.append(news.message_kept(_))
+            else:
+                await uow.outbox.add(
+                    kinds.TO_HOLDER,
+                    referral=referral,
+                    due_at=now,
+                    now=now,
+                    payload=json.dumps({"entry": entry}).encode(),
+                )
+                prompts.append(news.message_passed_on(_))
+        self.wake()
+        return Reply(prompts)
+
+    async def _mark_urgent(
+        self, uow: Unit, person: Person, referral: Referral, now: datetime
+    ) -> None:
+        """Crisis words after sending: urgent for the coordinators, without the words."""
+        log.warning("safety.crisis_words stage=after_form ref=%s", referral.reference)
+        await uow.referrals.set_urgent(referral, True, now)
+        await uow.audit.record(
+            person, "urgent", now, reference=referral.reference, detail="crisis_words"
+        )
+        if referral.holder_id is None:
+            await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+        else:
+            await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
+
+    async def status(self, who: Actor, update_id: int) -> Reply | None:
+        """/status: where the person's latest referral stands, in discreet words."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            referrals = await uow.referrals.for_person(person) if person else []
+            if not referrals or person is None:
+                return None
+            latest = referrals[0]
+            programme = self.config.programme(await uow.referrals.programme_id(latest))
+            if programme is None:
+                return None
+            lang = await person_language(uow, person, programme.default_language)
+        return Reply(
+            [news.status(latest.reference, latest.status, programme, lang, self._t(lang))]
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _desk(self, uow: Unit, who: Actor) -> Desk | None:
+        """The coordinator behind `who`, or None. Config ids and invited roles both count."""
+        configured = [p.id for p in self.config.programmes if who.telegram_id in p.coordinators]
+        person = await uow.people.find(who.telegram_id)
+        others = [p.id for p in self.config.programmes if p.id not in configured]
+        invited = await uow.roles.programmes(person, "coordinator", others) if person else []
+        programmes = configured + invited
+        if not programmes:
+            return None
+        language = self._language(who)
+        if person is None:
+            person = await uow.people.create(who.telegram_id, self.clock())
+        prefs = await preferences.load(uow, person)
+        if prefs.language != language:
+            prefs.language = language
+            await preferences.save(uow, person, prefs, self.clock())
+        return Desk(person, programmes, language)
+
+    async def _programme_for(
+        self, uow: Unit, desk: Desk, referral: Referral | None
+    ) -> Programme | None:
+        if referral is None:
+            return None
+        programme_id = await uow.referrals.programme_id(referral)
+        if programme_id not in desk.programmes:
+            return None  # a coordinator of one programme sees nothing of another
+        return self.config.programme(programme_id)
+
+    async def _refuse(self, uow: Unit, who: Actor, action: str, reference: str | None) -> Reply:
+        person = await uow.people.find(who.telegram_id)
+        await uow.audit.record(
+            person,
+            f"refused:{action}",
+            self.clock(),
+            reference=reference,
+            detail="not_a_coordinator",
+        )
+        log.warning("casework.refused action=%s", action)
+        _ = self._t(self._language(who))
+        return Reply(
+            [casework.not_a_coordinator(_)] if who.private else [],
+            notice=casework.not_a_coordinator(_).text,
+            keep_buttons=True,
+        )
+
+    def language_of(self, who: Actor) -> str:
+        return self._language(who)
+
+    def _language(self, who: Actor) -> str:
+        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
+
+    def _t(self, language: str) -> Translate:
+        return self.catalog.translator(language)
+
+
+_BASE_ACTION: dict[str, str] = {
+    "verified": "verify",
+    "deferok": "defer",
+    **dict.fromkeys(MATCH_ACTIONS, "match"),
+}
+_KNOWN: frozenset[str] = frozenset(ACTIONS)
+
+
+@dataclass
+class Pending:
+    """What a coordinator is in the middle of: typing a note, picking resources to defer."""
+
+    pending: str = ""
+    reference: str = ""
+    picked: list[str] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+
+def _pending(action: str, referral: Referral) -> bytes:
+    return Pending(action, referral.reference).to_bytes()
+
+
+async def _staff_state(uow: Unit, person: Person) -> Pending | None:
+    raw = await uow.staff.load(person)
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return Pending(
+        str(data.get("pending", "")),
+        str(data.get("reference", "")),
+        [str(p) for p in data.get("picked", [])],
+    )

@@ -1,0 +1,452 @@
+"""The intake use cases: load, decide (conversations), commit (storage), then reply.
+
+Each public method is one Telegram update. The answer is committed, together with the update id
+that carried it, before anything is sent back: an update delivered twice is applied once, and a
+person never gets an acknowledgement for an answer that is not on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.delivery import calendar, session_calendar
+from bot.delivery.kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
+from bot.services import preferences
+from bot.services.engagements import supporter_gone
+from bot.services.funnel import note_reached
+from conversations import callbacks, safety, screens
+from conversations.callbacks import AccountPress, ConsentPress, DraftPress
+from conversations.draft import Draft
+from conversations.forms import Programme
+from conversations.i18n import Translate
+from conversations.intake import Command, Intake, Outcome, Typed
+from conversations.preferences import SETTINGS, Preferences
+from conversations.prompts import Prompt
+from storage import Person, Store, Unit
+
+log = logging.getLogger("peerdoor.intake")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Reply:
+    """What the handler sends: new messages, an edit of the pressed message, a short notice."""
+
+    prompts: list[Prompt] = field(default_factory=list)
+    notice: str | None = None
+    replace: Prompt | None = None
+    keep_buttons: bool = False
+    protect: bool = False  # personal data for a coordinator: Telegram blocks forwarding it
+    clear_chat: bool = False  # quick exit: delete the messages of this conversation
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, as Telegram told us. Kept in memory only."""
+
+    telegram_id: int
+    language_code: str | None
+
+
+class IntakeFlow:
+    def __init__(
+        self, store: Store, intake: Intake, clock: Clock, wake: Callable[[], None] = lambda: None
+    ) -> None:
+        self.store = store
+        self.intake = intake
+        self.clock = clock
+        self.wake = wake  # tells the delivery worker that the outbox has something
+
+    async def start(self, who: Sender, payload: str | None, update_id: int) -> Reply:
+        """/start: resume a draft, show the reference of a sent form, or open the welcome."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            changed = await self._notice_changed(uow, person, who) if person else None
+            if changed is not None:
+                return changed
+            draft = await self._draft(uow, person)
+            if draft is not None:
+                return Reply(self.intake.resume(draft))
+            sent = await self._already_sent(uow, person)
+            if sent is not None:
+                return Reply([sent])
+        return Reply(self.intake.opening(payload, who.language_code))
+
+    async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
+        return await self._with_draft(who, update_id, Typed(text))
+
+    async def command(self, who: Sender, name: str, update_id: int) -> Reply:
+        assert name in ("back", "cancel", "language", "help", "resume")  # not exit: quick_exit
+        return await self._with_draft(who, update_id, Command(name))  # type: ignore[arg-type]
+
+    async def press(self, who: Sender, data: str | None, update_id: int) -> Reply:
+        press = callbacks.parse(data)
+        if isinstance(press, ConsentPress):
+            return await self._consent(who, press, update_id)
+        if isinstance(press, AccountPress):
+            return await self._account(who, press, update_id)
+        if not isinstance(press, DraftPress):
+            return Reply(notice=self._expired(who))
+        return await self._with_draft(who, update_id, press)
+
+    async def quick_exit(self, who: Sender, keep: bool, update_id: int) -> Reply:
+        """/exit: clear the chat at once; the unfinished form goes too unless `keep`."""
+        reply = await self._with_draft(who, update_id, Command("exit_keep" if keep else "exit"))
+        if not reply.clear_chat:  # no form in progress: clear the chat all the same
+            reply = Reply([screens.exited(self._translator(who))], clear_chat=True)
+        log.info("person.quick_exit")
+        return reply
+
+    async def delete_request(self, who: Sender, update_id: int) -> Reply:
+        """/delete: ask before erasing everything held about the person."""
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            held = await uow.people.find(who.telegram_id) is not None
+        return Reply([screens.confirm_delete(_) if held else screens.nothing_held(_)])
+
+    async def not_text(self, who: Sender) -> Reply:
+        """A sticker, photo or voice note: say kindly that only text is read. Nothing changes."""
+        return Reply([screens.only_text(self._translator(who))])
+
+    async def went_wrong(self, who: Sender) -> Reply:
+        return Reply([screens.went_wrong(self._translator(who))])
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _consent(self, who: Sender, press: ConsentPress, update_id: int) -> Reply:
+        opening = self.intake.consent_press(press)
+        if opening.begin is None:  # nothing to store: the person has not agreed (yet)
+            return Reply(opening.prompts, notice=opening.notice, replace=opening.replace)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is not None and await uow.drafts.load(person) is not None:
+                return Reply(notice=self._expired(who), keep_buttons=True)
+            person = person or await uow.people.create(who.telegram_id, self.clock())
+            programme = self.intake.config.programme(press.programme)
+            assert programme is not None
+            prefs = await preferences.load(uow, person)
+            prefs.language = press.language
+            prefs.record("referral", True, programme.privacy_version, self.clock())
+            await preferences.save(uow, person, prefs, self.clock())
+            await self._apply(uow, person, opening.begin)
+        log.info("intake.consented")
+        return Reply(opening.begin.prompts)
+
+    async def _read_preferences(self, who: Sender, update_id: int) -> Preferences | None:
+        """The person's preferences, for a command that only reads them (None: nothing held)."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            return await preferences.load(uow, person) if person is not None else None
+
+    async def pause_request(self, who: Sender, update_id: int) -> Reply:
+        """/pause: offer to hold back every message from us for a while."""
+        _ = self._translator(who)
+        prefs = await self._read_preferences(who, update_id)
+        if prefs is None:
+            return Reply([screens.nothing_held(_)])
+        until = self._local(prefs.paused_until) if prefs.paused(self.clock()) else None
+        return Reply([screens.pause_choice(_, until)])
+
+    async def _pause(self, who: Sender, action: str, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+            hours = screens.PAUSES.get(action)
+            prefs.paused_until = self.clock() + timedelta(hours=hours) if hours else None
+            await preferences.save(uow, person, prefs, self.clock())
+            if prefs.paused_until is None:
+                await uow.outbox.bring_forward(person, FOR_REFERRER, self.clock())
+        self.wake()  # postponed rows are due again when a pause ends early
+        if prefs.paused_until is None:
+            return Reply([screens.resumed_messages(_)])
+        log.info("person.paused hours=%d", hours)
+        return Reply([screens.paused(self._local(prefs.paused_until), _)])
+
+    def _local(self, when: datetime | None) -> str:
+        """A time as the person reads it (the default programme's time zone)."""
+        assert when is not None
+        programme = self.intake.config.starting_programme() or self.intake.config.programmes[0]
+        return when.astimezone(ZoneInfo(programme.timezone)).strftime("%d/%m/%Y %H:%M")
+
+    async def privacy_request(self, who: Sender, update_id: int) -> Reply:
+        """/privacy: the person's choices, to change or withdraw."""
+        _ = self._translator(who)
+        prefs = await self._read_preferences(who, update_id)
+        if prefs is None:
+            return Reply([screens.nothing_held(_)])
+        return Reply([screens.privacy_settings(_choices(prefs), _)])
+
+    async def _toggle_choice(self, who: Sender, index: int, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None or not 0 <= index < len(SETTINGS):
+                return Reply(notice=self._expired(who))
+            prefs = await preferences.load(uow, person)
+            key = SETTINGS[index]
+            now = self.clock()
+            if key == "session_reminders":
+                on = not _choices(prefs)[key]  # what the person sees, turned over
+                if on and not prefs.agreed("checkins"):  # reminders are part of "check-ins"
+                    return Reply(notice=screens.reminders_need_checkins(_), keep_buttons=True)
+                prefs.session_reminders = on
+            elif key in ("checkins", "feedback"):
+                version = await self._privacy_version(uow, person)
+                prefs.record(key, not prefs.agreed(key), version, now)  # type: ignore[arg-type]
+            else:
+                setattr(prefs, key, not getattr(prefs, key))
+            await preferences.save(uow, person, prefs, now)
+            if key == "checkins":
+                agreed = prefs.agreed("checkins")
+                await calendar.consent_changed(uow, self.intake.config, person, agreed, now)
+            if key == "session_reminders" and prefs.session_reminders:
+                await session_calendar.arm_referrer(uow, self.intake.config, person, now)
+            elif key == "session_reminders":
+                await session_calendar.disarm_referrer(uow, person, now)
+            await uow.audit.record(person, f"choice:{key}", now)
+        return Reply(replace=screens.privacy_settings(_choices(prefs), _), keep_buttons=True)
+
+    async def _reagree(self, who: Sender, update_id: int) -> Reply:
+        _ = self._translator(who)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            prefs = await preferences.load(uow, person)
+            version = await self._privacy_version(uow, person)
+            prefs.record("referral", True, version, self.clock())
+            await preferences.save(uow, person, prefs, self.clock())
+        return Reply([screens.thanks_agreed(_)])
+
+    async def _programme_of(self, uow: Unit, person: Person) -> Programme | None:
+        """The programme a person is with: their form in progress, else their latest referral."""
+        draft = await self._draft(uow, person)
+        if draft is not None:
+            return self.intake.config.programme(draft.programme)
+        referrals = await uow.referrals.for_person(person)
+        if referrals:
+            return self.intake.config.programme(await uow.referrals.programme_id(referrals[0]))
+        return None
+
+    async def _privacy_version(self, uow: Unit, person: Person) -> str:
+        programme = await self._programme_of(uow, person)
+        return programme.privacy_version if programme else "1"
+
+    async def _notice_changed(self, uow: Unit, person: Person, who: Sender) -> Reply | None:
+        """When the privacy notice changed since they agreed, they see it again first."""
+        programme = await self._programme_of(uow, person)
+        if programme is None:
+            return None
+        prefs = await preferences.load(uow, person)
+        consent = prefs.consents.get("referral")
+        if consent is None or consent.version == programme.privacy_version:
+            return None
+        lang = prefs.language or programme.default_language
+        return Reply([screens.privacy_changed(programme, lang, self.intake.translator(lang))])
+
+    async def _account(self, who: Sender, press: AccountPress, update_id: int) -> Reply:
+        _ = self._translator(who)
+        if press.action in screens.PAUSES or press.action == "resume":
+            return await self._pause(who, press.action, update_id)
+        if press.action.startswith("t") and press.action[1:].isdigit():
+            return await self._toggle_choice(who, int(press.action[1:]), update_id)
+        if press.action == "reagree":
+            return await self._reagree(who, update_id)
+        if press.action == "askdel":
+            return Reply([screens.confirm_delete(_)])
+        if press.action == "keep":
+            return Reply([screens.kept_everything(_)])
+        if press.action == "same":
+            return Reply([screens.nothing_changed(_)])
+        if press.action != "del":
+            return Reply(notice=self._expired(who))
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return Reply([screens.nothing_held(_)])
+            await self._tell_holders(uow, person)
+            await uow.people.erase(person)
+        log.info("person.erased")
+        return Reply([screens.deleted_everything(_)])
+
+    async def _tell_holders(self, uow: Unit, person: Person) -> None:
+        """Before erasing: each coordinator holding one of their referrals is told "withdrawn"
+        (the reference only), and the audit trail records the erasure, without content."""
+        now = self.clock()
+        await supporter_gone(uow, person, now)  # if they are a peer supporter
+        for referral in await uow.referrals.for_person(person):
+            await uow.audit.record(None, "erased", now, reference=referral.reference)
+            live = await uow.engagements.live(referral)
+            supporter = await uow.people.get(live.supporter_id or "") if live else None
+            if supporter is not None:  # their supporter too: the reference only
+                payload = json.dumps({"reference": referral.reference}).encode()
+                await uow.outbox.add(
+                    WITHDRAWN, recipient=supporter, due_at=now, now=now, payload=payload
+                )
+            if referral.holder_id is None or referral.status == "closed":
+                continue
+            holder = await uow.people.get(referral.holder_id)
+            if holder is not None:
+                payload = json.dumps({"reference": referral.reference}).encode()
+                await uow.outbox.add(
+                    WITHDRAWN, recipient=holder, due_at=now, now=now, payload=payload
+                )
+        self.wake()
+
+    async def _with_draft(
+        self, who: Sender, update_id: int, event: Typed | Command | DraftPress
+    ) -> Reply:
+        async with self.store.unit() as uow:
+            first_time = await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            draft = await self._draft(uow, person)
+            if draft is None or person is None:
+                sent = await self._already_sent(uow, person)
+                if isinstance(event, Command) and event.name == "help":
+                    return Reply([self.intake.help(None, who.language_code)])
+                if isinstance(event, DraftPress):
+                    return Reply(notice=self._expired(who))
+                if isinstance(event, Typed):
+                    help_now = self._crisis_before_consent(who, event.text)
+                    if help_now is not None:
+                        return help_now
+                return Reply([sent] if sent else self.intake.opening(None, who.language_code))
+            if not first_time:  # already applied: show where they are, change nothing
+                return Reply(self.intake.resume(draft), keep_buttons=True)
+            changed = await self._notice_changed(uow, person, who)
+            if changed is not None:
+                return changed
+            outcome = self.intake.handle(draft, event, self.clock().date())
+            reference = await self._apply(uow, person, outcome)
+            if outcome.crisis:
+                log.warning("safety.crisis_words stage=form")
+        prompts = list(outcome.prompts)
+        if outcome.submission is not None and reference is not None:
+            programme = self.intake.config.programme(outcome.submission.programme)
+            assert programme is not None
+            lang = outcome.submission.language
+            prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
+            log.info("referral.submitted ref=%s", reference)
+            self.wake()
+        return Reply(
+            prompts,
+            outcome.notice,
+            outcome.replace,
+            outcome.keep_buttons,
+            clear_chat=outcome.clear_chat,
+        )
+
+    async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> str | None:
+        """Store what the outcome says, in the caller's transaction. Returns a new reference."""
+        reference = None
+        if outcome.submission is not None:
+            sub = outcome.submission
+            now = self.clock()
+            referral = await uow.referrals.create(
+                person, sub.programme, _answers_bytes(sub.answers), urgent=sub.urgent, now=now
+            )
+            programme = self.intake.config.programme(sub.programme)
+            assert programme is not None
+            # The hand-off: the coordinators' notice, and a reminder if nobody claims it in time.
+            # Both commit with the referral, so neither can be lost.
+            await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
+            every = timedelta(hours=programme.service_levels.claim_within_hours)
+            await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
+            prefs = await preferences.load(uow, person)
+            prefs.language = sub.language
+            for purpose in ("checkins", "feedback"):
+                given = sub.choices.get(purpose, False)
+                prefs.record(purpose, given, programme.privacy_version, now)
+            prefs.discreet = sub.choices.get("discreet", True)
+            prefs.silent = sub.choices.get("silent", False)
+            await preferences.save(uow, person, prefs, now)
+            await calendar.arm_waiting(uow, programme, referral, prefs, now)  # if they agreed
+            reference = referral.reference
+        if outcome.draft is None:
+            await uow.drafts.delete(person)
+            if outcome.forget and not await uow.referrals.for_person(person):
+                await uow.people.erase(person)
+                log.info("intake.forgotten")
+        elif outcome.changed:
+            await note_reached(uow, person, outcome.draft, self.clock())  # report: counts only
+            await uow.drafts.save(
+                person, outcome.draft.to_bytes(), self.clock(), outcome.draft.programme
+            )
+        return reference
+
+    async def _draft(self, uow: Unit, person: Person | None) -> Draft | None:
+        if person is None:
+            return None
+        raw = await uow.drafts.load(person)
+        return Draft.from_bytes(raw) if raw is not None else None
+
+    async def _already_sent(self, uow: Unit, person: Person | None) -> Prompt | None:
+        if person is None:
+            return None
+        referrals = await uow.referrals.for_person(person)
+        if not referrals:
+            return None
+        latest = referrals[0]
+        programme = self.intake.config.programme(await uow.referrals.programme_id(latest))
+        if programme is None:
+            return None
+        language = (await preferences.load(uow, person)).language or programme.default_language
+        return screens.already_sent(
+            programme, language, latest.reference, self.intake.translator(language)
+        )
+
+    def _crisis_before_consent(self, who: Sender, text: str) -> Reply | None:
+        """Crisis words from someone with nothing stored: help at once, and still store nothing."""
+        for programme in self.intake.config.programmes:
+            lang = self.intake.catalog.best_language(who.language_code, programme.languages)
+            if safety.in_crisis(programme, lang, text):
+                log.warning("safety.crisis_words stage=before_consent")
+                _ = self.intake.translator(lang)
+                prompts = [safety.crisis_after_form(programme, lang, _)]
+                return Reply(prompts + self.intake.opening(programme.id, who.language_code))
+        return None
+
+    def _translator(self, who: Sender) -> Translate:
+        catalog = self.intake.catalog
+        return catalog.translator(
+            catalog.best_language(who.language_code, list(catalog.languages))
+        )
+
+    def _expired(self, who: Sender) -> str:
+        return screens.expired_notice(self._translator(who))
+
+
+def _answers_bytes(answers: Mapping[str, object]) -> bytes:
+    return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
+
+
+def _choices(prefs: Preferences) -> dict[str, bool]:
+    return {
+        "checkins": prefs.agreed("checkins"),
+        "feedback": prefs.agreed("feedback"),
+        "discreet": prefs.discreet,
+        "silent": prefs.silent,
+        "session_reminders": prefs.session_reminders and prefs.agreed("checkins"),
+    }

@@ -1,0 +1,421 @@
+"""Session use cases: plan a meeting (day, time, where, confirm), list and cancel meetings, the
+supporter's one-tap log and concern note, and the person's choice of reminders.
+
+Who may plan or cancel: the supporter of the accepted engagement, or the coordinator holding
+the referral. Each method is one update in one transaction: the change, its audit entry (no
+content) and the outbox rows commit together, then the worker is woken and the reply sent.
+What a planner is in the middle of is kept sealed in their staff state (``session:...``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.delivery import kinds, session_calendar
+from bot.services import preferences
+from bot.services.base import ServiceFlow
+from bot.services.intake import Reply, Sender
+from conversations import screens, session_times, sessions, surveys
+from conversations.forms import Programme
+from conversations.i18n import Translate
+from conversations.prompts import Prompt, esc
+from conversations.sessions import Draft, Press, Where
+from storage import Engagement, Person, Referral, Session, Unit
+
+log = logging.getLogger("peerdoor.sessions")
+
+DAY, WHERE = "session:day", "session:where"
+
+
+@dataclass(frozen=True)
+class Planning:
+    """An accepted engagement, and who is planning for it."""
+
+    engagement: Engagement
+    referral: Referral
+    programme: Programme
+    person: Person
+    by_supporter: bool
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.programme.timezone)
+
+
+class SessionsFlow(ServiceFlow):
+    # -- /sessions ------------------------------------------------------------------------------
+
+    async def people(self, who: Sender, update_id: int) -> Reply:
+        """/sessions: the people I support, with their next meeting and buttons to plan."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            _ = self._t(await self._language(uow, person, who))
+            found: list[sessions.Person] = []
+            for engagement in (
+                await uow.engagements.for_supporter(person, ("accepted",)) if person else []
+            ):
+                referral = await uow.referrals.get(engagement.referral_id)
+                programme = await self._programme(uow, referral)
+                if referral is None or programme is None:
+                    continue
+                coming = await session_calendar.upcoming(uow, engagement, self.clock())
+                lang = await self._language(uow, person, who)
+                next_one = (
+                    sessions.when_text(coming[0].starts_at, ZoneInfo(programme.timezone), lang, _)
+                    if coming
+                    else None
+                )
+                found.append(sessions.Person(engagement.id, referral.reference, next_one))
+        return Reply([sessions.my_people(found, _)], protect=True)
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    async def press(self, who: Sender, raw: str | None, update_id: int) -> Reply:
+        press = sessions.parse(raw)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            lang = await self._language(uow, person, who)
+            _ = self._t(lang)
+            if press is None or person is None:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            reply = await self._press(uow, person, press, lang)
+        self.wake()
+        return reply
+
+    async def _press(self, uow: Unit, person: Person, press: Press, lang: str) -> Reply:
+        _ = self._t(lang)
+        a = press.action
+        if a in ("p", "d", "o", "i", "s", "l"):
+            planning = await self._planning(uow, person, press.target)
+            if planning is None:
+                await uow.audit.record(person, f"refused:session_{a}", self.clock())
+                return Reply([sessions.not_now(_)], keep_buttons=True)
+            return await self._plan_step(uow, planning, press, lang)
+        if a == "q":
+            if await self._draft(uow, person) is not None:
+                await uow.staff.clear(person)
+            return Reply(replace=sessions.planning_stopped(_))
+        if a == "keep":
+            return Reply(replace=sessions.kept(_))
+        if a in ("cx", "cy", "lg", "nn", "r1"):
+            return await self._about_session(uow, person, press, lang)
+        if a == "r0":
+            return await self._reminders(uow, person, False, None, _)
+        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+
+    async def _plan_step(self, uow: Unit, planning: Planning, press: Press, lang: str) -> Reply:
+        _ = self._t(lang)
+        now = self.clock()
+        person, eid = planning.person, planning.engagement.id
+        days = session_times.days_ahead(now, planning.zone)
+        if press.action == "l":
+            return Reply([await self._meetings(uow, planning, lang, _)], keep_buttons=True)
+        if press.action == "p":
+            await uow.staff.save(person, Draft(DAY, eid).to_bytes(), now)
+            prompt = sessions.pick_day(eid, planning.referral.reference, days, lang, _)
+            return Reply([prompt], keep_buttons=True, protect=True)
+        draft = await self._draft(uow, person)
+        if draft is None or draft.engagement != eid:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if press.action == "d":
+            day = sessions.parse_day(press.arg)
+            if day is None or day not in days:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            draft.pending, draft.day = sessions.ASK_TIME, day.isoformat()
+            await uow.staff.save(person, draft.to_bytes(), now)
+            return Reply(replace=sessions.ask_time(eid, sessions.date_text(day, lang), _))
+        if press.action in ("o", "i") and draft.pending == WHERE:
+            if press.action == "i":
+                draft.pending = sessions.ASK_PLACE
+                await uow.staff.save(person, draft.to_bytes(), now)
+                return Reply(replace=sessions.ask_place(_))
+            draft.online, draft.place, draft.pending = True, "", sessions.CONFIRM
+            await uow.staff.save(person, draft.to_bytes(), now)
+            return Reply(replace=self._confirm(planning, draft, lang, _))
+        if press.action == "s" and draft.pending == sessions.CONFIRM:
+            return await self._save(uow, planning, draft, lang, _)
+        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+
+    async def _save(
+        self, uow: Unit, planning: Planning, draft: Draft, lang: str, _: Translate
+    ) -> Reply:
+        now = self.clock()
+        starts_at = _starts_at(draft, planning.zone)
+        if starts_at is None or starts_at <= now:
+            draft.pending = sessions.ASK_TIME
+            await uow.staff.save(planning.person, draft.to_bytes(), now)
+            return Reply([sessions.time_passed(planning.engagement.id, _)])
+        where = Where(draft.online, draft.place)
+        session = await uow.sessions.add(
+            planning.engagement,
+            planning.referral,
+            starts_at,
+            where.to_bytes(),
+            planning.person,
+            now,
+        )
+        await session_calendar.arm(
+            uow,
+            planning.programme,
+            planning.referral,
+            session,
+            now,
+            by_coordinator=not planning.by_supporter,
+        )
+        await uow.staff.clear(planning.person)
+        await uow.audit.record(
+            planning.person,
+            "session:planned",
+            now,
+            reference=planning.referral.reference,
+            detail=str(session.id),
+        )
+        log.info("session.planned ref=%s", planning.referral.reference)
+        when = sessions.when_text(starts_at, planning.zone, lang, _)
+        return Reply(replace=sessions.saved(session.id, when, planning.by_supporter, _))
+
+    def _confirm(self, planning: Planning, draft: Draft, lang: str, _: Translate) -> Prompt:
+        starts_at = _starts_at(draft, planning.zone)
+        assert starts_at is not None  # checked when the time was typed
+        when = sessions.when_text(starts_at, planning.zone, lang, _)
+        return sessions.confirm(planning.engagement.id, when, Where(draft.online, draft.place), _)
+
+    async def _meetings(self, uow: Unit, planning: Planning, lang: str, _: Translate) -> Prompt:
+        coming = await session_calendar.upcoming(uow, planning.engagement, self.clock())
+        listed = [(s.id, sessions.when_text(s.starts_at, planning.zone, lang, _)) for s in coming]
+        end = surveys.end_button(planning.engagement.id, _) if planning.by_supporter else None
+        return sessions.meetings(
+            planning.engagement.id, planning.referral.reference, listed, _, end
+        )
+
+    # -- one session: cancel, log, the person's reminders ---------------------------------------
+
+    async def _about_session(self, uow: Unit, person: Person, press: Press, lang: str) -> Reply:
+        _ = self._t(lang)
+        found = await self._session(uow, press.target)
+        if found is None:
+            return Reply(replace=sessions.gone(_))
+        session, engagement, referral, programme = found
+        now = self.clock()
+        zone = ZoneInfo(programme.timezone)
+        when = sessions.when_text(session.starts_at, zone, lang, _)
+        if press.action == "r1":
+            if person.id != referral.person_id:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            return await self._reminders(uow, person, True, referral, _)
+        is_supporter = person.id == engagement.supporter_id and engagement.status == "accepted"
+        if press.action in ("lg", "nn"):
+            if not is_supporter:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            if press.action == "nn":
+                await uow.staff.clear(person)
+                return Reply(replace=sessions.no_note(_))
+            return await self._log(uow, person, session, referral, press.arg, _)
+        if not (is_supporter or person.id == referral.holder_id):
+            await uow.audit.record(person, "refused:session_cancel", now)
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if not session_calendar.is_on(session) or session.starts_at <= now:
+            return Reply(replace=sessions.gone(_))
+        if press.action == "cx":
+            return Reply([sessions.confirm_cancel(session.id, when, _)], keep_buttons=True)
+        await session_calendar.cancel(uow, referral, session, now)
+        await uow.audit.record(
+            person, "session:cancelled", now, reference=referral.reference, detail=str(session.id)
+        )
+        log.info("session.cancelled ref=%s", referral.reference)
+        return Reply(replace=sessions.cancelled(when, _))
+
+    async def _log(
+        self,
+        uow: Unit,
+        person: Person,
+        session: Session,
+        referral: Referral,
+        code: str,
+        _: Translate,
+    ) -> Reply:
+        outcome = sessions.OUTCOME_CODES.get(code)
+        now = self.clock()
+        if outcome is None:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if not await uow.sessions.log(session, outcome, now):
+            return Reply(replace=sessions.already_logged(_))
+        sid = str(session.id)
+        await uow.outbox.drop_slots(referral, (kinds.SESSION_LOG,), sid)  # asked already
+        await uow.audit.record(
+            person, "session:logged", now, reference=referral.reference, detail=outcome
+        )
+        if outcome == "concern":  # the holder, at once; the words (if any) only later
+            await uow.outbox.schedule(
+                kinds.CONCERN, slot=sid, referral=referral, due_at=now, now=now
+            )
+            note = Draft(sessions.ASK_NOTE, session.engagement_id, session=session.id)
+            await uow.staff.save(person, note.to_bytes(), now)
+            log.warning("session.concern ref=%s", referral.reference)
+        return Reply(replace=sessions.logged(outcome, session.id, _))
+
+    async def _reminders(
+        self, uow: Unit, person: Person, on: bool, referral: Referral | None, _: Translate
+    ) -> Reply:
+        """The person's "remind me" (under the news of a time) or "no more reminders"."""
+        now = self.clock()
+        prefs = await preferences.load(uow, person)
+        if on and not prefs.agreed("checkins"):
+            return Reply([sessions.reminders_need_consent(_)], keep_buttons=True)
+        prefs.session_reminders = on
+        await preferences.save(uow, person, prefs, now)
+        await uow.audit.record(person, "choice:session_reminders", now)
+        if on:
+            await session_calendar.arm_referrer(uow, self.config, person, now)
+            return Reply([sessions.reminders_on(_)])
+        await session_calendar.disarm_referrer(uow, person, now)
+        return Reply([sessions.reminders_off(_)])
+
+    # -- typed text -----------------------------------------------------------------------------
+
+    async def typed(self, who: Sender, text: str, update_id: int) -> Reply | None:
+        """A time, a place or a concern note, when one was asked for; else None."""
+        async with self.store.unit() as uow:
+            person = await uow.people.find(who.telegram_id)
+            draft = await self._draft(uow, person) if person is not None else None
+            if person is None or draft is None:
+                return None
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            lang = await self._language(uow, person, who)
+            _ = self._t(lang)
+            if draft.pending == sessions.ASK_NOTE:
+                reply = await self._note(uow, person, draft, text.strip(), _)
+            else:
+                planning = await self._planning(uow, person, draft.engagement)
+                if planning is None:
+                    await uow.staff.clear(person)
+                    return Reply([sessions.not_now(_)])
+                reply = await self._typed_step(uow, planning, draft, text.strip(), lang)
+        self.wake()
+        return reply
+
+    async def _typed_step(
+        self, uow: Unit, planning: Planning, draft: Draft, text: str, lang: str
+    ) -> Reply:
+        _ = self._t(lang)
+        now = self.clock()
+        eid = planning.engagement.id
+        if draft.pending == sessions.ASK_TIME:
+            at = session_times.parse_time(text)
+            day = date_of(draft.day)
+            if at is None or day is None:
+                return Reply([sessions.time_unreadable(_)])
+            starts_at = session_times.local_start(day, at, planning.zone)
+            if starts_at is None:
+                return Reply([sessions.time_missing(sessions.date_text(day, lang), _)])
+            if starts_at <= now:
+                return Reply([sessions.time_passed(eid, _)])
+            draft.time, draft.pending = at.strftime("%H:%M"), WHERE
+            await uow.staff.save(planning.person, draft.to_bytes(), now)
+            return Reply([sessions.choose_where(eid, _)])
+        if draft.pending == sessions.ASK_PLACE:
+            if not text:
+                return Reply([sessions.ask_place(_)])
+            if len(text) > session_times.PLACE_MAX:
+                return Reply([sessions.place_too_long(_)])
+            draft.online, draft.place, draft.pending = False, text, sessions.CONFIRM
+            await uow.staff.save(planning.person, draft.to_bytes(), now)
+            return Reply([self._confirm(planning, draft, lang, _)])
+        # A button was expected: show that step again.
+        if draft.pending == WHERE:
+            return Reply([sessions.choose_where(eid, _)])
+        if draft.pending == sessions.CONFIRM:
+            return Reply([self._confirm(planning, draft, lang, _)])
+        days = session_times.days_ahead(now, planning.zone)
+        return Reply([sessions.pick_day(eid, planning.referral.reference, days, lang, _)])
+
+    async def _note(
+        self, uow: Unit, person: Person, draft: Draft, text: str, _: Translate
+    ) -> Reply:
+        """The supporter's note after a concern: into the referral's thread, on to the holder."""
+        found = await self._session(uow, str(draft.session))
+        await uow.staff.clear(person)
+        if found is None or not text:
+            return Reply([sessions.no_note(_)])
+        _session, engagement, referral, _programme = found
+        if engagement.supporter_id != person.id:
+            return Reply([Prompt(esc(screens.expired_notice(_)))])
+        now = self.clock()
+        entry = await uow.thread.add(referral, "note", person, text.encode(), now)
+        await uow.outbox.add(
+            kinds.CONCERN_NOTE,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"entry": entry}).encode(),
+        )
+        await uow.audit.record(person, "session:note", now, reference=referral.reference)
+        return Reply([sessions.note_passed_on(_)])
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _planning(self, uow: Unit, person: Person, engagement_id: str) -> Planning | None:
+        """The accepted engagement, if ``person`` is its supporter or the referral's holder."""
+        engagement = await uow.engagements.get(engagement_id) if engagement_id else None
+        if engagement is None or engagement.status != "accepted":
+            return None
+        referral = await uow.referrals.get(engagement.referral_id)
+        programme = await self._programme(uow, referral)
+        if referral is None or programme is None:
+            return None
+        if person.id == engagement.supporter_id:
+            return Planning(engagement, referral, programme, person, by_supporter=True)
+        if person.id == referral.holder_id:
+            return Planning(engagement, referral, programme, person, by_supporter=False)
+        return None
+
+    async def _session(
+        self, uow: Unit, session_id: str
+    ) -> tuple[Session, Engagement, Referral, Programme] | None:
+        session = await uow.sessions.get(int(session_id)) if session_id.isdigit() else None
+        engagement = await uow.engagements.get(session.engagement_id) if session else None
+        referral = await uow.referrals.get(engagement.referral_id) if engagement else None
+        programme = await self._programme(uow, referral)
+        if session is None or engagement is None or referral is None or programme is None:
+            return None
+        return session, engagement, referral, programme
+
+    async def _programme(self, uow: Unit, referral: Referral | None) -> Programme | None:
+        if referral is None:
+            return None
+        return self.config.programme(await uow.referrals.programme_id(referral))
+
+    async def _draft(self, uow: Unit, person: Person) -> Draft | None:
+        return Draft.from_bytes(await uow.staff.load(person))
+
+    async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
+        if person is not None:
+            chosen = (await preferences.load(uow, person)).language
+            if chosen in self.catalog.languages:
+                return chosen
+        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
+
+    def _t(self, language: str) -> Translate:
+        return self.catalog.translator(language)
+
+
+def date_of(text: str) -> session_times.date | None:
+    try:
+        return session_times.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _starts_at(draft: Draft, zone: ZoneInfo) -> datetime | None:
+    day, at = date_of(draft.day), sessions.parse_clock(draft.time)
+    if day is None or at is None:
+        return None
+    return session_times.local_start(day, at, zone)

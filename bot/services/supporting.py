@@ -1,0 +1,263 @@
+"""Peer supporters: their profile (/profile, pause, leave) and their answer to a hand-over.
+
+Each method is one update in one transaction, like the other flows: the change, its audit entry
+and the outbox rows for other chats commit together, then the worker is woken. A press is
+checked against who pressed (the engagement's supporter, a supporter of the programme); the
+callback data only says what they want.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from bot.delivery import kinds
+from bot.services.base import ServiceFlow
+from bot.services.casework import Actor
+from bot.services.engagements import supporter_gone, tell_holder
+from bot.services.intake import Reply
+from conversations import screens, sessions, supporting
+from conversations.callbacks import ProfilePress, SupportPress
+from conversations.forms import Programme
+from conversations.i18n import Translate
+from conversations.matching import MAX_CAPACITY, MAX_NAME, MAX_WORDS, Profile
+from conversations.prompts import Prompt
+from storage import Engagement, Person, Referral, Unit
+
+log = logging.getLogger("peerdoor.supporting")
+
+PENDING = "profile:"  # staff state while a supporter types a profile field
+#: The referral statuses a supporter's "yes" turns into a match ("matched": a new supporter
+#: after the first one left).
+MATCHABLE = ("contacted", "assessing", "matched")
+
+
+class SupportFlow(ServiceFlow):
+    # -- the profile ------------------------------------------------------------------------
+
+    async def profile(self, who: Actor, update_id: int) -> Reply:
+        """/profile: what coordinators know about me, with buttons to change it."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            found = await self._supporter(uow, who)
+            _ = self._t(self.language_of(who))
+            if found is None:
+                return Reply([supporting.not_a_supporter(_)])
+            person, programme = found
+            return Reply([await self._profile_screen(uow, person, programme, who)])
+
+    async def press(self, who: Actor, press: ProfilePress | SupportPress, update_id: int) -> Reply:
+        lang = self.language_of(who)
+        _ = self._t(lang)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            found = await self._supporter(uow, who)
+            if found is None:
+                await uow.audit.record(
+                    await uow.people.find(who.telegram_id),
+                    "refused:supporter",
+                    self.clock(),
+                    detail="not_a_supporter",
+                )
+                return Reply(notice=supporting.not_a_supporter(_).text, keep_buttons=True)
+            person, programme = found
+            if isinstance(press, SupportPress):
+                reply = await self._answer(uow, person, press, lang)
+            else:
+                reply = await self._profile_press(uow, who, person, programme, press)
+        self.wake()
+        return reply
+
+    async def _profile_press(
+        self, uow: Unit, who: Actor, person: Person, programme: Programme, press: ProfilePress
+    ) -> Reply:
+        lang = self.language_of(who)
+        _ = self._t(lang)
+        now = self.clock()
+        profile = Profile.from_bytes(await uow.supporters.profile(person))
+        action, name = press.action, press.field
+        if action == "show":
+            await self._clear_pending(uow, person)
+            return Reply(replace=await self._profile_screen(uow, person, programme, who))
+        if action in ("pause", "resume"):
+            await uow.supporters.save(person, profile.to_bytes(), now)
+            await uow.supporters.set_paused(person, action == "pause", now)
+            await uow.audit.record(person, f"supporter:{action}", now)
+            return Reply(replace=await self._profile_screen(uow, person, programme, who))
+        if action == "leave":
+            return Reply(replace=supporting.confirm_leave(_))
+        if action == "leaveok":
+            await self._leave(uow, person, now)
+            return Reply(replace=supporting.left(_))
+        if action == "edit" and name in supporting.fields_of(programme):
+            if supporting.is_choice(name):
+                return Reply(replace=supporting.choose_screen(programme, profile, name, lang, _))
+            await uow.staff.save(person, json.dumps({"pending": PENDING + name}).encode(), now)
+            return Reply([supporting.ask_field(name, _)])
+        if action == "tog" and supporting.is_choice(name):
+            option = supporting.choice_at(programme, name, press.arg)
+            if option is None:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            _toggle(profile, name, option)
+            await uow.supporters.save(person, profile.to_bytes(), now)
+            return Reply(
+                replace=supporting.choose_screen(programme, profile, name, lang, _),
+                keep_buttons=True,
+            )
+        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+
+    async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
+        """A profile field the supporter was asked to type; else None (not ours)."""
+        if not who.private:
+            return None
+        async with self.store.unit() as uow:
+            person = await uow.people.find(who.telegram_id)
+            if person is None:
+                return None
+            raw = await uow.staff.load(person)
+            pending = str(json.loads(raw).get("pending", "")) if raw else ""
+            if not pending.startswith(PENDING):
+                return None
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            _ = self._t(self.language_of(who))
+            found = await self._supporter(uow, who)
+            name = pending.removeprefix(PENDING)
+            if found is None or name not in supporting.TYPED_FIELDS:
+                await uow.staff.clear(person)
+                return Reply([Prompt(screens.expired_notice(_))])
+            _person, programme = found
+            profile = Profile.from_bytes(await uow.supporters.profile(person))
+            problem = _set_typed(profile, name, text.strip())
+            if problem:
+                return Reply(
+                    [
+                        supporting.bad_capacity(_)
+                        if name == "capacity"
+                        else supporting.ask_field(name, _)
+                    ]
+                )
+            await uow.staff.clear(person)
+            await uow.supporters.save(person, profile.to_bytes(), self.clock())
+            return Reply([await self._profile_screen(uow, person, programme, who)])
+
+    async def _leave(self, uow: Unit, person: Person, now: datetime) -> None:
+        """Off the team: roles revoked, profile gone; offers withdrawn; the holders of the people
+        they support are told, so nobody is left without someone."""
+        for programme in self.config.programmes:
+            await uow.roles.revoke(person, "supporter", programme.id)
+        await uow.supporters.remove(person)
+        await self._clear_pending(uow, person)
+        await supporter_gone(uow, person, now)
+        await uow.audit.record(person, "supporter:left", now)
+        log.info("supporter.left")
+
+    # -- the hand-over ------------------------------------------------------------------------
+
+    async def _answer(self, uow: Unit, person: Person, press: SupportPress, lang: str) -> Reply:
+        _ = self._t(lang)
+        engagement = await uow.engagements.get(press.engagement)
+        if press.action not in ("accept", "decline") or engagement is None:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if engagement.supporter_id != person.id:
+            await uow.audit.record(
+                person, f"refused:{press.action}", self.clock(), detail="not_theirs"
+            )
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        referral = await uow.referrals.get(engagement.referral_id)
+        now = self.clock()
+        if referral is None or engagement.status != "offered":
+            return Reply([supporting.no_longer_open(_)])
+        if press.action == "decline":
+            await uow.engagements.decide(engagement, "declined", now)
+            await uow.audit.record(person, "decline_offer", now, reference=referral.reference)
+            await self._tell_holder(uow, engagement, referral, "declined", now)
+            return Reply([supporting.declined(_)])
+        if referral.status not in MATCHABLE:  # closed or withdrawn while they thought
+            await uow.engagements.decide(engagement, "withdrawn", now)
+            return Reply([supporting.no_longer_open(_)])
+        await uow.engagements.decide(engagement, "accepted", now)
+        profile = Profile.from_bytes(await uow.supporters.profile(person))
+        await uow.referrals.set_outcome(
+            referral, json.dumps({"supporter": profile.name}).encode(), now
+        )
+        if referral.status != "matched":
+            await uow.referrals.set_status(referral, "matched", now)
+            await uow.outbox.add(
+                kinds.NEWS,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps({"news": "matched"}).encode(),
+            )
+        await uow.audit.record(person, "accept_offer", now, reference=referral.reference)
+        await self._tell_holder(uow, engagement, referral, "accepted", now)
+        log.info("engagement.accepted ref=%s", referral.reference)
+        done = supporting.accepted(referral.reference, _)  # and the way to plan a first meeting
+        return Reply([Prompt(done.text, (*done.buttons, sessions.plan_row(engagement.id, _)))])
+
+    async def _tell_holder(
+        self, uow: Unit, engagement: Engagement, referral: Referral, answer: str, now: datetime
+    ) -> None:
+        await tell_holder(uow, engagement, referral, answer, now)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _supporter(self, uow: Unit, who: Actor) -> tuple[Person, Programme] | None:
+        """The supporter behind ``who`` and the first programme they support, or None."""
+        person = await uow.people.find(who.telegram_id)
+        if person is None:
+            return None
+        held = await uow.roles.programmes(
+            person, "supporter", [p.id for p in self.config.programmes]
+        )
+        programme = self.config.programme(held[0]) if held else None
+        return (person, programme) if programme is not None else None
+
+    async def _profile_screen(
+        self, uow: Unit, person: Person, programme: Programme, who: Actor
+    ) -> Prompt:
+        lang = self.language_of(who)
+        profile = Profile.from_bytes(await uow.supporters.profile(person))
+        live = (await uow.engagements.load([person.id]))[person.id]
+        paused = await uow.supporters.paused(person)
+        return supporting.profile_screen(programme, profile, paused, live, lang, self._t(lang))
+
+    async def _clear_pending(self, uow: Unit, person: Person) -> None:
+        raw = await uow.staff.load(person)
+        if raw and str(json.loads(raw).get("pending", "")).startswith(PENDING):
+            await uow.staff.clear(person)
+
+    def language_of(self, who: Actor) -> str:
+        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
+
+    def _t(self, language: str) -> Translate:
+        return self.catalog.translator(language)
+
+
+def _toggle(profile: Profile, name: str, option: str) -> None:
+    if name == "gender":
+        profile.gender = None if profile.gender == option else option
+        return
+    chosen: list[str] = getattr(profile, name)
+    setattr(
+        profile,
+        name,
+        [o for o in chosen if o != option] if option in chosen else [*chosen, option],
+    )
+
+
+def _set_typed(profile: Profile, name: str, text: str) -> bool:
+    """Set a typed field; True if the text does not fit (the question is asked again)."""
+    if name == "capacity":
+        if not text.isdigit() or not 0 <= int(text) <= MAX_CAPACITY:
+            return True
+        profile.capacity = int(text)
+        return False
+    limit = MAX_NAME if name == "name" else MAX_WORDS
+    if not text or len(text) > limit:
+        return True
+    setattr(profile, name, text)
+    return False

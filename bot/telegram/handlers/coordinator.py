@@ -1,0 +1,82 @@
+"""Handlers for coordinators (queue, referrals, invites) and a referrer's later messages."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services.casework import CaseworkFlow
+from bot.services.intake import Reply
+from bot.telegram.handlers.who import actor, sender
+from bot.telegram.replies import deliver
+from bot.telegram.wiring import services
+from conversations import callbacks, casework, screens
+
+
+def _flow(context: ContextTypes.DEFAULT_TYPE) -> CaseworkFlow:
+    return services(context).casework
+
+
+async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/queue: open referrals of my programmes, urgent first, then longest waiting."""
+    await deliver(
+        update, context, await _flow(context).queue(actor(update), "all", 0, update.update_id)
+    )
+
+
+async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mine: the referrals I hold."""
+    await deliver(
+        update, context, await _flow(context).queue(actor(update), "mine", 0, update.update_id)
+    )
+
+
+async def referral(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/referral CODE: open one referral."""
+    code = context.args[0] if context.args else ""
+    await deliver(
+        update, context, await _flow(context).open(actor(update), code, update.update_id)
+    )
+
+
+async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/join CODE: redeem an invite."""
+    code = "".join(context.args or [])
+    await deliver(
+        update, context, await _flow(context).join(actor(update), code, update.update_id)
+    )
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/status: where my referral stands."""
+    reply = await _flow(context).status(actor(update), update.update_id)
+    if reply is None:  # nothing sent yet: the intake says where they are
+        reply = await services(context).flow.command(sender(update), "resume", update.update_id)
+    await deliver(update, context, reply)
+
+
+async def group_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/groupid in a group: the id to put in the config as coordinator_chat."""
+    chat = update.effective_chat
+    assert chat is not None
+    lang = services(context).intake.catalog.best_language(
+        update.effective_user.language_code if update.effective_user else None, ["en", "sv"]
+    )
+    prompt = casework.group_id(chat.id, services(context).intake.translator(lang))
+    await deliver(update, context, Reply([prompt]))
+
+
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A coordinator's button (claim, actions, queue pages)."""
+    assert update.callback_query is not None
+    found = callbacks.parse(update.callback_query.data)
+    flow = _flow(context)
+    who = actor(update)
+    if isinstance(found, callbacks.QueuePress):
+        reply = await flow.queue(who, found.view, found.page, update.update_id)
+    elif isinstance(found, callbacks.CasePress):
+        reply = await flow.press(who, found, update.update_id)
+    else:  # unreadable: nothing happens
+        _ = services(context).intake.translator(flow.language_of(who))
+        reply = Reply(notice=screens.expired_notice(_), keep_buttons=True)
+    await deliver(update, context, reply)

@@ -1,0 +1,31 @@
+"""Handlers for sessions: /sessions, the ``m:`` buttons, and what a planner types."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services.sessions import SessionsFlow
+from bot.telegram.handlers.who import sender
+from bot.telegram.replies import deliver
+from bot.telegram.wiring import services
+
+
+def _flow(context: ContextTypes.DEFAULT_TYPE) -> SessionsFlow:
+    found = services(context).sessions
+    assert found is not None
+    return found
+
+
+async def people(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sessions: the people I support, their next meeting, and buttons to plan one."""
+    await deliver(update, context, await _flow(context).people(sender(update), update.update_id))
+
+
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A session button (plan, day, where, save, cancel, log, reminders)."""
+    assert update.callback_query is not None
+    reply = await _flow(context).press(
+        sender(update), update.callback_query.data, update.update_id
+    )
+    await deliver(update, context, reply)

@@ -1,0 +1,92 @@
+"""Sending a reply: answer the button press, tidy the pressed message, send new messages."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.services.intake import Reply
+from bot.telegram.render import keyboard, split_html
+from conversations.prompts import Prompt
+
+log = logging.getLogger("peerdoor.delivery")
+
+
+async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(reply.notice, show_alert=bool(reply.notice))
+        except BadRequest:
+            log.info("callback.answer_late")  # "query is too old": the press is still handled
+        if reply.replace is not None:
+            await _edit(
+                query.edit_message_text(
+                    reply.replace.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply.replace.buttons),
+                )
+            )
+        elif not reply.keep_buttons:
+            await _edit(query.edit_message_reply_markup(None))
+    chat = update.effective_chat
+    assert chat is not None
+    if reply.clear_chat:
+        message = query.message if query is not None else update.effective_message
+        if message is not None:
+            await clear_chat(context.bot, chat.id, message.message_id)
+    for prompt in reply.prompts:
+        await send_prompt(context.bot, chat.id, prompt, reply.protect)
+
+
+async def send_prompt(
+    bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False, silent: bool = False
+) -> int:
+    """Send one prompt, split when too long; buttons go under the last part.
+
+    Returns the message id of the last part (the one with the buttons)."""
+    parts = split_html(prompt.text)
+    message_id = 0
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(prompt.buttons) if last else None,
+            protect_content=protect,
+            disable_notification=silent,
+            link_preview_options=None,
+        )
+        message_id = sent.message_id
+    return message_id
+
+
+async def _edit(edit: object) -> None:
+    try:
+        await edit  # type: ignore[misc]
+    except BadRequest as exc:
+        # "message is not modified" (a double tap) or a message too old to edit: harmless.
+        log.info("message.edit_skipped reason=%s", type(exc).__name__)
+
+
+#: How far back a quick exit reaches: a whole intake and more. Telegram only lets a bot delete
+#: messages of the last 48 hours and skips the rest; in a private chat it may delete the
+#: person's messages too.
+CLEAR_BACK = 500
+DELETE_BATCH = 100
+
+
+async def clear_chat(bot: Bot, chat_id: int, last_id: int) -> None:
+    """Delete the messages of this private chat up to `last_id`, newest first."""
+    first = max(1, last_id - CLEAR_BACK)
+    ids = list(range(last_id, first - 1, -1))
+    for start in range(0, len(ids), DELETE_BATCH):
+        try:
+            await bot.delete_messages(chat_id, ids[start : start + DELETE_BATCH])
+        except BadRequest:
+            log.info("chat.clear_partial")
