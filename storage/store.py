@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import aiosqlite
@@ -49,6 +50,13 @@ _LOOKUP_CONTEXT = secret_context(_LOOKUP_ROW)
 #: Given the key id the database is now wrapped under, return that master key (or None).
 KeyReloader = Callable[[str], bytes | None]
 
+#: The unit of work open in this task, if any: a `store.unit()` inside it joins it (see
+#: Store.unit). Context variables are per task, so other tasks (the delivery worker, other
+#: people's updates) never see it.
+_ACTIVE: ContextVar[tuple[Store, Unit] | None] = ContextVar("peerdoor_unit", default=None)
+#: While `Store.counting()` is on in this task: how many write transactions it began.
+_BEGUN: ContextVar[list[int] | None] = ContextVar("peerdoor_begun", default=None)
+
 
 class Unit:
     """The repositories of one write transaction."""
@@ -60,6 +68,7 @@ class Unit:
         lookup: LookupKeys,
         vault: Vault,
     ) -> None:
+        self.open = True  # until the transaction is over (committed or rolled back)
         self.erased: list[str] = []
         # rows whose old ciphertext must not outlive the commit (WAL checkpointed, truncated)
         self.scrubbed: list[str] = []
@@ -83,6 +92,12 @@ class Unit:
         self.surveys = SurveyRepo(conn, keys, lookup)
 
 
+@asynccontextmanager
+async def _joined(unit: Unit) -> AsyncIterator[Unit]:
+    """A unit inside an open one: the same transaction; the outer unit commits."""
+    yield unit
+
+
 class Store:
     """Open with ``await Store.open(path, keyring)``; work in ``async with store.unit()``."""
 
@@ -103,6 +118,8 @@ class Store:
         self._closed = False
         self._unsettled = False
         self._reload: KeyReloader | None = None
+        #: Write transactions begun since opening (BEGIN IMMEDIATE), for tests and benchmarks.
+        self.write_transactions = 0
 
     @property
     def key_id(self) -> str:
@@ -186,8 +203,30 @@ class Store:
                 await self._keystore.close()
 
     def unit(self) -> AbstractAsyncContextManager[Unit]:
-        """One write transaction: BEGIN IMMEDIATE, commit on normal exit, rollback on error."""
+        """One write transaction: BEGIN IMMEDIATE, commit on normal exit, rollback on error.
+
+        Inside a unit that is already open in the same task, this joins it: the inner block
+        works in the outer transaction, and the outer one commits (or rolls back) all of it.
+        That is how one Telegram update makes one write transaction however many use cases it
+        passes through (bot/telegram/router.py opens the outer one).
+        """
+        active = _ACTIVE.get()
+        if active is not None and active[0] is self and active[1].open:
+            return _joined(active[1])
         return self._unit()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[list[int]]:
+        """Count the write transactions this task begins inside the block (in ``[0]``).
+
+        The router logs the count for each update; other tasks' transactions (the delivery
+        worker's) are not counted."""
+        begun = [0]
+        token = _BEGUN.set(begun)
+        try:
+            yield begun
+        finally:
+            _BEGUN.reset(token)
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[Unit]:
@@ -203,6 +242,10 @@ class Store:
             except sqlite3.Error as e:
                 self._unsettled = False
                 raise db.translate(e, "cannot start a transaction") from e
+            self.write_transactions += 1
+            begun = _BEGUN.get()
+            if begun is not None:
+                begun[0] += 1
             fresh: dict[str, bytes] = {}
             erased: list[str] = []
             try:
@@ -212,7 +255,12 @@ class Store:
                 vault = Vault(self._conn, self._keyring, self._secrets)
                 unit = Unit(self._conn, keys, self._lookup, vault)
                 erased = unit.erased
-                yield unit
+                token = _ACTIVE.set((self, unit))
+                try:
+                    yield unit
+                finally:
+                    unit.open = False
+                    _ACTIVE.reset(token)
                 # the erasure key store first (see storage/keystore.py for the order)
                 erased = list(dict.fromkeys(unit.erased))
                 fresh = {p: s for p, s in keys.fresh.items() if p not in erased}

@@ -18,9 +18,9 @@ from bot.delivery import calendar, kinds, session_calendar
 from bot.services import preferences, surveys
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of, case_view, person_language
-from bot.services.intake import Reply
 from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
+from bot.services.reply import Reply
 from conversations import casework, news, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme

@@ -13,7 +13,7 @@ from bot.delivery import kinds
 from bot.delivery.calendar import arm_person, disarm_person
 from bot.services import preferences
 from bot.services.base import ServiceFlow
-from bot.services.intake import Reply, Sender
+from bot.services.reply import Reply, Sender
 from conversations import checkins
 from conversations.i18n import Translate
 from conversations.preferences import Preferences

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from bot.delivery.kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
 from bot.services import preferences
 from bot.services.engagements import supporter_gone
 from bot.services.funnel import note_reached
+from bot.services.reply import Clock, Reply, Sender
 from conversations import callbacks, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
@@ -30,28 +30,6 @@ from conversations.prompts import Prompt
 from storage import Person, Store, Unit
 
 log = logging.getLogger("peerdoor.intake")
-
-Clock = Callable[[], datetime]
-
-
-@dataclass
-class Reply:
-    """What the handler sends: new messages, an edit of the pressed message, a short notice."""
-
-    prompts: list[Prompt] = field(default_factory=list)
-    notice: str | None = None
-    replace: Prompt | None = None
-    keep_buttons: bool = False
-    protect: bool = False  # personal data for a coordinator: Telegram blocks forwarding it
-    clear_chat: bool = False  # quick exit: delete the messages of this conversation
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who wrote, as Telegram told us. Kept in memory only."""
-
-    telegram_id: int
-    language_code: str | None
 
 
 class IntakeFlow:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from bot.delivery import kinds
-from bot.services.intake import Reply
+from bot.services.reply import Reply
 from conversations import matching, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.casework import ask_text

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.services.intake import Clock, Reply, Sender
+from bot.services.reply import Clock, Reply, Sender
 from conversations import mydata, screens
 from conversations.draft import Draft
 from conversations.i18n import Translate

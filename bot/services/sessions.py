@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery import kinds, session_calendar
 from bot.services import preferences
 from bot.services.base import ServiceFlow
-from bot.services.intake import Reply, Sender
+from bot.services.reply import Reply, Sender
 from conversations import screens, session_times, sessions, surveys
 from conversations.forms import Programme
 from conversations.i18n import Translate

@@ -16,7 +16,7 @@ from bot.delivery import kinds
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.engagements import supporter_gone, tell_holder
-from bot.services.intake import Reply
+from bot.services.reply import Reply
 from conversations import screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme

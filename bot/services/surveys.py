@@ -21,7 +21,7 @@ from bot.delivery.worker import Discard
 from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.case_views import person_language
-from bot.services.intake import Reply, Sender
+from bot.services.reply import Reply, Sender
 from conversations import safety, surveys
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Translate

@@ -16,13 +16,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
     ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot.delivery.dispatch import Dispatcher
@@ -38,16 +32,10 @@ from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
-from bot.telegram.handlers import checkins as checkins_handlers
-from bot.telegram.handlers import coordinator
-from bot.telegram.handlers import intake as intake_handlers
-from bot.telegram.handlers import mydata as mydata_handlers
-from bot.telegram.handlers import sessions as session_handlers
-from bot.telegram.handlers import supporter as supporter_handlers
-from bot.telegram.handlers import surveys as survey_handlers
 from bot.telegram.onwire import OnWireRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.replies import deliver
+from bot.telegram.router import register
 from bot.telegram.wiring import KEY, Services
 from conversations import screens
 from conversations.forms import ServiceConfig
@@ -80,43 +68,7 @@ def build_application(
     )
     app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
     app.bot_data[KEY] = services
-    private = filters.ChatType.PRIVATE
-    groups = filters.ChatType.GROUPS
-    app.add_handler(TypeHandler(Update, checkins_handlers.seen), group=-1)
-    app.add_handler(ChatMemberHandler(checkins_handlers.membership))
-    app.add_handler(CallbackQueryHandler(checkins_handlers.press, pattern=r"^k:"))
-    app.add_handler(CommandHandler("stop", checkins_handlers.stop, filters=private))
-    app.add_handler(CallbackQueryHandler(coordinator.press, pattern=r"^[rq]:"))
-    app.add_handler(CallbackQueryHandler(survey_handlers.press, pattern=r"^f:"))
-    app.add_handler(CallbackQueryHandler(session_handlers.press, pattern=r"^m:"))
-    app.add_handler(CommandHandler("sessions", session_handlers.people, filters=private))
-    app.add_handler(CallbackQueryHandler(supporter_handlers.press, pattern=r"^[ps]:"))
-    app.add_handler(CommandHandler("profile", supporter_handlers.profile, filters=private))
-    app.add_handler(CommandHandler("queue", coordinator.queue, filters=private))
-    app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
-    app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
-    app.add_handler(CommandHandler("join", coordinator.join, filters=private))
-    app.add_handler(CommandHandler("status", coordinator.status, filters=private))
-    app.add_handler(CommandHandler("groupid", coordinator.group_id, filters=groups))
-    app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
-    app.add_handler(CommandHandler("delete", intake_handlers.delete, filters=private))
-    app.add_handler(CommandHandler("mydata", mydata_handlers.mydata, filters=private))
-    app.add_handler(CommandHandler("pause", intake_handlers.pause, filters=private))
-    app.add_handler(CommandHandler("exit", intake_handlers.quick_exit, filters=private))
-    app.add_handler(CommandHandler("privacy", intake_handlers.privacy, filters=private))
-    app.add_handler(
-        CommandHandler(["back", "cancel", "language", "help"], intake_handlers.command, private)
-    )
-    app.add_handler(
-        MessageHandler(private & filters.TEXT & ~filters.COMMAND, intake_handlers.typed)
-    )
-    app.add_handler(CallbackQueryHandler(intake_handlers.press))
-    app.add_handler(
-        MessageHandler(
-            private & ~filters.TEXT & ~filters.StatusUpdate.ALL, intake_handlers.not_text
-        )
-    )
-    app.add_handler(MessageHandler(private & filters.COMMAND, intake_handlers.typed))
+    register(app)
     app.add_error_handler(on_error)
     return app
 

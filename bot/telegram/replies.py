@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, Update
+from telegram import Bot, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.services.intake import Reply
+from bot.services.reply import Reply
 from bot.telegram.render import keyboard, split_html
 from conversations.prompts import Prompt
 
@@ -41,6 +41,9 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
             await clear_chat(context.bot, chat.id, message.message_id)
     for prompt in reply.prompts:
         await send_prompt(context.bot, chat.id, prompt, reply.protect)
+    for file in reply.files:
+        document = InputFile(file.data, filename=file.filename, attach=True)
+        await context.bot.send_document(chat.id, document, caption=file.caption or None)
 
 
 async def send_prompt(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.config_file import load_config
 from bot.i18n import load_catalog
-from bot.services.intake import Sender
+from bot.services.reply import Sender
 from bot.services.sessions import SessionsFlow
 from storage import KeyRing, Store
 from tests.e2e.harness import EXAMPLE_CONFIG

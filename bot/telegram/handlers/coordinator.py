@@ -6,9 +6,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services.casework import CaseworkFlow
-from bot.services.intake import Reply
+from bot.services.reply import Reply
 from bot.telegram.handlers.who import actor, sender
-from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 from conversations import callbacks, casework, screens
 
@@ -17,45 +16,37 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> CaseworkFlow:
     return services(context).casework
 
 
-async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/queue: open referrals of my programmes, urgent first, then longest waiting."""
-    await deliver(
-        update, context, await _flow(context).queue(actor(update), "all", 0, update.update_id)
-    )
+    return await _flow(context).queue(actor(update), "all", 0, update.update_id)
 
 
-async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/mine: the referrals I hold."""
-    await deliver(
-        update, context, await _flow(context).queue(actor(update), "mine", 0, update.update_id)
-    )
+    return await _flow(context).queue(actor(update), "mine", 0, update.update_id)
 
 
-async def referral(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def referral(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/referral CODE: open one referral."""
     code = context.args[0] if context.args else ""
-    await deliver(
-        update, context, await _flow(context).open(actor(update), code, update.update_id)
-    )
+    return await _flow(context).open(actor(update), code, update.update_id)
 
 
-async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/join CODE: redeem an invite."""
     code = "".join(context.args or [])
-    await deliver(
-        update, context, await _flow(context).join(actor(update), code, update.update_id)
-    )
+    return await _flow(context).join(actor(update), code, update.update_id)
 
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/status: where my referral stands."""
     reply = await _flow(context).status(actor(update), update.update_id)
     if reply is None:  # nothing sent yet: the intake says where they are
         reply = await services(context).flow.command(sender(update), "resume", update.update_id)
-    await deliver(update, context, reply)
+    return reply
 
 
-async def group_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/groupid in a group: the id to put in the config as coordinator_chat."""
     chat = update.effective_chat
     assert chat is not None
@@ -63,10 +54,10 @@ async def group_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         update.effective_user.language_code if update.effective_user else None, ["en", "sv"]
     )
     prompt = casework.group_id(chat.id, services(context).intake.translator(lang))
-    await deliver(update, context, Reply([prompt]))
+    return Reply([prompt])
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A coordinator's button (claim, actions, queue pages)."""
     assert update.callback_query is not None
     found = callbacks.parse(update.callback_query.data)
@@ -79,4 +70,4 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:  # unreadable: nothing happens
         _ = services(context).intake.translator(flow.language_of(who))
         reply = Reply(notice=screens.expired_notice(_), keep_buttons=True)
-    await deliver(update, context, reply)
+    return reply

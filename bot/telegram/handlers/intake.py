@@ -6,9 +6,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services.intake import IntakeFlow
+from bot.services.reply import Reply
 from bot.services.typed_route import awaiting
 from bot.telegram.handlers.who import actor, sender
-from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 
 
@@ -16,7 +16,7 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> IntakeFlow:
     return services(context).flow
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/start [programme]: the welcome, or back to where the person stopped."""
     payload = context.args[0] if context.args else None
     reply = await _flow(context).start(sender(update), payload, update.update_id)
@@ -24,19 +24,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     offer = await checkins.offer(sender(update)) if checkins is not None else None
     if offer is not None:  # they stopped check-ins: kindly offer them again
         reply.prompts.append(offer)
-    await deliver(update, context, reply)
+    return reply
 
 
-async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/back, /cancel, /language, /help."""
     assert update.effective_message is not None
     assert update.effective_message.text is not None
     name = update.effective_message.text.split()[0].lstrip("/").split("@")[0].lower()
-    reply = await _flow(context).command(sender(update), name, update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).command(sender(update), name, update.update_id)
 
 
-async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """Typed text: a coordinator's note or message, an answer to a survey, a referrer writing
     to their coordinator, or an answer to the form, in that order."""
     assert update.effective_message is not None
@@ -57,45 +56,37 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply = await found.casework.referrer_message(who, text, update.update_id)
     if reply is None:
         reply = await found.flow.typed(sender(update), text, update.update_id)
-    await deliver(update, context, reply)
+    return reply
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A button press (checked against the screen it belongs to)."""
     assert update.callback_query is not None
-    reply = await _flow(context).press(
-        sender(update), update.callback_query.data, update.update_id
-    )
-    await deliver(update, context, reply)
+    return await _flow(context).press(sender(update), update.callback_query.data, update.update_id)
 
 
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """Stickers, photos, voice notes: the form only reads text."""
-    reply = await _flow(context).not_text(sender(update))
-    await deliver(update, context, reply)
+    return await _flow(context).not_text(sender(update))
 
 
-async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/delete: erase everything held about the person, after asking."""
-    reply = await _flow(context).delete_request(sender(update), update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).delete_request(sender(update), update.update_id)
 
 
-async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/pause: no messages from us for a chosen time."""
-    reply = await _flow(context).pause_request(sender(update), update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).pause_request(sender(update), update.update_id)
 
 
-async def quick_exit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def quick_exit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/exit (or /exit keep): clear the chat now."""
     args = context.args or []
     keep = bool(args) and args[0].lower() in ("keep", "behåll")
-    reply = await _flow(context).quick_exit(sender(update), keep, update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).quick_exit(sender(update), keep, update.update_id)
 
 
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/privacy: see and change the choices (check-ins, feedback, discretion, sound)."""
-    reply = await _flow(context).privacy_request(sender(update), update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).privacy_request(sender(update), update.update_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.services.reply import Reply
 from bot.services.sessions import SessionsFlow
 from bot.telegram.handlers.who import sender
-from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 
 
@@ -17,15 +17,12 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> SessionsFlow:
     return found
 
 
-async def people(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def people(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/sessions: the people I support, their next meeting, and buttons to plan one."""
-    await deliver(update, context, await _flow(context).people(sender(update), update.update_id))
+    return await _flow(context).people(sender(update), update.update_id)
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A session button (plan, day, where, save, cancel, log, reminders)."""
     assert update.callback_query is not None
-    reply = await _flow(context).press(
-        sender(update), update.callback_query.data, update.update_id
-    )
-    await deliver(update, context, reply)
+    return await _flow(context).press(sender(update), update.callback_query.data, update.update_id)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services.intake import Reply
+from bot.services.reply import Reply
 from bot.services.supporting import SupportFlow
 from bot.telegram.handlers import surveys as survey_handlers
 from bot.telegram.handlers.who import actor
-from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 from conversations import callbacks, screens
 
@@ -20,18 +19,17 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> SupportFlow:
     return found
 
 
-async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/profile: what coordinators know about me; change it, pause, leave."""
-    await deliver(update, context, await _flow(context).profile(actor(update), update.update_id))
+    return await _flow(context).profile(actor(update), update.update_id)
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """``p:`` profile buttons and ``s:`` answers to a hand-over."""
     assert update.callback_query is not None
     found = callbacks.parse(update.callback_query.data)
     if isinstance(found, callbacks.SupportPress) and found.action == "end":
-        await survey_handlers.support_ended(update, context)  # the end-of-support surveys
-        return
+        return await survey_handlers.support_ended(update, context)  # end-of-support surveys
     flow = _flow(context)
     who = actor(update)
     if isinstance(found, callbacks.ProfilePress | callbacks.SupportPress):
@@ -39,4 +37,4 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:  # unreadable: nothing happens
         _ = services(context).intake.translator(flow.language_of(who))
         reply = Reply(notice=screens.expired_notice(_), keep_buttons=True)
-    await deliver(update, context, reply)
+    return reply

@@ -6,9 +6,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.services.reply import Reply
 from bot.services.surveys import SurveyFlow
 from bot.telegram.handlers.who import sender
-from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 
 
@@ -18,19 +18,15 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> SurveyFlow:
     return found
 
 
-async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A survey button: start, an answer, skip, back, stop."""
     assert update.callback_query is not None
-    reply = await _flow(context).press(
-        sender(update), update.callback_query.data, update.update_id
-    )
-    await deliver(update, context, reply)
+    return await _flow(context).press(sender(update), update.callback_query.data, update.update_id)
 
 
-async def support_ended(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def support_ended(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """``s:end:<engagement>``: the supporter says support has ended."""
     assert update.callback_query is not None
     parts = (update.callback_query.data or "").split(":")
     engagement = parts[2] if len(parts) == 3 and parts[:2] == ["s", "end"] else ""
-    reply = await _flow(context).support_ended(sender(update), engagement, update.update_id)
-    await deliver(update, context, reply)
+    return await _flow(context).support_ended(sender(update), engagement, update.update_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.services.casework import Actor
-from bot.services.intake import Sender
+from bot.services.reply import Sender
 
 
 def sender(update: Update) -> Sender:
