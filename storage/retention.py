@@ -1,6 +1,7 @@
 """Retention: erase what a programme no longer keeps, the way /delete does.
 
-Expired are drafts last changed before their programme's cut-off, and closed referrals closed
+Expired are drafts (the dialog stacks that hold a referral form: a stack is one row, and goes
+whole) last changed before their programme's cut-off, and closed referrals closed
 before theirs (the thread and outbox rows of a referral go with it, by cascade). A person left
 with nothing (no draft, no referral, no role, not holding anyone's referral, no staff state) is
 erased entirely, which destroys their data key; otherwise only their expired rows are deleted.
@@ -23,6 +24,7 @@ from typing import Any
 
 import aiosqlite
 
+from conversations.dialogs import FORMS, DialogState
 from storage.crypto import LookupKeys
 from storage.db import to_text
 from storage.keys import DataKeys
@@ -32,11 +34,10 @@ from storage.people import PeopleRepo
 DraftProgramme = Callable[[bytes], str | None]
 
 _HOLDS_SOMETHING = (
-    "SELECT EXISTS (SELECT 1 FROM drafts WHERE person_id = :p)"
+    "SELECT EXISTS (SELECT 1 FROM dialogs WHERE person_id = :p)"
     " OR EXISTS (SELECT 1 FROM referrals WHERE person_id = :p)"
     " OR EXISTS (SELECT 1 FROM referrals WHERE holder_id = :p)"
     " OR EXISTS (SELECT 1 FROM roles WHERE person_id = :p)"
-    " OR EXISTS (SELECT 1 FROM staff_state WHERE person_id = :p)"
 )
 
 
@@ -94,7 +95,7 @@ class RetentionRepo:
             "DELETE FROM referrals WHERE id = ?", [(ref_id,) for ref_id, _ in referrals]
         )
         await self._conn.executemany(
-            "DELETE FROM drafts WHERE person_id = ?", [(p,) for p in drafts]
+            "DELETE FROM dialogs WHERE person_id = ? AND form = 1", [(p,) for p in drafts]
         )
         erased = 0
         for person_id in sorted({p for _, p in referrals} | set(drafts)):
@@ -141,20 +142,22 @@ class RetentionRepo:
         by_tag = {self._lookup.programme(p): before for p, before in cutoffs.items()}
         for tag, before in by_tag.items():
             rows = await self._rows(
-                "SELECT person_id FROM drafts WHERE programme_tag = ? AND updated_at < ?",
+                "SELECT person_id FROM dialogs"
+                " WHERE form = 1 AND programme_tag = ? AND updated_at < ?",
                 (tag, to_text(before)),
             )
             found.extend(r[0] for r in rows)
         shortest = max(cutoffs.values())
         rows = await self._rows(
-            "SELECT person_id FROM drafts WHERE updated_at < ? AND programme_tag IS NOT NULL"  # noqa: S608
+            "SELECT person_id FROM dialogs WHERE form = 1 AND updated_at < ?"  # noqa: S608
+            " AND programme_tag IS NOT NULL"
             f" AND programme_tag NOT IN ({_marks(len(by_tag))})",
             (to_text(shortest), *by_tag),
         )
         found.extend(r[0] for r in rows)  # a programme no longer configured: the shortest period
         rows = await self._rows(
-            "SELECT person_id, state, updated_at FROM drafts"
-            " WHERE updated_at < ? AND programme_tag IS NULL",
+            "SELECT person_id, state, updated_at FROM dialogs"
+            " WHERE form = 1 AND updated_at < ? AND programme_tag IS NULL",
             (to_text(shortest),),
         )
         for person_id, state, updated_at in rows:
@@ -164,7 +167,7 @@ class RetentionRepo:
                 found.append(person_id)
             else:
                 await self._conn.execute(
-                    "UPDATE drafts SET programme_tag = ? WHERE person_id = ?",
+                    "UPDATE dialogs SET programme_tag = ? WHERE person_id = ?",
                     (self._lookup.programme(programme_id), person_id),
                 )
         return found
@@ -175,7 +178,9 @@ class RetentionRepo:
         """The draft's programme; None if it cannot be read (then it is expired: unusable)."""
         try:
             key = await self._keys.get(person_id)
-            return draft_programme(key.open("drafts", "state", person_id, state))
+            stack = DialogState.from_bytes(key.open("dialogs", "state", person_id, state))
+            frame = next(f for f in stack.frames if f.dialog in FORMS)
+            return draft_programme(frame.data.encode())
         except Exception:  # no key, does not open, or malformed: unusable either way
             return None
 

@@ -1,25 +1,24 @@
-"""What a coordinator is in the middle of (typing a note or a message), sealed, one per person."""
+"""What a member of staff is in the middle of (a note, a message, a meeting being planned, a
+profile field): the "staff" frame of their dialog stack."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
-from storage.keys import DataKeys
+from storage.dialogs import DialogRepo
 from storage.models import Person
-from storage.person_blob import PersonBlob
 
 
 class StaffStateRepo:
-    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys) -> None:
-        self._blob = PersonBlob(conn, keys, "staff_state", "state")
+    def __init__(self, dialogs: DialogRepo) -> None:
+        self._dialogs = dialogs
 
     async def load(self, person: Person) -> bytes | None:
-        return await self._blob.load(person)
+        return await self._dialogs.frame(person, "staff")
 
     async def save(self, person: Person, state: bytes, now: datetime) -> None:
-        await self._blob.save(person, state, now)
+        await self._dialogs.put(person, "staff", state, now)
 
     async def clear(self, person: Person) -> None:
-        await self._blob.clear(person)
+        if (await self._dialogs.load(person)).get("staff") is not None:
+            await self._dialogs.put(person, "staff", None, None)

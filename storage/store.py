@@ -15,6 +15,7 @@ import aiosqlite
 from storage import db
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
+from storage.dialogs import DialogRepo, move_legacy_states
 from storage.drafts import DraftRepo
 from storage.engagements import EngagementRepo
 from storage.errors import (
@@ -73,8 +74,10 @@ class Unit:
         # rows whose old ciphertext must not outlive the commit (WAL checkpointed, truncated)
         self.scrubbed: list[str] = []
         self.vault = vault
+        self.keys = keys
         self.people = PeopleRepo(conn, keys, lookup, self.erased)
-        self.drafts = DraftRepo(conn, keys, lookup)
+        self.dialogs = DialogRepo(conn, keys, lookup)  # every conversation in progress
+        self.drafts = DraftRepo(self.dialogs)
         self.referrals = ReferralRepo(conn, keys, lookup, self.scrubbed)
         self.updates = UpdateLog(conn)
         self.roles = RolesRepo(conn, lookup)
@@ -82,14 +85,14 @@ class Unit:
         self.thread = ThreadRepo(conn, keys)
         self.outbox = Outbox(conn, keys, self.vault)
         self.audit = AuditLog(conn, self.vault)
-        self.staff = StaffStateRepo(conn, keys)
+        self.staff = StaffStateRepo(self.dialogs)
         self.retention = RetentionRepo(conn, keys, lookup, self.people, self.scrubbed)
         self.funnel = FunnelRepo(conn, lookup)  # counts only, for reports
         self.stats = StatsRepo(conn)
         self.supporters = SupporterRepo(conn, keys)
         self.engagements = EngagementRepo(conn, keys)
         self.sessions = SessionRepo(conn, keys)
-        self.surveys = SurveyRepo(conn, keys, lookup)
+        self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
 
 
 @asynccontextmanager
@@ -184,7 +187,15 @@ class Store:
                 await store.close()
             await conn.close()
             raise
-        return cls(conn, keyring, lookup, store)
+        opened = cls(conn, keyring, lookup, store)
+        try:
+            async with opened.unit() as uow:  # states kept by older releases: one table now
+                if await move_legacy_states(conn, uow.keys):
+                    uow.scrubbed.append("legacy dialog tables")
+        except BaseException:
+            await opened.close()
+            raise
+        return opened
 
     async def close(self) -> None:
         if self._closed:

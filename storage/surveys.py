@@ -15,9 +15,9 @@ import aiosqlite
 
 from storage.crypto import LookupKeys
 from storage.db import from_text, to_text
+from storage.dialogs import DialogRepo
 from storage.keys import DataKeys
 from storage.models import Person, Referral
-from storage.person_blob import PersonBlob
 
 KINDS = ("feedback", "closing")
 
@@ -33,11 +33,13 @@ class SurveyEntry:
 
 
 class SurveyRepo:
-    def __init__(self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, keys: DataKeys, lookup: LookupKeys, dialogs: DialogRepo
+    ) -> None:
         self._conn = conn
         self._keys = keys
         self._lookup = lookup
-        self._state = PersonBlob(conn, keys, "survey_state", "state")
+        self._dialogs = dialogs  # a survey in progress is the "survey" frame
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -116,13 +118,14 @@ class SurveyRepo:
     # -- in progress -----------------------------------------------------------------------
 
     async def load_state(self, person: Person) -> bytes | None:
-        return await self._state.load(person)
+        return await self._dialogs.frame(person, "survey")
 
     async def save_state(self, person: Person, state: bytes, now: datetime) -> None:
-        await self._state.save(person, state, now)
+        await self._dialogs.put(person, "survey", state, now)
 
     async def clear_state(self, person: Person) -> None:
-        await self._state.clear(person)
+        if (await self._dialogs.load(person)).get("survey") is not None:
+            await self._dialogs.put(person, "survey", None, None)
 
     # -- anonymous counts for reports --------------------------------------------------------
 

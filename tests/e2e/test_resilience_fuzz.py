@@ -289,7 +289,7 @@ def test_random_input_never_breaks_the_bot(
                 assert set(draft.picked) <= {o.id for q in used.form for o in q.options or []}
             with contextlib.closing(sqlite3.connect(bt.files.database)) as db:
                 doubled = db.execute(
-                    "SELECT count(*) FROM (SELECT person_id FROM drafts GROUP BY person_id"
+                    "SELECT count(*) FROM (SELECT person_id FROM dialogs GROUP BY person_id"
                     " HAVING count(*) > 1)"
                 ).fetchone()[0]
             assert doubled == 0

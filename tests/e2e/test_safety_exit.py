@@ -11,7 +11,7 @@ from tests.e2e.harness import BotFiles, consent
 
 def drafts(files: BotFiles) -> int:
     with sqlite3.connect(files.database) as db:
-        return int(db.execute("SELECT count(*) FROM drafts").fetchone()[0])
+        return int(db.execute("SELECT count(*) FROM dialogs").fetchone()[0])
 
 
 async def start_form(person: ScriptedUser) -> None:

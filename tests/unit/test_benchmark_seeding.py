@@ -67,7 +67,7 @@ async def test_seed_drafts_writes_one_sealed_draft_per_person(tmp_path: Path) ->
     assert len(waiting) == 30
     assert raw is not None and Draft.from_bytes(raw).current == waiting[7]
     with contextlib.closing(sqlite3.connect(files.database)) as db:
-        assert db.execute("SELECT count(*) FROM drafts").fetchone() == (30,)
+        assert db.execute("SELECT count(*) FROM dialogs").fetchone() == (30,)
         assert db.execute("SELECT count(*) FROM people").fetchone() == (30,)
     assert b"Robin" not in files.raw_bytes()  # sealed, as the bot stores it
 

@@ -116,7 +116,7 @@ async def test_purge_erases_what_expired_and_keeps_the_rest(tmp_path: Path) -> N
         await save_draft(store, ivy, "hiv", 1, tagged=True)
 
         ada_key = sealed(path, "SELECT wrapped FROM person_keys WHERE person_id = ?", ada.id)
-        ada_draft = sealed(path, "SELECT state FROM drafts WHERE person_id = ?", ada.id)
+        ada_draft = sealed(path, "SELECT state FROM dialogs WHERE person_id = ?", ada.id)
         bens_old_rows = sealed(path, "SELECT answers FROM referrals WHERE id = ?", bens_old)
         bens_old_rows += sealed(
             path, "SELECT body FROM thread WHERE referral_id = ?", bens_old

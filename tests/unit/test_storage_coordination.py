@@ -504,7 +504,7 @@ async def test_erasing_a_coordinator_leaves_the_referral_unassigned(store: Store
         assert await u.roles.holders("coordinator", "hiv") == []
         [entry] = await u.thread.list(ref)
         assert (entry.author_id, entry.body) == (None, b"a note")
-        rows = await store._conn.execute_fetchall("SELECT count(*) FROM staff_state")
+        rows = await store._conn.execute_fetchall("SELECT count(*) FROM dialogs")
         assert next(iter(rows))[0] == 0
 
 

@@ -118,7 +118,7 @@ async def test_draft_round_trip(store: Store) -> None:
         await u.drafts.save(person, b'{"step": 2}' * 1000, T0)
     async with store.unit() as u:
         assert await u.drafts.load(person) == b'{"step": 2}' * 1000
-        rows = await store._conn.execute_fetchall("SELECT count(*) FROM drafts")
+        rows = await store._conn.execute_fetchall("SELECT count(*) FROM dialogs")
         assert next(iter(rows))[0] == 1
         await u.drafts.delete(person)
     async with store.unit() as u:
@@ -272,10 +272,10 @@ async def test_unit_rolls_back_on_exception(store: Store) -> None:
         assert await u.drafts.load(keeper) is None
         assert await u.updates.claim(5, T0)
         counts = {}
-        for table in ("people", "person_keys", "drafts", "referrals"):
+        for table in ("people", "person_keys", "dialogs", "referrals"):
             rows = await store._conn.execute_fetchall(f"SELECT count(*) FROM {table}")
             counts[table] = next(iter(rows))[0]
-    assert counts == {"people": 1, "person_keys": 1, "drafts": 0, "referrals": 0}
+    assert counts == {"people": 1, "person_keys": 1, "dialogs": 0, "referrals": 0}
     assert created[0].id not in store._cache
 
 
@@ -290,7 +290,7 @@ async def test_unit_commits_on_normal_exit(tmp_path: Path, master: bytes) -> Non
         await s.close()
     raw = sqlite3.connect(path)
     try:
-        assert raw.execute("SELECT count(*) FROM drafts").fetchone() == (1,)
+        assert raw.execute("SELECT count(*) FROM dialogs").fetchone() == (1,)
     finally:
         raw.close()
 
@@ -330,7 +330,7 @@ async def test_erase_removes_everything_of_theirs(store: Store) -> None:
         for table, column in [
             ("people", "id"),
             ("person_keys", "person_id"),
-            ("drafts", "person_id"),
+            ("dialogs", "person_id"),
             ("referrals", "person_id"),
         ]:
             rows = await store._conn.execute_fetchall(f"SELECT {column} FROM {table}")

@@ -105,7 +105,7 @@ async def test_deleted_draft_leaves_no_ciphertext_behind(tmp_path: Path) -> None
     try:
         person = await fill_with_canaries(store)
         async with store.unit() as u:
-            rows = await store._conn.execute_fetchall("SELECT state FROM drafts")
+            rows = await store._conn.execute_fetchall("SELECT state FROM dialogs")
             sealed_draft = bytes(next(iter(rows))[0])
             await u.drafts.delete(person)
     finally:
@@ -179,7 +179,7 @@ async def test_ciphertext_moved_to_another_row_or_column_fails(tmp_path: Path) -
         )
         # same person, another table/column
         conn.execute(
-            "UPDATE people SET settings = (SELECT state FROM drafts WHERE person_id = ?)"
+            "UPDATE people SET settings = (SELECT state FROM dialogs WHERE person_id = ?)"
             " WHERE id = ?",
             (alice.id, alice.id),
         )
@@ -200,7 +200,7 @@ async def test_ciphertext_moved_to_another_row_or_column_fails(tmp_path: Path) -
 
     with raw(path) as conn:  # another person's row, even with the same data key
         conn.execute(
-            "UPDATE drafts SET state = (SELECT state FROM drafts WHERE person_id = ?)"
+            "UPDATE dialogs SET state = (SELECT state FROM dialogs WHERE person_id = ?)"
             " WHERE person_id = ?",
             (alice.id, bob.id),
         )
@@ -318,7 +318,7 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
             )
         ]
         sealed_draft = conn.execute(
-            "SELECT state FROM drafts WHERE person_id = ?", (gone.id,)
+            "SELECT state FROM dialogs WHERE person_id = ?", (gone.id,)
         ).fetchone()[0]
     secret = erasure_secret(keystore, gone.id)
     assert secret in raw_bytes(keystore)
@@ -375,7 +375,7 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     half = KeyRing(old_master).unwrap(
         KeyRing(old_master).key_id, wrapped_key, wrap_context(gone.id, KEY_VERSION)
     )
-    ad = associated_data("drafts", "state", gone.id, gone.id, KEY_VERSION)
+    ad = associated_data("dialogs", "state", gone.id, gone.id, KEY_VERSION)
     for candidate in (half, combine_keys(half, bytes(32), data_key_context(gone.id, 2))):
         with pytest.raises(UnreadableRecord):
             unseal(AESGCM(candidate), sealed_draft, ad)
@@ -402,7 +402,7 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
         for table, column in (
             ("people", "id"),
             ("person_keys", "person_id"),
-            ("drafts", "person_id"),
+            ("dialogs", "person_id"),
             ("referrals", "person_id"),
         ):
             conn.execute(
