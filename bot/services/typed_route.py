@@ -1,30 +1,40 @@
-"""Which flow typed text is for, from one look at what the person was asked.
+"""Which flow typed text is for, from one look at the person's dialog stack.
 
-A coordinator's note, a meeting's time or place, a supporter's profile field (all in the staff
-state) and a survey answer (the survey state) each need the flow that asked. Most typed text is
-none of these (an answer to the form, or a referrer writing to their coordinator), so one read
-here spares every such message a transaction per flow.
+What the person was asked decides: a coordinator's note, message or typed match (casework), a
+meeting's time, place or concern note (sessions), a supporter's profile field (profile), an
+answer to a survey (survey) — in that order, as a member of staff's question outranks a survey
+of their own. Anything else is the referrer's: a message to their coordinator, or an answer to
+the form. The look is inside the update's one transaction, so the flow it picks reads the same
+stack again from the unit's memory, not from disk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from typing import Literal
 
 from storage import Store
 
-
-@dataclass(frozen=True)
-class Awaiting:
-    staff: bool = False  # something is pending in the staff state (casework, sessions, profile)
-    survey: bool = False  # the person is in the middle of a survey
+Owner = Literal["casework", "sessions", "profile", "survey", "referrer"]
 
 
-async def awaiting(store: Store, telegram_id: int) -> Awaiting:
+async def owner(store: Store, telegram_id: int) -> Owner:
     async with store.unit() as uow:
         person = await uow.people.find(telegram_id)
         if person is None:
-            return Awaiting()
-        return Awaiting(
-            staff=await uow.staff.load(person) is not None,
-            survey=await uow.surveys.load_state(person) is not None,
-        )
+            return "referrer"
+        stack = await uow.dialogs.load(person)
+    staff = stack.get("staff")
+    if staff is not None:
+        try:
+            pending = str(json.loads(staff.data).get("pending", ""))
+        except (ValueError, AttributeError):
+            pending = ""
+        if pending.startswith("session:"):
+            return "sessions"
+        if pending.startswith("profile:"):
+            return "profile"
+        return "casework"
+    if stack.get("survey") is not None:
+        return "survey"
+    return "referrer"

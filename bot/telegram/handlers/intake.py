@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.services.intake import IntakeFlow
 from bot.services.reply import Reply
-from bot.services.typed_route import awaiting
+from bot.services.typed_route import owner
 from bot.telegram.handlers.who import actor, sender
 from bot.telegram.wiring import services
 
@@ -36,22 +36,23 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply |
 
 
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
-    """Typed text: a coordinator's note or message, an answer to a survey, a referrer writing
-    to their coordinator, or an answer to the form, in that order."""
+    """Typed text goes to the one flow that asked for it (see bot/services/typed_route.py):
+    a member of staff's note, a meeting's time, a profile field, a survey answer; else the
+    referrer's message to their coordinator, or an answer to the form."""
     assert update.effective_message is not None
     text = update.effective_message.text or ""
     found = services(context)
     who = actor(update)
-    asked = await awaiting(found.store, who.telegram_id)  # one look, not one per flow
     reply = None
-    if asked.staff:
-        reply = await found.casework.typed(who, text, update.update_id)
-    if reply is None and asked.staff and found.sessions is not None:  # a time, place, note
-        reply = await found.sessions.typed(sender(update), text, update.update_id)
-    if reply is None and asked.staff and found.support is not None:  # a profile field
-        reply = await found.support.typed(who, text, update.update_id)
-    if reply is None and asked.survey and found.surveys is not None:  # a survey answer
-        reply = await found.surveys.typed(sender(update), text, update.update_id)
+    match await owner(found.store, who.telegram_id):
+        case "casework":
+            reply = await found.casework.typed(who, text, update.update_id)
+        case "sessions" if found.sessions is not None:
+            reply = await found.sessions.typed(sender(update), text, update.update_id)
+        case "profile" if found.support is not None:
+            reply = await found.support.typed(who, text, update.update_id)
+        case "survey" if found.surveys is not None:
+            reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
         reply = await found.casework.referrer_message(who, text, update.update_id)
     if reply is None:
