@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from conversations import engine
+
 MAX_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 
 
 @dataclass(frozen=True)
 class DraftPress:
+    """A button of the form (the intake dialog): see conversations/engine.py for its format."""
+
     screen: int
     action: str
     arg: str
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def checkins(action: str) -> str:
 
 
 def draft(screen: int, action: str, arg: str | int = "") -> str:
-    return _checked(f"{screen}:{action}:{arg}" if arg != "" else f"{screen}:{action}")
+    return engine.button("intake", screen, action, arg)
 
 
 def consent(action: str, programme: str, language: str) -> str:
@@ -122,8 +127,9 @@ def parse(data: str | None) -> Press | None:
         return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):
         return ConsentPress(parts[1], parts[2], parts[3])
-    if parts[0].isdigit() and len(parts) in (2, 3) and parts[1]:
-        return DraftPress(int(parts[0]), parts[1], parts[2] if len(parts) == 3 else "")
+    press = engine.parse(data)
+    if press is not None and press.dialog == "intake":
+        return DraftPress(press.screen, press.action, press.arg, press.version)
     return None
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from conversations import safety, screens
+from conversations import engine, safety, screens
 from conversations.answers import choice_ids, parse_typed
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import (
@@ -246,7 +246,7 @@ class Intake:
 
     def _press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
         _ = self.catalog.translator(draft.language)
-        if press.screen != draft.screen:
+        if not engine.is_current("intake", press.version, press.screen, draft.screen):
             return Outcome(
                 draft, changed=False, notice=self._expired(draft.language), keep_buttons=True
             )

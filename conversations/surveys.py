@@ -18,9 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from conversations import callbacks
+from conversations import callbacks, engine
 from conversations.answers import choice_ids, option_label, parse_typed
-from conversations.callbacks import MAX_BYTES
 from conversations.draft import Answer
 from conversations.forms import Programme, Question
 from conversations.i18n import Translate
@@ -28,7 +27,6 @@ from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 
 SurveyKind = Literal["feedback", "closing"]
 KINDS: tuple[SurveyKind, ...] = ("feedback", "closing")
-PREFIX = "f"
 INVITE_SCREEN = 0
 #: Answers of these kinds are counted anonymously for reports (the others are free text).
 COUNTED_KINDS = ("single", "yesno", "number")
@@ -58,9 +56,12 @@ class SurveyState(BaseModel):
 
 @dataclass(frozen=True)
 class SurveyPress:
+    """A survey's button: see conversations/engine.py for its format."""
+
     screen: int
     action: str
     arg: str = ""
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -86,20 +87,15 @@ class Outcome:
 
 
 def data(screen: int, action: str, arg: str | int = "") -> str:
-    text = f"{PREFIX}:{screen}:{action}" + (f":{arg}" if arg != "" else "")
-    if len(text.encode()) > MAX_BYTES:
-        raise ValueError(f"callback data over {MAX_BYTES} bytes")
-    return text
+    return engine.button("survey", screen, action, arg)
 
 
 def parse(raw: str | None) -> SurveyPress | None:
-    """Decode ``f:<screen>:<action>[:<arg>]``; None for anything malformed or forged."""
-    if not raw or len(raw.encode()) > MAX_BYTES:
+    """A survey's press; None for anything malformed or forged."""
+    press = engine.parse(raw)
+    if press is None or press.dialog != "survey":
         return None
-    parts = raw.split(":")
-    if parts[0] != PREFIX or len(parts) not in (3, 4) or not parts[1].isdigit() or not parts[2]:
-        return None
-    return SurveyPress(int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "")
+    return SurveyPress(press.screen, press.action, press.arg, press.version)
 
 
 def questions(programme: Programme, kind: SurveyKind) -> list[Question]:
@@ -173,7 +169,7 @@ def handle(
     q = qs[state.index]
     if isinstance(event, Typed):
         return _typed(programme, state, q, event.text, today, _)
-    if event.screen != state.screen:
+    if not engine.is_current("survey", event.version, event.screen, state.screen):
         return Outcome(state, notice=stale_notice(_), keep_buttons=True, changed=False)
     return _press(programme, state, q, event, _)
 

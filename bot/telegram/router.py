@@ -76,7 +76,7 @@ def register(app: Application) -> None:
     press(r"^k:", checkins_handlers.press)
     command("stop", checkins_handlers.stop, private)
     press(r"^[rq]:", coordinator.press)
-    press(r"^f:", survey_handlers.press)
+    press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m:", session_handlers.press)
     command("sessions", session_handlers.people, private)
     press(r"^[ps]:", supporter_handlers.press)

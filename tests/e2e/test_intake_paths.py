@@ -31,7 +31,7 @@ async def test_without_consent_nothing_is_stored(
     assert reply.text.startswith("That is fine. We have not kept anything you sent.")
     assert "/start" in reply.text
     assert count(files, "people") == 0
-    assert count(files, "drafts") == 0
+    assert count(files, "dialogs") == 0
 
 
 async def test_swedish_person_gets_swedish_throughout(
@@ -158,12 +158,12 @@ async def test_cancel_really_deletes(
     await question_text(jo, "Question 1 of")
     await jo.send("Jo")
     await question_text(jo, "Question 2 of")
-    assert count(files, "drafts") == 1
+    assert count(files, "dialogs") == 1
     await jo.send("/cancel")
     await jo.wait_for(lambda m: m.text.startswith("Delete your answers?"))
     await jo.press("Yes, delete them")
     await jo.wait_for(lambda m: "Your answers are deleted" in m.text)
-    assert count(files, "drafts") == 0
+    assert count(files, "dialogs") == 0
     assert count(files, "people") == 0
     assert count(files, "person_keys") == 0
 
@@ -289,5 +289,5 @@ async def test_delete_erases_everything_after_asking(
     await dee.wait_for(lambda m: m.text.startswith("Delete everything?"))
     await dee.press("Yes, delete everything")
     await dee.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
-    for table in ("people", "person_keys", "referrals", "drafts"):
+    for table in ("people", "person_keys", "referrals", "dialogs"):
         assert count(files, table) == 0, table

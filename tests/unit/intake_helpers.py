@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conversations import callbacks
 from conversations.callbacks import DraftPress
 from conversations.draft import Draft
 from conversations.forms import Programme, ServiceConfig
@@ -77,8 +78,9 @@ def press_of(prompt: Prompt, label: str) -> DraftPress:
         (b for b in buttons if label in b.label), None
     )
     assert chosen is not None, f"no button {label!r} in {[b.label for b in buttons]}"
-    screen, action, *arg = chosen.data.split(":")
-    return DraftPress(int(screen), action, arg[0] if arg else "")
+    press = callbacks.parse(chosen.data)
+    assert isinstance(press, DraftPress), chosen.data
+    return press
 
 
 def last_prompt(outcome: Outcome) -> Prompt:

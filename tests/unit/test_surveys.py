@@ -158,7 +158,7 @@ def test_invitation_is_discreet_and_carries_no_answers() -> None:
         assert prompt.text.startswith("Hello, a short")
         for row in prompt.buttons:
             for b in row:
-                assert b.data.startswith("f:0:") and b.data.endswith(":ENG12345")
+                assert b.data.startswith("f1:0:") and b.data.endswith(":ENG12345")
 
 
 def test_callback_data_parse() -> None:
@@ -242,3 +242,12 @@ def test_any_sequence_keeps_the_state_valid(kind: surveys.SurveyKind, script: li
                 assert q.minimum is not None and q.maximum is not None
                 assert q.minimum <= value <= q.maximum
         state = out.state
+
+
+def test_the_one_callback_format_and_its_older_forms() -> None:
+    """Buttons name the dialog, its version and the screen; older buttons still read."""
+    assert surveys.data(3, "o", 2) == "f1:3:o:2"
+    assert surveys.parse("f1:3:o:2") == SurveyPress(3, "o", "2", version=1)
+    assert surveys.parse("f:3:o:2") == SurveyPress(3, "o", "2", version=1)  # before the format
+    assert surveys.parse("i1:3:o:2") is None  # the form's button, not a survey's
+    assert surveys.parse("f1:" + "9" * 50 + ":o") is None  # forged: no giant screen numbers
