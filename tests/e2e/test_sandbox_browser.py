@@ -4,6 +4,11 @@ The sandbox runs as `peerdoor sandbox --port 0` would for an operator. Debian's 
 driven through Playwright (its driver comes with the Python package; no browser download).
 Every step is photographed, and the photographs are checked: real PNGs, the page's size, and
 each chat pane showing something rather than nothing.
+
+The same run takes the screenshots the documentation's guides show (one chat pane at a time,
+plus the whole sandbox). They are always taken and checked; they are copied into
+docs/assets/screenshots/ only when PEERDOOR_WRITE_DOCS=1, so that an ordinary test run never
+changes files in the repository (PNG bytes differ from run to run).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import signal
 import struct
 import sys
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +53,21 @@ PANES = {
     "supporter": "Supporter (private chat)",
 }
 WAIT_MS = 15_000
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SHOTS = ROOT / "docs" / "assets" / "screenshots"
+#: Every screenshot a docs page shows, and the pane it shows (None: the whole page).
+DOCS_PICTURES = {
+    "sandbox": None,
+    "referrer-privacy": "referrer",
+    "referrer-question": "referrer",
+    "referrer-review": "referrer",
+    "referrer-reference": "referrer",
+    "referrer-deferred": "referrer",
+    "group-new-referral": "group",
+    "coordinator-referral": "coordinator",
+    "coordinator-defer": "coordinator",
+    "supporter-welcome": "supporter",
+}
 
 
 # -- the sandbox, as an operator starts it ------------------------------------------------------
@@ -196,6 +216,19 @@ class Photographer:
         self.shots.append(path)
         return path
 
+    async def for_docs(self, name: str) -> Path:
+        """A picture for the docs: the pane DOCS_PICTURES names, or the whole sandbox."""
+        pane = DOCS_PICTURES[name]
+        path = self.folder / "docs" / f"{name}.png"
+        path.parent.mkdir(exist_ok=True)
+        if pane is None:
+            await self.page.screenshot(path=str(path))
+        else:
+            await self.page.locator(f"#pane-{pane}").screenshot(path=str(path))
+        if os.environ.get("PEERDOOR_WRITE_DOCS") == "1":
+            shutil.copyfile(path, DOCS_SHOTS / path.name)
+        return path
+
 
 def asked(programme: Programme, text: str) -> str | None:
     hits = [q for q in programme.form if programme.text(q.text, "en") in text]
@@ -203,8 +236,16 @@ def asked(programme: Programme, text: str) -> str | None:
     return best.id if best is not None else None
 
 
-async def fill_in(referrer: Pane, programme: Programme, after: int) -> int:
-    """Answer the HIV form as HIV_PLAN says, by clicking and typing; returns the review's id."""
+async def fill_in(
+    referrer: Pane,
+    programme: Programme,
+    after: int,
+    first_choice: Callable[[], Awaitable[object]] | None = None,
+) -> int:
+    """Answer the HIV form as HIV_PLAN says, by clicking and typing; returns the review's id.
+
+    `first_choice` is called when the first single-choice question is on screen.
+    """
     questions = {q.id: q for q in programme.form}
     for _ in range(len(programme.form) + 3):
         prompt = await referrer.prompt_after(after)
@@ -238,6 +279,10 @@ async def fill_in(referrer: Pane, programme: Programme, after: int) -> int:
                 )
             await referrer.press(prompt, "Done")
         elif question.kind in ("single", "yesno"):
+            if question.kind == "single" and first_choice is not None:
+                assert text.startswith("Question "), text
+                await first_choice()
+                first_choice = None
             await referrer.press(prompt, str(value))
         else:
             assert value is not None, f"HIV_PLAN has no answer for {question_id}"
@@ -332,6 +377,21 @@ def check_shot(path: Path) -> None:
     assert 20_000 < len(data) < 5_000_000, f"{path.name}: {len(data)} bytes"
 
 
+def check_docs_picture(path: Path, whole_page: bool) -> None:
+    """Taken, a real PNG, not blank; and the page that shows it has it in docs/."""
+    assert path.exists(), f"{path.name} was not taken"
+    picture = read_png(path)
+    if whole_page:
+        assert (picture.width, picture.height) == (VIEWPORT["width"], VIEWPORT["height"])
+    else:
+        assert 200 < picture.width < VIEWPORT["width"] and 200 < picture.height, path.name
+    colours = picture.region_colours(0, 0, picture.width, picture.height)
+    assert colours > 30, f"{path.name} looks blank ({colours} colours)"
+    assert (DOCS_SHOTS / path.name).exists(), (
+        f"docs/assets/screenshots/{path.name} is missing: run this test with PEERDOOR_WRITE_DOCS=1"
+    )
+
+
 # -- the test -------------------------------------------------------------------------------------
 
 
@@ -366,12 +426,16 @@ async def test_intake_claim_and_deferral_in_the_browser(
     bold = referrer.message(notice).locator(".text strong").first
     assert await bold.text_content() == "Before we start"  # entities rendered, not HTML
     await camera.shot("privacy-notice")
+    await camera.for_docs("referrer-privacy")
     await referrer.press(notice, "Yes, I agree")
-    review = await fill_in(referrer, programme, notice)
+    review = await fill_in(
+        referrer, programme, notice, first_choice=lambda: camera.for_docs("referrer-question")
+    )
     review_text = await referrer.text_of(review)
     assert review_text.startswith("Please check your answers")
     assert "Brighton" in review_text
     await camera.shot("review")
+    await camera.for_docs("referrer-review")
     await referrer.press(review, "Send my form")
     sent = await referrer.wait_text("Your reference is")
     found = REFERENCE.search(await referrer.text_of(sent))
@@ -379,12 +443,14 @@ async def test_intake_claim_and_deferral_in_the_browser(
     reference = found.group(0)
     await referrer.wait_text("If you need help now")
     await camera.shot("reference")
+    await camera.for_docs("referrer-reference")
 
     # The group sees the reference only; the coordinator claims it there.
     posted = await group.wait_text(reference, button="Claim")
     posted_text = await group.text_of(posted)
     assert "Robin" not in posted_text
     assert "Brighton" not in posted_text
+    await camera.for_docs("group-new-referral")
     await group.press(posted, "Claim")
     await group.wait_text("claimed by Cora")
     assert await group.message(posted).locator(".keyboard button").count() == 0  # edited
@@ -395,6 +461,8 @@ async def test_intake_claim_and_deferral_in_the_browser(
     )
     await referrer.wait_text("picked up your form")
     await camera.shot("claimed")
+    await camera.for_docs("sandbox")
+    await camera.for_docs("coordinator-referral")
 
     # Work it in private: Contacted, then Defer with a signposting resource.
     await coordinator.press(details, "Contacted")
@@ -411,16 +479,19 @@ async def test_intake_claim_and_deferral_in_the_browser(
         timeout=WAIT_MS,
     )
     await camera.shot("defer-choices")
+    await camera.for_docs("coordinator-defer")
     await coordinator.press(choose, "Send and defer")
     deferred = await referrer.wait_text("not a no")
     deferred_text = await referrer.text_of(deferred)
     assert "Talking therapy" in deferred_text
     assert "NHS Talking Therapies" in deferred_text
     await coordinator.wait_text(f"{reference} is now deferred")
+    await camera.for_docs("referrer-deferred")
 
     # The supporter's pane works too, and text from anyone is shown as text, never as HTML.
     await supporter.root.locator(".suggestions button").first.click()
     await supporter.wait_text("You are now a peer supporter")
+    await camera.for_docs("supporter-welcome")
     await supporter.type("<img src=x onerror=alert(1)> <b>not bold</b>")
     mine = supporter.root.locator("li[data-from=person] .text").last
     assert await mine.text_content() == "<img src=x onerror=alert(1)> <b>not bold</b>"
@@ -431,6 +502,8 @@ async def test_intake_claim_and_deferral_in_the_browser(
     assert len(camera.shots) == 7
     for shot in camera.shots:
         check_shot(shot)
+    for name, pane in DOCS_PICTURES.items():
+        check_docs_picture(camera.folder / "docs" / f"{name}.png", pane is None)
     picture = read_png(final)
     for key in PANES:
         box = await page.locator(f"#pane-{key} .messages").bounding_box()
