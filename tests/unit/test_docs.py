@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from bot.cli import example_config
+from bot.ops.cli import example_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT / "docs" / "snippets"
@@ -46,7 +46,7 @@ reference = load_hook()
 def peerdoor(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PEERDOOR_")}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.ops.cli", *args],
         cwd=cwd,
         env={**clean, "COLUMNS": "100"},  # argparse wraps help to the terminal's width
         capture_output=True,
@@ -188,3 +188,19 @@ def test_a_stale_description_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(reference.DESCRIPTIONS, "Programme.gone", "a key that left")
     monkeypatch.setitem(reference.DESCRIPTIONS, "Option.under_age", "described twice")
     assert reference.stale_descriptions() == ["Option.under_age", "Programme.gone"]
+
+
+# -- the README -----------------------------------------------------------------------------------
+
+
+def test_readme_is_short_and_ci_runs_its_test_command_verbatim() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode()) <= 6 * 1024
+    commands = re.findall(r"```sh\n(.+?)\n```", readme, flags=re.S)
+    tests = [c for c in commands if "pytest" in c]
+    assert len(tests) == 1, tests
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests[0] in ci, "the README's test command must be a line of .ci/run, verbatim"
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        if "://" not in target:
+            assert (ROOT / target).exists(), f"the README links to {target}, which is missing"
