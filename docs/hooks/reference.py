@@ -67,9 +67,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Settings.key_file": (
         "The key file `peerdoor init` writes. Refused if other users can read it."
     ),
-    "Settings.log_level": (
-        "Log level. Logs never carry answers, names or Telegram ids."
-    ),
+    "Settings.log_level": ("Log level. Logs never carry answers, names or Telegram ids."),
     "Settings.rate_limit": (
         "Keep to Telegram's flood limits. Turn it off only for benchmarks against the emulator."
     ),
@@ -96,7 +94,9 @@ DESCRIPTIONS: dict[str, str] = {
         "Short name used in links (`t.me/YourBot?start=hiv`) and inside the bot. Never change "
         "it once people have used it."
     ),
-    "Programme.name": "The programme's name per language. It may show on buttons: keep it discreet.",
+    "Programme.name": (
+        "The programme's name per language. It may show on buttons: keep it discreet."
+    ),
     "Programme.languages": (
         "Language codes, the first is the default. The person's Telegram language is used "
         "when it is in this list; `/language` changes it."
@@ -126,7 +126,7 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "Question.text": "The question, per language. Its first line may show on a lock screen.",
     "Question.required": "`false` lets the person skip the question.",
-    "Question.skip_label": "`skip`, or `prefer_not` (the button then says \"Prefer not to say\").",
+    "Question.skip_label": '`skip`, or `prefer_not` (the button then says "Prefer not to say").',
     "Question.options": (
         "For `single` and `multi`: 2 to 20 `[[...options]]` blocks with an `id` and a `label`."
     ),
@@ -149,8 +149,8 @@ DESCRIPTIONS: dict[str, str] = {
     "ServiceLevels.contact_within_days": (
         "A claimed referral not contacted within this time is reminded to its holder."
     ),
-    "QuietHours.start": "Local time (`\"21:00\"`) from which news and check-ins wait.",
-    "QuietHours.end": "Local time (`\"09:00\"`) when they go out again.",
+    "QuietHours.start": 'Local time (`"21:00"`) from which news and check-ins wait.',
+    "QuietHours.end": 'Local time (`"09:00"`) when they go out again.',
 }
 
 #: The tables of TOML arrays: a list of these models is written as [[key]] blocks.
@@ -224,10 +224,8 @@ def _is_language(annotation: Any) -> bool:
 def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "**required**"
-    if info.default_factory is not None:
-        value = info.default_factory()  # type: ignore[call-arg]
-    else:
-        value = info.default
+    factory = info.default_factory
+    value = factory() if factory is not None else info.default  # type: ignore[call-arg]
     if value is None or value is PydanticUndefined:
         return "(none)"
     if isinstance(value, BaseModel):
@@ -279,9 +277,7 @@ def settings_reference() -> str:
     for name, info in Settings.model_fields.items():
         env = "PEERDOOR_" + name.upper()
         names.append(env)
-        rows.append(
-            f"| `{env}` | {_default(info)} | {_cell(_documented(Settings, name, info))} |"
-        )
+        rows.append(f"| `{env}` | {_default(info)} | {_cell(_documented(Settings, name, info))} |")
     for env, words in EXTRA_SETTINGS.items():
         names.append(env)
         rows.append(f"| `{env}` | (none) | {_cell(words)} |")

@@ -30,7 +30,9 @@ WRITE = os.environ.get("PEERDOOR_WRITE_DOCS") == "1"
 
 
 def load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("docs_reference", ROOT / "docs/hooks/reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "docs_reference", ROOT / "docs/hooks/reference.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
