@@ -67,7 +67,10 @@ DOCS_PICTURES = {
     "coordinator-referral": "coordinator",
     "coordinator-defer": "coordinator",
     "supporter-welcome": "supporter",
+    "referrer-sv-privacy": "referrer",
+    "referrer-sv-question": "referrer",
 }
+SWEDISH_PICTURES = {"referrer-sv-privacy", "referrer-sv-question"}
 
 
 # -- the sandbox, as an operator starts it ------------------------------------------------------
@@ -209,6 +212,7 @@ class Photographer:
     def __init__(self, page: Page, folder: Path) -> None:
         self.page, self.folder = page, folder
         self.shots: list[Path] = []
+        self.for_docs_taken: list[str] = []
 
     async def shot(self, name: str) -> Path:
         path = self.folder / f"{len(self.shots) + 1:02d}-{name}.png"
@@ -227,6 +231,7 @@ class Photographer:
             await self.page.locator(f"#pane-{pane}").screenshot(path=str(path))
         if os.environ.get("PEERDOOR_WRITE_DOCS") == "1":
             shutil.copyfile(path, DOCS_SHOTS / path.name)
+        self.for_docs_taken.append(name)
         return path
 
 
@@ -502,8 +507,9 @@ async def test_intake_claim_and_deferral_in_the_browser(
     assert len(camera.shots) == 7
     for shot in camera.shots:
         check_shot(shot)
-    for name, pane in DOCS_PICTURES.items():
-        check_docs_picture(camera.folder / "docs" / f"{name}.png", pane is None)
+    assert sorted(camera.for_docs_taken) == sorted(set(DOCS_PICTURES) - SWEDISH_PICTURES)
+    for name in camera.for_docs_taken:
+        check_docs_picture(camera.folder / "docs" / f"{name}.png", DOCS_PICTURES[name] is None)
     picture = read_png(final)
     for key in PANES:
         box = await page.locator(f"#pane-{key} .messages").bounding_box()
@@ -511,4 +517,39 @@ async def test_intake_claim_and_deferral_in_the_browser(
         x, y = int(box["x"]) + 4, int(box["y"]) + 4
         colours = picture.region_colours(x, y, int(box["width"]) - 8, int(box["height"]) - 8)
         assert colours > 30, f"the {key} pane looks blank in {final.name} ({colours} colours)"
+    await page.close()
+
+
+async def test_the_referrer_screens_in_swedish(
+    sandbox: RunningSandbox, browser: Browser, tmp_path: Path
+) -> None:
+    """The privacy notice in Swedish (chosen on its language button) and a question after it."""
+    page = await browser.new_page(viewport=VIEWPORT)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    camera = Photographer(page, tmp_path)
+    await page.goto(sandbox.url)
+    await page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
+    referrer = Pane(page, "referrer")
+
+    await referrer.type("/start hiv")
+    notice = await referrer.wait_text("Do you agree", button="Svenska")
+    await referrer.press(notice, "Svenska")
+    swedish = await referrer.wait_text("Innan vi börjar", button="Ja, jag går med på det")
+    assert "English" in await referrer.labels(swedish)
+    await camera.for_docs("referrer-sv-privacy")
+    await referrer.press(swedish, "Ja, jag går med på det")
+    ready = await referrer.wait_text("Bra att veta", button="Fortsätt")
+    await referrer.press(ready, "Fortsätt")
+    await referrer.wait_text("Fråga 1 av")
+    await referrer.type("Robin")
+    question = await referrer.wait_text("Fråga 2 av")
+    assert "Tryck på ett svar." in await referrer.text_of(question)
+    assert "Tillbaka" in " ".join(await referrer.labels(question))
+    await camera.for_docs("referrer-sv-question")
+
+    assert not problems, problems
+    assert sorted(camera.for_docs_taken) == sorted(SWEDISH_PICTURES)
+    for name in camera.for_docs_taken:
+        check_docs_picture(camera.folder / "docs" / f"{name}.png", whole_page=False)
     await page.close()
