@@ -395,6 +395,10 @@ def check_docs_picture(path: Path, whole_page: bool) -> None:
     assert (DOCS_SHOTS / path.name).exists(), (
         f"docs/assets/screenshots/{path.name} is missing: run this test with PEERDOOR_WRITE_DOCS=1"
     )
+    pages = (ROOT / "docs").rglob("*.md")
+    assert any(f"screenshots/{path.name}" in page.read_text() for page in pages), (
+        f"no docs page shows {path.name}: show it, or stop taking it"
+    )
 
 
 # -- the test -------------------------------------------------------------------------------------
