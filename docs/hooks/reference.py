@@ -25,6 +25,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -404,6 +405,13 @@ def on_config(config: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if page.file.src_uri != "run/configuration.md":
         return markdown
+    try:
+        return _fill_in(markdown)
+    except ValueError as exc:  # one line naming the key and the fix, not a traceback
+        raise PluginError(f"configuration reference: {exc}") from None
+
+
+def _fill_in(markdown: str) -> str:
     stale = stale_descriptions()
     if stale:
         raise ValueError(
