@@ -88,7 +88,7 @@ def test_help_shown_in_the_docs_is_current(tmp_path: Path, name: str, args: list
     matches_snippet(name, result.stdout)
 
 
-def test_init_and_check_config_shown_in_the_docs_are_current(tmp_path: Path) -> None:
+def test_init_check_config_and_purge_shown_in_the_docs_are_current(tmp_path: Path) -> None:
     init = peerdoor(tmp_path, "init")
     assert init.returncode == 0, init.stderr
     matches_snippet("peerdoor-init.txt", init.stdout)
@@ -104,6 +104,11 @@ def test_init_and_check_config_shown_in_the_docs_are_current(tmp_path: Path) -> 
     assert broken.stdout == ""
     assert "kind" in broken.stderr
     matches_snippet("peerdoor-check-config-error.txt", broken.stderr)
+
+    config.write_text(example_config())
+    purge = peerdoor(tmp_path, "purge")
+    assert purge.returncode == 0, purge.stderr
+    matches_snippet("peerdoor-purge.txt", purge.stdout)
 
 
 # -- the generated configuration reference ------------------------------------------------------
