@@ -1,4 +1,5 @@
-"""`peerdoor sandbox` in a real headless browser: a whole intake, a claim and a deferral.
+"""`peerdoor sandbox` in a real headless browser: a whole intake, a claim and a deferral; the
+first screens in Swedish; a supporter's profile and a hand-over.
 
 The sandbox runs as `peerdoor sandbox --port 0` would for an operator. Debian's chromium is
 driven through Playwright (its driver comes with the Python package; no browser download).
@@ -69,8 +70,12 @@ DOCS_PICTURES = {
     "supporter-welcome": "supporter",
     "referrer-sv-privacy": "referrer",
     "referrer-sv-question": "referrer",
+    "supporter-profile": "supporter",
+    "coordinator-match": "coordinator",
+    "supporter-offer": "supporter",
 }
 SWEDISH_PICTURES = {"referrer-sv-privacy", "referrer-sv-question"}
+HAND_OVER_PICTURES = {"supporter-profile", "coordinator-match", "supporter-offer"}
 
 
 # -- the sandbox, as an operator starts it ------------------------------------------------------
@@ -191,6 +196,21 @@ class Pane:
             arg=self.key,
             timeout=WAIT_MS,
         )
+
+    async def wait_button(self, label: str, after: int = 0) -> int:
+        """The id of the newest message newer than `after` with a button containing `label`."""
+        handle = await self.page.wait_for_function(
+            """([key, label, after]) => {
+                const items = [...document.querySelectorAll(`#pane-${key} li`)].filter((li) =>
+                  Number(li.dataset.messageId) > after
+                  && [...li.querySelectorAll('.keyboard button')]
+                       .some((b) => b.textContent.includes(label)));
+                return items.length ? Number(items[items.length - 1].dataset.messageId) : null;
+            }""",
+            arg=[self.key, label, after],
+            timeout=WAIT_MS,
+        )
+        return int(await handle.json_value())
 
     async def wait_text(self, pattern: str, button: str | None = None) -> int:
         """The id of the newest message whose text contains `pattern` (and has `button`)."""
@@ -511,7 +531,8 @@ async def test_intake_claim_and_deferral_in_the_browser(
     assert len(camera.shots) == 7
     for shot in camera.shots:
         check_shot(shot)
-    assert sorted(camera.for_docs_taken) == sorted(set(DOCS_PICTURES) - SWEDISH_PICTURES)
+    others = SWEDISH_PICTURES | HAND_OVER_PICTURES
+    assert sorted(camera.for_docs_taken) == sorted(set(DOCS_PICTURES) - others)
     for name in camera.for_docs_taken:
         check_docs_picture(camera.folder / "docs" / f"{name}.png", DOCS_PICTURES[name] is None)
     picture = read_png(final)
@@ -554,6 +575,88 @@ async def test_the_referrer_screens_in_swedish(
 
     assert not problems, problems
     assert sorted(camera.for_docs_taken) == sorted(SWEDISH_PICTURES)
+    for name in camera.for_docs_taken:
+        check_docs_picture(camera.folder / "docs" / f"{name}.png", whole_page=False)
+    await page.close()
+
+
+async def tick(supporter: Pane, field: str, label: str) -> None:
+    """On the supporter's profile: open a choice field, tick `label`, Done."""
+    shown = await supporter.wait_text("Your supporter profile", button=field)
+    await supporter.press(shown, field)
+    await supporter.wait_button(f"☐ {label}", after=shown - 1)
+    await supporter.press(shown, f"☐ {label}")
+    await supporter.wait_button(f"☑ {label}", after=shown - 1)
+    await supporter.press(shown, "Done")
+
+
+async def test_a_supporter_profile_and_hand_over_in_the_browser(
+    sandbox: RunningSandbox, browser: Browser, tmp_path: Path
+) -> None:
+    """A supporter fills in their profile; a coordinator matches a referral to them (Match, the
+    first suggestion, Send); the supporter gets the hand-over and says yes."""
+    page = await browser.new_page(viewport=VIEWPORT)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    camera = Photographer(page, tmp_path)
+    programme = load_config(EXAMPLE_CONFIG).programme("hiv")
+    assert programme is not None
+    await page.goto(sandbox.url)
+    await page.wait_for_selector("body[data-ready=true]", timeout=WAIT_MS)
+    referrer, group = Pane(page, "referrer"), Pane(page, "group")
+    coordinator, supporter = Pane(page, "coordinator"), Pane(page, "supporter")
+
+    # The supporter joins and fills in what matching reads.
+    await supporter.root.locator(".suggestions button").first.click()
+    await supporter.wait_text("You are now a peer supporter")
+    welcome = await supporter.wait_text("tell coordinators", button="My profile")
+    await supporter.press(welcome, "My profile")
+    await tick(supporter, "Languages", "English")
+    await tick(supporter, "Meet", "Online")
+    await tick(supporter, "Free", "Weekday evenings")
+    shown = await supporter.wait_text("Your supporter profile", button="Interests")
+    await supporter.press(shown, "Interests")
+    await supporter.wait_text("things you enjoy")
+    await supporter.type("Walking")
+    mine = await supporter.wait_text("Walking", button="Pause new people")
+    assert "Weekday evenings" in await supporter.text_of(mine)
+    await camera.for_docs("supporter-profile")
+
+    # A referral, claimed and contacted.
+    await referrer.type("/start hiv")
+    notice = await referrer.wait_text("Do you agree", button="Yes, I agree")
+    await referrer.press(notice, "Yes, I agree")
+    review = await fill_in(referrer, programme, notice)
+    await referrer.press(review, "Send my form")
+    found = REFERENCE.search(await referrer.text_of(await referrer.wait_text("Your reference")))
+    assert found is not None
+    reference = found.group(0)
+    await group.press(await group.wait_text(reference, button="Claim"), "Claim")
+    details = await coordinator.wait_text(f"Referral {reference}", button="Contacted")
+    await coordinator.press(details, "Contacted")
+    await coordinator.wait_text(f"{reference} is now contacted")
+
+    # Match: the supporter is the first suggestion, with the reasons in a line.
+    holder = await coordinator.wait_text(reference, button="Match")
+    await coordinator.press(holder, "Match")
+    suggestions = await coordinator.wait_text("best fit first", button="1. Sam")
+    assert "Weekday evenings" in await coordinator.text_of(suggestions)
+    await camera.for_docs("coordinator-match")
+    await coordinator.press(suggestions, "1. Sam")
+    share = await coordinator.wait_button("Send to Sam", after=suggestions - 1)
+    await coordinator.press(share, "Send to Sam", contains=True)
+
+    # The supporter is asked, sees only what was shared, and says yes.
+    offer = await supporter.wait_text("can you support this person", button="Yes, I can")
+    offer_text = await supporter.text_of(offer)
+    assert reference in offer_text
+    assert "Lawson Unit" not in offer_text  # the answers used to verify are never shared
+    await camera.for_docs("supporter-offer")
+    await supporter.press(offer, "Yes, I can")
+    await coordinator.wait_text(f"Sam said yes to {reference}")
+
+    assert not problems, problems
+    assert sorted(camera.for_docs_taken) == sorted(HAND_OVER_PICTURES)
     for name in camera.for_docs_taken:
         check_docs_picture(camera.folder / "docs" / f"{name}.png", whole_page=False)
     await page.close()
