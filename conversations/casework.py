@@ -469,3 +469,14 @@ def withdrawn(reference: str, _: Translate) -> Prompt:
             )
         )
     )
+
+
+def reopened_for_holder(reference: str, _: Translate) -> Prompt:
+    """The holder: the person asked for support again (the reference only)."""
+    return Prompt(
+        esc(
+            _("{reference}: the person would like support again. It is open again.").format(
+                reference=reference
+            )
+        )
+    )

@@ -118,6 +118,20 @@ def decide(case: Case, action: Action, actor_id: str) -> Decision:
     return Decision(True, status=result, tell_referrer=tell)
 
 
+#: Where a person may come back from and ask for support again. A deferral is picked up where
+#: it was left ("deferring support does not mean refusing it"); the others start a new form.
+ENDED = ("deferred", "declined", "withdrawn", CLOSED)
+
+
+def reopened_status(case: Case) -> str:
+    """The status a deferred referral takes when its person asks for support again: back with
+    its holder (in touch again if they had been, so Assessing and Match are there at once), or
+    back in the queue if nobody holds it any more."""
+    if case.holder_id is None:
+        return WAITING
+    return "contacted" if case.contacted else "claimed"
+
+
 def available(case: Case, actor_id: str) -> list[Action]:
     """The actions `actor_id` may take now, in the order buttons show them."""
     return [a for a in ACTIONS if decide(case, a, actor_id).allowed]

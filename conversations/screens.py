@@ -309,6 +309,49 @@ def already_sent(programme: Programme, language: str, reference: str, _: Transla
     return Prompt(text)
 
 
+def come_back(reference: str, status: str, _: Translate) -> Prompt:
+    """Someone whose referral was deferred or has ended writes again: would they like support?"""
+    if status == "deferred":
+        where = _("Last time, we paused your referral {reference} for now.")
+        next_step = _("Would you like support again? We will carry on where we left off.")
+    else:
+        where = _("Your referral {reference} is closed.")
+        next_step = _("Would you like support again? You can fill in a new form.")
+    text = "\n\n".join(
+        [
+            esc(_("Hello again.")),
+            esc(where).format(reference=f"<b>{esc(reference)}</b>"),
+            esc(next_step),
+        ]
+    )
+    buttons = (
+        (Button(_("Yes, please"), callbacks.account("again")),),
+        (Button(_("Not now"), callbacks.account("notnow")),),
+    )
+    return Prompt(text, buttons)
+
+
+def door_stays_open(_: Translate) -> Prompt:
+    return Prompt(esc(_("That is fine. The door stays open. Send /start any time you are ready.")))
+
+
+def reopened(programme: Programme, language: str, reference: str, _: Translate) -> Prompt:
+    text = "\n\n".join(
+        [
+            esc(_("Thank you. We have told the team you would like support again.")),
+            esc(_("Your reference is still {reference}.")).format(
+                reference=f"<b>{esc(reference)}</b>"
+            ),
+            esc(
+                _("We will contact you {when}.").format(
+                    when=programme.text(programme.response_time, language)
+                )
+            ),
+        ]
+    )
+    return Prompt(text)
+
+
 def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) -> Prompt:
     where = _("You have not started a form.")
     if draft is not None and programme is not None:

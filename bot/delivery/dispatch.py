@@ -150,6 +150,13 @@ class Dispatcher:
                 return [holder], casework.urgent_for_holder(
                     referral.reference, self._t(holder.language)
                 )
+            case "reopened":
+                holder = await self._holder(uow, referral)
+                if holder is None:
+                    return None
+                return [holder], casework.reopened_for_holder(
+                    referral.reference, self._t(holder.language)
+                )
             case "news":
                 person = await self._referrer(uow, referral, programme)
                 payload = json.loads(await uow.outbox.payload(item) or b"{}")

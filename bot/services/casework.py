@@ -25,7 +25,7 @@ from conversations import casework, news, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme
 from conversations.i18n import Translate
-from conversations.lifecycle import ACTIONS, OPEN, OUTCOMES, Action, available, decide
+from conversations.lifecycle import ACTIONS, ENDED, OPEN, OUTCOMES, Action, available, decide
 from conversations.matching import MAX_NAME, Profile
 from conversations.prompts import Prompt, esc
 from storage import Person, Referral, Unit
@@ -481,6 +481,8 @@ class CaseworkFlow(ServiceFlow):
                     payload=json.dumps({"entry": entry}).encode(),
                 )
                 prompts.append(news.message_passed_on(_))
+            if referral.status in ENDED:  # deferred, declined, withdrawn: support again?
+                prompts.append(screens.come_back(referral.reference, referral.status, _))
         self.wake()
         return Reply(prompts)
 

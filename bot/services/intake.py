@@ -14,20 +14,29 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import calendar, session_calendar
-from bot.delivery.kinds import FOR_REFERRER, NOTICE, NOTICE_REMINDER, WITHDRAWN
+from bot.delivery.kinds import (
+    DOOR_OPEN,
+    FOR_REFERRER,
+    NOTICE,
+    NOTICE_REMINDER,
+    REOPENED,
+    WITHDRAWN,
+)
 from bot.services import preferences
+from bot.services.case_views import case_of
 from bot.services.engagements import supporter_gone
 from bot.services.funnel import note_reached
 from bot.services.reply import Clock, Reply, Sender
-from conversations import callbacks, safety, screens
+from conversations import callbacks, news, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
+from conversations.lifecycle import ENDED, OPEN, reopened_status
 from conversations.preferences import SETTINGS, Preferences
 from conversations.prompts import Prompt
-from storage import Person, Store, Unit
+from storage import Person, Referral, Store, Unit
 
 log = logging.getLogger("peerdoor.intake")
 
@@ -254,6 +263,10 @@ class IntakeFlow:
             return Reply([screens.confirm_delete(_)])
         if press.action == "keep":
             return Reply([screens.kept_everything(_)])
+        if press.action == "again":
+            return await self._again(who, update_id)
+        if press.action == "notnow":
+            return Reply([screens.door_stays_open(_)])
         if press.action == "same":
             return Reply([screens.nothing_changed(_)])
         if press.action != "del":
@@ -381,6 +394,8 @@ class IntakeFlow:
         return Draft.from_bytes(raw) if raw is not None else None
 
     async def _already_sent(self, uow: Unit, person: Person | None) -> Prompt | None:
+        """What someone who already sent a form sees when they write: where it stands, or,
+        when it was deferred or has ended, whether they would like support again."""
         if person is None:
             return None
         referrals = await uow.referrals.for_person(person)
@@ -391,9 +406,65 @@ class IntakeFlow:
         if programme is None:
             return None
         language = (await preferences.load(uow, person)).language or programme.default_language
-        return screens.already_sent(
-            programme, language, latest.reference, self.intake.translator(language)
-        )
+        _ = self.intake.translator(language)
+        if latest.status in ENDED:
+            return screens.come_back(latest.reference, latest.status, _)
+        if latest.status in OPEN:
+            return screens.already_sent(programme, language, latest.reference, _)
+        return news.status(latest.reference, latest.status, programme, language, _)
+
+    async def _again(self, who: Sender, update_id: int) -> Reply:
+        """ "Yes, please" to support again: a deferral is picked up where it was left (its holder
+        or the group told, its history kept); after any other ending, a new form begins."""
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            if person is None or await uow.drafts.load(person) is not None:
+                return Reply(notice=self._expired(who))
+            referrals = await uow.referrals.for_person(person)
+            latest = referrals[0] if referrals else None
+            programme = (
+                self.intake.config.programme(await uow.referrals.programme_id(latest))
+                if latest is not None
+                else None
+            )
+            if latest is None or programme is None or latest.status not in ENDED:
+                sent = await self._already_sent(uow, person)
+                return Reply([sent] if sent else [], notice=None if sent else self._expired(who))
+            prefs = await preferences.load(uow, person)
+            language = prefs.language or programme.default_language
+            if latest.status != "deferred":
+                outcome = self.intake.begin(programme, language)
+                await self._apply(uow, person, outcome)
+                log.info("intake.again")
+                return Reply(outcome.prompts)
+            await self._reopen(uow, person, latest, programme, prefs)
+        _ = self.intake.translator(language)
+        self.wake()
+        return Reply([screens.reopened(programme, language, latest.reference, _)])
+
+    async def _reopen(
+        self,
+        uow: Unit,
+        person: Person,
+        referral: Referral,
+        programme: Programme,
+        prefs: Preferences,
+    ) -> None:
+        now = self.clock()
+        status = reopened_status(case_of(referral))
+        await uow.referrals.set_status(referral, status, now)
+        await uow.outbox.drop(DOOR_OPEN, referral)
+        if referral.holder_id is not None:
+            await uow.outbox.add(REOPENED, referral=referral, due_at=now, now=now)
+        else:  # nobody holds it any more: back to the coordinators' group, with its reminder
+            await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
+            every = timedelta(hours=programme.service_levels.claim_within_hours)
+            await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
+        await calendar.arm_waiting(uow, programme, referral, prefs, now)
+        await uow.audit.record(person, "reopened", now, reference=referral.reference)
+        log.info("referral.reopened ref=%s", referral.reference)
 
     def _crisis_before_consent(self, who: Sender, text: str) -> Reply | None:
         """Crisis words from someone with nothing stored: help at once, and still store nothing."""

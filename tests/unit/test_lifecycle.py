@@ -58,3 +58,15 @@ def test_decisions_are_consistent(
         assert holder == ME
     if decision.status is not None:
         assert decision.status in STATUSES
+
+
+def test_a_deferral_reopens_where_it_was_left() -> None:
+    from conversations.lifecycle import ENDED, reopened_status
+
+    assert "deferred" in ENDED and "matched" not in ENDED and "submitted" not in ENDED
+    assert reopened_status(Case("deferred", "c1", contacted=True)) == "contacted"
+    assert reopened_status(Case("deferred", "c1", contacted=False)) == "claimed"
+    assert reopened_status(Case("deferred", None, contacted=True)) == "submitted"
+    # from there the holder can assess (and, once in touch, match) again
+    assert "assessing" in available(Case("contacted", "c1"), "c1")
+    assert "match" in available(Case("contacted", "c1"), "c1")
