@@ -12,23 +12,20 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds, session_calendar
 from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
-from conversations import screens, session_times, sessions, surveys
+from conversations import meeting_plan, screens, sessions, surveys
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt, esc
-from conversations.sessions import Draft, Press, Where
+from conversations.sessions import Draft, Press
 from storage import Engagement, Person, Referral, Session, Unit
 
 log = logging.getLogger("peerdoor.sessions")
-
-DAY, WHERE = "session:day", "session:where"
 
 
 @dataclass(frozen=True)
@@ -111,53 +108,56 @@ class SessionsFlow(ServiceFlow):
         return Reply(notice=screens.expired_notice(_), keep_buttons=True)
 
     async def _plan_step(self, uow: Unit, planning: Planning, press: Press, lang: str) -> Reply:
-        _ = self._t(lang)
-        now = self.clock()
-        person, eid = planning.person, planning.engagement.id
-        days = session_times.days_ahead(now, planning.zone)
         if press.action == "l":
+            _ = self._t(lang)
             return Reply([await self._meetings(uow, planning, lang, _)], keep_buttons=True)
-        if press.action == "p":
-            await uow.staff.save(person, Draft(DAY, eid).to_bytes(), now)
-            prompt = sessions.pick_day(eid, planning.referral.reference, days, lang, _)
-            return Reply([prompt], keep_buttons=True, protect=True)
-        draft = await self._draft(uow, person)
-        if draft is None or draft.engagement != eid:
-            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-        if press.action == "d":
-            day = sessions.parse_day(press.arg)
-            if day is None or day not in days:
-                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            draft.pending, draft.day = sessions.ASK_TIME, day.isoformat()
-            await uow.staff.save(person, draft.to_bytes(), now)
-            return Reply(replace=sessions.ask_time(eid, sessions.date_text(day, lang), _))
-        if press.action in ("o", "i") and draft.pending == WHERE:
-            if press.action == "i":
-                draft.pending = sessions.ASK_PLACE
-                await uow.staff.save(person, draft.to_bytes(), now)
-                return Reply(replace=sessions.ask_place(_))
-            draft.online, draft.place, draft.pending = True, "", sessions.CONFIRM
-            await uow.staff.save(person, draft.to_bytes(), now)
-            return Reply(replace=self._confirm(planning, draft, lang, _))
-        if press.action == "s" and draft.pending == sessions.CONFIRM:
-            return await self._save(uow, planning, draft, lang, _)
-        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        draft = await self._draft(uow, planning.person)
+        ctx = self._context(planning, lang)
+        outcome = meeting_plan.press(draft, press.action, press.arg, ctx, self._t(lang))
+        return await self._apply(uow, planning, outcome, lang, protect=press.action == "p")
+
+    async def _apply(
+        self,
+        uow: Unit,
+        planning: Planning,
+        outcome: meeting_plan.Outcome,
+        lang: str,
+        protect: bool = False,
+    ) -> Reply:
+        """Store the planner's state, or the meeting it saved; then what to show."""
+        reply = Reply(
+            outcome.prompts,
+            outcome.notice,
+            outcome.replace,
+            outcome.keep_buttons,
+            protect=protect,
+        )
+        if outcome.save is not None:
+            return await self._save(uow, planning, outcome.save, lang)
+        if outcome.draft is None:
+            await uow.staff.clear(planning.person)
+        elif outcome.changed:
+            await uow.staff.save(planning.person, outcome.draft.to_bytes(), self.clock())
+        return reply
+
+    def _context(self, planning: Planning, lang: str) -> meeting_plan.Context:
+        return meeting_plan.Context(
+            planning.engagement.id,
+            planning.referral.reference,
+            planning.zone,
+            self.clock(),
+            lang,
+        )
 
     async def _save(
-        self, uow: Unit, planning: Planning, draft: Draft, lang: str, _: Translate
+        self, uow: Unit, planning: Planning, save: meeting_plan.Save, lang: str
     ) -> Reply:
         now = self.clock()
-        starts_at = _starts_at(draft, planning.zone)
-        if starts_at is None or starts_at <= now:
-            draft.pending = sessions.ASK_TIME
-            await uow.staff.save(planning.person, draft.to_bytes(), now)
-            return Reply([sessions.time_passed(planning.engagement.id, _)])
-        where = Where(draft.online, draft.place)
         session = await uow.sessions.add(
             planning.engagement,
             planning.referral,
-            starts_at,
-            where.to_bytes(),
+            save.starts_at,
+            save.where.to_bytes(),
             planning.person,
             now,
         )
@@ -178,14 +178,9 @@ class SessionsFlow(ServiceFlow):
             detail=str(session.id),
         )
         log.info("session.planned ref=%s", planning.referral.reference)
-        when = sessions.when_text(starts_at, planning.zone, lang, _)
+        _ = self._t(lang)
+        when = sessions.when_text(save.starts_at, planning.zone, lang, _)
         return Reply(replace=sessions.saved(session.id, when, planning.by_supporter, _))
-
-    def _confirm(self, planning: Planning, draft: Draft, lang: str, _: Translate) -> Prompt:
-        starts_at = _starts_at(draft, planning.zone)
-        assert starts_at is not None  # checked when the time was typed
-        when = sessions.when_text(starts_at, planning.zone, lang, _)
-        return sessions.confirm(planning.engagement.id, when, Where(draft.online, draft.place), _)
 
     async def _meetings(self, uow: Unit, planning: Planning, lang: str, _: Translate) -> Prompt:
         coming = await session_calendar.upcoming(uow, planning.engagement, self.clock())
@@ -305,37 +300,9 @@ class SessionsFlow(ServiceFlow):
     async def _typed_step(
         self, uow: Unit, planning: Planning, draft: Draft, text: str, lang: str
     ) -> Reply:
-        _ = self._t(lang)
-        now = self.clock()
-        eid = planning.engagement.id
-        if draft.pending == sessions.ASK_TIME:
-            at = session_times.parse_time(text)
-            day = date_of(draft.day)
-            if at is None or day is None:
-                return Reply([sessions.time_unreadable(_)])
-            starts_at = session_times.local_start(day, at, planning.zone)
-            if starts_at is None:
-                return Reply([sessions.time_missing(sessions.date_text(day, lang), _)])
-            if starts_at <= now:
-                return Reply([sessions.time_passed(eid, _)])
-            draft.time, draft.pending = at.strftime("%H:%M"), WHERE
-            await uow.staff.save(planning.person, draft.to_bytes(), now)
-            return Reply([sessions.choose_where(eid, _)])
-        if draft.pending == sessions.ASK_PLACE:
-            if not text:
-                return Reply([sessions.ask_place(_)])
-            if len(text) > session_times.PLACE_MAX:
-                return Reply([sessions.place_too_long(_)])
-            draft.online, draft.place, draft.pending = False, text, sessions.CONFIRM
-            await uow.staff.save(planning.person, draft.to_bytes(), now)
-            return Reply([self._confirm(planning, draft, lang, _)])
-        # A button was expected: show that step again.
-        if draft.pending == WHERE:
-            return Reply([sessions.choose_where(eid, _)])
-        if draft.pending == sessions.CONFIRM:
-            return Reply([self._confirm(planning, draft, lang, _)])
-        days = session_times.days_ahead(now, planning.zone)
-        return Reply([sessions.pick_day(eid, planning.referral.reference, days, lang, _)])
+        ctx = self._context(planning, lang)
+        outcome = meeting_plan.typed(draft, text, ctx, self._t(lang))
+        return await self._apply(uow, planning, outcome, lang)
 
     async def _note(
         self, uow: Unit, person: Person, draft: Draft, text: str, _: Translate
@@ -405,17 +372,3 @@ class SessionsFlow(ServiceFlow):
 
     def _t(self, language: str) -> Translate:
         return self.catalog.translator(language)
-
-
-def date_of(text: str) -> session_times.date | None:
-    try:
-        return session_times.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _starts_at(draft: Draft, zone: ZoneInfo) -> datetime | None:
-    day, at = date_of(draft.day), sessions.parse_clock(draft.time)
-    if day is None or at is None:
-        return None
-    return session_times.local_start(day, at, zone)
