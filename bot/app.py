@@ -43,6 +43,7 @@ from bot.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
 from bot.onwire import OnWireRequest
 from bot.ordering import PerPersonUpdateProcessor
 from bot.outbox_kinds import AT_MOST_ONCE
+from bot.revocation import hand_back_orphans
 from bot.services import KEY, Services
 from bot.sessions import SessionsFlow
 from bot.settings import Settings, Webhook
@@ -96,6 +97,7 @@ def build_application(
     app.add_handler(CommandHandler("mine", coordinator.mine, filters=private))
     app.add_handler(CommandHandler("referral", coordinator.referral, filters=private))
     app.add_handler(CommandHandler("join", coordinator.join, filters=private))
+    app.add_handler(CommandHandler("revoke", coordinator.revoke, filters=private))
     app.add_handler(CommandHandler("status", coordinator.status, filters=private))
     app.add_handler(CommandHandler("groupid", coordinator.group_id, filters=groups))
     app.add_handler(CommandHandler("start", intake_handlers.start, filters=private))
@@ -203,6 +205,8 @@ class Runtime:
         self._stack.push_async_callback(self.store.close)
         self._stack.callback(setattr, self, "_store_open", False)
         self._store_open = True
+        # Referrals held by someone no longer a coordinator (out of the config) go back.
+        await hand_back_orphans(self.store, self.config, self.clock())
         catalog = load_catalog()
         engine = Intake(self.config, catalog)
         wake = self._wake_worker

@@ -47,6 +47,14 @@ async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
+async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/revoke ID: take a coordinator's or supporter's role away (after a confirm press)."""
+    arg = " ".join(context.args or [])
+    await deliver(
+        update, context, await _flow(context).revoke_request(actor(update), arg, update.update_id)
+    )
+
+
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status: where my referral stands."""
     reply = await _flow(context).status(actor(update), update.update_id)
