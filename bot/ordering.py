@@ -17,7 +17,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-
 #: PTB's semaphore, taken before the person's lock: never the limit (see the module doc).
 _NOMINAL = 1 << 30
 
