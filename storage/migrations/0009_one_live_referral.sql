@@ -4,8 +4,8 @@
 -- the person may come back from (deferred, declined, withdrawn) and closed ones are not live.
 --
 -- A database that already has two live referrals for one person keeps the newest live one;
--- each older one is closed now (its coordinator still sees it under /mine as closed). The
--- count of referrals closed this way is not recorded: there is nothing to undo.
+-- each older one is closed now (then kept and erased like any closed referral). No audit entry
+-- is written here: the chain's MAC needs the audit key, which SQL does not have.
 UPDATE referrals
    SET status = 'closed',
        closed_at = strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'),
