@@ -291,3 +291,44 @@ async def test_the_typed_step_repeats_the_programme_check(
         assert not any("3pm" in m.text for m in robin.bot_messages)
     assert outbox(files, "to_referrer") == []
     assert "refused:message" in audit_actions(files)
+
+
+async def test_revoking_a_supporter_withdraws_a_hand_over_still_queued(
+    files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    from tests.e2e.test_supporters_match import SAM, contacted_referral, profile
+
+    sam = emulator.user(SAM, "Sam")
+    async with in_process(files, emulator) as runtime:
+        await profile(sam, emulator, runtime, ["English"], "Online", "Walking and cooking")
+        _robin, cora, reference, status = await contacted_referral(emulator, files)
+        async with paused_delivery(runtime) as worker:
+            await cora.press("Match", message=status)
+            offer = await cora.wait_for(lambda m: "best fit first" in m.text)
+            await cora.press("1. Sam", message=offer)
+            await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+            await cora.press("Send to Sam", message=offer)
+            await emulator.wait_until(lambda: bool(outbox(files, "handover")), what="queued")
+            assert outbox(files, "handover") == [("pending", None)]
+
+            await cora.send(f"/revoke {SAM}")
+            ask = await cora.wait_for(lambda m: m.text.startswith("Take away the peer supporter"))
+            assert "Their offers are withdrawn and their matches end." in ask.text
+            await cora.press("Yes, take it away", message=ask)
+            await emulator.wait_until(lambda: ask.text.startswith("Done."), what="revoked")
+            seen = len(sam.bot_messages)
+            await drain(worker)
+            assert len(sam.bot_messages) == seen  # the hand-over never reaches Sam
+            assert not any(reference in m.text for m in sam.bot_messages)
+        # Sam is no longer suggested.
+        await cora.send(f"/referral {reference}")
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+        await cora.press("Match", message=details)
+        again = await cora.wait_for(lambda m: "Someone else (type a name)" in m.button_texts)
+        assert again.text.startswith("No peer supporters are ready in this programme yet.")
+    with contextlib.closing(sqlite3.connect(files.database)) as db:
+        statuses = [s for (s,) in db.execute("SELECT status FROM engagements")]
+        roles = db.execute("SELECT count(*) FROM roles WHERE role = 'supporter'").fetchone()[0]
+    assert statuses == ["withdrawn"]
+    assert roles == 0
+    assert "revoke:supporter" in audit_actions(files)
