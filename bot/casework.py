@@ -218,6 +218,10 @@ class CaseworkFlow(ServiceFlow):
                 return Reply(replace=casework.not_a_coordinator(_))
             if target is None or not await uow.roles.has(target, role, programme_id):
                 return Reply(replace=revoking.nobody_to_revoke(_))  # taken away already
+            if role == "coordinator" and configured(
+                self.config, await uow.people.telegram_id(target), programme_id
+            ):
+                return Reply(replace=revoking.in_config(_))  # the config's to change
             done = await revoke(uow, target, role, programme_id, desk.person, now)
         self.wake()
         programme = self.config.programme(programme_id)
