@@ -6,6 +6,7 @@ out of the config is treated the same at the next start."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -332,3 +333,50 @@ async def test_revoking_a_supporter_withdraws_a_hand_over_still_queued(
     assert statuses == ["withdrawn"]
     assert roles == 0
     assert "revoke:supporter" in audit_actions(files)
+
+
+async def test_deliveries_ask_for_the_role_at_send_time(
+    files: BotFiles, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The role row alone goes (no hand-back, no withdrawn offer: as any path that removes a
+    role without the rest would leave it) while a relay for the holder and a hand-over for a
+    supporter wait in the outbox. Neither is sent: the dispatcher asks for the role itself."""
+    from tests.e2e.test_supporters_match import SAM, profile
+
+    group = emulator.group(GROUP_ID, "Coordinators")
+    robin, iris, sam = (
+        emulator.user(5705, "Robin"),
+        emulator.user(IRIS, "Iris"),
+        emulator.user(SAM, "Sam"),
+    )
+    caplog.set_level(logging.INFO, logger="peerdoor")
+    async with in_process(files, emulator) as runtime:
+        await profile(sam, emulator, runtime, ["English"], "Online", "Walking and cooking")
+        await join_as(files, emulator, iris, "coordinator", "hiv")
+        reference = await refer(robin, HIV_PLAN, files.config())
+        await group_notice(group, reference)
+        await claim(iris, group, reference)
+        await iris.press("Contacted")
+        status = await iris.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+        async with paused_delivery(runtime) as worker:
+            await iris.press("Match", message=status)
+            offer = await iris.wait_for(lambda m: "best fit first" in m.text)
+            await iris.press("1. Sam", message=offer)
+            await emulator.wait_until(lambda: "Send to Sam" in offer.button_texts, what="share")
+            await iris.press("Send to Sam", message=offer)
+            await emulator.wait_until(lambda: bool(outbox(files, "handover")), what="queued")
+            robin.skip_sent()
+            await robin.send("My viral load result is in")
+            await robin.wait_for(lambda m: m.text == PASSED_ON)
+            async with runtime.store.unit() as uow:
+                iris_person, sam_person = await uow.people.find(IRIS), await uow.people.find(SAM)
+                assert iris_person is not None and sam_person is not None
+                assert await uow.roles.revoke(iris_person, "coordinator", "hiv")
+                assert await uow.roles.revoke(sam_person, "supporter", "hiv")
+            seen = len(iris.bot_messages), len(sam.bot_messages)
+            await drain(worker)
+            assert (len(iris.bot_messages), len(sam.bot_messages)) == seen
+        assert outbox(files, "to_holder")[-1][0] != "pending"
+        assert outbox(files, "handover")[-1][0] != "pending"
+    assert holder_of(files, reference)[0] == iris_person.id  # nothing else was undone
+    assert "reason=holder_without_role" in caplog.text
