@@ -374,6 +374,7 @@ def coordinator_help(_: Translate) -> Prompt:
         _("/queue — open referrals of your programmes"),
         _("/mine — the referrals you hold"),
         _("/referral CODE — open one referral"),
+        _("/revoke ID — take someone's role away (you confirm first)"),
         _("Match on a referral — suggested peer supporters, best fit first"),
         _("Claim referrals with the button in the group. Details come here, in private."),
     ]

@@ -363,11 +363,31 @@ class BotProfile(_Strict):
     )
 
 
+class Limits(_Strict):
+    """Caps per person, so one account cannot flood the service (docs/notes/roles-and-limits.md).
+
+    A person past a cap gets a kind message; crisis words still mark their referral urgent."""
+
+    relays_per_hour: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Messages one referrer can send their coordinator in an hour.",
+    )
+    failed_joins_per_day: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Wrong /join codes one account can try in a day (UTC).",
+    )
+
+
 class ServiceConfig(_Strict):
     """The whole config file: one or more programmes."""
 
     default_programme: Slug | None = None
     bot: BotProfile = Field(default_factory=BotProfile)
+    limits: Limits = Field(default_factory=Limits)
     programmes: list[Programme] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -55,7 +55,7 @@ _RESULT: dict[Action, str | None] = {
 
 #: Statuses an action may start from (besides holding the referral).
 _FROM: dict[Action, tuple[str, ...]] = {
-    "claim": OPEN,
+    "claim": (*OPEN, *OUTCOMES),  # an outcome unassigned (its holder lost the role)
     "take": (*OPEN, *OUTCOMES),
     "unassign": (*OPEN, *OUTCOMES),
     "contacted": ("claimed", "assessing"),

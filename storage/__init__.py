@@ -47,10 +47,12 @@ from storage.models import (
     Session,
     ThreadEntry,
 )
+from storage.referrals import AlreadyLive
 from storage.retention import Purged
 from storage.store import Store, Unit
 
 __all__ = [
+    "AlreadyLive",
     "AuditEntry",
     "AuditReport",
     "AuditTampered",

@@ -128,6 +128,19 @@ class AuditLog:
             (seq, mac, keys.head_mac(seq, mac)),
         )
 
+    async def recorded_since(
+        self, action: str, since: datetime, *, actor: Person | None, reference: str
+    ) -> bool:
+        """Whether ``action`` by ``actor`` about ``reference`` is in the trail from ``since`` on
+        (to record a repeated refusal once, not once per attempt). Reads the reference's
+        entries only (audit_log_reference)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM audit_log WHERE reference = ? AND action = ? AND at >= ?"
+            " AND actor_id IS ? LIMIT 1",
+            (reference, action, to_text(since), None if actor is None else actor.id),
+        )
+        return bool(list(rows))
+
     async def entries(self, reference: str | None = None, limit: int = 100) -> list[AuditEntry]:
         """The latest ``limit`` entries (of one reference, if given), oldest first."""
         if reference is None:

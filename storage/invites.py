@@ -66,6 +66,20 @@ class InviteRepo:
         )
         return code
 
+    async def usable(self, code: str, now: datetime, candidates: Sequence[str]) -> bool:
+        """Whether ``redeem`` would accept the code now (reads only: nothing is written)."""
+        normalised = normalise_code(code)
+        if normalised is None or not candidates:
+            return False
+        tags = [self._lookup.programme(p) for p in candidates]
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM invites"  # noqa: S608 - placeholders only
+            " WHERE code_mac = ? AND used_at IS NULL AND expires_at > ?"
+            f" AND programme_tag IN ({', '.join('?' * len(tags))})",
+            (self._lookup.invite(normalised), to_text(now), *tags),
+        )
+        return bool(list(rows))
+
     async def redeem(
         self, code: str, person: Person, now: datetime, candidates: Sequence[str]
     ) -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ import aiosqlite
 
 from storage.crypto import LookupKeys
 from storage.db import from_text, maybe_time, to_text
+from storage.errors import StorageError
 from storage.keys import DataKeys
 from storage.models import Person, Referral
 
@@ -20,6 +21,10 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PREFIX = "PD-"
 REFERENCE_LENGTH = 6
 CLOSED = "closed"
+#: A person has at most one referral in these statuses (the unique index of migration 0009):
+#: waiting, being worked on, or in support. Deferred, declined and withdrawn are outcomes a
+#: person may come back from with a new form; closed is over.
+LIVE: Final = ("submitted", "claimed", "contacted", "assessing", "matched")
 _ATTEMPTS = 20
 _COLUMNS = (
     "id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id,"
@@ -73,6 +78,10 @@ def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
 
+class AlreadyLive(StorageError):
+    """A second live referral for one person: the database refuses it (migration 0009)."""
+
+
 class ReferralRepo:
     def __init__(
         self,
@@ -116,6 +125,8 @@ class ReferralRepo:
             except sqlite3.IntegrityError as e:
                 if "referrals.reference" in str(e):
                     continue  # collision on the short code: draw again
+                if "referrals.person_id" in str(e):
+                    raise AlreadyLive("this person already has a live referral") from e
                 raise
             at = from_text(stamp)
             return Referral(ref_id, reference, person.id, "submitted", urgent, at, at)
@@ -138,6 +149,35 @@ class ReferralRepo:
             (person.id,),
         )
         return [_referral(row) for row in rows]
+
+    async def live(self, person: Person) -> Referral | None:
+        """The person's one live referral (see LIVE), if any."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM referrals WHERE person_id = ?"  # noqa: S608
+                f" AND status IN ({', '.join('?' * len(LIVE))})",
+                (person.id, *LIVE),
+            )
+        )
+        return _referral(rows[0]) if rows else None
+
+    async def held(self, holder: Person, programme_id: str) -> list[Referral]:
+        """What ``holder`` holds in one programme and is not closed, in queue order."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM referrals WHERE holder_id = ?"  # noqa: S608
+            " AND programme_tag = ? AND status != 'closed' ORDER BY urgent DESC, submitted_at",
+            (holder.id, self._lookup.programme(programme_id)),
+        )
+        return [_referral(row) for row in rows]
+
+    async def holds(self, candidates: Sequence[str]) -> list[tuple[str, str]]:
+        """(holder id, programme id) of every open hold, for the programmes in ``candidates``."""
+        tags = {self._lookup.programme(p): p for p in candidates}
+        rows = await self._conn.execute_fetchall(
+            "SELECT DISTINCT holder_id, programme_tag FROM referrals"
+            " WHERE holder_id IS NOT NULL AND status != 'closed'"
+        )
+        return [(str(h), tags[bytes(t)]) for h, t in rows if bytes(t) in tags]
 
     async def by_reference(self, reference: str) -> Referral | None:
         """Find by reference code, ignoring case (and O/I/L typed for 0/1)."""

@@ -48,6 +48,14 @@ class ThreadRepo:
         await self._conn.execute("UPDATE thread SET body = ? WHERE id = ?", (sealed, entry_id))
         return entry_id
 
+    async def count_since(self, referral: Referral, kind: str, since: datetime) -> int:
+        """How many entries of ``kind`` the referral's thread got from ``since`` on."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT count(*) FROM thread WHERE referral_id = ? AND kind = ? AND at >= ?",
+            (referral.id, kind, to_text(since)),
+        )
+        return int(next(iter(rows))[0])
+
     async def list(self, referral: Referral) -> builtins.list[ThreadEntry]:
         """Every entry, oldest first, bodies opened."""
         rows = await self._conn.execute_fetchall(

@@ -28,8 +28,9 @@ from bot.delivery.session_delivery import SessionDelivery
 from bot.delivery.worker import Discard, Postponed, Sent
 from bot.services import preferences, surveys
 from bot.services.case_views import case_view, person_language
+from bot.services.revocation import has_role
 from bot.telegram.replies import send_prompt
-from conversations import casework, checkins, news, scheduling
+from conversations import casework, checkins, news, revoking, scheduling
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.lifecycle import in_queue
@@ -122,6 +123,12 @@ class Dispatcher:
                 )
                 if item.kind == NOTICE_REMINDER:
                     await self._next_reminder(uow, referral, programme)
+                return await self._coordinators(uow, programme), prompt
+            case "handed_back":
+                if referral.holder_id is not None or referral.status == "closed":
+                    return None  # claimed again already
+                lang = programme.default_language
+                prompt = revoking.handed_back(programme, referral.reference, lang, self._t(lang))
                 return await self._coordinators(uow, programme), prompt
             case "contact_reminder":
                 holder = await self._holder(uow, referral)
@@ -250,8 +257,17 @@ class Dispatcher:
             person = await uow.people.get(item.recipient_id) if item.recipient_id else None
             if person is None:
                 return None
-            payload = json.loads(await uow.outbox.payload(item) or b"{}")
             chat = await uow.people.telegram_id(person)
+            ids = [p.id for p in self.config.programmes]
+            staff = any(chat in p.coordinators for p in self.config.programmes) or any(
+                [
+                    await uow.roles.programmes(person, role, ids)
+                    for role in ("coordinator", "supporter")
+                ]
+            )
+            if not staff:  # their role was taken away since: not even the reference
+                raise Discard("not_staff")
+            payload = json.loads(await uow.outbox.payload(item) or b"{}")
             lang = await person_language(uow, person, "en")
         prompt = casework.withdrawn(str(payload.get("reference", "")), self._t(lang))
         return Sent(await send_prompt(self.bot, chat, prompt, protect=True))
@@ -285,10 +301,16 @@ class Dispatcher:
         return [Target(i, lang) for i in sorted(ids)]
 
     async def _holder(self, uow: Unit, referral: Referral) -> Target | None:
+        """Whoever holds the referral, if they are still a coordinator of its programme (asked
+        now, at send time: a row queued before their role went never reaches them)."""
         if referral.holder_id is None:
             return None
         person = await uow.people.get(referral.holder_id)
         if person is None:
+            return None
+        programme_id = await uow.referrals.programme_id(referral)
+        if not await has_role(uow, self.config, person, "coordinator", programme_id):
+            log.warning("delivery.not_sent reason=holder_without_role ref=%s", referral.reference)
             return None
         return Target(
             await uow.people.telegram_id(person),

@@ -14,6 +14,7 @@ TO_HOLDER = "to_holder"  # the referrer's message, relayed
 URGENT = "urgent"  # the holder: the person wrote crisis words (never the words themselves)
 WITHDRAWN = "withdrawn"  # a holder: the person erased everything (the reference only)
 REOPENED = "reopened"  # the holder: the person of a deferral asked for support again
+HANDED_BACK = "handed_back"  # the coordinators: back in the queue, its holder lost the role
 
 #: What goes to the referrer themselves: held back while they pause messages.
 FOR_REFERRER = (NEWS, TO_REFERRER, "session_news")  # (SESSION_NEWS: a meeting's time is set)

@@ -154,6 +154,8 @@ class SessionDelivery:
         person = await uow.people.get(supporter_id) if supporter_id else None
         if person is None:
             raise Discard("no_supporter")
+        if not await uow.roles.has(person, "supporter", about.programme.id):
+            raise Discard("not_a_supporter")  # the role was taken away (asked at send time)
         lang = await person_language(uow, person, about.programme.default_language)
         return person, await uow.people.telegram_id(person), lang
 

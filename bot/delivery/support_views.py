@@ -29,8 +29,8 @@ async def handover(
     if engagement is None or engagement.status != "offered" or engagement.supporter_id is None:
         return None
     supporter = await uow.people.get(engagement.supporter_id)
-    if supporter is None:
-        return None
+    if supporter is None or not await uow.roles.has(supporter, "supporter", programme.id):
+        return None  # gone, or no longer a supporter of the programme (asked at send time)
     lang = await person_language(uow, supporter, programme.default_language)
     language = lang if lang in programme.languages else programme.default_language
     shared = json.loads(await uow.engagements.handover(engagement, referral) or b"[]")

@@ -98,6 +98,8 @@ class DeliveryWorker:
         self._wake.set()
 
     def start(self) -> None:
+        """Start delivering (again, after ``stop``)."""
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="peerdoor-delivery")
 
     async def stop(self, grace: float = 10.0) -> None:

@@ -1,5 +1,5 @@
-"""The `peerdoor` command: init, check-config, run, start, sandbox, invite, audit, rotate-key,
-backup, backup-keys, purge, report, export."""
+"""The `peerdoor` command: init, check-config, run, start, sandbox, invite, revoke, audit,
+rotate-key, backup, backup-keys, purge, report, export."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.logs import setup_logging
 from bot.ops import maintenance, reports_cli
 from bot.ops.keys import encode_key, uses_environment, write_key_file
 from bot.ops.preflight import check_environment
+from bot.services.revocation import Revoked, configured, revoke_by_id
 from bot.settings import (
     Settings,
     Webhook,
@@ -131,6 +132,41 @@ async def _invite(settings: Settings, role: str, programme_id: str, days: int) -
             code = await uow.invites.create(role, programme_id, now, now + timedelta(days=days))
             await uow.audit.record(None, f"invite:{role}", now, detail=programme_id)
         return code
+    finally:
+        await store.close()
+
+
+def cmd_revoke(settings: Settings, role: str, programme_id: str, telegram_id: int) -> int:
+    """Take a coordinator's or supporter's role away now: their referrals go back to the
+    queue (the coordinators are told the reference only) and nothing more reaches them."""
+    config = load_config(settings.config)
+    if config.programme(programme_id) is None:
+        ids = ", ".join(p.id for p in config.programmes)
+        raise SetupError(f"no programme {programme_id!r} in {settings.config}: use one of {ids}")
+    if role == "coordinator" and configured(config, telegram_id, programme_id):
+        raise SetupError(
+            f"{telegram_id} is listed in coordinators of {programme_id} in {settings.config}: "
+            "take them out there first, then run this again (or restart the bot)"
+        )
+    done = asyncio.run(_revoke(settings, config, role, programme_id, telegram_id))
+    if done is None:
+        print(f"{telegram_id} has no {role} role in {programme_id}: nothing changed")
+        return 1
+    print(f"Took away the {role} role in {programme_id} from {telegram_id}.")
+    if role == "coordinator":
+        print(f"Back in the queue: {len(done.handed_back)} ({', '.join(done.handed_back)})")
+    else:
+        print(f"Offers withdrawn and matches ended: {done.ended}")
+    return 0
+
+
+async def _revoke(
+    settings: Settings, config: ServiceConfig, role: str, programme_id: str, telegram_id: int
+) -> Revoked | None:
+    store = await _open_store(settings)
+    try:
+        now = datetime.now(UTC)
+        return await revoke_by_id(store, config, telegram_id, role, programme_id, now)
     finally:
         await store.close()
 
@@ -251,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("role", choices=["coordinator", "supporter"])
     invite.add_argument("--programme", required=True, help="the programme id from the config")
     invite.add_argument("--days", type=int, default=7, help="how long the code works")
+    revoke = sub.add_parser(
+        "revoke", help="take a coordinator's or supporter's role away (referrals go back)"
+    )
+    revoke.add_argument("role", choices=["coordinator", "supporter"])
+    revoke.add_argument("telegram_id", type=int, help="their Telegram user id")
+    revoke.add_argument("--programme", required=True, help="the programme id from the config")
     audit = sub.add_parser("audit", help="the audit trail")
     audit.add_argument("what", choices=["verify"])
     sub.add_parser(
@@ -281,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "invite":
             cmd_invite(settings, args.role, args.programme, args.days)
+        elif args.command == "revoke":
+            return cmd_revoke(settings, args.role, args.programme, args.telegram_id)
         elif args.command == "audit":
             return cmd_audit_verify(settings)
         elif args.command == "backup":

@@ -18,10 +18,12 @@ from bot.delivery import calendar, kinds, session_calendar
 from bot.services import preferences, surveys
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of, case_view, person_language
+from bot.services.limits import DailyCounter
 from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
 from bot.services.reply import Reply
-from conversations import casework, news, safety, screens, supporting
+from bot.services.revocation import configured, revoke
+from conversations import casework, news, revoking, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -104,20 +106,30 @@ class CaseworkFlow(ServiceFlow):
         return await self.press(who, CasePress("view", reference.strip().upper()), update_id)
 
     async def join(self, who: Actor, code: str, update_id: int) -> Reply:
-        """/join CODE: become a coordinator (or supporter) of a programme."""
+        """/join CODE: become a coordinator (or supporter) of a programme.
+
+        A wrong code stores nothing about whoever sent it (no person row, nothing to erase):
+        only the first refusal of the day is audited, and past `failed_joins_per_day` the
+        account is told to come back tomorrow without the database being touched at all."""
         _ = self._t(self._language(who))
+        if self.join_failures.capped(who.telegram_id, self.clock()):
+            return Reply([revoking.joins_capped(_)])
         async with self.store.unit() as uow:
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
             person = await uow.people.find(who.telegram_id)
-            probe = person or await uow.people.create(who.telegram_id, self.clock())
-            redeemed = await uow.invites.redeem(
-                code, probe, self.clock(), [p.id for p in self.config.programmes]
-            )
-            if redeemed is None:
-                if person is None:
+            candidates = [p.id for p in self.config.programmes]
+            if person is None and not await uow.invites.usable(code, self.clock(), candidates):
+                redeemed = None
+            else:
+                probe = person or await uow.people.create(who.telegram_id, self.clock())
+                redeemed = await uow.invites.redeem(code, probe, self.clock(), candidates)
+                if redeemed is None and person is None:  # lost a race for the code
                     await uow.people.erase(probe)
-                await uow.audit.record(person, "join_refused", self.clock())
+            if redeemed is None:
+                if self.join_failures.fail(who.telegram_id, self.clock()) == 1:
+                    await uow.audit.record(person, "join_refused", self.clock())
+                log.info("role.join_refused")
                 return Reply([casework.invite_refused(_)])
             role, programme_id = redeemed
             await uow.roles.grant(probe, role, programme_id, self.clock())
@@ -133,9 +145,96 @@ class CaseworkFlow(ServiceFlow):
             joined.append(supporting.joined_next(_))
         return Reply(joined)
 
+    @cached_property
+    def join_failures(self) -> DailyCounter:
+        return DailyCounter(self.config.limits.failed_joins_per_day)
+
+    # -- taking a role away ---------------------------------------------------------------------
+
+    async def revoke_request(self, who: Actor, arg: str, update_id: int) -> Reply:
+        """/revoke ID: a coordinator asks to take a role in their programmes away from someone.
+        Nothing changes until they confirm (``r:revoke:yes``), which checks everything again."""
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            desk = await self._desk(uow, who)
+            if desk is None:
+                return await self._refuse(uow, who, "revoke", None)
+            _ = self._t(desk.language)
+            arg = arg.strip()
+            if not arg.isdigit() or not who.private:
+                return Reply([revoking.how_to_revoke(_)])
+            telegram_id = int(arg)
+            if telegram_id == who.telegram_id:
+                return Reply([revoking.not_yourself(_)])
+            if any(configured(self.config, telegram_id, p) for p in desk.programmes):
+                return Reply([revoking.in_config(_)])
+            target = await uow.people.find(telegram_id)
+            found = await self._revocable(uow, target, desk.programmes) if target else None
+            if target is None or found is None:
+                await uow.audit.record(
+                    desk.person, "refused:revoke", self.clock(), detail="no_role"
+                )
+                return Reply([revoking.nobody_to_revoke(_)])
+            role, programme_id = found
+            held = await uow.referrals.held(target, programme_id) if role == "coordinator" else []
+            pending = Pending(f"revoke:{role}:{programme_id}", target.id)
+            await uow.staff.save(desk.person, pending.to_bytes(), self.clock())
+        programme = self.config.programme(programme_id)
+        assert programme is not None
+        return Reply([revoking.confirm(role, programme, desk.language, len(held), _)])
+
+    async def _revocable(
+        self, uow: Unit, target: Person, programmes: list[str]
+    ) -> tuple[str, str] | None:
+        """(role, programme) the target holds by invite in one of ``programmes``: a
+        coordinator's role first, then a supporter's (/revoke again for the next)."""
+        for role in ("coordinator", "supporter"):
+            held = await uow.roles.programmes(target, role, programmes)
+            if held:
+                return role, held[0]
+        return None
+
+    async def _revoke_press(self, who: Actor, confirmed: bool, update_id: int) -> Reply:
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            desk = await self._desk(uow, who)
+            if desk is None:
+                return await self._refuse(uow, who, "revoke", None)
+            _ = self._t(desk.language)
+            state = await _staff_state(uow, desk.person)
+            parts = state.pending.split(":") if state else []
+            if state is None or len(parts) != 3 or parts[0] != "revoke" or not who.private:
+                return Reply(notice=screens.expired_notice(_))
+            await uow.staff.clear(desk.person)
+            if not confirmed:
+                return Reply(replace=casework.cancelled(_))
+            _revoke, role, programme_id = parts
+            target = await uow.people.get(state.reference)
+            now = self.clock()
+            if programme_id not in desk.programmes:  # no longer theirs to decide
+                await uow.audit.record(desk.person, "refused:revoke", now, detail="programme")
+                return Reply(replace=casework.not_a_coordinator(_))
+            if target is None or not await uow.roles.has(target, role, programme_id):
+                return Reply(replace=revoking.nobody_to_revoke(_))  # taken away already
+            if role == "coordinator" and configured(
+                self.config, await uow.people.telegram_id(target), programme_id
+            ):
+                return Reply(replace=revoking.in_config(_))  # the config's to change
+            done = await revoke(uow, target, role, programme_id, desk.person, now)
+        self.wake()
+        programme = self.config.programme(programme_id)
+        assert programme is not None
+        return Reply(
+            replace=revoking.revoked(role, programme, desk.language, len(done.handed_back), _)
+        )
+
     # -- buttons --------------------------------------------------------------------------------
 
     async def press(self, who: Actor, press: CasePress, update_id: int) -> Reply:
+        if press.action == "revoke":
+            return await self._revoke_press(who, press.reference == revoking.YES, update_id)
         async with self.store.unit() as uow:
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply(keep_buttons=True)
@@ -408,7 +507,22 @@ class CaseworkFlow(ServiceFlow):
             referral = await uow.referrals.by_reference(state.reference)
             await uow.staff.clear(person)
             pending = state.pending
-            if desk is None or referral is None or pending not in TYPED_ACTIONS:
+            # The same checks as a press: still a coordinator, of this referral's programme.
+            programme = await self._programme_for(uow, desk, referral) if desk else None
+            if programme is None:
+                await uow.audit.record(
+                    person,
+                    f"refused:{pending}",
+                    self.clock(),
+                    reference=referral.reference if referral else None,
+                    detail="not_a_coordinator" if desk is None else "not_found",
+                )
+            if (
+                desk is None
+                or referral is None
+                or programme is None
+                or pending not in TYPED_ACTIONS
+            ):
                 _ = self._t(self._language(who))
                 return Reply([Prompt(esc(screens.expired_notice(_)))])
             reply = await self._typed(uow, desk, referral, pending, text.strip())
@@ -469,10 +583,22 @@ class CaseworkFlow(ServiceFlow):
             if programme is not None and safety.in_crisis(programme, lang, text):
                 prompts.append(safety.crisis_after_form(programme, lang, _))
                 await self._mark_urgent(uow, person, referral, now)
-            entry = await uow.thread.add(referral, "from_referrer", person, text.encode(), now)
-            if referral.holder_id is None:
+            hour_ago = now - timedelta(hours=1)
+            sent = await uow.thread.count_since(referral, "from_referrer", hour_ago)
+            if sent >= self.config.limits.relays_per_hour:  # kept nowhere, passed on to nobody
+                if not await uow.audit.recorded_since(
+                    "relay_capped", hour_ago, actor=person, reference=referral.reference
+                ):  # once an hour, however many follow
+                    await uow.audit.record(
+                        person, "relay_capped", now, reference=referral.reference
+                    )
+                log.info("relay.capped ref=%s", referral.reference)
+                prompts.append(revoking.relay_capped(_))
+            elif referral.holder_id is None:
+                await uow.thread.add(referral, "from_referrer", person, text.encode(), now)
                 prompts.append(news.message_kept(_))
             else:
+                entry = await uow.thread.add(referral, "from_referrer", person, text.encode(), now)
                 await uow.outbox.add(
                     kinds.TO_HOLDER,
                     referral=referral,

@@ -26,10 +26,15 @@ async def tell_holder(
     )
 
 
-async def supporter_gone(uow: Unit, person: Person, now: datetime) -> None:
+async def supporter_gone(
+    uow: Unit, person: Person, now: datetime, only: set[str] | None = None
+) -> None:
     """A supporter left the team or erased themselves: their open offers are withdrawn, their
-    matches end, and each holder is told the person needs a new supporter."""
+    matches end, and each holder is told the person needs a new supporter. With ``only``, just
+    those engagements (a role taken away in one programme)."""
     for engagement in await uow.engagements.for_supporter(person):
+        if only is not None and engagement.id not in only:
+            continue
         referral = await uow.referrals.get(engagement.referral_id)
         if engagement.status == "offered":
             await uow.engagements.decide(engagement, "withdrawn", now)

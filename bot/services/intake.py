@@ -118,6 +118,10 @@ class IntakeFlow:
             person = await uow.people.find(who.telegram_id)
             if person is not None and await uow.drafts.load(person) is not None:
                 return Reply(notice=self._expired(who), keep_buttons=True)
+            if person is not None and await uow.referrals.live(person) is not None:
+                # An old "Yes, I agree" after the form was sent: one live referral per person.
+                sent = await self._already_sent(uow, person)
+                return Reply([sent] if sent else [], keep_buttons=True)
             person = person or await uow.people.create(who.telegram_id, self.clock())
             programme = self.intake.config.programme(press.programme)
             assert programme is not None
@@ -330,6 +334,13 @@ class IntakeFlow:
             if changed is not None:
                 return changed
             outcome = self.intake.handle(draft, event, self.clock().date())
+            if outcome.submission is not None and await uow.referrals.live(person):
+                # A form begun before the last one was sent: the database holds one live
+                # referral per person (migration 0009), so this one is not sent.
+                await uow.drafts.delete(person)
+                log.info("intake.refused reason=already_live")
+                sent = await self._already_sent(uow, person)
+                return Reply([sent] if sent else [])
             reference = await self._apply(uow, person, outcome)
             if outcome.crisis:
                 log.warning("safety.crisis_words stage=form")

@@ -315,6 +315,8 @@ async def render(
     supporter = await uow.people.get(item.recipient_id) if item.recipient_id else None
     if supporter is None or await uow.surveys.submitted(engagement.id, "closing"):
         raise Discard("answered")
+    if not await uow.roles.has(supporter, "supporter", programme.id):
+        raise Discard("not_a_supporter")  # the role was taken away (asked at send time)
     from bot.delivery.dispatch import Target
 
     lang = await person_language(uow, supporter, programme.default_language)

@@ -28,6 +28,7 @@ from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
+from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
@@ -155,6 +156,8 @@ class Runtime:
         self._stack.push_async_callback(self.store.close)
         self._stack.callback(setattr, self, "_store_open", False)
         self._store_open = True
+        # Referrals held by someone no longer a coordinator (out of the config) go back.
+        await hand_back_orphans(self.store, self.config, self.clock())
         catalog = load_catalog()
         engine = Intake(self.config, catalog)
         wake = self._wake_worker

@@ -85,6 +85,7 @@ def register(app: Application) -> None:
     command("mine", coordinator.mine, private)
     command("referral", coordinator.referral, private)
     command("join", coordinator.join, private)
+    command("revoke", coordinator.revoke, private)
     command("status", coordinator.status, private)
     command("groupid", coordinator.group_id, groups)
     command("start", intake_handlers.start, private)

@@ -195,11 +195,12 @@ async def test_replace_answers_leaves_no_trace_of_the_old_ones(tmp_path: Path) -
 async def test_queue_order_filters_and_pages(store: Store) -> None:
     (coord,) = await people(store, 100)
     async with store.unit() as u:
-        person = await u.people.create(1, T0)
 
         async def make(programme: str, urgent: bool, days: int) -> Referral:
+            # One person each: a person has one live referral at most (migration 0009).
+            someone = await u.people.create(1000 + days, T0)
             return await u.referrals.create(
-                person, programme, b"", urgent, T0 + timedelta(days=days)
+                someone, programme, b"", urgent, T0 + timedelta(days=days)
             )
 
         old = await make("hiv", False, 0)
@@ -244,8 +245,8 @@ async def test_queue_order_filters_and_pages(store: Store) -> None:
 
 async def test_queue_ties_are_stable(store: Store) -> None:
     async with store.unit() as u:
-        person = await u.people.create(1, T0)
-        made = [await u.referrals.create(person, "hiv", b"", False, T0) for _ in range(5)]
+        someone = [await u.people.create(1 + i, T0) for i in range(5)]  # one live each
+        made = [await u.referrals.create(p, "hiv", b"", False, T0) for p in someone]
     async with store.unit() as u:
         pages = [await u.referrals.queue(["hiv"], OPEN, limit=2, offset=o) for o in (0, 2, 4)]
     assert [r.id for page in pages for r in page] == [r.id for r in made]
@@ -299,7 +300,7 @@ async def test_queue_stays_fast_with_100_000_referrals(tmp_path: Path, store: St
             (
                 secrets.token_hex(16),
                 f"PD-{i:07d}",
-                person.id,
+                person.id if status == "closed" else f"open-{i}",  # one live per person
                 tags[programme],
                 b"x",
                 b"x",

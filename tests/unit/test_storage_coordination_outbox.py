@@ -109,6 +109,7 @@ async def test_outbox_drop_and_pending(store: Store) -> None:
     (referrer,) = await people(store, 1)
     async with store.unit() as u:
         ref = await u.referrals.create(referrer, "hiv", b"", False, T0)
+        await u.referrals.set_status(ref, "deferred", T0)  # one live referral at most
         other = await u.referrals.create(referrer, "hiv", b"", False, T0)
         for _ in range(2):
             await u.outbox.add("sla", due_at=T0 + MIN, now=T0, referral=ref)
@@ -200,6 +201,7 @@ async def test_thread_round_trip_oldest_first(store: Store) -> None:
     referrer, coord = await people(store, 1, 2)
     async with store.unit() as u:
         ref = await u.referrals.create(referrer, "hiv", b"", False, T0)
+        await u.referrals.set_status(ref, "deferred", T0)  # one live referral at most
         other = await u.referrals.create(referrer, "hiv", b"", False, T0)
         assert await u.thread.list(ref) == []
         n1 = await u.thread.add(ref, "note", coord, b"first note", T0)
@@ -247,6 +249,7 @@ async def test_thread_entry_cannot_move_to_another_referral(path: Path) -> None:
         referrer, coord = await people(store, 1, 2)
         async with store.unit() as u:
             ref = await u.referrals.create(referrer, "hiv", b"", False, T0)
+            await u.referrals.set_status(ref, "deferred", T0)  # one live referral at most
             other = await u.referrals.create(referrer, "hiv", b"", False, T0)
             await u.thread.add(ref, "note", coord, b"private note", T0)
     with raw(path) as conn:

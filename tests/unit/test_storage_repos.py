@@ -130,6 +130,8 @@ async def test_referral_round_trip(store: Store) -> None:
     async with store.unit() as u:
         person = await u.people.create(1, T0)
         first = await u.referrals.create(person, "hiv-peer", b'{"a": 1}', False, T0)
+        # A person has one live referral at most: the first is over before the second.
+        deferred = await u.referrals.set_status(first, "deferred", T0)
         second = await u.referrals.create(
             person, "diabetes", b'{"b": 2}', True, T0 + timedelta(hours=1)
         )
@@ -138,6 +140,7 @@ async def test_referral_round_trip(store: Store) -> None:
     assert first.submitted_at == first.updated_at == T0
     assert second.urgent
     assert not first.urgent
+    first = deferred  # as it is stored now
     async with store.unit() as u:
         assert await u.referrals.for_person(person) == [second, first]
         assert await u.referrals.answers(first) == b'{"a": 1}'
@@ -178,6 +181,7 @@ async def test_reference_collision_draws_again(
     async with store.unit() as u:
         person = await u.people.create(1, T0)
         first = await u.referrals.create(person, "p", b"1", False, T0)
+        await u.referrals.set_status(first, "deferred", T0)  # one live referral at most
         second = await u.referrals.create(person, "p", b"2", False, T0)
     assert (first.reference, second.reference) == ("PD-AAAAAA", "PD-BBBBBB")
     async with store.unit() as u:
@@ -186,12 +190,12 @@ async def test_reference_collision_draws_again(
 
 async def test_queue_is_urgent_first_then_oldest(store: Store) -> None:
     async with store.unit() as u:
-        person = await u.people.create(1, T0)
-        old = await u.referrals.create(person, "hiv", b"", False, T0)
-        new_urgent = await u.referrals.create(person, "hiv", b"", True, T0 + timedelta(days=2))
-        newer = await u.referrals.create(person, "diab", b"", False, T0 + timedelta(days=1))
-        old_urgent = await u.referrals.create(person, "diab", b"", True, T0 + timedelta(days=1))
-        done = await u.referrals.create(person, "hiv", b"", True, T0 - timedelta(days=9))
+        a, b, c, d, e = [await u.people.create(i, T0) for i in range(1, 6)]  # one live each
+        old = await u.referrals.create(a, "hiv", b"", False, T0)
+        new_urgent = await u.referrals.create(b, "hiv", b"", True, T0 + timedelta(days=2))
+        newer = await u.referrals.create(c, "diab", b"", False, T0 + timedelta(days=1))
+        old_urgent = await u.referrals.create(d, "diab", b"", True, T0 + timedelta(days=1))
+        done = await u.referrals.create(e, "hiv", b"", True, T0 - timedelta(days=9))
         done = await u.referrals.set_status(done, "closed", T0)
     async with store.unit() as u:
         queue = await u.referrals.queue()

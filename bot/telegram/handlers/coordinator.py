@@ -38,6 +38,12 @@ async def join(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | No
     return await _flow(context).join(actor(update), code, update.update_id)
 
 
+async def revoke(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """/revoke ID: take a coordinator's or supporter's role away (after a confirm press)."""
+    arg = " ".join(context.args or [])
+    return await _flow(context).revoke_request(actor(update), arg, update.update_id)
+
+
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/status: where my referral stands."""
     reply = await _flow(context).status(actor(update), update.update_id)
