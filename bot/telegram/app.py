@@ -32,6 +32,7 @@ from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
+from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.onwire import OnWireRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.replies import deliver
@@ -177,7 +178,8 @@ class Runtime:
             ),
             rate_limit=self.settings.rate_limit,
         )
-        dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)
+        messenger = TelegramMessenger(self.app.bot)
+        dispatcher = Dispatcher(self.config, catalog, self.store, messenger, self.clock)
         self.worker = DeliveryWorker(
             self.store,
             dispatcher,
