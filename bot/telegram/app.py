@@ -24,7 +24,7 @@ from bot.delivery.kinds import AT_MOST_ONCE
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import SetupError
 from bot.i18n import load_catalog
-from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
+from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
@@ -221,7 +221,7 @@ class Runtime:
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
         )
         self.app.job_queue.run_repeating(
-            purge_job(self.store, self.config, self.clock),
+            self._purge,
             interval=PURGE_EVERY,
             first=PURGE_FIRST,
             name="retention_purge",
@@ -284,6 +284,10 @@ class Runtime:
         async with self.store.unit() as uow:
             forgotten = await uow.updates.prune(self.clock() - UPDATE_MEMORY)
         log.info("updates.pruned count=%d", forgotten)
+
+    async def _purge(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The retention purge, daily (bot.ops.maintenance)."""
+        await daily_purge(self.store, self.config, self.clock())
 
     async def __aexit__(
         self,
