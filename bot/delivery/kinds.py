@@ -81,19 +81,15 @@ class Kind:
     on_resume: bool = False
 
     @property
-    def for_referrer(self) -> bool:
-        """Goes to the referrer's own chat (a 403 marks them as having blocked the bot)."""
-        return self.to == "referrer"
-
-    @property
     def at_most_once(self) -> bool:
         return self.timing.at_most_once
 
 
 def _registry(*kinds: Kind) -> Mapping[str, Kind]:
-    names = [k.name for k in kinds]
-    assert len(set(names)) == len(names), "one entry per kind"
-    return {k.name: k for k in kinds}
+    registry = {k.name: k for k in kinds}
+    if len(registry) != len(kinds):
+        raise ValueError("an outbox kind has two entries")
+    return registry
 
 
 #: Every kind the delivery worker sends.
@@ -158,7 +154,7 @@ def _names(**where: object) -> tuple[str, ...]:
 AT_MOST_ONCE = _names(at_most_once=True)
 #: What goes to the referrer themselves (a 403 on one marks them as having blocked the bot).
 REFERRER_KINDS = _names(to="referrer")
-#: The referrer's rows due at once when a pause ends early.
+#: The referrer's rows due at once when a pause ends early (bot.services.intake, on resume).
 FOR_REFERRER = _names(on_resume=True)
 #: What /stop ends and withdrawing the check-ins consent drops: check-ins of every kind and the
 #: person's meeting reminders.

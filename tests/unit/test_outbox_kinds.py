@@ -51,9 +51,10 @@ def test_timing_per_kind() -> None:
     assert kinds.timing(kinds.SESSION_REMINDER_REFERRER) == scheduling.REMINDER
     assert kinds.timing("no_such_kind") == scheduling.IMMEDIATE
     # what waits for a consent goes to the referrer, whose consent it is
-    assert all(k.for_referrer for k in kinds.KINDS.values() if k.consent is not None)
+    assert all(k.to == "referrer" for k in kinds.KINDS.values() if k.consent is not None)
     # what comes at once when a pause ends goes to the referrer, and was not set for a time
-    assert all(k.for_referrer and not k.scheduled for k in kinds.KINDS.values() if k.on_resume)
+    resumed = [k for k in kinds.KINDS.values() if k.on_resume]
+    assert resumed and all(k.to == "referrer" and not k.scheduled for k in resumed)
 
 
 @pytest.mark.parametrize(
