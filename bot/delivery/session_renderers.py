@@ -99,7 +99,7 @@ async def supporter_reminder(ctx: Context) -> Rendered | None:
     return Rendered([target], prompt, document=Document(ics, ICS_NAME))
 
 
-async def log(ctx: Context) -> Rendered | None:
+async def session_log(ctx: Context) -> Rendered | None:
     about = await _ahead(ctx, log=True)
     target = await _supporter(ctx, about)
     _ = ctx.t(target.language)
@@ -175,7 +175,7 @@ async def concern_note(ctx: Context) -> Rendered | None:
 
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.SESSION_REMINDER: supporter_reminder,
-    kinds.SESSION_LOG: log,
+    kinds.SESSION_LOG: session_log,
     kinds.SESSION_PLANNED: planned,
     kinds.SESSION_NEWS: news,
     kinds.SESSION_REMINDER_REFERRER: referrer_reminder,
