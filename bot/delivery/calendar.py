@@ -23,7 +23,7 @@ WAITING = ("submitted", "claimed")
 #: A deferral may be closed afterwards; the door stays open all the same.
 DEFERRED = ("deferred", "closed")
 #: What /stop ends: check-ins, and the person's meeting reminders (the same consent).
-REFERRER_REMINDERS = (*kinds.CHECKINS, kinds.SESSION_REMINDER_REFERRER)
+REFERRER_REMINDERS = kinds.CHECKINS_CONSENT
 
 
 def is_waiting(referral: Referral) -> bool:

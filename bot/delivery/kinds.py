@@ -1,5 +1,16 @@
-"""The kinds of outbox row: what the delivery worker is asked to send, and how each behaves in
-time (see conversations.scheduling)."""
+"""The kinds of outbox row, as data: one entry per kind says who receives it, what it waits for
+(a time, quiet hours, the person's consent), whether it is sent at most once, and whether it
+comes at once when a pause ends. How each renders is in bot.delivery.renderers (one renderer
+per kind, checked against this registry by a test). Adding a kind: one entry, one renderer.
+
+The names are stored in the database: never change their string values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from conversations import scheduling
 from conversations.scheduling import Timing
@@ -15,37 +26,8 @@ URGENT = "urgent"  # the holder: the person wrote crisis words (never the words 
 WITHDRAWN = "withdrawn"  # a holder: the person erased everything (the reference only)
 REOPENED = "reopened"  # the holder: the person of a deferral asked for support again
 HANDED_BACK = "handed_back"  # the coordinators: back in the queue, its holder lost the role
-
-#: What goes to the referrer themselves: held back while they pause messages.
-FOR_REFERRER = (NEWS, TO_REFERRER, "session_news")  # (SESSION_NEWS: a meeting's time is set)
-
 CHECKIN = "checkin"  # a referrer still waiting: a short check-in (slots "w0", "w1", ...)
 DOOR_OPEN = "door_open"  # a deferred referrer, weeks later: "the door stays open" (slot "door")
-
-#: Check-ins of every kind: what /stop ends and withdrawing the consent drops.
-CHECKINS = (CHECKIN, DOOR_OPEN)
-
-
-def timing(kind: str) -> Timing:
-    """How a kind behaves in time: lateness after downtime, quiet hours, at-most-once."""
-    if kind in CHECKINS:
-        return scheduling.CHECKIN
-    if kind in (SESSION_REMINDER, SESSION_REMINDER_REFERRER):
-        return scheduling.REMINDER
-    if kind == SESSION_LOG:
-        return SESSION_LOG_TIMING
-    if kind == SESSION_NEWS:
-        return scheduling.NEWS
-    if kind == NEWS:
-        return scheduling.NEWS
-    if kind in ("feedback", "closing_report"):  # the person's quiet hours, however late
-        return scheduling.CHECKIN
-    return scheduling.IMMEDIATE
-
-
-#: Kinds never sent twice, even when the bot died while sending one.
-AT_MOST_ONCE: tuple[str, ...] = (*CHECKINS, "feedback", "closing_report")
-AT_MOST_ONCE += ("session_reminder", "session_reminder_referrer", "session_log")  # sessions
 
 # -- peer support (issue #4) ---------------------------------------------------------------------
 HANDOVER = "handover"  # a supporter: the need-to-know hand-over, with accept / decline
@@ -63,17 +45,119 @@ CLOSING_RECEIVED = "closing_received"  # the holder: the closing report is in (r
 SESSION_NEWS = "session_news"  # the person: a time is set ("<id>"), or called off ("<id>:x")
 SESSION_PLANNED = "session_planned"  # the supporter: a coordinator planned a meeting
 CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a concern
-#: Every kind about sessions (rendered by bot.delivery.session_delivery).
-SESSION_KINDS = (
-    SESSION_REMINDER,
-    SESSION_REMINDER_REFERRER,
-    SESSION_LOG,
-    SESSION_NEWS,
-    SESSION_PLANNED,
-    CONCERN,
-    CONCERN_NOTE,
-)
-#: The session kinds that go to the person themselves (a 403 marks them as blocked).
-SESSION_FOR_REFERRER = (SESSION_NEWS, SESSION_REMINDER_REFERRER)
+
+#: Who receives a kind. "coordinators": the programme's group, else each coordinator;
+#: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
+#: "holder_or_coordinators": the holder, else each coordinator's private chat (never a group);
+#: "referrer": the person who sent the referral (held while they pause, dropped while they block
+#: the bot); "supporter": the supporter the row is about (found by its renderer); "recipient":
+#: the person the row names, with no referral left to be about (it was erased).
+Audience = Literal[
+    "coordinators", "holder", "holder_or_coordinators", "referrer", "supporter", "recipient"
+]
+#: A consent the referrer gave (conversations.preferences); without it the row is dropped.
+Consent = Literal["checkins", "feedback"]
+
 #: The log after a session: however late (it is still worth asking), never twice.
 SESSION_LOG_TIMING = Timing(at_most_once=True)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of outbox row.
+
+    ``timing``: lateness after downtime, quiet hours (the programme's), at most once (never
+    sent again after an ambiguous send) -- see conversations.scheduling.
+    ``scheduled``: due at a time set in advance (a slot of the calendar), not at once.
+    ``consent``: the referrer's consent it waits for; withdrawn, the row is dropped.
+    ``on_resume``: for the referrer, postponed by a pause and due at once when it ends early
+    (the news they missed; rows scheduled for a time keep their time).
+    """
+
+    name: str
+    to: Audience
+    timing: Timing = scheduling.IMMEDIATE
+    scheduled: bool = False
+    consent: Consent | None = None
+    on_resume: bool = False
+
+    @property
+    def at_most_once(self) -> bool:
+        return self.timing.at_most_once
+
+
+def _registry(*kinds: Kind) -> Mapping[str, Kind]:
+    registry = {k.name: k for k in kinds}
+    if len(registry) != len(kinds):
+        raise ValueError("an outbox kind has two entries")
+    return registry
+
+
+#: Every kind the delivery worker sends.
+KINDS: Mapping[str, Kind] = _registry(
+    # -- a referral and its holder ---------------------------------------------------------------
+    Kind(NOTICE, "coordinators"),
+    Kind(NOTICE_REMINDER, "coordinators", scheduled=True),
+    Kind(CONTACT_REMINDER, "holder", scheduled=True),
+    Kind(DETAILS, "holder"),
+    Kind(URGENT, "holder"),
+    Kind(TO_HOLDER, "holder"),
+    Kind(WITHDRAWN, "recipient"),
+    Kind(REOPENED, "holder"),
+    Kind(HANDED_BACK, "coordinators"),
+    # -- the referrer ----------------------------------------------------------------------------
+    Kind(NEWS, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(TO_REFERRER, "referrer", on_resume=True),
+    Kind(CHECKIN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
+    Kind(DOOR_OPEN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
+    # the person's quiet hours, however late; never twice
+    Kind(FEEDBACK, "referrer", scheduling.CHECKIN, consent="feedback"),
+    # -- peer support ----------------------------------------------------------------------------
+    Kind(HANDOVER, "supporter"),
+    Kind(OFFER_ANSWER, "holder"),
+    Kind(CLOSING_REPORT, "supporter", scheduling.CHECKIN),
+    Kind(SUPPORT_ENDED, "holder"),
+    Kind(CLOSING_RECEIVED, "holder"),
+    # -- sessions --------------------------------------------------------------------------------
+    Kind(SESSION_REMINDER, "supporter", scheduling.REMINDER, scheduled=True),
+    Kind(
+        SESSION_REMINDER_REFERRER,
+        "referrer",
+        scheduling.REMINDER,
+        scheduled=True,
+        consent="checkins",
+    ),
+    Kind(SESSION_LOG, "supporter", SESSION_LOG_TIMING, scheduled=True),
+    Kind(SESSION_NEWS, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(SESSION_PLANNED, "supporter"),
+    Kind(CONCERN, "holder_or_coordinators"),
+    Kind(CONCERN_NOTE, "holder_or_coordinators"),
+)
+
+
+def kind(name: str) -> Kind | None:
+    return KINDS.get(name)
+
+
+def timing(name: str) -> Timing:
+    """How a kind behaves in time: lateness after downtime, quiet hours, at-most-once."""
+    found = KINDS.get(name)
+    return found.timing if found is not None else scheduling.IMMEDIATE
+
+
+def _names(**where: object) -> tuple[str, ...]:
+    """The kinds whose entries have these values, in registry order."""
+    return tuple(
+        k.name for k in KINDS.values() if all(getattr(k, a) == v for a, v in where.items())
+    )
+
+
+#: Kinds never sent twice, even when the bot died while sending one.
+AT_MOST_ONCE = _names(at_most_once=True)
+#: What goes to the referrer themselves (a 403 on one marks them as having blocked the bot).
+REFERRER_KINDS = _names(to="referrer")
+#: The referrer's rows due at once when a pause ends early (bot.services.intake, on resume).
+FOR_REFERRER = _names(on_resume=True)
+#: What /stop ends and withdrawing the check-ins consent drops: check-ins of every kind and the
+#: person's meeting reminders.
+CHECKINS_CONSENT = _names(consent="checkins")

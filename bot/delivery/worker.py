@@ -16,9 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-
-from bot.telegram.onwire import OnWire, sending
+from bot.delivery.port import Blocked, OnWire, Rejected, RetryLater, Unreachable, sending
 from storage import Store, Unit
 from storage.outbox import OutboxItem
 
@@ -200,30 +198,26 @@ class DeliveryWorker:
                 await uow.outbox.postpone(item, later.until)
             log.info("delivery.postponed kind=%s", item.kind)
             return
-        except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
-            self._paused_until = self.clock() + timedelta(seconds=wait)
-            await self._retry(item, timedelta(seconds=wait), "flood")
+        except RetryLater as exc:
+            self._paused_until = self.clock() + timedelta(seconds=exc.seconds)
+            await self._retry(item, timedelta(seconds=exc.seconds), exc.code)
             return
-        except Forbidden:
-            await self._give_up(item, "blocked")
+        except Blocked as exc:
+            await self._give_up(item, exc.code)
             if self.on_blocked is not None:
                 await self.on_blocked(item)
             return
-        except BadRequest as exc:
-            log.error("delivery.rejected kind=%s reason=%s", item.kind, _short(exc))
-            await self._give_up(item, "rejected")
+        except Rejected as exc:
+            log.error("delivery.rejected kind=%s reason=%s", item.kind, exc.reason)
+            await self._give_up(item, exc.code)
             return
-        except TimedOut as exc:
-            if wire is not None and wire.ran:  # it may have arrived: never twice
-                await self._give_up(item, "ambiguous")
+        except Unreachable as exc:
+            if exc.timed_out and wire is not None and wire.ran:  # it may have arrived
+                await self._give_up(item, "ambiguous")  # never twice
                 return
-            await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
-            return
-        except NetworkError as exc:
             # Telegram has no idempotency key: after a timeout the message may have arrived.
             # Sending again is the safe side for notifications; each is harmless twice.
-            await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
+            await self._retry(item, backoff(item.attempts + 1), exc.code)
             return
         # Remembered until it is recorded: if the database refuses the write (locked, full),
         # the row stays pending and the next round records it without sending again.
@@ -256,14 +250,3 @@ class DeliveryWorker:
         async with self.store.unit() as uow:
             await uow.outbox.give_up(item, self.clock(), error)
         log.warning("delivery.failed kind=%s error=%s", item.kind, error)
-
-
-def _seconds(value: object) -> float:
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)  # type: ignore[arg-type]
-
-
-def _short(exc: Exception) -> str:
-    """Telegram's error text names the problem, never message content; keep it brief."""
-    return str(exc).split(":")[0][:60]

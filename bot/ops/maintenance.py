@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from telegram.ext import ContextTypes
 
 from bot.errors import SetupError
 from bot.ops.keys import (
@@ -287,15 +285,9 @@ async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
     return total
 
 
-def purge_job(
-    store: Store, config: ServiceConfig, clock: Callable[[], datetime]
-) -> Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[object, object, None]]:
-    """The daily job for the JobQueue: a failure is logged (by kind) and retried next day."""
-
-    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await purge(store, config, clock())
-        except Exception as exc:
-            log.error("retention.purge_failed error=%s", type(exc).__name__)
-
-    return run
+async def daily_purge(store: Store, config: ServiceConfig, now: datetime) -> None:
+    """The daily run (a job of the bot): a failure is logged (by kind) and retried next day."""
+    try:
+        await purge(store, config, now)
+    except Exception as exc:
+        log.error("retention.purge_failed error=%s", type(exc).__name__)

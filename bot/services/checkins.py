@@ -140,13 +140,7 @@ class CheckinsFlow(ServiceFlow):
 
 async def _recipient(uow: Unit, item: OutboxItem) -> Person | None:
     """Whose private chat a row was for (None for a group)."""
-    for_referrer = (
-        *kinds.FOR_REFERRER,
-        *kinds.CHECKINS,
-        *kinds.SESSION_FOR_REFERRER,
-        kinds.FEEDBACK,
-    )
-    if item.kind in for_referrer and item.referral_id is not None:
+    if item.kind in kinds.REFERRER_KINDS and item.referral_id is not None:
         referral = await uow.referrals.get(item.referral_id)
         return await uow.people.get(referral.person_id) if referral is not None else None
     if item.recipient_id is not None:

@@ -14,10 +14,8 @@ import json
 import logging
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bot.delivery import kinds, session_calendar
-from bot.delivery.worker import Discard
 from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.case_views import person_language
@@ -25,13 +23,8 @@ from bot.services.reply import Reply, Sender
 from conversations import safety, surveys
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Translate
-from conversations.prompts import Prompt
 from conversations.surveys import SurveyKind, SurveyPress, SurveyState
 from storage import Engagement, Person, Referral, Unit
-
-if TYPE_CHECKING:
-    from bot.delivery.dispatch import Dispatcher, Target
-    from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.surveys")
 
@@ -279,49 +272,3 @@ class SurveyFlow(ServiceFlow):
 
     def _t(self, language: str) -> Translate:
         return self.catalog.translator(language)
-
-
-# -- rendering the outbox rows (called by bot.delivery.dispatch) -------------------------
-
-
-async def render(
-    d: Dispatcher, uow: Unit, item: OutboxItem, referral: Referral, programme: Programme
-) -> tuple[list[Target], Prompt] | None:
-    """The invitation to the person or the supporter, or a note for the holder."""
-    if item.kind in (kinds.SUPPORT_ENDED, kinds.CLOSING_RECEIVED):
-        holder = await d._holder(uow, referral)
-        if holder is None:
-            return None
-        _ = d._t(holder.language)
-        if item.kind == kinds.SUPPORT_ENDED:
-            return [holder], surveys.support_ended_for_holder(referral.reference, _)
-        return [holder], surveys.closing_received(referral.reference, _)
-    payload = json.loads(await uow.outbox.payload(item) or b"{}")
-    engagement = await uow.engagements.get(str(payload.get("engagement", "")))
-    if engagement is None:
-        raise Discard("no_engagement")
-    if item.kind == kinds.FEEDBACK:
-        person = await d._referrer(uow, referral, programme)  # pause, silent, blocked
-        owner = await uow.people.get(referral.person_id)
-        assert owner is not None
-        if not (await preferences.load(uow, owner)).agreed("feedback"):
-            raise Discard("no_consent")
-        if await uow.surveys.submitted(engagement.id, "feedback"):
-            raise Discard("answered")
-        prompt = surveys.invitation(
-            programme, "feedback", engagement.id, referral.reference, d._t(person.language)
-        )
-        return [person], d._discreet(prompt, programme, person)
-    supporter = await uow.people.get(item.recipient_id) if item.recipient_id else None
-    if supporter is None or await uow.surveys.submitted(engagement.id, "closing"):
-        raise Discard("answered")
-    if not await uow.roles.has(supporter, "supporter", programme.id):
-        raise Discard("not_a_supporter")  # the role was taken away (asked at send time)
-    from bot.delivery.dispatch import Target
-
-    lang = await person_language(uow, supporter, programme.default_language)
-    target = Target(await uow.people.telegram_id(supporter), lang, protect=True)
-    prompt = surveys.invitation(
-        programme, "closing", engagement.id, referral.reference, d._t(lang)
-    )
-    return [target], prompt

@@ -24,7 +24,7 @@ from bot.delivery.kinds import AT_MOST_ONCE
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import SetupError
 from bot.i18n import load_catalog
-from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, purge_job
+from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
@@ -33,6 +33,7 @@ from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
+from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.onwire import OnWireRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.replies import deliver
@@ -180,7 +181,8 @@ class Runtime:
             ),
             rate_limit=self.settings.rate_limit,
         )
-        dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)
+        messenger = TelegramMessenger(self.app.bot)
+        dispatcher = Dispatcher(self.config, catalog, self.store, messenger, self.clock)
         self.worker = DeliveryWorker(
             self.store,
             dispatcher,
@@ -222,7 +224,7 @@ class Runtime:
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
         )
         self.app.job_queue.run_repeating(
-            purge_job(self.store, self.config, self.clock),
+            self._purge,
             interval=PURGE_EVERY,
             first=PURGE_FIRST,
             name="retention_purge",
@@ -285,6 +287,10 @@ class Runtime:
         async with self.store.unit() as uow:
             forgotten = await uow.updates.prune(self.clock() - UPDATE_MEMORY)
         log.info("updates.pruned count=%d", forgotten)
+
+    async def _purge(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The retention purge, daily (bot.ops.maintenance)."""
+        await daily_purge(self.store, self.config, self.clock())
 
     async def __aexit__(
         self,

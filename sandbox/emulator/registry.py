@@ -1,4 +1,5 @@
-"""The table of emulated Bot API methods (names are case-insensitive, as on Telegram)."""
+"""The table of emulated Bot API methods (names are case-insensitive, as on Telegram), filled
+by ``@api_method`` in methods_bot and methods_messages; looked up through bot_api.find_method."""
 
 from __future__ import annotations
 
@@ -21,10 +22,3 @@ def api_method(name: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-def find_method(name: str) -> Handler | None:
-    # Importing registers the handlers; done here so registry has no import cycle.
-    from . import methods_bot, methods_messages  # noqa: F401
-
-    return METHODS.get(name.lower())

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from . import errors
+from .bot_api import find_method
 from .errors import ApiError
 from .faults import Call, Fault, FaultPlan
 from .params import Params, UploadedFile
-from .registry import find_method
 from .state import RecordedRequest
 from .world import World
 

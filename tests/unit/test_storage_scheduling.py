@@ -6,10 +6,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from telegram.error import TimedOut
 
+from bot.delivery.port import OnWire, Unreachable, current_wire
 from bot.delivery.worker import DeliveryWorker, Discard, Sent
-from bot.telegram.onwire import OnWire
 from storage import KeyRing, OutboxItem, Store
 from tests.unit.storage_fixtures import T0, opened, people
 
@@ -96,15 +95,13 @@ async def test_worker_never_sends_a_checkin_twice_after_an_ambiguous_timeout(
     async def send(item: OutboxItem) -> Sent | None:
         attempts.append(item.slot)
         if item.slot == "w0":  # went on the wire, then timed out
-            from bot.telegram import onwire
-
-            wire = onwire._current.get()
+            wire = current_wire()
             assert isinstance(wire, OnWire)
             wire.ran = True
             await wire.hook()
-            raise TimedOut()
+            raise Unreachable("timedout", timed_out=True)  # as the messenger says it
         if item.slot == "w1":  # timed out before anything left (a pool timeout): retried
-            raise TimedOut()
+            raise Unreachable("timedout", timed_out=True)  # as the messenger says it
         raise Discard("not_waiting")
 
     worker = DeliveryWorker(store, send, Clock(T0 + DAY), at_most_once=("checkin",))
