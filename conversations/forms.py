@@ -387,7 +387,10 @@ class ServiceConfig(_Strict):
 
     default_programme: Slug | None = None
     bot: BotProfile = Field(default_factory=BotProfile)
-    limits: Limits = Field(default_factory=Limits)
+    limits: Limits = Field(
+        default_factory=Limits,
+        description="Caps per person, so that one account cannot flood the service.",
+    )
     programmes: list[Programme] = Field(min_length=1)
 
     @model_validator(mode="after")
