@@ -16,8 +16,8 @@ from conversations import scheduling
 #: The names stored in databases made by earlier releases: they must keep meaning the same.
 STORED = {
     "notice", "notice_reminder", "contact_reminder", "details", "news", "to_referrer",
-    "to_holder", "urgent", "withdrawn", "reopened", "handed_back", "checkin", "door_open", "handover",
-    "offer_answer",
+    "to_holder", "urgent", "withdrawn", "reopened", "handed_back", "checkin", "door_open",
+    "handover", "offer_answer",
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
     "concern_note",
