@@ -97,9 +97,12 @@ def parse(raw: str | None) -> SurveyPress | None:
     if not raw or len(raw.encode()) > MAX_BYTES:
         return None
     parts = raw.split(":")
-    if parts[0] != PREFIX or len(parts) not in (3, 4) or not parts[1].isdigit() or not parts[2]:
+    if parts[0] != PREFIX or len(parts) not in (3, 4) or not parts[2]:
         return None
-    return SurveyPress(int(parts[1]), parts[2], parts[3] if len(parts) == 4 else "")
+    screen = callbacks.number(parts[1])
+    if screen is None:
+        return None
+    return SurveyPress(screen, parts[2], parts[3] if len(parts) == 4 else "")
 
 
 def questions(programme: Programme, kind: SurveyKind) -> list[Question]:
@@ -195,7 +198,8 @@ def _press(
     programme: Programme, state: SurveyState, q: Question, press: SurveyPress, _: Translate
 ) -> Outcome:
     ids = choice_ids(q) if q.kind in ("single", "multi", "yesno") else []
-    index = int(press.arg) if press.arg.isdigit() else -1
+    index = callbacks.number(press.arg)
+    index = -1 if index is None else index
     match press.action:
         case "o" if q.kind in ("single", "yesno") and 0 <= index < len(ids):
             state.answers[q.id] = ids[index]
