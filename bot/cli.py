@@ -26,6 +26,7 @@ from bot.settings import (
     require_token,
     webhook_settings,
 )
+from conversations.draft import most_questions
 from conversations.forms import ServiceConfig
 from storage import AuditReport, KeyRing, Purged, Store
 
@@ -58,8 +59,11 @@ def cmd_init(settings: Settings) -> None:
 def cmd_check_config(settings: Settings, webhook: bool = False) -> None:
     config = load_config(settings.config)
     for programme in config.programmes:
-        asked = sum(1 for q in programme.form if q.answerable)
-        print(f"{programme.id}: {asked} questions, languages {', '.join(programme.languages)}")
+        asked = most_questions(programme)  # what the form's {questions} says
+        print(
+            f"{programme.id}: {asked} questions at most, "
+            f"languages {', '.join(programme.languages)}"
+        )
     print(f"{settings.config} is valid")
     for line in check_environment(settings, webhook):
         print(line)

@@ -17,6 +17,7 @@ from conversations.draft import (
     Answer,
     Draft,
     next_question,
+    note_progress,
     prune_hidden,
     visible_questions,
 )
@@ -389,6 +390,7 @@ class Intake:
             draft.phase = "review" if draft.choices_seen else "choices"
         else:
             draft.phase, draft.current = "asking", question.id
+            note_progress(programme, draft, question)
             given = draft.answers.get(question.id)
             draft.picked = list(given) if isinstance(given, list) else []
         return Outcome(draft, [self.current_screen(programme, draft)])
