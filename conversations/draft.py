@@ -105,15 +105,21 @@ def note_progress(programme: Programme, draft: Draft, question: Question) -> Non
 
 def _position(programme: Programme, draft: Draft, question: Question) -> tuple[int, int]:
     """The number of ``question`` and the most questions there can be, counting a question
-    whose condition rests on a question at or after this one as one that may come."""
+    whose condition rests on an answer that may still change as one that may come: on the way
+    through, the answers from here on; from the review, only this question's answer (the person
+    goes back to the review right after it, or after the questions it opens)."""
     form = programme.form
     at = form.index(question)
     place = {q.id: i for i, q in enumerate(form)}
+
+    def decided(source: str) -> bool:
+        return source != question.id if draft.from_review else place[source] < at
+
     possible: dict[str, bool] = {}
     for q in form:
         if q.when is None:
             possible[q.id] = True
-        elif place[q.when.question] < at:  # decided: its answer is given
+        elif decided(q.when.question):  # its answer is given and stays
             possible[q.id] = possible[q.when.question] and is_visible(q, draft.answers)
         else:  # still open: it may come
             possible[q.id] = possible[q.when.question]
