@@ -88,7 +88,8 @@ def progress(programme: Programme, draft: Draft, question: Question) -> tuple[in
     The total counts every question that can still be asked: one that depends on an answer
     not given yet counts, so answering only ever makes it smaller, never larger. It is None
     (the screen shows no total) when it would be more than the person saw before, which can
-    happen only after they went back to an earlier question.
+    happen only after they went back, or from the review, to an answer that may open more
+    questions. Shown totals are the ``ceiling`` that note_progress() keeps, so they only shrink.
     """
     number, total = _position(programme, draft, question)
     if draft.ceiling is not None and total > draft.ceiling:

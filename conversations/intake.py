@@ -175,6 +175,7 @@ class Intake:
             question = next_question(programme, draft, None)
             assert question is not None
             draft.current = question.id
+            note_progress(programme, draft, question)
         return screens.question(programme, draft, question, _)
 
     # -- events ---------------------------------------------------------------------------
