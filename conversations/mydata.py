@@ -140,7 +140,9 @@ def _profile_block(profile: dict[str, Any], _: Translate) -> str:
     for key, value in profile.items():
         if key == "paused":
             continue
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
+        if key == "capacity":
+            shown = str(value)  # 0 is a number of people, not "not set"
         label = supporting.field_label(key, _) if key in supporting.FIELDS else key
         lines.append(esc(f"{label}: {shown or _('(not set)')}"))
     if "paused" in profile:

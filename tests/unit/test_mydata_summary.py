@@ -11,6 +11,7 @@ import pytest
 
 from bot.i18n import load_catalog
 from conversations import mydata
+from conversations.matching import Profile
 from conversations.mydata import Holding
 from conversations.preferences import Preferences
 
@@ -87,3 +88,14 @@ def test_every_setting_a_person_can_have_is_said(name: str) -> None:
     changed = stored(everything_set())
     alone = {**start, name: changed[name]} if name in changed else start
     assert overview(alone, "en") != overview(start, "en"), name
+
+
+def test_a_supporters_profile_reads_with_its_labels() -> None:
+    profile = {**Profile(name="Sam", languages=["en"], capacity=0).model_dump(), "paused": True}
+    holding = Holding("en", AT, {}, None, [], profile=profile)
+    text = "\n".join(p.text for p in mydata.summary(holding, CATALOG.translator("en")))
+    for line in ("Name: Sam", "Languages: en", "Gender: (not set)", "People at once: 0"):
+        assert line in text, (line, text)
+    assert "You are paused: coordinators will not suggest you for now." in text
+    for raw in ("\ncapacity:", "\npaused:", "None", "\ngender:"):
+        assert raw not in text, (raw, text)
