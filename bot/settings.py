@@ -14,13 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.errors import SetupError
 
 TELEGRAM_API = "https://api.telegram.org"
-#: What Telegram accepts as a webhook secret_token.
-_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+#: What Telegram accepts as a webhook secret_token is 1-256 of these characters; fewer than 32
+#: random ones could be guessed by anyone who can reach the webhook.
+SECRET_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+SECRET_LENGTH = (32, 256)
 _TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]+")
 #: The ports Telegram delivers webhooks to.
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 HEALTH_PATH = "/healthz"
-MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105
+MAKE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -130,10 +132,11 @@ def webhook_settings(settings: Settings) -> Webhook:
             "PEERDOOR_WEBHOOK_SECRET is not set: webhook mode needs one. Make one with "
             f"{MAKE_SECRET} and set it (or put it in the secrets directory)"
         )
-    if not _SECRET_SHAPE.fullmatch(secret):
+    shortest, longest = SECRET_LENGTH
+    if not SECRET_CHARACTERS.fullmatch(secret) or not shortest <= len(secret) <= longest:
         raise SetupError(
-            "PEERDOOR_WEBHOOK_SECRET is not valid: use 1-256 characters of A-Z, a-z, 0-9, _ "
-            f"and -. Make one with {MAKE_SECRET}"
+            f"PEERDOOR_WEBHOOK_SECRET is not valid: use {shortest} to {longest} random characters "
+            f"of A-Z, a-z, 0-9, _ and -. Make one with {MAKE_SECRET}"
         )
     url, path = _webhook_url(settings.webhook_url, secret)
     host, port = _listen(settings.listen)

@@ -8,11 +8,17 @@ option positions and ids from the config, never answers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from conversations import engine
 
 MAX_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+#: The queue's views.
+QUEUE_VIEWS = ("all", "mine")
+#: A number in callback data: ASCII digits only (str.isdigit also takes "²", which int() refuses)
+#: and short (a forged 50-digit page overflows SQLite's integers).
+_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,9 @@ def parse(data: str | None) -> Press | None:
         return ProfilePress(parts[1], *parts[2:])
     if parts[0] == "s" and len(parts) == 3 and parts[1] and parts[2]:
         return SupportPress(parts[1], parts[2])
-    if parts[0] == "q" and len(parts) == 3 and parts[2].isdigit():
-        return QueuePress(parts[1], int(parts[2]))
+    if parts[0] == "q" and len(parts) == 3 and parts[1] in QUEUE_VIEWS:
+        page = number(parts[2])
+        return None if page is None else QueuePress(parts[1], page)
     if parts[0] == "a" and len(parts) == 2 and parts[1]:
         return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):
@@ -131,6 +138,11 @@ def parse(data: str | None) -> Press | None:
     if press is not None and press.dialog == "intake":
         return DraftPress(press.screen, press.action, press.arg, press.version)
     return None
+
+
+def number(text: str) -> int | None:
+    """A number from callback data (at most 9 ASCII digits), else None: forged data is refused."""
+    return int(text) if _NUMBER.fullmatch(text) else None
 
 
 def _checked(data: str) -> str:

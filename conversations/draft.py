@@ -36,6 +36,8 @@ class Draft(BaseModel):
     urgent: bool = False  # crisis words were seen: the referral will be marked urgent
     choices: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_CHOICES))
     choices_seen: bool = False
+    #: The smallest "of N" shown so far: a person never sees the total grow (see progress()).
+    ceiling: int | None = None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -73,15 +75,58 @@ def next_question(programme: Programme, draft: Draft, after: str | None) -> Ques
     return None
 
 
-def progress(programme: Programme, draft: Draft, question: Question) -> tuple[int, int]:
-    """("3 of 18"): the position among the answerable questions that apply now."""
-    answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
-    ids = [q.id for q in answerable]
-    total = len(ids)
-    if question.id in ids:
-        return ids.index(question.id) + 1, total
-    before = [q.id for q in programme.form[: programme.form.index(question)]]
-    return len([i for i in ids if i in before]) + 1, max(total, 1)
+def most_questions(programme: Programme) -> int:
+    """The most questions the form can ask (every answerable one, whatever the answers): what
+    the first question's "of N" says, what `{questions}` in the form's texts says, and what
+    `peerdoor check-config` counts."""
+    return sum(1 for q in programme.form if q.answerable)
+
+
+def progress(programme: Programme, draft: Draft, question: Question) -> tuple[int, int | None]:
+    """("3 of 18"): the question's number, and the most questions there can be.
+
+    The total counts every question that can still be asked: one that depends on an answer
+    not given yet counts, so answering only ever makes it smaller, never larger. It is None
+    (the screen shows no total) when it would be more than the person saw before, which can
+    happen only after they went back, or from the review, to an answer that may open more
+    questions. Shown totals are the ``ceiling`` that note_progress() keeps, so they only shrink.
+    """
+    number, total = _position(programme, draft, question)
+    if draft.ceiling is not None and total > draft.ceiling:
+        return number, None
+    return number, total
+
+
+def note_progress(programme: Programme, draft: Draft, question: Question) -> None:
+    """Remember the smallest total shown, before ``question`` is shown."""
+    _number, total = _position(programme, draft, question)
+    if draft.ceiling is None or total < draft.ceiling:
+        draft.ceiling = total
+
+
+def _position(programme: Programme, draft: Draft, question: Question) -> tuple[int, int]:
+    """The number of ``question`` and the most questions there can be, counting a question
+    whose condition rests on an answer that may still change as one that may come: on the way
+    through, the answers from here on; from the review, only this question's answer (the person
+    goes back to the review right after it, or after the questions it opens)."""
+    form = programme.form
+    at = form.index(question)
+    place = {q.id: i for i, q in enumerate(form)}
+
+    def decided(source: str) -> bool:
+        return source != question.id if draft.from_review else place[source] < at
+
+    possible: dict[str, bool] = {}
+    for q in form:
+        if q.when is None:
+            possible[q.id] = True
+        elif decided(q.when.question):  # its answer is given and stays
+            possible[q.id] = possible[q.when.question] and is_visible(q, draft.answers)
+        else:  # still open: it may come
+            possible[q.id] = possible[q.when.question]
+    counted = [place[q.id] for q in form if q.answerable and possible[q.id]]
+    number = len([i for i in counted if i < at]) + 1
+    return number, max(len(counted), number)
 
 
 def prune_hidden(programme: Programme, answers: dict[str, Answer]) -> dict[str, Answer]:

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from conversations import engine, safety, screens
+from conversations import callbacks, engine, safety, screens
 from conversations.answers import choice_ids, parse_typed
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import (
     Answer,
     Draft,
     next_question,
+    note_progress,
     prune_hidden,
     visible_questions,
 )
@@ -174,6 +175,7 @@ class Intake:
             question = next_question(programme, draft, None)
             assert question is not None
             draft.current = question.id
+            note_progress(programme, draft, question)
         return screens.question(programme, draft, question, _)
 
     # -- events ---------------------------------------------------------------------------
@@ -280,7 +282,7 @@ class Intake:
     ) -> Outcome:
         _ = self.catalog.translator(draft.language)
         choices = choice_ids(question)
-        index = int(press.arg) if press.arg.isdigit() else -1
+        index = _index(press.arg)
         match press.action:
             case "o" if question.kind in ("single", "yesno") and 0 <= index < len(choices):
                 return self._answer(programme, draft, question, choices[index])
@@ -313,7 +315,7 @@ class Intake:
     def _choices_press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
         """Toggle a choice (in place), or Done: on to the review."""
         _ = self.catalog.translator(draft.language)
-        index = int(press.arg) if press.arg.isdigit() else -1
+        index = _index(press.arg)
         if press.action == "ct" and 0 <= index < len(CHOICES):
             key = CHOICES[index]
             draft.choices[key] = not draft.choices.get(key, DEFAULT_CHOICES[key])
@@ -326,10 +328,11 @@ class Intake:
 
     def _review_press(self, programme: Programme, draft: Draft, press: DraftPress) -> Outcome:
         answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
-        if press.action == "e" and press.arg.isdigit() and 1 <= int(press.arg) <= len(answerable):
+        edit = _index(press.arg)
+        if press.action == "e" and 1 <= edit <= len(answerable):
             draft.from_review = True
             draft.phase = "asking"
-            return self._go_to(programme, draft, answerable[int(press.arg) - 1])
+            return self._go_to(programme, draft, answerable[edit - 1])
         if press.action == "ec":
             draft.phase = "choices"
             return self._reshow(programme, draft)
@@ -388,6 +391,7 @@ class Intake:
             draft.phase = "review" if draft.choices_seen else "choices"
         else:
             draft.phase, draft.current = "asking", question.id
+            note_progress(programme, draft, question)
             given = draft.answers.get(question.id)
             draft.picked = list(given) if isinstance(given, list) else []
         return Outcome(draft, [self.current_screen(programme, draft)])
@@ -419,3 +423,9 @@ def _under_age(programme: Programme, question: Question, value: Answer) -> bool:
         return value < programme.min_age
     option = question.option(str(value))
     return option is not None and option.under_age
+
+
+def _index(arg: str) -> int:
+    """A button's position from callback data; -1 (no such button) if forged."""
+    found = callbacks.number(arg)
+    return -1 if found is None else found

@@ -7,7 +7,6 @@ Every message starts with a neutral line, because that line may show on a lock s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from conversations import surveys
+from conversations import supporting, surveys
 from conversations.casework import status_name
 from conversations.draft import Answer, Draft
 from conversations.forms import Programme, Question
@@ -129,9 +128,9 @@ def _overview(holding: Holding, _: Translate) -> str:
         bold(_("Your settings")),
         esc(_("With us since: {when}").format(when=_when(holding.since, zone, holding.language))),
     ]
-    for key, value in holding.settings.items():
-        lines.append(esc(f"{_setting_name(key, _)}: {_setting_value(key, value, _)}"))
-    if not holding.settings:
+    said = settings_sentences(holding.settings, zone, holding.language, _)
+    lines += [esc("• " + sentence) for sentence in said]
+    if not said:
         lines.append(esc(_("No settings saved.")))
     return "\n".join(lines)
 
@@ -139,8 +138,19 @@ def _overview(holding: Holding, _: Translate) -> str:
 def _profile_block(profile: dict[str, Any], _: Translate) -> str:
     lines = [bold(_("Your supporter profile"))]
     for key, value in profile.items():
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        lines.append(esc(f"{key}: {shown}"))
+        if key == "paused":
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
+        if key == "capacity":
+            shown = str(value)  # 0 is a number of people, not "not set"
+        label = supporting.field_label(key, _) if key in supporting.FIELDS else key
+        lines.append(esc(f"{label}: {shown or _('(not set)')}"))
+    if "paused" in profile:
+        lines.append(
+            esc(_("You are paused: coordinators will not suggest you for now."))
+            if profile["paused"]
+            else esc(_("Coordinators can suggest you for new people."))
+        )
     return "\n".join(lines)
 
 
@@ -450,18 +460,85 @@ def _thread_label(kind: str, _: Translate) -> str:
     }.get(kind, kind)
 
 
-def _setting_name(key: str, _: Translate) -> str:
-    return {"language": _("Language")}.get(key, key)
+def settings_sentences(
+    settings: dict[str, Any], zone: tzinfo, language: str, _: Translate
+) -> list[str]:
+    """The person's settings (conversations/preferences.py, as stored) in plain sentences.
+
+    A setting left as it always starts (not blocked, no reminders) says nothing; the file
+    holds every value as stored."""
+    said: list[str] = []
+    code = settings.get("language")
+    if isinstance(code, str):
+        said.append(_("We write to you in {language}.").format(language=_language(code, _)))
+    consents = settings.get("consents")
+    for purpose, consent in (consents or {}).items() if isinstance(consents, dict) else ():
+        sentence = _consent_sentence(purpose, consent, _)
+        at = _moment(consent.get("at")) if isinstance(consent, dict) else None
+        if sentence is not None and at is not None:
+            said.append(sentence.format(when=_when(at, zone, language)))
+    if settings.get("discreet") is True:
+        said.append(_("The first line of our messages never says what they are about."))
+    elif settings.get("discreet") is False:
+        said.append(_("The first line of our messages may say what they are about."))
+    if settings.get("silent") is True:
+        said.append(_("Our messages come without a sound."))
+    elif settings.get("silent") is False:
+        said.append(_("Our messages come with a sound."))
+    moments = {
+        "paused_until": _("You paused our messages until {when}."),
+        "checkins_stopped_at": _("You stopped check-in messages on {when}."),
+    }
+    for key, sentence in moments.items():
+        at = _moment(settings.get(key))
+        if at is not None:
+            said.append(sentence.format(when=_when(at, zone, language)))
+    if settings.get("blocked") is True:
+        said.append(_("Telegram told us you blocked us, so we stopped writing to you."))
+    if settings.get("session_reminders") is True:
+        said.append(_("We remind you before each meeting with your supporter."))
+    return said
 
 
-def _setting_value(key: str, value: object, _: Translate) -> str:
-    if key == "language" and isinstance(value, str):
-        return LANGUAGE_NAMES.get(value, value)
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else "-"
-    return str(value)
+def _consent_sentence(purpose: str, consent: object, _: Translate) -> str | None:
+    """What the person agreed to (or said no to), with ``{when}`` still to fill in."""
+    if not isinstance(consent, dict) or not isinstance(consent.get("given"), bool):
+        return None
+    given = consent["given"]
+    sentences = {
+        "referral": (
+            _("On {when} you agreed that we keep your answers to find you a peer supporter."),
+            _("On {when} you said no to us keeping your answers."),
+        ),
+        "checkins": (
+            _("On {when} you said yes to check-in messages from us."),
+            _("On {when} you said no to check-in messages from us."),
+        ),
+        "feedback": (
+            _("On {when} you said yes to a few questions about our service at the end."),
+            _("On {when} you said no to questions about our service at the end."),
+        ),
+    }
+    if purpose not in sentences:
+        return None
+    yes, no = sentences[purpose]
+    return yes if given else no
+
+
+def _language(code: str, _: Translate) -> str:
+    """A language's name inside a sentence of the person's language."""
+    names = {"en": _("English"), "sv": _("Swedish")}
+    return names.get(code) or LANGUAGE_NAMES.get(code, code)
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _name(programme: Programme, language: str) -> str:

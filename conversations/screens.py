@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from conversations import callbacks
 from conversations.answers import choice_ids, option_label
-from conversations.draft import Answer, Draft, progress, visible_questions
+from conversations.draft import Answer, Draft, most_questions, progress, visible_questions
 from conversations.forms import Programme, Question, ServiceConfig
 from conversations.i18n import LANGUAGE_NAMES, Translate
 from conversations.preferences import CHOICES, SETTINGS
@@ -65,10 +65,15 @@ def question(programme: Programme, draft: Draft, q: Question, _: Translate) -> P
     lines = []
     if q.answerable:
         number, total = progress(programme, draft, q)
-        lines.append(esc(_("Question {number} of {total}").format(number=number, total=total)))
+        cue = (
+            _("Question {number}").format(number=number)
+            if total is None
+            else _("Question {number} of {total}").format(number=number, total=total)
+        )
+        lines.append(esc(cue))
     else:
         lines.append(esc(_("Good to know")))
-    lines.append(bold(programme.text(q.text, lang)))
+    lines.append(bold(question_text(programme, q, lang)))
     if q.hint is not None:
         lines.append(italic(programme.text(q.hint, lang)))
     current = draft.answers.get(q.id) if q.id in draft.answers else _UNSET
@@ -80,6 +85,15 @@ def question(programme: Programme, draft: Draft, q: Question, _: Translate) -> P
 
 
 _UNSET: Answer | object = object()
+
+#: In a form's texts (the welcome, say), the most questions the form can ask.
+QUESTIONS_PLACEHOLDER = "{questions}"
+
+
+def question_text(programme: Programme, q: Question, language: str) -> str:
+    """A question's text; ``{questions}`` in it is the count `peerdoor check-config` prints."""
+    text = programme.text(q.text, language)
+    return text.replace(QUESTIONS_PLACEHOLDER, str(most_questions(programme)))
 
 
 def _instruction(q: Question, _: Translate) -> str:
@@ -360,8 +374,12 @@ def help_screen(programme: Programme | None, draft: Draft | None, _: Translate) 
             where = _("You are checking your answers before you send them.")
         elif q is not None and q.answerable:
             number, total = progress(programme, draft, q)
-            where = _("You are on question {number} of {total}.").format(
-                number=number, total=total
+            where = (
+                _("You are on question {number}.").format(number=number)
+                if total is None
+                else _("You are on question {number} of {total}.").format(
+                    number=number, total=total
+                )
             )
     lines = [
         esc(_("How this chat works")),

@@ -421,10 +421,12 @@ def is_choice(name: str) -> bool:
 
 def choice_at(programme: Programme, name: str, index: str) -> str | None:
     ids = choices_for(programme, name)
-    return ids[int(index)] if index.isdigit() and int(index) < len(ids) else None
+    at = callbacks.number(index)
+    return ids[at] if at is not None and at < len(ids) else None
 
 
 def questions_at(programme: Programme, index: str) -> Question | None:
-    if not index.isdigit() or int(index) >= len(programme.form):
+    at = callbacks.number(index)
+    if at is None or at >= len(programme.form):
         return None
-    return programme.form[int(index)]
+    return programme.form[at]

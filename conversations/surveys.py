@@ -191,7 +191,8 @@ def _press(
     programme: Programme, state: SurveyState, q: Question, press: SurveyPress, _: Translate
 ) -> Outcome:
     ids = choice_ids(q) if q.kind in ("single", "multi", "yesno") else []
-    index = int(press.arg) if press.arg.isdigit() else -1
+    index = callbacks.number(press.arg)
+    index = -1 if index is None else index
     match press.action:
         case "o" if q.kind in ("single", "yesno") and 0 <= index < len(ids):
             state.answers[q.id] = ids[index]

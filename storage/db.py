@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -37,8 +39,28 @@ def migrations() -> list[Migration]:
     return found
 
 
+def create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600, whatever the umask, unless it is already there.
+
+    SQLite would create a new database file 0644 under the usual umask 022, readable by every
+    user of the machine. An empty file is a valid empty database, and SQLite gives the ``-wal``
+    and ``-shm`` files it creates beside it the database file's own mode, so they are 0600 too.
+    A file that exists is left as it is (the operator may have chosen its mode).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # there already, or the folder is missing: opening it says what is wrong
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 async def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     """Open with per-connection pragmas that write nothing (WAL is switched on later)."""
+    create_private(path)
     try:
         conn = await aiosqlite.connect(path, isolation_level=None)
     except sqlite3.Error as e:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from storage.db import BUSY_TIMEOUT_MS, translate
+from storage.db import BUSY_TIMEOUT_MS, create_private, translate
 
 T = TypeVar("T")
 
@@ -87,6 +87,7 @@ class KeyStore:
 
     @classmethod
     def _open(cls, path: Path, busy_timeout_ms: int) -> KeyStore:
+        create_private(path)  # 0600 whatever the umask, and so its -wal and -shm files
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as e:

@@ -27,6 +27,7 @@ from bot.settings import (
     webhook_settings,
 )
 from bot.telegram.app import Runtime
+from conversations.draft import most_questions
 from conversations.forms import ServiceConfig
 from storage import AuditReport, KeyRing, Purged, Store
 
@@ -53,14 +54,17 @@ def cmd_init(settings: Settings) -> None:
             "apart from the data backups"
         )
     ensure_data_dir(settings)
-    print("next: peerdoor check-config, then peerdoor run")
+    print("next: peerdoor check-config, then peerdoor start")
 
 
 def cmd_check_config(settings: Settings, webhook: bool = False) -> None:
     config = load_config(settings.config)
     for programme in config.programmes:
-        asked = sum(1 for q in programme.form if q.answerable)
-        print(f"{programme.id}: {asked} questions, languages {', '.join(programme.languages)}")
+        asked = most_questions(programme)  # what the form's {questions} says
+        print(
+            f"{programme.id}: {asked} questions at most, "
+            f"languages {', '.join(programme.languages)}"
+        )
     print(f"{settings.config} is valid")
     for line in check_environment(settings, webhook):
         print(line)
@@ -76,8 +80,9 @@ def cmd_run(settings: Settings, webhook: bool = False) -> None:
     asyncio.run(_serve(settings, config, master_key, token, hook))
 
 
-def cmd_start(settings: Settings) -> None:
-    """`run` when a token is set; without one, how to get one, then the sandbox."""
+def cmd_start(settings: Settings, config: Path | None = None) -> None:
+    """`run` when a token is set; without one, how to get one, then the sandbox (with
+    ``config``, the --config given, if any)."""
     token = settings.telegram_token
     if token is not None and token.get_secret_value().strip():
         cmd_run(settings)
@@ -86,7 +91,7 @@ def cmd_start(settings: Settings) -> None:
         require_token(settings)
     except SetupError as exc:
         print(f"peerdoor: {exc}. Meanwhile, try the bot in the sandbox.", flush=True)
-    cmd_sandbox(8080, None)
+    cmd_sandbox(8080, config)
 
 
 def cmd_sandbox(port: int, config: Path | None) -> None:
@@ -271,6 +276,74 @@ async def _purge(settings: Settings, config: ServiceConfig) -> Purged:
         await store.close()
 
 
+#: What each command does, for `peerdoor COMMAND --help`.
+DESCRIPTIONS: dict[str, str] = {
+    "init": (
+        "Write an example config (peerdoor.toml, or the --config path) and a new master key "
+        "(peerdoor.key, or PEERDOOR_KEY_FILE; mode 0600), and make the data folder. An existing "
+        "config or key is kept, never overwritten."
+    ),
+    "check-config": (
+        "Check the config file, the token, the master key, the erasure key store and the data "
+        "folder the way `peerdoor run` would, without starting the bot or writing anything. A "
+        "problem is one line naming it and the fix, with exit status 2."
+    ),
+    "run": (
+        "Run the bot until Ctrl+C: long polling by default; with --webhook, Telegram's webhook "
+        "(production). Needs PEERDOOR_TELEGRAM_TOKEN and the master key."
+    ),
+    "start": (
+        "Run the bot (as `peerdoor run`) when PEERDOOR_TELEGRAM_TOKEN is set. Without a token, "
+        "say how to get one and open the sandbox meanwhile."
+    ),
+    "invite": (
+        "Make a one-time code for a new coordinator or peer supporter of one programme. They send "
+        "/join CODE to the bot in a private chat; the code works once, for --days days."
+    ),
+    "revoke": (
+        "Take a coordinator's or peer supporter's role in one programme away at once: every "
+        "relay, notification and pending hand-over to them stops, and the referrals they held go "
+        "back to the queue. A coordinator named in the config is removed there instead."
+    ),
+    "audit": (
+        "verify: check that the audit trail (who did what and when, never what was written) is "
+        "complete and unchanged. Exit status 1 if it is broken."
+    ),
+    "rotate-key": (
+        "Make a new master key and re-wrap every data key under it; a running bot follows. The "
+        "old key is kept aside as <key file>.retired-<id> to open backups taken before now: "
+        "destroy it to make those backups unreadable."
+    ),
+    "backup": (
+        "Copy the database to a new file (mode 0600) while the bot runs. The copy holds neither "
+        "the master key nor the erasure key store: back those up apart."
+    ),
+    "backup-keys": (
+        "Copy the erasure key store, replacing the previous copy at that path. Keep only this "
+        "latest copy, apart from the data backups."
+    ),
+    "purge": (
+        "Erase now what is past the config's retention periods: unfinished forms, closed "
+        "referrals, and people with nothing left. The running bot also does this every day."
+    ),
+    "report": (
+        "Charts and numbers for the service and its commissioners, written to a new folder. "
+        "Counts only, with small counts suppressed: no answers, no names."
+    ),
+    "export": (
+        "Referrals with their answers as CSV, JSON or FHIR, for the service's case system. The "
+        "file holds personal data (mode 0600): move it somewhere safe, then delete it."
+    ),
+    "sandbox": (
+        "Try the bot in a web page, against a built-in emulated Telegram: no token needed, and "
+        "its chats, data and key are gone when it stops."
+    ),
+}
+#: The commands that read the config file: each takes --config (else PEERDOOR_CONFIG).
+READS_CONFIG = ("init", "check-config", "run", "start", "invite", "purge", "report", "export")
+CONFIG_HELP = "the config file (default: PEERDOOR_CONFIG, else peerdoor.toml)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="peerdoor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -314,13 +387,25 @@ def parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="default: PEERDOOR_CONFIG, ./peerdoor.toml, or the example"
     )
     sub.add_parser("start", help="run the bot if a token is set, else open the sandbox")
+    for name, command in sub.choices.items():
+        command.description = DESCRIPTIONS[name]
+        if name in READS_CONFIG:
+            command.add_argument("--config", type=Path, help=CONFIG_HELP)
     return p
+
+
+def with_config(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``--config PATH`` wins over PEERDOOR_CONFIG (the sandbox reads its own)."""
+    path = getattr(args, "config", None)
+    if path is None or args.command not in READS_CONFIG:
+        return settings
+    return settings.model_copy(update={"config": path})
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = with_config(load_settings(), args)
         if args.command == "invite":
             cmd_invite(settings, args.role, args.programme, args.days)
         elif args.command == "revoke":
@@ -339,12 +424,13 @@ def main(argv: list[str] | None = None) -> int:
             cmd_check_config(settings, args.webhook)
         elif args.command == "run":
             cmd_run(settings, args.webhook)
+        elif args.command == "start":
+            cmd_start(settings, args.config)
         else:
             commands = {
                 "init": cmd_init,
                 "rotate-key": cmd_rotate_key,
                 "purge": cmd_purge,
-                "start": cmd_start,
             }
             commands[args.command](settings)
     except SetupError as exc:

@@ -1,9 +1,11 @@
 """`peerdoor check-config`, beyond the config file: the environment the bot would start in.
 
 Read-only: nothing is created or changed, no secret is printed. Anything that is set but wrong
-raises SetupError (one line, exit status 2). Without ``--webhook``, a token or key that is not
-there yet is only noted (a fresh checkout has neither); with ``--webhook`` (production) every
-setting the bot needs must be present.
+raises SetupError (one line, exit status 2), the same one `peerdoor run` would stop with. Without
+``--webhook``, a token or key that is not there yet is only noted (a fresh checkout has neither);
+but a key file the operator named (PEERDOOR_KEY_FILE), or any key once a token is set (then
+`peerdoor start` runs the bot), must be there. With ``--webhook`` (production) every setting the
+bot needs must be present.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def check_environment(settings: Settings, webhook: bool) -> list[str]:
     """One line per thing checked; raises SetupError at the first problem."""
     return [
         _token(settings, webhook),
-        _master_key(settings, webhook),
+        _master_key(settings, webhook or _key_expected(settings)),
         _keystore(settings),
         _data_dir(settings),
         *([_webhook(settings)] if webhook else []),
@@ -36,6 +38,12 @@ def _token(settings: Settings, required: bool) -> str:
         return "telegram token: not set yet (peerdoor run needs PEERDOOR_TELEGRAM_TOKEN)"
     require_token(settings)  # a missing or malformed one: raises, saying how to fix it
     return "telegram token: set, looks like a bot token"
+
+
+def _key_expected(settings: Settings) -> bool:
+    """Whether `run` (or `start`) would need the key now: its file was named, or a token is set."""
+    token = settings.telegram_token.get_secret_value().strip() if settings.telegram_token else ""
+    return "key_file" in settings.model_fields_set or bool(token)
 
 
 def _master_key(settings: Settings, required: bool) -> str:

@@ -25,6 +25,7 @@ from typing import Literal
 
 from conversations.forms import Programme, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
+from conversations.screens import question_text
 from storage import Referral, Store
 
 DEFAULT_THRESHOLD = 5
@@ -275,7 +276,7 @@ def summarise(
     outcomes = [sum(1 for r in rows if r.group == g) for g in groups]
     language = programme.default_language
     steps = [
-        Step(n, q.id, programme.text(q.text, language), funnel.get(q.id, 0))
+        Step(n, q.id, question_text(programme, q, language), funnel.get(q.id, 0))
         for n, q in enumerate(programme.form, start=1)
     ]
     return ProgrammeReport(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -23,7 +24,7 @@ from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
 from bot.services.reply import Reply
 from bot.services.revocation import configured, revoke
-from conversations import casework, news, revoking, safety, screens, supporting
+from conversations import callbacks, casework, news, revoking, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -31,6 +32,7 @@ from conversations.lifecycle import ACTIONS, ENDED, OPEN, OUTCOMES, Action, avai
 from conversations.matching import MAX_NAME, Profile
 from conversations.prompts import Prompt, esc
 from storage import Person, Referral, Unit
+from storage.referrals import CROCKFORD, REFERENCE_LENGTH, REFERENCE_PREFIX, normalise_reference
 
 log = logging.getLogger("peerdoor.casework")
 
@@ -78,8 +80,9 @@ class CaseworkFlow(ServiceFlow):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             holder = desk.person if view == "mine" else None
             statuses = (*OPEN, *OUTCOMES) if view == "mine" else OPEN
-            page = max(page, 0)
             total = await uow.referrals.count(desk.programmes, statuses, holder=holder)
+            last = max(0, (total - 1) // casework.PAGE_SIZE)
+            page = min(max(page, 0), last)  # a page past the end (forged or stale): the last
             found = await uow.referrals.queue(
                 desk.programmes,
                 statuses,
@@ -246,9 +249,9 @@ class CaseworkFlow(ServiceFlow):
             if referral is None or programme is None:
                 await uow.audit.record(
                     desk.person,
-                    f"refused:{press.action}",
+                    f"refused:{_named(press.action)}",
                     self.clock(),
-                    reference=press.reference,
+                    reference=_code(press.reference),
                     detail="not_found",
                 )
                 _ = self._t(desk.language)
@@ -451,7 +454,8 @@ class CaseworkFlow(ServiceFlow):
     ) -> Reply:
         _ = self._t(desk.language)
         state = await _staff_state(uow, desk.person)
-        index = int(arg) if arg.isdigit() else -1
+        index = callbacks.number(arg)
+        index = -1 if index is None else index
         if (
             state is None
             or state.pending != "defer"
@@ -677,12 +681,12 @@ class CaseworkFlow(ServiceFlow):
         person = await uow.people.find(who.telegram_id)
         await uow.audit.record(
             person,
-            f"refused:{action}",
+            f"refused:{_named(action)}",
             self.clock(),
-            reference=reference,
+            reference=_code(reference),
             detail="not_a_coordinator",
         )
-        log.warning("casework.refused action=%s", action)
+        log.warning("casework.refused action=%s", _named(action))
         _ = self._t(self._language(who))
         return Reply(
             [casework.not_a_coordinator(_)] if who.private else [],
@@ -706,6 +710,25 @@ _BASE_ACTION: dict[str, str] = {
     **dict.fromkeys(MATCH_ACTIONS, "match"),
 }
 _KNOWN: frozenset[str] = frozenset(ACTIONS)
+#: Every action a coordinator's button can carry: what the log and the audit trail may name.
+_NAMED: frozenset[str] = _KNOWN | set(_BASE_ACTION) | {"view", "stop", "res", "queue"}
+_REFERENCE = re.compile(rf"{REFERENCE_PREFIX}[{CROCKFORD}]{{{REFERENCE_LENGTH}}}")
+
+
+def _named(action: str) -> str:
+    """The action as the log and the audit trail may name it: a forged one is "unknown".
+
+    Callback data and typed commands are the sender's own text (newlines, words about their
+    health): they never go to the log or to the audit trail's plaintext as they are."""
+    return action if action in _NAMED else "unknown"
+
+
+def _code(reference: str | None) -> str | None:
+    """A reference code worth recording; anything else typed after /referral is not kept."""
+    if reference is None:
+        return None
+    code = normalise_reference(reference)
+    return code if _REFERENCE.fullmatch(code) else None
 
 
 @dataclass

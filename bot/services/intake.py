@@ -259,8 +259,9 @@ class IntakeFlow:
         _ = self._translator(who)
         if press.action in screens.PAUSES or press.action == "resume":
             return await self._pause(who, press.action, update_id)
-        if press.action.startswith("t") and press.action[1:].isdigit():
-            return await self._toggle_choice(who, int(press.action[1:]), update_id)
+        toggled = callbacks.number(press.action[1:]) if press.action.startswith("t") else None
+        if toggled is not None:
+            return await self._toggle_choice(who, toggled, update_id)
         if press.action == "reagree":
             return await self._reagree(who, update_id)
         if press.action == "askdel":

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.delivery import kinds
 from bot.services.reply import Reply
-from conversations import matching, screens, supporting
+from conversations import callbacks, matching, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.casework import ask_text
 from conversations.forms import Programme
@@ -87,8 +87,9 @@ class Matchmaker:
         if state is None:
             return Reply(notice=screens.expired_notice(_))
         answers = json.loads(await uow.referrals.answers(referral))
-        if action == "pick" and press.arg.isdigit() and int(press.arg) < len(state.suggested):
-            state.chosen = int(press.arg)
+        chosen = callbacks.number(press.arg)
+        if action == "pick" and chosen is not None and chosen < len(state.suggested):
+            state.chosen = chosen
             state.share = supporting.default_share(programme, answers)
         elif action == "share" and state.chosen >= 0:
             question = supporting.questions_at(programme, press.arg)

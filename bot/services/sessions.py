@@ -18,7 +18,7 @@ from bot.delivery import kinds, session_calendar
 from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
-from conversations import meeting_plan, screens, sessions, surveys
+from conversations import callbacks, meeting_plan, screens, sessions, surveys
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt, esc
@@ -347,7 +347,8 @@ class SessionsFlow(ServiceFlow):
     async def _session(
         self, uow: Unit, session_id: str
     ) -> tuple[Session, Engagement, Referral, Programme] | None:
-        session = await uow.sessions.get(int(session_id)) if session_id.isdigit() else None
+        number = callbacks.number(session_id)
+        session = await uow.sessions.get(number) if number is not None else None
         engagement = await uow.engagements.get(session.engagement_id) if session else None
         referral = await uow.referrals.get(engagement.referral_id) if engagement else None
         programme = await self._programme(uow, referral)

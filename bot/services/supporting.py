@@ -252,9 +252,10 @@ def _toggle(profile: Profile, name: str, option: str) -> None:
 def _set_typed(profile: Profile, name: str, text: str) -> bool:
     """Set a typed field; True if the text does not fit (the question is asked again)."""
     if name == "capacity":
-        if not text.isdigit() or not 0 <= int(text) <= MAX_CAPACITY:
+        typed = text.strip()
+        if not (typed.isascii() and typed.isdigit()) or not 0 <= int(typed) <= MAX_CAPACITY:
             return True
-        profile.capacity = int(text)
+        profile.capacity = int(typed)
         return False
     limit = MAX_NAME if name == "name" else MAX_WORDS
     if not text or len(text) > limit:

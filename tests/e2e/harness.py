@@ -15,6 +15,7 @@ from bot.config_file import load_config
 from bot.settings import Settings
 from bot.telegram.app import Runtime
 from conversations.forms import Programme, Question, ServiceConfig
+from conversations.screens import question_text
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from sandbox.emulator.scripting import wait_until
 from storage import KeyRing, Store
@@ -144,8 +145,8 @@ async def wait_for_log(
 
 def asked(programme: Programme, message: StoredMessage, language: str) -> Question | None:
     """Which question a bot message asks (the longest question text it contains)."""
-    hits = [q for q in programme.form if programme.text(q.text, language) in message.text]
-    return max(hits, key=lambda q: len(programme.text(q.text, language)), default=None)
+    hits = [q for q in programme.form if question_text(programme, q, language) in message.text]
+    return max(hits, key=lambda q: len(question_text(programme, q, language)), default=None)
 
 
 async def consent(person: ScriptedUser, payload: str = "hiv", agree: str = "Yes, I agree") -> None:

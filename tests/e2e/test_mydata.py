@@ -79,7 +79,9 @@ async def test_copy_holds_answers_thread_and_notes(
     assert "Tuesday evening is good" in text
     assert "When suits you?" in text
     assert "Prefers evenings; mentioned art group" in text  # notes are part of the copy
-    assert "Language: English" in text
+    assert "We write to you in English." in text  # settings as sentences, not stored JSON
+    assert "you agreed that we keep your answers to find you a peer supporter." in text
+    assert '{"' not in text and "consents" not in text
     assert "Telegram id is stored only encrypted" in text
     for message in summary[1:]:
         assert (message.text or "").startswith("Your copy, part ")

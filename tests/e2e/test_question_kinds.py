@@ -32,18 +32,18 @@ async def test_number_date_yesno_single_multi_text_info(
     mo = emulator.user(5401, "Mo")
     await consent(mo, payload="kinds")
     await mo.press("Continue")  # info
-    assert "How old are you?" in await reply_to(mo, "Question 1 of 5")
+    assert "How old are you?" in await reply_to(mo, "Question 1 of 6")
     await mo.send("one hundred")
     assert "Please type a number" in (await mo.next_message()).text
     await mo.send("111")
     assert "from 10 to 110" in (await mo.next_message()).text
     await mo.send("34")
-    assert "When did you last see a nurse?" in await reply_to(mo, "Question 2 of 5")
+    assert "When did you last see a nurse?" in await reply_to(mo, "Question 2 of 6")
     await mo.send("2099-01-01")
     assert "in the future" in (await mo.next_message()).text
     await mo.send("3/2/2026")
-    await reply_to(mo, "Question 3 of 5")
-    await mo.press("Yes")  # yes/no: shows the conditional question
+    await reply_to(mo, "Question 3 of 6")  # the conditional one counts
+    await mo.press("Yes")  # yes/no: shows the conditional question (already counted)
     await reply_to(mo, "Question 4 of 6")
     await mo.press("Small")
     days = await mo.wait_for(lambda m: "Which days suit you?" in m.text)

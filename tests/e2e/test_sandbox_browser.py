@@ -31,6 +31,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright
 
 from bot.config_file import load_config
 from conversations.forms import Programme
+from conversations.screens import question_text
 from tests.e2e.harness import EXAMPLE_CONFIG, HIV_PLAN, REFERENCE, SKIP
 
 pytestmark = pytest.mark.slow
@@ -256,8 +257,8 @@ class Photographer:
 
 
 def asked(programme: Programme, text: str) -> str | None:
-    hits = [q for q in programme.form if programme.text(q.text, "en") in text]
-    best = max(hits, key=lambda q: len(programme.text(q.text, "en")), default=None)
+    hits = [q for q in programme.form if question_text(programme, q, "en") in text]
+    best = max(hits, key=lambda q: len(question_text(programme, q, "en")), default=None)
     return best.id if best is not None else None
 
 

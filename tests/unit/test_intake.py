@@ -95,13 +95,23 @@ def test_happy_path_reaches_review_and_submits_only_given_answers(person: Person
     }
 
 
-def test_progress_cue_counts_only_questions_that_apply(person: Person) -> None:
+def test_progress_cue_counts_what_can_still_be_asked(person: Person) -> None:
+    """The phone question counts until the answer it rests on rules it out: the total only
+    ever shrinks (it never went from 8 to 9 when the phone question appeared)."""
     person.tap("Continue")
-    assert person.text.startswith("Question 1 of 8")
+    assert person.text.startswith("Question 1 of 9")
     person.type("Sam")
-    assert person.text.startswith("Question 2 of 8")
+    assert person.text.startswith("Question 2 of 9")
     person.tap("Phone")
-    assert person.text.startswith("Question 3 of 9")  # the phone question now applies
+    assert person.text.startswith("Question 3 of 9")  # the phone question applies
+    person.send(Command("back"))
+    assert person.text.startswith("Question 2 of 9")
+    person.tap("Chat")
+    assert person.text.startswith("Question 3 of 8")  # no phone question: one fewer
+    person.send(Command("back"))
+    assert person.text.startswith("Question 2\n"), "9 again would be a total that grew"
+    person.tap("Phone")
+    assert person.text.startswith("Question 3\n")
 
 
 def test_conditional_question_and_its_answer_go_when_the_condition_changes(person: Person) -> None:
@@ -240,7 +250,7 @@ def test_language_switch_keeps_place() -> None:
     p.tap("Svenska")
     assert p.draft is not None
     assert p.draft.language == "sv"
-    assert p.text.startswith("Fråga 1 av 8")
+    assert p.text.startswith("Fråga 1 av 9")
     assert "[sv] Question name?" in p.text
 
 

@@ -126,6 +126,8 @@ async def test_report_numbers_charts_and_suppression(tmp_path: Path) -> None:
         assert cell(page, "hiv-step-change") == "0"
         assert cell(page, "hiv-step-sent") == "16"
         assert [s.reached for s in report.programmes[0].steps][:4] == [30, 28, 26, 3]
+        start = report.programmes[0].steps[0]
+        assert "up to 22 short questions" in start.label, "the form's {questions}, filled in"
 
         # Outcomes: closed ones count under the outcome recorded before closing.
         assert cell(page, "hiv-outcome-open") == "7"

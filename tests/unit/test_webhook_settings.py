@@ -13,8 +13,12 @@ import aiohttp
 import pytest
 
 from bot.errors import SetupError
+from bot.ops.cli import example_config
+from bot.ops.keys import encode_key
 from bot.settings import Settings, load_settings, webhook_settings
 from bot.telegram.webhook import SECRET_HEADER, WebhookServer
+from storage import KeyRing
+from tests.unit.test_cli import one_line_exit_2, peerdoor
 
 SECRET = "s3cret_-" * 4
 URL = "https://bot.example.org/telegram"
@@ -39,6 +43,8 @@ def test_good_webhook_settings() -> None:
         ({"webhook_secret": None}, "PEERDOOR_WEBHOOK_SECRET is not set"),
         ({"webhook_secret": "has space"}, "PEERDOOR_WEBHOOK_SECRET is not valid"),
         ({"webhook_secret": "x" * 257}, "PEERDOOR_WEBHOOK_SECRET is not valid"),
+        ({"webhook_secret": "x"}, "PEERDOOR_WEBHOOK_SECRET is not valid"),
+        ({"webhook_secret": SECRET[:31]}, "secrets.token_urlsafe(32)"),
         ({"webhook_secret": "ünïcode"}, "PEERDOOR_WEBHOOK_SECRET is not valid"),
         ({"webhook_url": None}, "PEERDOOR_WEBHOOK_URL is not set"),
         ({"webhook_url": "http://bot.example.org/t"}, "PEERDOOR_WEBHOOK_URL is not valid"),
@@ -125,3 +131,22 @@ async def test_server_health_and_refusals(unused_tcp_port: int) -> None:
                 assert r.status == 503
     finally:
         await server.stop()
+
+
+def test_a_short_webhook_secret_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    """`peerdoor run --webhook` with a guessable secret: one line naming the setting, exit 2."""
+    (tmp_path / "peerdoor.toml").write_text(example_config())
+    env = {
+        "PEERDOOR_TELEGRAM_TOKEN": "123456:AAE-secret-token_xyz",
+        "PEERDOOR_MASTER_KEY": encode_key(KeyRing.generate()),
+        "PEERDOOR_WEBHOOK_URL": URL,
+        "PEERDOOR_WEBHOOK_SECRET": "a",
+    }
+    for command in (("run", "--webhook"), ("check-config", "--webhook")):
+        one_line_exit_2(
+            peerdoor(tmp_path, *command, **env),
+            "PEERDOOR_WEBHOOK_SECRET",
+            "32",
+            'python3 -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+    assert not (tmp_path / "data").exists()
