@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from storage import (
     KeyRing,
     KeyStoreMissing,
+    StorageError,
     Store,
     UnknownPerson,
     WrongKeyStore,
@@ -19,6 +21,7 @@ from storage import (
 from storage.backup import backup_database
 from storage.crypto import new_data_key
 from storage.keys import DataKey, DataKeys, wrap_context
+from storage.keystore import KeyStore
 from tests.unit.storage_fixtures import T0, opened, people, raw
 
 
@@ -132,12 +135,73 @@ async def test_a_crash_between_the_two_commits_is_settled_at_the_next_open(
         conn.execute("UPDATE erasure_secrets SET state = 'new' WHERE person_id = ?", (cy.id,))
         conn.execute("INSERT INTO erasure_secrets VALUES ('nobody', zeroblob(32), 'new')")
     async with opened(path, KeyRing(master)) as store:
-        assert secrets_in(keystore) == {bob.id: "live", cy.id: "live", "nobody": "new"}
+        # 'erasing' only goes forward: bob's erasure is finished, although it never committed
+        assert secrets_in(keystore) == {cy.id: "live", "nobody": "new"}
+        assert await store.leftovers() == [bob.id]
+        assert await store.remove_leftovers() == 1
+        assert await store.leftovers() == []
         async with store.unit() as u:
-            for telegram_id in (2, 3):
-                person = await u.people.find(telegram_id)
-                assert person is not None
-                assert await u.people.telegram_id(person) == telegram_id
+            assert await u.people.get(bob.id) is None
+            assert await u.people.find(2) is None
+            person = await u.people.find(3)
+            assert person is not None
+            assert await u.people.telegram_id(person) == 3
+
+
+async def test_an_erasure_left_erasing_never_comes_back_with_a_backup(tmp_path: Path) -> None:
+    """The erasing-then-backup order: the bot dies between the erasure's commit and destroying
+    the secret; the backup from before is opened (as a restore would) with the key store."""
+    path, master = tmp_path / "peerdoor.db", KeyRing.generate()
+    keystore, backup = keystore_path(path), tmp_path / "before.db"
+    async with opened(path, KeyRing(master)) as store:
+        ada, bob = await people(store, 1, 2)
+        async with store.unit() as u:
+            await u.drafts.save(ada, b"ada's draft", T0)
+        backup_database(path, backup)
+        with pytest.MonkeyPatch.context() as crash:  # the process dies before the destroy
+            crash.setattr(KeyStore, "destroy", _dies)
+            with pytest.raises(SystemExit):
+                async with store.unit() as u:
+                    await u.people.erase(ada)
+    assert secrets_in(keystore) == {ada.id: "erasing", bob.id: "live"}
+    async with opened(backup, KeyRing(master), keystore) as copy:
+        assert secrets_in(keystore) == {bob.id: "live"}, "never back to 'live'"
+        async with copy.unit() as u:
+            assert await u.people.find(1) is None
+            with pytest.raises(UnknownPerson):
+                await u.drafts.load(ada)
+            found = await u.people.find(2)
+            assert found == bob and await u.people.telegram_id(found) == 2
+        assert await copy.leftovers() == [ada.id]
+    async with opened(path, KeyRing(master)) as store, store.unit() as u:
+        assert await u.people.find(1) is None
+
+
+async def test_a_failed_erasure_commit_still_destroys_the_secret(tmp_path: Path) -> None:
+    """The commit of an erasure fails after the secret was marked: forward, not back."""
+    path, master = tmp_path / "peerdoor.db", KeyRing.generate()
+    keystore = keystore_path(path)
+    async with opened(path, KeyRing(master)) as store:
+        (ada,) = await people(store, 1)
+        real = store._conn.commit
+
+        async def refuse() -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        store._conn.commit = refuse  # type: ignore[method-assign]
+        with pytest.raises(StorageError, match="commit failed"):
+            async with store.unit() as u:
+                await u.people.erase(ada)
+        store._conn.commit = real  # type: ignore[method-assign]
+        assert secrets_in(keystore) == {}
+        assert await store.leftovers() == [ada.id]
+        assert await store.remove_leftovers() == 1
+        async with store.unit() as u:
+            assert await u.people.get(ada.id) is None and await u.people.find(1) is None
+
+
+async def _dies(self: KeyStore, person_ids: object) -> None:
+    raise SystemExit("killed between the erasure's commit and destroying the secret")
 
 
 async def test_retention_purge_destroys_the_secret(tmp_path: Path) -> None:
