@@ -5,6 +5,13 @@ coordinator's copy of a referral, news for a referrer, a relayed message, a remi
 to the outbox in the same transaction as the change that caused it. This worker sends it and
 marks it sent. After a crash, a row that was sent but not yet marked is sent again: every
 message is written to be harmless if it arrives twice.
+
+One row never holds back another: a row that fails inside the bot (rendering, storage, a bug:
+anything but Telegram's answers, which have their own handling) is retried a few times with a
+backoff and then parked (state "parked", logged as delivery.parked, counted by
+`peerdoor check-config`), while the rows behind it go on. A row about a person who was erased
+(their key is gone: rows that came back with a restored backup) is dropped at once: there is
+nothing left to send.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.onwire import OnWire, sending
-from storage import Store, Unit
+from storage import Store, Unit, UnknownPerson
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
 
 MAX_ATTEMPTS = 12
+PARK_AFTER = 5  # attempts that failed inside the bot before a row is parked
 IDLE_WAKEUP = 30.0  # seconds: look again even when nothing was signalled
 
 
@@ -92,6 +100,7 @@ class DeliveryWorker:
         self._paused_until: datetime | None = None
         self._stopping = False
         self._unmarked: dict[int, Sent | None] = {}
+        self._claimed: set[int] = set()  # at-most-once rows on the wire in this round
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -176,8 +185,47 @@ class DeliveryWorker:
         for item in items:
             if self._stopping:
                 break
-            await self._deliver(item)
+            try:
+                await self._deliver(item)
+            except Exception as exc:  # this row only: the ones behind it still go
+                await self._failed_inside(item, exc)
+            finally:
+                self._claimed.discard(item.id)
         return len(items)
+
+    async def _failed_inside(self, item: OutboxItem, exc: Exception) -> None:
+        """A row failed in the bot, not at Telegram: drop (its person is erased), retry with a
+        backoff, or park it after PARK_AFTER attempts. If even that cannot be written, the row
+        stays as it was and the next round tries again; the rows behind it still go."""
+        error = type(exc).__name__
+        try:
+            if isinstance(exc, UnknownPerson):
+                self._unmarked.pop(item.id, None)
+                async with self.store.unit() as uow:
+                    await uow.outbox.discard(item, self.clock(), "erased")
+                log.warning("delivery.dropped kind=%s reason=erased", item.kind)
+            elif item.attempts + 1 >= PARK_AFTER or item.id in self._claimed:
+                # (claimed: an at-most-once row that may have gone out; never sent again)
+                self._unmarked.pop(item.id, None)
+                async with self.store.unit() as uow:
+                    await uow.outbox.park(item, self.clock(), error)
+                log.error("delivery.parked kind=%s error=%s", item.kind, error)
+            else:
+                async with self.store.unit() as uow:
+                    await uow.outbox.retry(item, self.clock() + backoff(item.attempts + 1), error)
+                log.warning(
+                    "delivery.internal_error kind=%s error=%s attempt=%d",
+                    item.kind,
+                    error,
+                    item.attempts + 1,
+                )
+        except Exception as again:
+            log.error(
+                "delivery.row_failed kind=%s error=%s then=%s",
+                item.kind,
+                error,
+                type(again).__name__,
+            )
 
     async def _deliver(self, item: OutboxItem) -> None:
         if item.id in self._unmarked:  # it went out; only recording that failed: record it
@@ -239,6 +287,7 @@ class DeliveryWorker:
     async def _claim(self, item: OutboxItem) -> None:
         async with self.store.unit() as uow:
             await uow.outbox.claim(item, self.clock())
+        self._claimed.add(item.id)
 
     async def _retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:

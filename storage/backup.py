@@ -110,12 +110,17 @@ def master_key_id(path: Path) -> str | None:
 
 
 def needs_keystore(path: Path) -> bool:
-    """Whether a database has people whose data keys need the erasure key store (read-only)."""
+    """Whether a database has people who need the erasure key store (read-only): since
+    migration 0008 everyone (their Telegram-id lookup tag is there), before it those whose data
+    keys need a secret from it. As ``Store.open`` decides."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= 2)"
-        ).fetchone()
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= 8:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()
+        else:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= 2)"
+            ).fetchone()
     except sqlite3.Error:
         return False
     finally:

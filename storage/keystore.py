@@ -205,7 +205,8 @@ class KeyStore:
     async def adopt(self, lookups: Mapping[bytes, str]) -> None:
         """Lookup tags moved here from an older database (tag -> person id); known ones stay."""
         await self._write(
-            "INSERT INTO lookups (lookup, person_id) VALUES (?, ?) ON CONFLICT (lookup) DO NOTHING",
+            "INSERT INTO lookups (lookup, person_id) VALUES (?, ?)"
+            " ON CONFLICT (lookup) DO NOTHING",
             list(lookups.items()),
             "adopt lookup tags",
         )

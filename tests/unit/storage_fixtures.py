@@ -73,9 +73,7 @@ def as_schema_7(path: Path, keystore: Path) -> None:
             """
         )
         conn.executemany("INSERT INTO tags VALUES (?, ?)", list(tags.items()))
-        outbox = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE name = 'outbox'"
-        ).fetchone()[0]
+        outbox = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
         conn.executescript(
             """
             INSERT INTO people_7 SELECT p.id, t.lookup, p.telegram_id, p.settings, p.created_at,
@@ -84,7 +82,8 @@ def as_schema_7(path: Path, keystore: Path) -> None:
             ALTER TABLE people_7 RENAME TO people;
             """
             + "CREATE TABLE outbox_7"
-            + outbox.removeprefix('CREATE TABLE "outbox"').removeprefix("CREATE TABLE outbox")
+            + outbox.removeprefix('CREATE TABLE "outbox"')
+            .removeprefix("CREATE TABLE outbox")
             .replace(", 'parked'", "")
             + """;
             INSERT INTO outbox_7 SELECT * FROM outbox;
