@@ -18,7 +18,12 @@ class Health:
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """Opened so that nothing is created beside it: with a WAL in use (the bot is running)
+    read-only through it, else as an immutable file (it is then the whole database)."""
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return sqlite3.connect(f"file:{path}?immutable=1", uri=True)
 
 
 def health(database: Path, keystore: Path) -> Health | None:
