@@ -6,7 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.worker import PARK_AFTER, DeliveryWorker, Sent
-from storage import KeyRing, OutboxItem, UnknownPerson
+from storage import KeyRing, OutboxItem, UnknownPerson, keystore_path
+from storage.inspect import Health, health
 from tests.unit.storage_fixtures import T0, opened, people
 
 
@@ -14,7 +15,8 @@ async def test_a_failing_row_is_retried_then_parked_and_never_blocks_the_rest(
     tmp_path: Path,
 ) -> None:
     now = [T0]
-    async with opened(tmp_path / "peerdoor.db", KeyRing(KeyRing.generate())) as store:
+    path = tmp_path / "peerdoor.db"
+    async with opened(path, KeyRing(KeyRing.generate())) as store:
         (ada,) = await people(store, 1)
         async with store.unit() as u:  # queued in this order, all due now
             broken = await u.outbox.add("news", due_at=T0, now=T0, recipient=ada)
@@ -57,3 +59,5 @@ async def test_a_failing_row_is_retried_then_parked_and_never_blocks_the_rest(
             "RuntimeError",
         )
         assert len(sent) == PARK_AFTER, "every other row was sent, once"
+    # what `peerdoor check-config` reads (nothing decrypted): one parked, nothing waiting
+    assert health(path, keystore_path(path)) == Health(waiting=0, parked=1, leftovers=0)
