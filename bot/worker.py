@@ -101,6 +101,7 @@ class DeliveryWorker:
         self._stopping = False
         self._unmarked: dict[int, Sent | None] = {}
         self._claimed: set[int] = set()  # at-most-once rows on the wire in this round
+        self._unrecorded: dict[int, int] = {}  # sent rows whose recording failed: how often
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -198,13 +199,24 @@ class DeliveryWorker:
         backoff, or park it after PARK_AFTER attempts. If even that cannot be written, the row
         stays as it was and the next round tries again; the rows behind it still go."""
         error = type(exc).__name__
+        unrecorded = item.id in self._unmarked and not isinstance(exc, UnknownPerson)
+        tries = self._unrecorded.get(item.id, 0) + 1 if unrecorded else 0
         try:
+            if unrecorded and tries < PARK_AFTER:
+                # it went out; only recording that failed (the database busy or full): a later
+                # round records it without sending it again; not an attempt at sending
+                self._unrecorded[item.id] = tries
+                log.error("delivery.unrecorded kind=%s error=%s", item.kind, error)
+                async with self.store.unit() as uow:
+                    await uow.outbox.postpone(item, self.clock() + backoff(tries))
+                return
+            self._unrecorded.pop(item.id, None)
             if isinstance(exc, UnknownPerson):
                 self._unmarked.pop(item.id, None)
                 async with self.store.unit() as uow:
                     await uow.outbox.discard(item, self.clock(), "erased")
                 log.warning("delivery.dropped kind=%s reason=erased", item.kind)
-            elif item.attempts + 1 >= PARK_AFTER or item.id in self._claimed:
+            elif unrecorded or item.attempts + 1 >= PARK_AFTER or item.id in self._claimed:
                 # (claimed: an at-most-once row that may have gone out; never sent again)
                 self._unmarked.pop(item.id, None)
                 async with self.store.unit() as uow:
@@ -213,7 +225,7 @@ class DeliveryWorker:
             else:
                 async with self.store.unit() as uow:
                     await uow.outbox.retry(item, self.clock() + backoff(item.attempts + 1), error)
-                log.warning(
+                log.error(
                     "delivery.internal_error kind=%s error=%s attempt=%d",
                     item.kind,
                     error,
@@ -282,6 +294,7 @@ class DeliveryWorker:
             if sent is not None and sent.record is not None:
                 await sent.record(uow)
         self._unmarked.pop(item.id, None)
+        self._unrecorded.pop(item.id, None)
         log.info("delivery.%s kind=%s", "sent" if sent else "dropped", item.kind)
 
     async def _claim(self, item: OutboxItem) -> None:
