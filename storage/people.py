@@ -32,6 +32,9 @@ class PeopleRepo:
         self._keys = keys
         self._lookup = lookup
         self._erased = on_erase
+        # Telegram ids found to be nobody in this unit (which holds the write lock): create
+        # need not look again
+        self._nobody: set[int] = set()
 
     async def find(self, telegram_id: int) -> Person | None:
         """The person with this Telegram user id (their data key comes along).
@@ -40,16 +43,17 @@ class PeopleRepo:
         restored from a backup taken before they were created): they start afresh.
         """
         person_id = await self._keys.person_for(self._lookup.telegram(telegram_id))
-        if person_id is None:
-            return None
-        rows = list(
-            await self._conn.execute_fetchall(
-                "SELECT p.id, p.created_at, k.version, k.key_id, k.wrapped"
-                " FROM people p JOIN person_keys k ON k.person_id = p.id WHERE p.id = ?",
-                (person_id,),
+        rows = []
+        if person_id is not None:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    "SELECT p.id, p.created_at, k.version, k.key_id, k.wrapped"
+                    " FROM people p JOIN person_keys k ON k.person_id = p.id WHERE p.id = ?",
+                    (person_id,),
+                )
             )
-        )
         if not rows:
+            self._nobody.add(telegram_id)
             return None
         person_id, created_at, version, key_id, wrapped = rows[0]
         await self._keys.from_row(person_id, version, key_id, wrapped)
@@ -66,8 +70,9 @@ class PeopleRepo:
 
     async def create(self, telegram_id: int, now: datetime) -> Person:
         """A new person with a fresh random id and data key. ValueError if the id is known."""
-        if await self.find(telegram_id) is not None:
+        if telegram_id not in self._nobody and await self.find(telegram_id) is not None:
             raise ValueError("a person with this Telegram id already exists")
+        self._nobody.discard(telegram_id)
         person_id = secrets.token_hex(16)
         key, key_id, wrapped = self._keys.new(person_id, self._lookup.telegram(telegram_id))
         sealed_id = key.seal(
