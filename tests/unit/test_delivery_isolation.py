@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from bot.onwire import OnWireRequest
 from bot.worker import PARK_AFTER, DeliveryWorker, Sent
 from storage import KeyRing, OutboxItem, UnknownPerson, keystore_path
 from storage.inspect import Health, health
+from tests.emulator import BotApiEmulator
 from tests.unit.storage_fixtures import T0, opened, people
 
 
@@ -61,3 +63,32 @@ async def test_a_failing_row_is_retried_then_parked_and_never_blocks_the_rest(
         assert len(sent) == PARK_AFTER, "every other row was sent, once"
     # what `peerdoor check-config` reads (nothing decrypted): one parked, nothing waiting
     assert health(path, keystore_path(path)) == Health(waiting=0, parked=1, leftovers=0)
+
+
+async def test_an_at_most_once_row_that_went_out_is_parked_not_sent_again(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """A reminder (at most once) fails inside the bot after its request left: parked at once,
+    not retried, whatever PARK_AFTER allows."""
+    now = [T0]
+    request = OnWireRequest()  # what the bot sends with: claims the row before the request
+    await request.initialize()
+    requests: list[int] = []
+    async with opened(tmp_path / "peerdoor.db", KeyRing(KeyRing.generate())) as store:
+        async with store.unit() as u:
+            reminder = await u.outbox.add("reminder", due_at=T0, now=T0)
+
+        async def send(item: OutboxItem) -> Sent | None:
+            await request.do_request(f"{emulator.base_url}/bot{emulator.token}/getMe", "POST")
+            requests.append(item.id)
+            raise RuntimeError("failed after the request")
+
+        worker = DeliveryWorker(store, send, lambda: now[0], at_most_once=("reminder",))
+        assert await worker.drain() == 1
+        now[0] += timedelta(hours=1)
+        assert await worker.drain() == 0, "nothing due: it is not tried again"
+        async with store.unit() as u:
+            item = await u.outbox.get(reminder)
+    await request.shutdown()
+    assert requests == [reminder]
+    assert item is not None and (item.state, item.attempts) == ("parked", 1)
