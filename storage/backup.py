@@ -16,6 +16,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from storage import db
 from storage.db import BUSY_TIMEOUT_MS
 from storage.errors import StorageError
 
@@ -110,12 +111,17 @@ def master_key_id(path: Path) -> str | None:
 
 
 def needs_keystore(path: Path) -> bool:
-    """Whether a database has people whose data keys need the erasure key store (read-only)."""
+    """Whether a database has people who need the erasure key store (read-only): since
+    migration 0010 everyone (their Telegram-id lookup tag is there), before it those whose data
+    keys need a secret from it. As ``Store.open`` decides."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= 2)"
-        ).fetchone()
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= db.INDEX_MOVED:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()
+        else:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= 2)"
+            ).fetchone()
     except sqlite3.Error:
         return False
     finally:

@@ -13,6 +13,8 @@ Layout of the keys:
 - lookup secret: 32 random bytes created with the database, stored wrapped like a data key. Keyed
   lookup tags (telegram id, programme id) are HMAC-SHA256 under sub-keys derived from it, one per
   purpose. It is random rather than derived from the master key so tags survive key rotation.
+  Telegram-id tags are stored in the erasure key store, not the database, so that erasure
+  deletes them from every copy (storage/people.py).
 
 A sealed value is ``nonce (12 bytes) || AES-GCM ciphertext+tag`` of the padded plaintext, with
 associated data naming table, column, row, person and data-key version.

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -16,6 +17,9 @@ import aiosqlite
 from storage.errors import StorageError
 
 BUSY_TIMEOUT_MS = 5000
+#: The migration that moved people.lookup (the keyed tag of the Telegram id) into the erasure
+#: key store: from it on, everyone in the database needs the key store.
+INDEX_MOVED = 10
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -91,23 +95,48 @@ async def user_version(conn: aiosqlite.Connection) -> int:
     return int(next(iter(rows))[0])
 
 
-async def migrate(conn: aiosqlite.Connection) -> int:
-    """Apply pending migrations, each in its own IMMEDIATE transaction; returns the version."""
+#: Work to do (outside any transaction, idempotent) before the migration of that version runs.
+Hooks = Mapping[int, Callable[[], Awaitable[None]]]
+
+
+async def migrate(conn: aiosqlite.Connection, before: Hooks | None = None) -> int:
+    """Apply pending migrations, each in its own IMMEDIATE transaction; returns the version.
+
+    Foreign keys are off while a migration runs (so a table can be rebuilt, as SQLite's
+    ALTER TABLE documentation prescribes, without its DROP cascading to every child row) and
+    checked before its commit: a migration that leaves a dangling reference is rolled back.
+    """
     current = await user_version(conn)
     known = migrations()
     if current > len(known):
         raise StorageError(
             f"database schema version {current} is newer than this code ({len(known)})"
         )
+    hooks = before or {}
     for m in known[current:]:
+        if current > 0 and m.version in hooks:
+            await hooks[m.version]()
         # executescript commits any open transaction first, so BEGIN goes inside the script.
-        script = f"BEGIN IMMEDIATE;\n{m.sql}\n;PRAGMA user_version = {m.version};\nCOMMIT;"
+        script = f"BEGIN IMMEDIATE;\n{m.sql}\n;PRAGMA user_version = {m.version};"
         try:
+            await conn.execute("PRAGMA foreign_keys = OFF")
             await conn.executescript(script)
+            dangling = list(await conn.execute_fetchall("PRAGMA foreign_key_check"))
+            if dangling:
+                raise StorageError(
+                    f"migration {m.name} failed: it left {len(dangling)} dangling references"
+                )
+            await conn.commit()
         except sqlite3.Error as e:
             if conn.in_transaction:
                 await conn.rollback()
             raise translate(e, f"migration {m.name} failed") from e
+        except BaseException:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise
+        finally:
+            await conn.execute("PRAGMA foreign_keys = ON")
     return len(known)
 
 

@@ -95,8 +95,17 @@ class DataKeys:
         self._pending: dict[str, DataKey] = {}
         #: erasure secrets of people created in this unit, for the store to write before commit
         self.fresh: dict[str, bytes] = {}
+        #: their Telegram-id lookup tags (person id -> tag), written to the key store with them
+        self.lookups: dict[str, bytes] = {}
 
-    def new(self, person_id: str) -> tuple[DataKey, str, bytes]:
+    async def person_for(self, lookup: bytes) -> str | None:
+        """Whose lookup tag this is (in the erasure key store, or created in this unit)."""
+        for person_id, tag in self.lookups.items():
+            if tag == lookup:
+                return person_id
+        return await self._store.find(lookup)
+
+    def new(self, person_id: str, lookup: bytes) -> tuple[DataKey, str, bytes]:
         """A fresh key for a new person: (key, key_id, wrapped) for the caller to insert."""
         wrapped_half, erasure_half = new_data_key(), new_data_key()
         raw = combine_keys(wrapped_half, erasure_half, data_key_context(person_id, KEY_VERSION))
@@ -104,6 +113,7 @@ class DataKeys:
         key_id, wrapped = self._keyring.wrap(wrapped_half, wrap_context(person_id, KEY_VERSION))
         self._pending[person_id] = key
         self.fresh[person_id] = erasure_half
+        self.lookups[person_id] = lookup
         return key, key_id, wrapped
 
     async def from_row(self, person_id: str, version: int, key_id: str, wrapped: bytes) -> DataKey:
@@ -148,6 +158,7 @@ class DataKeys:
     def forget(self, person_id: str) -> None:
         self._pending.pop(person_id, None)
         self.fresh.pop(person_id, None)
+        self.lookups.pop(person_id, None)
         self._cache.evict(person_id)
 
     def committed(self) -> None:

@@ -1,11 +1,14 @@
-"""The erasure key store: one random secret per person, in a small SQLite file of its own.
+"""The erasure key store: one random secret per person, and the Telegram-id index, in a small
+SQLite file of its own.
 
 A person's data key (key version 2) is derived from two halves: one wrapped under the master
-key in the database (``person_keys``), one here. Erasing the person deletes their half from this
-file (``secure_delete``, WAL checkpointed and truncated). Database backups do not carry this
-file, so a backup taken before an erasure, opened with the key material that exists after it
-(the master key and this file as they are now), cannot rebuild that person's data key, while
-everyone else's opens as before. Back this file up on its own and keep only the latest copy.
+key in the database (``person_keys``), one here. The keyed lookup tag of their Telegram id (the
+only way from a Telegram id to a person) lives here too, not in the database (``lookups``).
+Erasing the person deletes both from this file (``secure_delete``, WAL checkpointed and
+truncated). Database backups do not carry this file, so a backup taken before an erasure, opened
+with the key material that exists after it (the master key and this file as they are now),
+neither rebuilds that person's data key nor finds them by Telegram id, while everyone else opens
+as before. Back this file up on its own and keep only the latest copy.
 
 The file sits beside the database (``peerdoor.db`` -> ``peerdoor.erasure-keys``) and names the
 database it belongs to by a public tag derived from the database's lookup secret.
@@ -14,19 +17,22 @@ Writes here are separate transactions from the database's, ordered around its co
 crash leaves nothing worse than a secret nobody uses, and never a person without their secret
 or an erased person with theirs:
 
-- a new person's secret is written (``state = 'new'``) BEFORE the database commit, and marked
-  ``'live'`` after it;
-- an erased person's secret is marked ``'erasing'`` BEFORE the database commit and deleted after
-  it.
+- a new person's secret and lookup tag are written (``state = 'new'``) BEFORE the database
+  commit, and marked ``'live'`` after it;
+- an erased person's secret is marked ``'erasing'`` BEFORE the database commit and deleted, with
+  their lookup tag, after it.
 
-If the database commit fails, both are undone at once; if the process dies in between, the next
-``Store.open`` settles the leftovers against the database, holding the database's write lock so
-that it never races a unit of work of another process: a ``'new'`` or ``'erasing'`` secret whose
-person is in the database becomes ``'live'``, an ``'erasing'`` one whose person is not is
-deleted, and a ``'new'`` one whose person is not stays (harmless: it unlocks nothing, and it may
+``'erasing'`` only ever goes forward: whether or not the database commit happened (a crash in
+between, or a commit that failed), the secret is destroyed, at once or at the next
+``Store.open``. Turning it back to ``'live'`` because the person is still in some database would
+let a backup taken before the erasure, opened with this file, read them again. A person whose
+erasure did not commit is then a leftover (in the database, nothing here): the store removes
+their rows (``Store.remove_leftovers``). A ``'new'`` secret whose person is in the database
+becomes ``'live'``; one whose person is not stays (harmless: it unlocks nothing, and it may
 belong to a unit of work of another process on the live database while a backup is opened with
-this file). One SQLite transaction over both files (ATTACH) would not be atomic either: in WAL
-mode SQLite commits attached files one after the other, the database first.
+this file). The store settles all this holding the database's write lock. One SQLite
+transaction over both files (ATTACH) would not be atomic either: in WAL mode SQLite commits
+attached files one after the other, the database first.
 """
 
 from __future__ import annotations
@@ -54,6 +60,13 @@ CREATE TABLE IF NOT EXISTS erasure_secrets (
 );
 CREATE INDEX IF NOT EXISTS erasure_secrets_unsettled
     ON erasure_secrets(state) WHERE state != 'live';
+-- Keyed HMAC of a Telegram user id (LookupKeys.telegram) -> the person it belongs to. Moved out
+-- of the database (people.lookup, migration 0010) so that erasure removes it from every copy.
+CREATE TABLE IF NOT EXISTS lookups (
+    lookup    BLOB PRIMARY KEY,
+    person_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lookups_person ON lookups(person_id);
 """
 _DATABASE = "database"
 
@@ -168,13 +181,75 @@ class KeyStore:
 
         return await self._run(work, "read a secret")
 
-    async def add(self, secrets: Mapping[str, bytes]) -> None:
-        """Before the database commit that creates these people: their secrets, as 'new'."""
+    async def add(self, secrets: Mapping[str, bytes], lookups: Mapping[str, bytes]) -> None:
+        """Before the database commit that creates these people: their secrets, as 'new', and
+        their lookup tags (person id -> tag). A tag already here belongs to a person the
+        database does not have (the caller looked): it is taken over."""
+        if not secrets and not lookups:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO erasure_secrets (person_id, secret, state) VALUES (?, ?, 'new')",
+                list(secrets.items()),
+            )
+            conn.executemany(
+                "INSERT INTO lookups (lookup, person_id) VALUES (?, ?)"
+                " ON CONFLICT (lookup) DO UPDATE SET person_id = excluded.person_id",
+                [(tag, person_id) for person_id, tag in lookups.items()],
+            )
+            conn.execute("COMMIT")
+
+        await self._run(work, "store new secrets")
+
+    async def adopt(self, lookups: Mapping[bytes, str]) -> None:
+        """Lookup tags moved here from an older database (tag -> person id); known ones stay."""
         await self._write(
-            "INSERT INTO erasure_secrets (person_id, secret, state) VALUES (?, ?, 'new')",
-            list(secrets.items()),
-            "store new secrets",
+            "INSERT INTO lookups (lookup, person_id) VALUES (?, ?)"
+            " ON CONFLICT (lookup) DO NOTHING",
+            list(lookups.items()),
+            "adopt lookup tags",
         )
+
+    async def find(self, lookup: bytes) -> str | None:
+        """The person id this lookup tag was given to, or None."""
+
+        def work(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT person_id FROM lookups WHERE lookup = ?", (lookup,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(work, "find a person")
+
+    async def indexed(self) -> set[str]:
+        """Every person id that has a lookup tag here (the people this file knows of)."""
+
+        def work(conn: sqlite3.Connection) -> set[str]:
+            return {str(r[0]) for r in conn.execute("SELECT person_id FROM lookups")}
+
+        return await self._run(work, "list the people it knows")
+
+    async def with_secret(self, person_ids: Collection[str]) -> set[str]:
+        """Which of these people have a secret here (in any state)."""
+        ids = list(person_ids)
+
+        def work(conn: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found.update(
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT person_id FROM erasure_secrets"  # noqa: S608
+                        f" WHERE person_id IN ({_marks(len(chunk))})",
+                        chunk,
+                    )
+                )
+            return found
+
+        return await self._run(work, "look for secrets")
 
     async def settle(self, person_ids: Collection[str]) -> None:
         """After that commit: the new secrets are in use."""
@@ -184,21 +259,25 @@ class KeyStore:
             "settle new secrets",
         )
 
-    async def keep(self, person_ids: Collection[str]) -> None:
-        """Whatever their state: these people are in the database, their secrets in use."""
-        await self._write(
-            "UPDATE erasure_secrets SET state = 'live' WHERE person_id = ? AND state != 'live'",
-            [(p,) for p in person_ids],
-            "keep secrets",
-        )
-
     async def discard(self, person_ids: Collection[str]) -> None:
-        """That commit failed: the new secrets belong to nobody."""
-        await self._write(
-            "DELETE FROM erasure_secrets WHERE person_id = ? AND state = 'new'",
-            [(p,) for p in person_ids],
-            "discard new secrets",
-        )
+        """That commit failed: the new secrets and lookup tags belong to nobody."""
+        ids = [(p,) for p in person_ids]
+        if not ids:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "DELETE FROM erasure_secrets WHERE person_id = ? AND state = 'new'", ids
+            )
+            conn.executemany(
+                "DELETE FROM lookups WHERE person_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM erasure_secrets s WHERE s.person_id = lookups.person_id)",
+                ids,
+            )
+            conn.execute("COMMIT")
+
+        await self._run(work, "discard new secrets")
 
     async def mark_erasing(self, person_ids: Collection[str]) -> None:
         """Before the database commit that erases these people."""
@@ -208,26 +287,22 @@ class KeyStore:
             "mark secrets for erasure",
         )
 
-    async def unmark(self, person_ids: Collection[str]) -> None:
-        """That commit failed: the people are still there."""
-        await self._write(
-            "UPDATE erasure_secrets SET state = 'live' WHERE person_id = ? AND state = 'erasing'",
-            [(p,) for p in person_ids],
-            "keep secrets after a failed erasure",
-        )
-
     async def destroy(self, person_ids: Collection[str]) -> None:
-        """After the erasure commit: delete the secrets and leave no copy in the WAL."""
+        """After the erasure commit (or instead of it: 'erasing' only goes forward): delete the
+        secrets and lookup tags and leave no copy in the WAL."""
         ids = list(person_ids)
         if not ids:
             return
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                f"DELETE FROM erasure_secrets WHERE person_id IN ({_marks(len(ids))})",  # noqa: S608
-                ids,
-            )
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for table in ("erasure_secrets", "lookups"):
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE person_id IN ({_marks(len(chunk))})",  # noqa: S608
+                        chunk,
+                    )
             conn.execute("COMMIT")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 

@@ -48,7 +48,7 @@ class OutboxItem:
     due_at: datetime
     created_at: datetime
     attempts: int
-    state: str  # "pending" | "sent" | "failed" | "dropped"
+    state: str  # "pending" | "sent" | "failed" | "dropped" | "parked"
     sent_at: datetime | None
     telegram_message_id: int | None
     error: str | None

@@ -235,6 +235,23 @@ class Outbox:
         ) as cursor:
             return int(cursor.rowcount)
 
+    async def park(self, item: OutboxItem, now: datetime, error: str) -> bool:
+        """Failed inside the bot (not at Telegram) on every attempt it was given: set aside as
+        "parked", payload erased, counted for the operator (``parked``)."""
+        return await self._settle(
+            item,
+            "state = 'parked', settled_at = ?, attempts = attempts + 1, error = ?,"
+            " claimed_at = NULL, payload = NULL",
+            (to_text(now), _error_code(error)),
+        )
+
+    async def parked(self) -> int:
+        """How many rows are parked (until pruned with the other settled rows)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT count(*) FROM outbox WHERE state = 'parked'"
+        )
+        return int(next(iter(rows))[0])
+
     async def give_up(self, item: OutboxItem, now: datetime, error: str) -> bool:
         """A permanent failure: state "failed", payload erased."""
         return await self._settle(

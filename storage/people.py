@@ -1,4 +1,9 @@
-"""People: found by a keyed HMAC of their Telegram id, which is itself stored sealed."""
+"""People: found by a keyed HMAC of their Telegram id, which is itself stored sealed.
+
+The HMAC (the lookup tag) is kept in the erasure key store, not in the database (migration
+0010): erasing a person deletes it there, so no copy of the database, backups included, can
+tell whether a Telegram id was ever known once its owner is erased.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +32,28 @@ class PeopleRepo:
         self._keys = keys
         self._lookup = lookup
         self._erased = on_erase
+        # Telegram ids found to be nobody in this unit (which holds the write lock): create
+        # need not look again
+        self._nobody: set[int] = set()
 
     async def find(self, telegram_id: int) -> Person | None:
-        """The person with this Telegram user id, in one query (their data key comes along)."""
-        rows = list(
-            await self._conn.execute_fetchall(
-                "SELECT p.id, p.created_at, k.version, k.key_id, k.wrapped"
-                " FROM people p JOIN person_keys k ON k.person_id = p.id WHERE p.lookup = ?",
-                (self._lookup.telegram(telegram_id),),
+        """The person with this Telegram user id (their data key comes along).
+
+        None also when the key store names a person this database does not have (a database
+        restored from a backup taken before they were created): they start afresh.
+        """
+        person_id = await self._keys.person_for(self._lookup.telegram(telegram_id))
+        rows = []
+        if person_id is not None:
+            rows = list(
+                await self._conn.execute_fetchall(
+                    "SELECT p.id, p.created_at, k.version, k.key_id, k.wrapped"
+                    " FROM people p JOIN person_keys k ON k.person_id = p.id WHERE p.id = ?",
+                    (person_id,),
+                )
             )
-        )
         if not rows:
+            self._nobody.add(telegram_id)
             return None
         person_id, created_at, version, key_id, wrapped = rows[0]
         await self._keys.from_row(person_id, version, key_id, wrapped)
@@ -54,20 +70,19 @@ class PeopleRepo:
 
     async def create(self, telegram_id: int, now: datetime) -> Person:
         """A new person with a fresh random id and data key. ValueError if the id is known."""
+        if telegram_id not in self._nobody and await self.find(telegram_id) is not None:
+            raise ValueError("a person with this Telegram id already exists")
+        self._nobody.discard(telegram_id)
         person_id = secrets.token_hex(16)
-        key, key_id, wrapped = self._keys.new(person_id)
+        key, key_id, wrapped = self._keys.new(person_id, self._lookup.telegram(telegram_id))
         sealed_id = key.seal(
             "people", "telegram_id", person_id, telegram_id.to_bytes(_TELEGRAM_ID_BYTES, "big")
         )
         stamp = to_text(now)
-        rows = await self._conn.execute_fetchall(
-            "INSERT INTO people (id, lookup, telegram_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (lookup) DO NOTHING RETURNING id",
-            (person_id, self._lookup.telegram(telegram_id), sealed_id, stamp, stamp),
+        await self._conn.execute(
+            "INSERT INTO people (id, telegram_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (person_id, sealed_id, stamp, stamp),
         )
-        if not list(rows):
-            self._keys.forget(person_id)
-            raise ValueError("a person with this Telegram id already exists")
         await self._conn.execute(
             "INSERT INTO person_keys (person_id, version, key_id, wrapped) VALUES (?, ?, ?, ?)",
             (person_id, key.version, key_id, wrapped),
@@ -98,9 +113,10 @@ class PeopleRepo:
 
         With ``secure_delete`` the freed bytes are zeroed, and the store checkpoints and
         truncates the WAL after the commit so the wrapped key does not linger there either.
-        After the commit the store also destroys the person's secret in the erasure key store
-        (storage/keystore.py), which database backups do not carry: a backup taken before, opened
-        with the master key and key store as they are after, cannot rebuild their data key.
+        After the commit the store also destroys the person's secret and lookup tag in the
+        erasure key store (storage/keystore.py), which database backups do not carry: a backup
+        taken before, opened with the master key and key store as they are after, can neither
+        rebuild their data key nor find them by Telegram id.
         People stored before the key store existed (key version 1) have no such secret: for them
         a backup stays readable until the master key is rotated and the old one destroyed.
         """

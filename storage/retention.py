@@ -49,9 +49,11 @@ class Purged:
     referrals: int = 0
     people: int = 0
     more: bool = False  # a batch limit was reached: call again for the rest
+    leftovers: int = 0  # people erased before a restore whose rows came back (Store.leftovers)
 
     def detail(self) -> str:
-        return f"drafts={self.drafts} referrals={self.referrals} people={self.people}"
+        counts = f"drafts={self.drafts} referrals={self.referrals} people={self.people}"
+        return f"{counts} leftovers={self.leftovers}" if self.leftovers else counts
 
 
 def _marks(n: int) -> str:

@@ -47,6 +47,7 @@ from storage.vault import context as secret_context
 
 _LOOKUP_ROW = "lookup"
 _LOOKUP_CONTEXT = secret_context(_LOOKUP_ROW)
+_INDEX_MOVED = db.INDEX_MOVED  # the migration that moves people.lookup to the key store
 
 #: Given the key id the database is now wrapped under, return that master key (or None).
 KeyReloader = Callable[[str], bytes | None]
@@ -168,8 +169,9 @@ class Store:
         conn = await db.connect(path, busy_timeout_ms)
         store: KeyStore | None = None
         try:
+            existing: bytes | None = None
             if await db.user_version(conn) > 0:
-                await _load_lookup_secret(conn, keyring)  # raises WrongMasterKey
+                existing = await _load_lookup_secret(conn, keyring)  # raises WrongMasterKey
                 if not keystore.exists() and await _needs_keystore(conn):
                     raise KeyStoreMissing(
                         f"the erasure key store {keystore} is missing, but the database {path} "
@@ -177,9 +179,12 @@ class Store:
                         "beside the database (a new one would leave them unreadable)"
                     )
             await db.enable_wal(conn)
-            await db.migrate(conn)
-            lookup, secret = await _lookup_keys(conn, keyring)
             store = await KeyStore.open(keystore, busy_timeout_ms)
+            if existing is not None:
+                await _claim_keystore(store, existing, path)
+            keys = store
+            await db.migrate(conn, before={_INDEX_MOVED: lambda: _move_lookups(conn, keys)})
+            lookup, secret = await _lookup_keys(conn, keyring)
             await _claim_keystore(store, secret, path)
             await _settle_keystore(conn, store)
         except BaseException:
@@ -258,7 +263,9 @@ class Store:
             if begun is not None:
                 begun[0] += 1
             fresh: dict[str, bytes] = {}
+            lookups: dict[str, bytes] = {}
             erased: list[str] = []
+            marked: list[str] = []  # secrets marked 'erasing': from here only forward
             try:
                 await self._follow_master_key()
                 keys = DataKeys(self._conn, self._keyring, self._cache, self._keystore)
@@ -275,12 +282,14 @@ class Store:
                 # the erasure key store first (see storage/keystore.py for the order)
                 erased = list(dict.fromkeys(unit.erased))
                 fresh = {p: s for p, s in keys.fresh.items() if p not in erased}
-                await self._keystore.add(fresh)
+                lookups = {p: t for p, t in keys.lookups.items() if p not in erased}
+                await self._keystore.add(fresh, lookups)
                 await self._keystore.mark_erasing(erased)
+                marked = erased
             except BaseException as e:
                 await self._rollback()
                 self._unsettled = False
-                await self._keystore_undo(fresh, erased)
+                await self._keystore_undo(list(fresh) + list(lookups), marked)
                 if isinstance(e, sqlite3.Error):
                     raise db.translate(e) from e
                 raise
@@ -289,7 +298,7 @@ class Store:
             except sqlite3.Error as e:
                 await self._rollback()
                 self._unsettled = False
-                await self._keystore_undo(fresh, erased)
+                await self._keystore_undo(list(fresh) + list(lookups), marked)
                 raise db.translate(e, "commit failed") from e
             self._unsettled = False
             keys.committed()
@@ -301,6 +310,29 @@ class Store:
             finally:
                 if unit.erased or unit.scrubbed:
                     await self._shred_wal()
+
+    async def leftovers(self) -> list[str]:
+        """People in this database the erasure key store no longer knows: erased (their rows
+        came back with a restored backup, or their erasure did not commit). Nothing opens them
+        and nothing finds them by Telegram id any more."""
+        async with self._lock:
+            return await _leftovers(self._conn, self._keystore)
+
+    async def remove_leftovers(self, limit: int = 500) -> int:
+        """Delete the rows of people the key store no longer knows (see ``leftovers``), at most
+        ``limit`` people per transaction; returns how many people were removed."""
+        removed, more = 0, True
+        while more:
+            async with self._unit() as unit:
+                found = await _leftovers(self._conn, self._keystore)
+                batch = found[:limit]
+                for person_id in batch:
+                    person = await unit.people.get(person_id)
+                    if person is not None:
+                        await unit.people.erase(person)
+            removed += len(batch)
+            more = len(found) > len(batch) > 0
+        return removed
 
     async def rotate(self) -> int:
         """Re-wrap every key not under the current master key; returns how many were re-wrapped.
@@ -366,13 +398,16 @@ class Store:
         )
 
     async def _keystore_undo(self, fresh: Iterable[str], erased: Iterable[str]) -> None:
-        """The database commit did not happen: new secrets go, marked ones stay.
+        """The database commit did not happen: new secrets go, and so do marked ones.
 
-        If this fails too, the next ``Store.open`` settles them against the database.
+        An erasure, once its secret is marked, only goes forward (see storage/keystore.py): the
+        person left in the database is a leftover, removed by ``remove_leftovers``. If this
+        fails too, the next ``Store.open`` settles them.
         """
         with contextlib.suppress(StorageError):
             await self._keystore.discard(list(fresh))
-            await self._keystore.unmark(list(erased))
+        with contextlib.suppress(StorageError):
+            await self._keystore.destroy(list(erased))
 
     async def _recover(self) -> None:
         """Roll back a transaction left open by a unit that was cancelled mid-statement."""
@@ -431,11 +466,45 @@ async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> tuple[Lo
 
 
 async def _needs_keystore(conn: aiosqlite.Connection) -> bool:
-    """Whether any person's data key needs a secret from the erasure key store."""
-    rows = await conn.execute_fetchall(
-        "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= ?)", (KEY_VERSION,)
-    )
+    """Whether anyone in the database needs the erasure key store: to be found by Telegram id
+    (everyone, once the lookup tags live there: migration 0010), or for their data key."""
+    if await db.user_version(conn) >= _INDEX_MOVED:
+        rows = await conn.execute_fetchall("SELECT EXISTS (SELECT 1 FROM people)")
+    else:
+        rows = await conn.execute_fetchall(
+            "SELECT EXISTS (SELECT 1 FROM person_keys WHERE version >= ?)", (KEY_VERSION,)
+        )
     return bool(next(iter(rows))[0])
+
+
+async def _move_lookups(conn: aiosqlite.Connection, store: KeyStore) -> None:
+    """Before migration 0010: copy people.lookup into the key store (idempotent).
+
+    Only for people the key store still vouches for: a key-version-2 person whose secret is
+    gone was erased (this is a backup from before, or a crash left them), so their tag is not
+    carried over and they become a leftover. Key-version-1 people never had a secret: theirs is.
+    """
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT p.id, p.lookup, k.version FROM people p"
+            " JOIN person_keys k ON k.person_id = p.id"
+        )
+    )
+    holding = await store.with_secret([r[0] for r in rows if r[2] >= KEY_VERSION])
+    await store.adopt(
+        {
+            bytes(tag): person_id
+            for person_id, tag, version in rows
+            if version < KEY_VERSION or person_id in holding
+        }
+    )
+
+
+async def _leftovers(conn: aiosqlite.Connection, store: KeyStore) -> list[str]:
+    """Ids of people in the database that the key store does not index (see Store.leftovers)."""
+    known = await store.indexed()
+    rows = await conn.execute_fetchall("SELECT id FROM people")
+    return sorted(str(r[0]) for r in rows if r[0] not in known)
 
 
 def database_tag(lookup_secret: bytes) -> str:
@@ -458,21 +527,26 @@ async def _claim_keystore(store: KeyStore, lookup_secret: bytes, path: Path) -> 
 
 
 async def _settle_keystore(conn: aiosqlite.Connection, store: KeyStore) -> None:
-    """Settle secrets a crash left 'new' or 'erasing', under the database's write lock."""
+    """Settle secrets a crash left 'new' or 'erasing', under the database's write lock.
+
+    'erasing' only goes forward: destroyed, whether or not the person is in this database (it
+    may be a backup from before the erasure). A 'new' one whose person is here becomes 'live'.
+    """
     if not await store.unsettled():
         return
     try:
         await conn.execute("BEGIN IMMEDIATE")  # no unit of work of another process in flight
         keep, drop = [], []
         for person_id, state in await store.unsettled():
+            if state == "erasing":
+                drop.append(person_id)
+                continue
             rows = await conn.execute_fetchall("SELECT 1 FROM people WHERE id = ?", (person_id,))
             if list(rows):
                 keep.append(person_id)
-            elif state == "erasing":
-                drop.append(person_id)
             # a 'new' secret of nobody stays: it may be another process's person in the making
             # (this may be a backup opened with the live key store), and it unlocks nothing
-        await store.keep(keep)
+        await store.settle(keep)
         await store.destroy(drop)
     except sqlite3.Error as e:
         raise db.translate(e, "cannot settle the erasure key store") from e

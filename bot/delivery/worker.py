@@ -5,6 +5,13 @@ coordinator's copy of a referral, news for a referrer, a relayed message, a remi
 to the outbox in the same transaction as the change that caused it. This worker sends it and
 marks it sent. After a crash, a row that was sent but not yet marked is sent again: every
 message is written to be harmless if it arrives twice.
+
+One row never holds back another: a row that fails inside the bot (rendering, storage, a bug:
+anything but Telegram's answers, which have their own handling) is retried a few times with a
+backoff and then parked (state "parked", logged as delivery.parked, counted by
+`peerdoor check-config`), while the rows behind it go on. A row about a person who was erased
+(their key is gone: rows that came back with a restored backup) is dropped at once: there is
+nothing left to send.
 """
 
 from __future__ import annotations
@@ -17,12 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.delivery.port import Blocked, OnWire, Rejected, RetryLater, Unreachable, sending
-from storage import Store, Unit
+from storage import Store, Unit, UnknownPerson
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
 
 MAX_ATTEMPTS = 12
+PARK_AFTER = 5  # attempts that failed inside the bot before a row is parked
 IDLE_WAKEUP = 30.0  # seconds: look again even when nothing was signalled
 
 
@@ -90,6 +98,8 @@ class DeliveryWorker:
         self._paused_until: datetime | None = None
         self._stopping = False
         self._unmarked: dict[int, Sent | None] = {}
+        self._claimed: set[int] = set()  # at-most-once rows on the wire in this round
+        self._unrecorded: dict[int, int] = {}  # sent rows whose recording failed: how often
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -176,8 +186,58 @@ class DeliveryWorker:
         for item in items:
             if self._stopping:
                 break
-            await self._deliver(item)
+            try:
+                await self._deliver(item)
+            except Exception as exc:  # this row only: the ones behind it still go
+                await self._failed_inside(item, exc)
+            finally:
+                self._claimed.discard(item.id)
         return len(items)
+
+    async def _failed_inside(self, item: OutboxItem, exc: Exception) -> None:
+        """A row failed in the bot, not at Telegram: drop (its person is erased), retry with a
+        backoff, or park it after PARK_AFTER attempts. If even that cannot be written, the row
+        stays as it was and the next round tries again; the rows behind it still go."""
+        error = type(exc).__name__
+        unrecorded = item.id in self._unmarked and not isinstance(exc, UnknownPerson)
+        tries = self._unrecorded.get(item.id, 0) + 1 if unrecorded else 0
+        try:
+            if unrecorded and tries < PARK_AFTER:
+                # it went out; only recording that failed (the database busy or full): a later
+                # round records it without sending it again; not an attempt at sending
+                self._unrecorded[item.id] = tries
+                log.error("delivery.unrecorded kind=%s error=%s", item.kind, error)
+                async with self.store.unit() as uow:
+                    await uow.outbox.postpone(item, self.clock() + backoff(tries))
+                return
+            self._unrecorded.pop(item.id, None)
+            if isinstance(exc, UnknownPerson):
+                self._unmarked.pop(item.id, None)
+                async with self.store.unit() as uow:
+                    await uow.outbox.discard(item, self.clock(), "erased")
+                log.warning("delivery.dropped kind=%s reason=erased", item.kind)
+            elif unrecorded or item.attempts + 1 >= PARK_AFTER or item.id in self._claimed:
+                # (claimed: an at-most-once row that may have gone out; never sent again)
+                self._unmarked.pop(item.id, None)
+                async with self.store.unit() as uow:
+                    await uow.outbox.park(item, self.clock(), error)
+                log.error("delivery.parked kind=%s error=%s", item.kind, error)
+            else:
+                async with self.store.unit() as uow:
+                    await uow.outbox.retry(item, self.clock() + backoff(item.attempts + 1), error)
+                log.error(
+                    "delivery.internal_error kind=%s error=%s attempt=%d",
+                    item.kind,
+                    error,
+                    item.attempts + 1,
+                )
+        except Exception as again:
+            log.error(
+                "delivery.row_failed kind=%s error=%s then=%s",
+                item.kind,
+                error,
+                type(again).__name__,
+            )
 
     async def _deliver(self, item: OutboxItem) -> None:
         if item.id in self._unmarked:  # it went out; only recording that failed: record it
@@ -230,11 +290,13 @@ class DeliveryWorker:
             if sent is not None and sent.record is not None:
                 await sent.record(uow)
         self._unmarked.pop(item.id, None)
+        self._unrecorded.pop(item.id, None)
         log.info("delivery.%s kind=%s", "sent" if sent else "dropped", item.kind)
 
     async def _claim(self, item: OutboxItem) -> None:
         async with self.store.unit() as uow:
             await uow.outbox.claim(item, self.clock())
+        self._claimed.add(item.id)
 
     async def _retry(self, item: OutboxItem, after: timedelta, error: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:

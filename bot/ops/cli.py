@@ -266,6 +266,11 @@ def cmd_purge(settings: Settings) -> None:
         f"purged: {purged.drafts} unfinished forms, {purged.referrals} closed referrals, "
         f"{purged.people} people erased entirely"
     )
+    if purged.leftovers:
+        print(
+            f"removed the rows of {purged.leftovers} people deleted before a restore "
+            "(they came back with the backup; nothing could open them)"
+        )
 
 
 async def _purge(settings: Settings, config: ServiceConfig) -> Purged:

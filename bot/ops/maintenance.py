@@ -251,13 +251,18 @@ def _draft_programme(state: bytes) -> str | None:
 async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
     """Erase expired drafts and closed referrals of every programme; audit and log counts.
 
+    First the rows of people erased before a restore (``Store.remove_leftovers``).
+
     In batches of at most PURGE_BATCH rows per query, each in its own short transaction with
     its own audit entry, so a large first purge never holds the bot's writes back for long.
     """
     programmes = config.programmes
     drafts = cutoffs({p.id: p.retention.drafts_days for p in programmes}, now)
     closed = cutoffs({p.id: p.retention.closed_days for p in programmes}, now)
-    total = Purged()
+    total = Purged(leftovers=await store.remove_leftovers())
+    if total.leftovers:
+        async with store.unit() as uow:
+            await uow.audit.record(None, "erasure_leftovers", now, detail=total.detail())
     for _ in range(MAX_BATCHES):
         async with store.unit() as uow:
             batch = await uow.retention.purge(
@@ -272,15 +277,17 @@ async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
             total.referrals + batch.referrals,
             total.people + batch.people,
             batch.more,
+            total.leftovers,
         )
         if not batch.more:
             break
     log.info(
-        "retention.purged drafts=%d referrals=%d people=%d more=%s",
+        "retention.purged drafts=%d referrals=%d people=%d more=%s leftovers=%d",
         total.drafts,
         total.referrals,
         total.people,
         total.more,
+        total.leftovers,
     )
     return total
 

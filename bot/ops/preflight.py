@@ -18,6 +18,7 @@ from bot.ops.keys import load_master_key, next_key_path, read_key_file, uses_env
 from bot.settings import Settings, require_token, webhook_settings
 from storage.backup import master_key_id, needs_keystore
 from storage.crypto import key_id_of
+from storage.inspect import health
 from storage.keystore import keystore_path
 
 
@@ -27,6 +28,7 @@ def check_environment(settings: Settings, webhook: bool) -> list[str]:
         _token(settings, webhook),
         _master_key(settings, webhook or _key_expected(settings)),
         _keystore(settings),
+        *_delivery_and_erasure(settings),
         _data_dir(settings),
         *([_webhook(settings)] if webhook else []),
     ]
@@ -84,6 +86,26 @@ def _keystore(settings: Settings) -> str:
             "(a new one would leave them unreadable)"
         )
     return f"erasure key store: none yet, {path} will be created at start"
+
+
+def _delivery_and_erasure(settings: Settings) -> list[str]:
+    """What waits in the outbox, what was parked, and leftovers of people erased before a
+    restore. Reported, never refused: the bot handles both."""
+    found = health(settings.database, keystore_path(settings.database))
+    if found is None:
+        return []
+    lines = [f"outbox: {found.waiting} waiting to be sent, {found.parked} parked"]
+    if found.parked:
+        lines[0] += (
+            " (failed inside the bot on every try and set aside: see delivery.parked in the "
+            "log; they are not sent again)"
+        )
+    if found.leftovers:
+        lines.append(
+            f"erasure: {found.leftovers} people deleted before a restore are back in the "
+            "database with nothing to open them: the next start or `peerdoor purge` removes them"
+        )
+    return lines
 
 
 def _data_dir(settings: Settings) -> str:

@@ -157,6 +157,11 @@ class Runtime:
         self._stack.push_async_callback(self.store.close)
         self._stack.callback(setattr, self, "_store_open", False)
         self._store_open = True
+        # After a restore: rows of people erased since the backup are removed before anything
+        # reads them (the key store no longer knows them; see storage/keystore.py).
+        removed = await self.store.remove_leftovers()
+        if removed:
+            log.warning("erasure.leftovers_removed people=%d", removed)
         # Referrals held by someone no longer a coordinator (out of the config) go back.
         await hand_back_orphans(self.store, self.config, self.clock())
         catalog = load_catalog()

@@ -48,3 +48,57 @@ async def opened(
 async def people(store: Store, *telegram_ids: int) -> list[Person]:
     async with store.unit() as u:
         return [await u.people.create(t, T0) for t in telegram_ids]
+
+
+def before_index_move(path: Path, keystore: Path) -> None:
+    """Turn a closed database and its key store back into what they held just before migration
+    0010 (db.INDEX_MOVED): the Telegram-id lookup tags in people.lookup, none in the key store,
+    and the outbox without the 'parked' state. Nothing else changed in 0010."""
+    with raw(keystore) as conn:
+        tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
+        conn.execute("DROP TABLE lookups")
+    with raw(path) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.executescript(
+            """
+            CREATE TABLE people_7 (
+                id          TEXT PRIMARY KEY,
+                lookup      BLOB NOT NULL UNIQUE,
+                telegram_id BLOB NOT NULL,
+                settings    BLOB,
+                created_at  TEXT NOT NULL,
+                updated_at  TEXT NOT NULL
+            );
+            CREATE TEMP TABLE tags (person_id TEXT PRIMARY KEY, lookup BLOB NOT NULL);
+            """
+        )
+        conn.executemany("INSERT INTO tags VALUES (?, ?)", list(tags.items()))
+        outbox = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
+        conn.executescript(
+            """
+            INSERT INTO people_7 SELECT p.id, t.lookup, p.telegram_id, p.settings, p.created_at,
+                p.updated_at FROM people p JOIN tags t ON t.person_id = p.id;
+            DROP TABLE people;
+            ALTER TABLE people_7 RENAME TO people;
+            """
+            + "CREATE TABLE outbox_7"
+            + outbox.removeprefix('CREATE TABLE "outbox"')
+            .removeprefix("CREATE TABLE outbox")
+            .replace(", 'parked'", "")
+            + """;
+            INSERT INTO outbox_7 SELECT * FROM outbox;
+            DROP TABLE outbox;
+            ALTER TABLE outbox_7 RENAME TO outbox;
+            CREATE INDEX outbox_due ON outbox(due_at, id) WHERE state = 'pending';
+            CREATE INDEX outbox_referral ON outbox(referral_id, kind)
+                WHERE referral_id IS NOT NULL;
+            CREATE INDEX outbox_recipient ON outbox(recipient_id)
+                WHERE recipient_id IS NOT NULL;
+            CREATE UNIQUE INDEX outbox_slot ON outbox(referral_id, kind, slot)
+                WHERE slot IS NOT NULL AND state != 'dropped';
+            CREATE INDEX outbox_claimed ON outbox(kind)
+                WHERE state = 'pending' AND claimed_at IS NOT NULL;
+            PRAGMA user_version = 9;
+            """
+        )
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

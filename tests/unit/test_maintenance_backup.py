@@ -89,7 +89,8 @@ async def test_key_store_copy_replaces_the_previous_one(tmp_path: Path) -> None:
     # The database backup and the latest key store copy restore everyone but the erased.
     async with opened(database.path, KeyRing(key), target) as restored, restored.unit() as u:
         assert await u.people.find(2) is not None
+        assert await u.people.find(1) is None
         with pytest.raises(UnknownPerson):
-            await u.people.find(1)
+            await u.people.telegram_id(ada)
     with pytest.raises(SetupError, match="the key store itself"):
         maintenance.backup_keys(settings, keystore_path(settings.database))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import KeyRing, Person, Referral, Store
+from storage import KeyRing, Person, Referral, Store, keystore_path
 from storage.db import migrations, to_text
 from storage.invites import normalise_code
 from storage.referrals import CROCKFORD
@@ -520,6 +520,10 @@ async def test_upgrade_from_schema_1_keeps_referrals(tmp_path: Path, master: byt
         secrets_rows = conn.execute("SELECT * FROM secrets").fetchall()
         people_rows = conn.execute("SELECT * FROM people").fetchall()
         key_rows = conn.execute("SELECT * FROM person_keys").fetchall()
+    with raw(keystore_path(path)) as conn:  # schema 1 kept the lookup tags in people (until 0010)
+        tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
+        conn.execute("DELETE FROM lookups")
+    people_rows = [(row[0], tags[row[0]], *row[1:]) for row in people_rows]
     path.unlink()
     with raw(path) as conn:
         conn.executescript(migrations()[0].sql)
@@ -534,3 +538,5 @@ async def test_upgrade_from_schema_1_keeps_referrals(tmp_path: Path, master: byt
         assert await u.referrals.get(ref.id) == ref
         assert await u.referrals.answers(ref) == b'{"a": 1}'
         assert [r.id for r in await u.referrals.queue(["hiv"], OPEN)] == [ref.id]
+        owner = await u.people.get(ref.person_id)
+        assert owner is not None and await u.people.find(await u.people.telegram_id(owner))

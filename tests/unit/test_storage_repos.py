@@ -217,11 +217,14 @@ async def test_queue_is_urgent_first_then_oldest(store: Store) -> None:
 
 
 async def test_claim_once(store: Store) -> None:
+    """An update is applied by one transaction; asked again inside that same transaction (the
+    router claims it, then the use case it calls), the claim gives the same answer."""
     async with store.unit() as u:
         assert await u.updates.claim(1001, T0)
-        assert not await u.updates.claim(1001, T0)
+        assert await u.updates.claim(1001, T0)
         assert await u.updates.claim(1002, T0)
     async with store.unit() as u:
+        assert not await u.updates.claim(1001, T0)
         assert not await u.updates.claim(1001, T0)
 
 

@@ -21,8 +21,9 @@ from storage import (
     unpad,
 )
 from storage.backup import backup_database
-from storage.crypto import associated_data, combine_keys, unseal
+from storage.crypto import LookupKeys, associated_data, combine_keys, unseal
 from storage.keys import KEY_VERSION, data_key_context, wrap_context
+from tests.unit.storage_fixtures import opened
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 TELEGRAM_ID = 987654321012
@@ -117,7 +118,8 @@ async def test_deleted_draft_leaves_no_ciphertext_behind(tmp_path: Path) -> None
 
 
 async def test_telegram_id_is_looked_up_by_keyed_hash(tmp_path: Path) -> None:
-    """Two databases (different lookup secrets) give the same Telegram id different tags."""
+    """Two databases (different lookup secrets) give the same Telegram id different tags, and
+    the tags live in the erasure key store, not in the database."""
     tags = []
     for name in ("a.db", "b.db"):
         path = tmp_path / name
@@ -126,8 +128,12 @@ async def test_telegram_id_is_looked_up_by_keyed_hash(tmp_path: Path) -> None:
             await fill_with_canaries(store)
         finally:
             await store.close()
+        with raw(keystore_path(path)) as conn:
+            tags.append(conn.execute("SELECT lookup FROM lookups").fetchone()[0])
         with raw(path) as conn:
-            tags.append(conn.execute("SELECT lookup FROM people").fetchone()[0])
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(people)")]
+        assert columns == ["id", "telegram_id", "settings", "created_at", "updated_at"]
+        assert tags[-1] not in raw_bytes(path)
     assert tags[0] != tags[1]
     assert all(len(t) == 32 for t in tags)
 
@@ -356,9 +362,8 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     store = await Store.open(backup, KeyRing(old_master), keystore=keystore)
     try:
         async with store.unit() as u:
+            assert await u.people.find(111) is None  # the key store no longer knows the id
             with pytest.raises(UnknownPerson, match="erasure secret is gone"):
-                await u.people.find(111)
-            with pytest.raises(UnknownPerson):
                 await u.drafts.load(gone)
             with pytest.raises(UnknownPerson):
                 await u.people.telegram_id(gone)
@@ -416,11 +421,11 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
     store = await Store.open(live, KeyRing(old_master))
     try:
         async with store.unit() as u:
-            with pytest.raises(UnknownPerson):
-                await u.people.find(111)
+            assert await u.people.find(111) is None
             with pytest.raises(UnknownPerson):
                 await u.drafts.load(gone)
-            await u.people.erase(gone)  # clean the leftovers up again
+        assert await store.leftovers() == [gone.id]
+        assert await store.remove_leftovers() == 1  # clean the leftovers up again
         async with store.unit() as u:
             assert await u.people.find(111) is None
     finally:
@@ -445,3 +450,55 @@ async def test_erase_against_a_backup_taken_before(tmp_path: Path) -> None:
         await store.close()
     with pytest.raises(WrongMasterKey):
         await Store.open(backup, KeyRing(new_master), keystore=keystore)
+
+
+def attacker_tag(backup: Path, master: bytes, telegram_id: int) -> bytes:
+    """What someone holding a backup and today's master key computes to test a Telegram id."""
+    with raw(backup) as conn:
+        key_id, wrapped = conn.execute(
+            "SELECT key_id, wrapped FROM secrets WHERE name = 'lookup'"
+        ).fetchone()
+    secret = KeyRing(master).unwrap(key_id, wrapped, b"secrets|lookup")
+    return LookupKeys(secret).telegram(telegram_id)
+
+
+async def test_a_backup_from_before_delete_does_not_say_who_was_known(tmp_path: Path) -> None:
+    """A backup taken before /delete, opened with the key material that exists after it (the
+    master key, the live erasure key store), reveals neither that the Telegram id was ever
+    known nor anything about them; everyone else reads normally."""
+    live, backup = tmp_path / "live.db", tmp_path / "backup.db"
+    keystore, master = keystore_path(live), KeyRing.generate()
+    async with opened(live, KeyRing(master)) as store:
+        gone = await fill_with_canaries(store, telegram_id=111)
+        await fill_with_canaries(store, telegram_id=222)
+        async with store.unit() as u:
+            (referral,) = await u.referrals.for_person(gone)
+        backup_database(live, backup)
+        tag = attacker_tag(backup, master, 111)
+        assert tag in raw_bytes(keystore), "the check can fail: the tag is there before"
+        async with store.unit() as u:
+            person = await u.people.find(111)
+            assert person is not None
+            await u.people.erase(person)
+
+    # Membership: the tag the attacker computes is in no file they hold.
+    assert tag not in raw_bytes(backup)
+    assert tag not in raw_bytes(keystore)
+    assert attacker_tag(backup, master, 222) in raw_bytes(keystore)
+    # Anything about them: no way from the id to a row. Opened as a restore would, the store
+    # does not know the id, cannot open the person's rows, and removes them.
+    async with opened(backup, KeyRing(master), keystore) as copy:
+        async with copy.unit() as u:
+            assert await u.people.find(111) is None
+            with pytest.raises(UnknownPerson):
+                await u.people.telegram_id(gone)
+            survivor = await u.people.find(222)
+            assert survivor is not None and await u.people.telegram_id(survivor) == 222
+            (theirs,) = await u.referrals.for_person(survivor)
+            assert b"CANARY-ZEBRA-42" in await u.referrals.answers(theirs)
+        assert await copy.leftovers() == [gone.id]
+        assert await copy.remove_leftovers() == 1
+        async with copy.unit() as u:
+            assert await u.referrals.by_reference(referral.reference) is None
+            assert await u.people.get(gone.id) is None
+    assert referral.reference.encode() not in raw_bytes(backup)
