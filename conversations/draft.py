@@ -36,6 +36,7 @@ class Draft(BaseModel):
     urgent: bool = False  # crisis words were seen: the referral will be marked urgent
     choices: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULT_CHOICES))
     choices_seen: bool = False
+    source: str | None = None  # the configured source of the link they came by (an id)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

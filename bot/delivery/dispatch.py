@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
@@ -263,7 +263,7 @@ class Dispatcher:
         return news.picked_up(programme, lang, _)
 
     async def _next_reminder(self, uow: Unit, referral: Referral, programme: Programme) -> None:
-        every = timedelta(hours=programme.service_levels.claim_within_hours)
+        every = programme.service_levels.claim_window(referral.urgent)
         await uow.outbox.add(
             NOTICE_REMINDER, referral=referral, due_at=self.clock() + every, now=self.clock()
         )

@@ -1,5 +1,5 @@
 """The `peerdoor` command: init, check-config, run, start, sandbox, invite, audit, rotate-key,
-backup, backup-keys, purge, report, export."""
+backup, backup-keys, purge, report, export, cards."""
 
 from __future__ import annotations
 
@@ -235,6 +235,29 @@ async def _purge(settings: Settings, config: ServiceConfig) -> Purged:
         await store.close()
 
 
+def cmd_cards(
+    settings: Settings,
+    programme_id: str,
+    source_id: str,
+    language: str | None,
+    bot: str | None,
+    out: Path,
+) -> None:
+    """Printable card and leaflet for one source's link. Needs the config only: no Telegram."""
+    from bot.i18n import load_catalog
+    from bot.ops import cards  # fpdf2, segno and Pillow: only when asked
+
+    config = load_config(settings.config)
+    catalog = load_catalog()
+    request = cards.check_request(config, catalog, programme_id, source_id, language, bot)
+    made, warnings = cards.make_cards(request, catalog, out)
+    for item in made:
+        width, height = cards.SIZES[item.size]
+        print(f"{item.size} ({width:g} x {height:g} mm): {item.pdf} (print) and {item.png}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="peerdoor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -272,6 +295,14 @@ def parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="default: PEERDOOR_CONFIG, ./peerdoor.toml, or the example"
     )
     sub.add_parser("start", help="run the bot if a token is set, else open the sandbox")
+    cards = sub.add_parser(
+        "cards", help="a printable card and A6 leaflet with a QR code of a source's link"
+    )
+    cards.add_argument("--programme", required=True, help="the programme id from the config")
+    cards.add_argument("--source", required=True, help="one of the programme's source ids")
+    cards.add_argument("--language", help="the card's language (default: the programme's first)")
+    cards.add_argument("--bot", help="the bot's username (default: username under [bot])")
+    cards.add_argument("--out", type=Path, default=Path("cards"), help="folder (default: cards)")
     return p
 
 
@@ -295,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_check_config(settings, args.webhook)
         elif args.command == "run":
             cmd_run(settings, args.webhook)
+        elif args.command == "cards":
+            cmd_cards(settings, args.programme, args.source, args.language, args.bot, args.out)
         else:
             commands = {
                 "init": cmd_init,

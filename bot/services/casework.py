@@ -495,6 +495,12 @@ class CaseworkFlow(ServiceFlow):
         )
         if referral.holder_id is None:
             await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+            # and posted again on the urgent clock, not the usual one, until someone claims it
+            programme = self.config.programme(await uow.referrals.programme_id(referral))
+            if programme is not None:
+                await uow.outbox.drop(kinds.NOTICE_REMINDER, referral)
+                due = now + programme.service_levels.claim_window(True)
+                await uow.outbox.add(kinds.NOTICE_REMINDER, referral=referral, due_at=due, now=now)
         else:
             await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 
