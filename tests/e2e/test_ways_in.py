@@ -278,5 +278,17 @@ async def test_an_urgent_referral_is_posted_again_on_the_urgent_clock(
         assert len(reminders(group, urgent)) == 2
         assert len(reminders(group, late)) == 3  # Kai's still waits: posted again
         assert reminders(group, plain) == []
-        await move_on(runtime, clock, emulator, files, timedelta(hours=23))
+        # handed back unclaimed: a fresh notice at once, then the urgent clock again
+        details = [m for m in cora.bot_messages if m.text.startswith(f"Referral {urgent}")]
+        await cora.press("Unassign", message=details[-1])
+        await cora.wait_for(lambda m: f"{urgent} is back in the queue" in m.text)
+        await group.wait_for(
+            lambda m: m.text.startswith("URGENT · New referral") and urgent in m.text
+        )
+        assert len(pending_reminders(files, urgent)) == 1
+        await move_on(runtime, clock, emulator, files, timedelta(minutes=29))
+        assert len(reminders(group, urgent)) == 2
+        await move_on(runtime, clock, emulator, files, timedelta(minutes=2))
+        assert len(reminders(group, urgent)) == 3
+        await move_on(runtime, clock, emulator, files, timedelta(hours=22))
         assert len(reminders(group, plain)) == 1  # the usual clock, 24 hours after sending
