@@ -292,6 +292,7 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
             "language": d.language,
             "current_question": d.current,
             "urgent": d.urgent,
+            "source": d.source,
             "answers": _answers_data(p, d.answers, d.language, _),
         }
     for r in holding.referrals:
