@@ -26,7 +26,7 @@ from bot.settings import (
     webhook_settings,
 )
 from bot.telegram.app import Runtime
-from conversations.forms import ServiceConfig
+from conversations.forms import ServiceConfig, start_payload
 from storage import AuditReport, KeyRing, Purged, Store
 
 
@@ -60,6 +60,12 @@ def cmd_check_config(settings: Settings, webhook: bool = False) -> None:
     for programme in config.programmes:
         asked = sum(1 for q in programme.form if q.answerable)
         print(f"{programme.id}: {asked} questions, languages {', '.join(programme.languages)}")
+        if programme.sources:  # each source's link, to print with `peerdoor cards`
+            bot = config.bot.username or "<bot username>"
+            links = ", ".join(
+                f"t.me/{bot}?start={start_payload(programme.id, s.id)}" for s in programme.sources
+            )
+            print(f"  sources: {links}")
     print(f"{settings.config} is valid")
     for line in check_environment(settings, webhook):
         print(line)
