@@ -5,8 +5,11 @@ web page or a quick check).
 On each: a QR code of the source's link (segno; the quiet zone of four modules is inside the
 drawn square, so the cut edge never eats it), the link as text, and the card's discreet texts
 from the catalog (conversations/cards.py). Both files of a size come from one layout in
-millimetres, so the PDF and the PNG show the same thing. Nothing here talks to Telegram or opens
-the database: only the config and the catalog are read.
+millimetres, so the PDF and the PNG show the same thing. The font is DejaVu Sans, which
+matplotlib (already a dependency, for the report) ships: it has the letters of every language we
+translate (å, ä, ö...), which the PDF core fonts and Pillow's built-in font do not all have. It is
+embedded in the PDF. Nothing here talks to Telegram or opens the database: only the config and
+the catalog are read.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import matplotlib
 import segno
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
@@ -31,6 +35,9 @@ PT_MM = 25.4 / 72  # one typographic point in millimetres
 QUIET_MODULES = 4  # the QR standard's quiet zone
 LINE = 1.25  # line height, times the font size
 INK = (0x1F, 0x2A, 0x33)
+
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+REGULAR, BOLD = FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"
 
 Size = Literal["card", "leaflet"]
 SIZES: dict[Size, tuple[float, float]] = {"card": (85.0, 55.0), "leaflet": (105.0, 148.0)}
@@ -99,7 +106,23 @@ def _height(box: TextBox) -> float:
 
 
 def layout(size: Size, text: CardText, measure: Measure) -> tuple[list[TextBox], QrBox]:
-    """Where everything goes on a card or leaflet, in mm."""
+    """Where everything goes on a card or leaflet, in mm. Texts that would run into the link
+    (a long translation) are set smaller, step by step."""
+    for scale in (1.0, 0.92, 0.85, 0.78, 0.72, 0.66):
+        boxes, qr = _layout(size, text, measure, scale)
+        *words, link = boxes
+        if all(_bottom(box) <= link.y - 1.0 for box in words) and _bottom(link) <= SIZES[size][1]:
+            return boxes, qr
+    raise SetupError(f"the card's texts do not fit on the {size}: shorten the translation")
+
+
+def _bottom(box: TextBox) -> float:
+    return box.y + _height(box)
+
+
+def _layout(
+    size: Size, text: CardText, measure: Measure, scale: float
+) -> tuple[list[TextBox], QrBox]:
     width, height = SIZES[size]
     boxes: list[TextBox] = []
     if size == "card":  # landscape: the code on the left, the words on the right, link below
@@ -109,6 +132,7 @@ def layout(size: Size, text: CardText, measure: Measure) -> tuple[list[TextBox],
         y = 6.0
         for words, pt, bold in ((text.title, 10.5, True), (text.invitation, 7.0, False),
                                 (text.how, 6.0, False)):  # fmt: skip
+            pt *= scale
             box = TextBox(x, y, pt, bold, tuple(wrap(words, column, pt, bold, measure)))
             boxes.append(box)
             y += _height(box) + 1.8
@@ -121,14 +145,15 @@ def layout(size: Size, text: CardText, measure: Measure) -> tuple[list[TextBox],
     column = width - 2 * margin
     y = margin
     for words, pt, bold in ((text.title, 20.0, True), (text.invitation, 12.0, False)):
+        pt *= scale
         box = TextBox(margin, y, pt, bold, tuple(wrap(words, column, pt, bold, measure)), column)
         boxes.append(box)
         y += _height(box) + 4.0
     side = 64.0
     qr = QrBox((width - side) / 2, y, side)
     y += side + 3.0
-    how = TextBox(margin, y, 10.0, False, tuple(wrap(text.how, column, 10.0, False, measure)),
-                  column)  # fmt: skip
+    pt = 10.0 * scale
+    how = TextBox(margin, y, pt, False, tuple(wrap(text.how, column, pt, False, measure)), column)
     boxes.append(how)
     pt = fitted(text.link, column, 10.0, 6.0, measure)
     link_lines = tuple(wrap(text.link, column, pt, False, measure))
@@ -152,16 +177,18 @@ def render_pdf(size: Size, text: CardText) -> bytes:
     pdf.set_auto_page_break(False)
     pdf.set_title(text.title)
     pdf.set_creator("peerdoor")
+    pdf.add_font("DejaVu", "", REGULAR)
+    pdf.add_font("DejaVu", "B", BOLD)
     pdf.add_page()
 
     def measure(words: str, pt: float, bold: bool) -> float:
-        pdf.set_font("Helvetica", "B" if bold else "", pt)
+        pdf.set_font("DejaVu", "B" if bold else "", pt)
         return float(pdf.get_string_width(words))
 
     boxes, qr = layout(size, text, measure)
     pdf.set_text_color(*INK)
     for box in boxes:
-        pdf.set_font("Helvetica", "B" if box.bold else "", box.size)
+        pdf.set_font("DejaVu", "B" if box.bold else "", box.size)
         line_height = box.size * PT_MM * LINE
         for i, line in enumerate(box.lines):
             x = box.x
@@ -192,9 +219,8 @@ def _px(mm: float) -> int:
     return round(mm / 25.4 * DPI)
 
 
-def _font(pt: float, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # Pillow's built-in font (Aileron, with FreeType): no font file to find or ship.
-    return ImageFont.load_default(size=max(pt * PT_MM / 25.4 * DPI, 1.0))
+def _font(pt: float, bold: bool) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(BOLD if bold else REGULAR), size=max(pt * PT_MM / 25.4 * DPI, 1))
 
 
 def render_png(size: Size, text: CardText) -> bytes:
@@ -203,8 +229,7 @@ def render_png(size: Size, text: CardText) -> bytes:
     draw = ImageDraw.Draw(image)
 
     def measure(words: str, pt: float, bold: bool) -> float:
-        extra = 1.04 if bold else 1.0  # the built-in font has no bold: drawn with a stroke
-        return float(draw.textlength(words, font=_font(pt, bold))) / DPI * 25.4 * extra
+        return float(draw.textlength(words, font=_font(pt, bold))) / DPI * 25.4
 
     boxes, qr = layout(size, text, measure)
     for box in boxes:
@@ -219,8 +244,6 @@ def render_png(size: Size, text: CardText) -> bytes:
                 line,
                 font=font,
                 fill=INK,
-                stroke_width=1 if box.bold else 0,
-                stroke_fill=INK,
             )
     modules = _modules(text.link)
     unit = qr.side / len(modules)
