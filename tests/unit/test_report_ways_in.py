@@ -84,3 +84,31 @@ async def test_sources_are_counted_by_tag_without_opening_anything(
     assert counts == {"kent": 2, "web": 1, NO_SOURCE: 2}
     assert len(set(tags)) == 4  # kent, web, gone here; kent in the other programme
     assert not any(b"kent" in t or b"web" in t for t in tags)
+
+
+async def test_routes_are_stored_plain_and_counted(store: Store) -> None:
+    programme = config().programmes[0]
+    answers = json.dumps({"name": "Sam"}).encode()
+    try:
+        async with store.unit() as uow:
+            for i, route in enumerate(["self", "professional", "professional", "staff"]):
+                person = await uow.people.create(9200 + i, T0)
+                made = await uow.referrals.create(
+                    person, programme.id, answers, False, T0, route=route
+                )
+                assert made.route == route
+                again = await uow.referrals.get(made.id)
+                assert again is not None and again.route == route
+            person = await uow.people.create(9300, T0)
+            with pytest.raises(ValueError, match="unknown route"):
+                await uow.referrals.create(person, programme.id, answers, False, T0, route="x")
+        report = await gather(
+            store, [programme], since=None, until=date(2026, 3, 8), threshold=1, now=T0
+        )
+    finally:
+        await store.close()
+    assert {w.key: w.count for w in report.programmes[0].routes} == {
+        "self": 1,
+        "professional": 2,
+        "staff": 1,
+    }
