@@ -1,9 +1,11 @@
 """Callback data: tiny codes that say which screen a button belongs to and what it does.
 
 Format: ``<screen>:<action>[:<arg>]`` for buttons of a draft (the screen number must match the
-draft's, so a stale button is recognised), ``c:<action>:<programme>:<language>`` before consent,
-when nothing is stored yet, and ``a:<action>`` for the person's whole record. Arguments are
-option positions and ids from the config, never answers.
+draft's, so a stale button is recognised), ``c:<action>:<programme>:<language>[:<source>]`` before
+consent, when nothing is stored yet (the source is the id of the link they came by, from the
+config: it travels in the buttons until they agree, and is checked against the config again), and
+``a:<action>`` for the person's whole record. Arguments are option positions and ids from the
+config, never answers.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ConsentPress:
     action: str
     programme: str
     language: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,8 @@ def draft(screen: int, action: str, arg: str | int = "") -> str:
     return engine.button("intake", screen, action, arg)
 
 
-def consent(action: str, programme: str, language: str) -> str:
-    return _checked(f"c:{action}:{programme}:{language}")
+def consent(action: str, programme: str, language: str, source: str | None = None) -> str:
+    return _checked(f"c:{action}:{programme}:{language}" + (f":{source}" if source else ""))
 
 
 Press = (
@@ -132,8 +135,8 @@ def parse(data: str | None) -> Press | None:
         return None if page is None else QueuePress(parts[1], page)
     if parts[0] == "a" and len(parts) == 2 and parts[1]:
         return AccountPress(parts[1])
-    if parts[0] == "c" and len(parts) == 4 and all(parts[1:]):
-        return ConsentPress(parts[1], parts[2], parts[3])
+    if parts[0] == "c" and len(parts) in (4, 5) and all(parts[1:]):
+        return ConsentPress(parts[1], parts[2], parts[3], parts[4] if len(parts) == 5 else None)
     press = engine.parse(data)
     if press is not None and press.dialog == "intake":
         return DraftPress(press.screen, press.action, press.arg, press.version)

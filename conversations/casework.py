@@ -95,7 +95,8 @@ def group_notice(
 ) -> Prompt:
     first = _("Reminder: a referral is still waiting") if reminder else _("New referral")
     lines = [
-        esc(first) + (" · " + bold(_("URGENT")) if urgent else ""),
+        # urgent ones say so first: the word the group sees in the chat list and notification
+        (bold(_("URGENT")) + " · " if urgent else "") + esc(first),
         f"{bold(reference)} · {esc(programme.text(programme.name, lang))}",
         esc(_("Waiting: {time}").format(time=waited(submitted_at, now, lang))),
     ]

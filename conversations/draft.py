@@ -38,6 +38,7 @@ class Draft(BaseModel):
     choices_seen: bool = False
     #: The smallest "of N" shown so far: a person never sees the total grow (see progress()).
     ceiling: int | None = None
+    source: str | None = None  # the configured source of the link they came by (an id)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -8,8 +8,8 @@ programme's languages, and optional rules (`when`, limits). Nothing here reads f
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Annotated, Literal
+from datetime import time, timedelta
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -134,11 +134,44 @@ class Resource(_Strict):
     details: Localized = Field(description="What it offers and how to reach it.")
 
 
+SourceKind = Literal["clinic", "community", "professional", "web", "print", "event", "other"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+#: Deep-link payloads: at most 64 characters of A-Za-z0-9_- (Telegram's rule).
+MAX_START_PAYLOAD = 64
+
+
+class Source(_Strict):
+    """A way into a programme: a clinic, a community group, a web page... Each has its own link,
+    ``t.me/<bot>?start=<programme>-<source>``, and is counted in the report.
+
+    Which clinic someone attends is sensitive: a referral keeps its source sealed, with a keyed
+    tag for counting; the coordinators' group and the logs never see it."""
+
+    id: Slug = Field(
+        description="Short and neutral (it is printed in the link on cards: no diagnosis or "
+        "clinic words anyone could read), unique in the programme."
+    )
+    name: Localized = Field(description="For the report, the exports and the person's /mydata.")
+    kind: SourceKind = Field(description="What it is: " + ", ".join(SOURCE_KINDS) + ".")
+
+
 class ServiceLevels(_Strict):
     """How quickly the service promises to act; the bot reminds when it slips."""
 
     claim_within_hours: float = Field(default=24, gt=0, le=24 * 30)
     contact_within_days: float = Field(default=3, gt=0, le=90)
+    urgent_claim_within_minutes: float = Field(
+        default=30,
+        gt=0,
+        le=24 * 60,
+        description="An urgent referral nobody has claimed is posted again this often.",
+    )
+
+    def claim_window(self, urgent: bool) -> timedelta:
+        """How long a referral may wait unclaimed before the group is reminded."""
+        if urgent:
+            return timedelta(minutes=self.urgent_claim_within_minutes)
+        return timedelta(hours=self.claim_within_hours)
 
 
 class Checkins(_Strict):
@@ -239,6 +272,11 @@ class Programme(_Strict):
         "Without one, each coordinator is notified in their private chat.",
     )
     signposting: list[Resource] = Field(default_factory=list)
+    sources: list[Source] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Ways in (clinics, groups, web pages), each with its own link and card.",
+    )
     service_levels: ServiceLevels = Field(default_factory=ServiceLevels)
     retention: Retention = Field(default_factory=Retention)
     checkins: Checkins = Field(default_factory=Checkins)
@@ -311,6 +349,7 @@ class Programme(_Strict):
             raise ValueError("signposting resource ids must be unique")
         if len(self.signposting) > 20:
             raise ValueError("at most 20 signposting resources per programme")
+        self._check_sources()
         if self.coordinator_chat is not None and self.coordinator_chat >= 0:
             raise ValueError(
                 "coordinator_chat must be a group id (a negative number such as -1001234567890)"
@@ -340,8 +379,26 @@ class Programme(_Strict):
             if missing:
                 raise ValueError(f"{path} has no text for language(s) {', '.join(missing)}")
 
+    def _check_sources(self) -> None:
+        ids = [s.id for s in self.sources]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"source ids must be unique within a programme: {twice}")
+        for source in self.sources:
+            if len(start_payload(self.id, source.id)) > MAX_START_PAYLOAD:
+                raise ValueError(
+                    f"source {source.id!r}: '{self.id}-{source.id}' is longer than the "
+                    f"{MAX_START_PAYLOAD} characters a Telegram link allows; use a shorter id"
+                )
+
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.form if q.id == question_id), None)
+
+    def source(self, source_id: str | None) -> Source | None:
+        """The configured source with this id; None for none or an unknown (or forged) one."""
+        if not source_id:
+            return None
+        return next((s for s in self.sources if s.id == source_id), None)
 
     def matching(self, field: str) -> Question | None:
         """The form question a supporter's profile field is matched against, if any."""
@@ -352,8 +409,17 @@ class Programme(_Strict):
         return texts.get(language) or texts[self.default_language]
 
 
+BotUsername = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")]
+
+
 class BotProfile(_Strict):
     """What Telegram shows about the bot itself. Keep it neutral: it may be seen by others."""
+
+    username: BotUsername | None = Field(
+        default=None,
+        description="The bot's @username without the @ (from @BotFather), for the links printed "
+        "on cards by `peerdoor cards`. The bot itself does not need it.",
+    )
 
     description: dict[LanguageCode, Annotated[str, StringConstraints(max_length=512)]] = Field(
         default_factory=dict, description="Shown in an empty chat, before /start."
@@ -399,6 +465,17 @@ class ServiceConfig(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"programme ids must be unique: {duplicates}")
+        for programme in self.programmes:
+            for source in programme.sources:
+                if start_payload(programme.id, source.id) in ids:
+                    raise ValueError(
+                        f"programme {programme.id!r}, source {source.id!r}: its link would open "
+                        f"the programme '{programme.id}-{source.id}'; rename one of them"
+                    )
+        if self.bot.username is not None and not self.bot.username.lower().endswith("bot"):
+            raise ValueError(
+                f"bot.username {self.bot.username!r}: a Telegram bot's username ends in 'bot'"
+            )
         if self.default_programme is not None and self.default_programme not in ids:
             raise ValueError(
                 f"default_programme {self.default_programme!r} is not one of the programmes {ids}"
@@ -408,11 +485,30 @@ class ServiceConfig(_Strict):
     def programme(self, programme_id: str) -> Programme | None:
         return next((p for p in self.programmes if p.id == programme_id), None)
 
+    def entry(self, payload: str | None) -> tuple[Programme | None, Source | None]:
+        """Read a /start payload, ``<programme>`` or ``<programme>-<source>``.
+
+        Ids may contain '-' themselves, so the longest programme id that fits wins. An unknown
+        source is dropped (the programme's form still opens); an unknown programme gives None.
+        """
+        if not payload:
+            return None, None
+        fitting = [p for p in self.programmes if payload == p.id or payload.startswith(p.id + "-")]
+        if not fitting:
+            return None, None
+        programme = max(fitting, key=lambda p: len(p.id))
+        return programme, programme.source(payload[len(programme.id) + 1 :])
+
     def starting_programme(self) -> Programme | None:
         """The programme a plain /start opens, or None when the person must choose."""
         if self.default_programme is not None:
             return self.programme(self.default_programme)
         return self.programmes[0] if len(self.programmes) == 1 else None
+
+
+def start_payload(programme_id: str, source_id: str | None = None) -> str:
+    """What follows ``?start=`` in a programme's (or one of its sources') link."""
+    return programme_id if source_id is None else f"{programme_id}-{source_id}"
 
 
 def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
@@ -442,6 +538,8 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
                 fields.append((f"{name}[{i}] ({q.id}).hint", q.hint))
             for j, o in enumerate(q.options):
                 fields.append((f"{name}[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    for k, src in enumerate(programme.sources):
+        fields.append((f"sources[{k}] ({src.id}).name", src.name))
     for k, r in enumerate(programme.signposting):
         fields.append((f"signposting[{k}] ({r.id}).name", r.name))
         fields.append((f"signposting[{k}] ({r.id}).details", r.details))

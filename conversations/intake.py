@@ -49,6 +49,7 @@ class Submission:
     answers: dict[str, Answer]
     urgent: bool = False
     choices: dict[str, bool] = field(default_factory=dict)
+    source: str | None = None  # the configured source of the link they came by (an id)
 
 
 @dataclass
@@ -93,17 +94,21 @@ class Intake:
     # -- before consent: nothing is stored, state travels in the buttons ----------------------
 
     def opening(self, payload: str | None, telegram_language: str | None) -> list[Prompt]:
-        """/start for someone with no draft: welcome and privacy notice, or a programme choice."""
-        programme = self.config.programme(payload) if payload else None
+        """/start for someone with no draft: welcome and privacy notice, or a programme choice.
+
+        ``payload`` is ``<programme>`` or ``<programme>-<source>``; an unknown source is dropped
+        and the programme's form opens all the same."""
+        programme, source = self.config.entry(payload)
         programme = programme or self.config.starting_programme()
         if programme is None:
             lang = self.catalog.best_language(telegram_language, list(self.catalog.languages))
             return [screens.choose_programme(self.config, lang, self.catalog.translator(lang))]
         lang = self.catalog.best_language(telegram_language, programme.languages)
         _ = self.catalog.translator(lang)
+        source_id = source.id if source is not None else None
         return [
             screens.welcome(programme, lang, _),
-            screens.privacy(programme, lang, programme.languages, _),
+            screens.privacy(programme, lang, programme.languages, _, source_id),
         ]
 
     def consent_press(self, press: ConsentPress) -> Opening:
@@ -112,6 +117,8 @@ class Intake:
             return Opening([], notice=self._expired(press.language))
         lang = press.language
         _ = self.catalog.translator(lang)
+        found = programme.source(press.source)  # a forged or removed source is dropped
+        source = found.id if found is not None else None
         match press.action:
             case "p":
                 return Opening(
@@ -122,16 +129,16 @@ class Intake:
                 )
             case "L":
                 return Opening(
-                    [], replace=screens.privacy(programme, lang, programme.languages, _)
+                    [], replace=screens.privacy(programme, lang, programme.languages, _, source)
                 )
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":
-                return Opening([], begin=self.begin(programme, lang))
+                return Opening([], begin=self.begin(programme, lang, source))
         return Opening([], notice=self._expired(lang))
 
-    def begin(self, programme: Programme, language: str) -> Outcome:
-        draft = Draft(programme=programme.id, language=language)
+    def begin(self, programme: Programme, language: str, source: str | None = None) -> Outcome:
+        draft = Draft(programme=programme.id, language=language, source=source)
         return self._go_to(programme, draft, next_question(programme, draft, None))
 
     # -- with a draft -------------------------------------------------------------------------
@@ -346,7 +353,12 @@ class Intake:
             return Outcome(
                 None,
                 submission=Submission(
-                    programme.id, draft.language, answers, draft.urgent, dict(draft.choices)
+                    programme.id,
+                    draft.language,
+                    answers,
+                    draft.urgent,
+                    dict(draft.choices),
+                    draft.source if programme.source(draft.source) is not None else None,
                 ),
             )
         return Outcome(draft, changed=False, notice=self._expired(draft.language))

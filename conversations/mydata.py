@@ -82,6 +82,7 @@ class ReferralCopy:
     activity: list[Activity] = field(default_factory=list)
     surveys: list[SurveyCopy] = field(default_factory=list)
     meetings: list[MeetingCopy] = field(default_factory=list)
+    source: str | None = None  # the id of the link they came by (a clinic, a group...)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,14 @@ def _profile_block(profile: dict[str, Any], _: Translate) -> str:
     return "\n".join(lines)
 
 
+def _source_name(programme: Programme | None, source_id: str, language: str) -> str:
+    """The configured name of a source, or its id if the config no longer has it."""
+    source = programme.source(source_id) if programme is not None else None
+    if programme is None or source is None:
+        return source_id
+    return programme.text(source.name, language)
+
+
 def _draft_blocks(copy: DraftCopy, language: str, _: Translate) -> list[str]:
     draft = copy.draft
     head = [bold(_("Your unfinished form"))]
@@ -176,6 +185,10 @@ def _referral_blocks(referral: ReferralCopy, language: str, _: Translate) -> lis
     head.append(esc(_("Status: {status}").format(status=status_name(referral.status, _))))
     if referral.urgent:
         head.append(esc(_("Marked as urgent: yes")))
+    if referral.source is not None:
+        head.append(esc(_("The link you came by: {source}").format(
+            source=_source_name(p, referral.source, language)
+        )))  # fmt: skip
     for label, at in _dates(referral, _):
         head.append(esc(f"{label}: {_when(at, zone, language)}"))
     blocks = ["\n".join(head)]
@@ -289,6 +302,7 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
             "language": d.language,
             "current_question": d.current,
             "urgent": d.urgent,
+            "source": d.source,
             "answers": _answers_data(p, d.answers, d.language, _),
         }
     for r in holding.referrals:
@@ -301,6 +315,8 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
                 "status": r.status,
                 "status_text": status_name(r.status, _),
                 "urgent": r.urgent,
+                "source": r.source,
+                "source_name": None if r.source is None else _source_name(p, r.source, lang),
                 "sent_at": _iso(r.sent_at),
                 "claimed_at": _iso(r.claimed_at),
                 "contacted_at": _iso(r.contacted_at),

@@ -20,8 +20,17 @@ def welcome(programme: Programme, language: str, _: Translate) -> Prompt:
     return Prompt(esc(programme.text(programme.welcome, language)))
 
 
-def privacy(programme: Programme, language: str, offered: list[str], _: Translate) -> Prompt:
-    """The privacy notice and the consent question. Nothing is stored before a Yes."""
+def privacy(
+    programme: Programme,
+    language: str,
+    offered: list[str],
+    _: Translate,
+    source: str | None = None,
+) -> Prompt:
+    """The privacy notice and the consent question. Nothing is stored before a Yes.
+
+    ``source``: the id of the link the person came by; it rides on the Yes and language buttons
+    (an id from the config, nothing the person said) so that it can be kept with the referral."""
     text = "\n\n".join(
         [
             bold(_("Before we start")),
@@ -30,12 +39,15 @@ def privacy(programme: Programme, language: str, offered: list[str], _: Translat
         ]
     )
     buttons = [
-        [Button(_("Yes, I agree"), callbacks.consent("y", programme.id, language))],
+        [Button(_("Yes, I agree"), callbacks.consent("y", programme.id, language, source))],
         [Button(_("No, thank you"), callbacks.consent("n", programme.id, language))],
     ]
     others = [code for code in offered if code != language]
     buttons.append(
-        [Button(LANGUAGE_NAMES.get(c, c), callbacks.consent("L", programme.id, c)) for c in others]
+        [
+            Button(LANGUAGE_NAMES.get(c, c), callbacks.consent("L", programme.id, c, source))
+            for c in others
+        ]
     )
     return Prompt(text, tuple(tuple(row) for row in buttons if row))
 

@@ -174,6 +174,7 @@ class LookupKeys:
         self._telegram = _hkdf(secret, b"lookup|telegram-user-id")
         self._programme = _hkdf(secret, b"lookup|programme-id")
         self._invite = _hkdf(secret, b"lookup|invite-code")
+        self._source = _hkdf(secret, b"lookup|referral-source")
 
     def telegram(self, telegram_id: int) -> bytes:
         return hmac.new(self._telegram, str(telegram_id).encode(), hashlib.sha256).digest()
@@ -183,3 +184,8 @@ class LookupKeys:
 
     def invite(self, normalised_code: str) -> bytes:
         return hmac.new(self._invite, normalised_code.encode(), hashlib.sha256).digest()
+
+    def source(self, programme_id: str, source_id: str) -> bytes:
+        """A referral's source (which clinic, which group), for counting without opening it."""
+        message = len(programme_id).to_bytes(2, "big") + programme_id.encode() + source_id.encode()
+        return hmac.new(self._source, message, hashlib.sha256).digest()

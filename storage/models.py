@@ -28,6 +28,7 @@ class Referral:
     closed_at: datetime | None = None
     verified_by: str | None = None  # person id of the coordinator who verified
     group_message_id: int | None = None  # the notification in the coordinators' group
+    route: str = "self"  # how it came: "self" (more routes come with referrals on one's behalf)
 
 
 @dataclass(frozen=True)

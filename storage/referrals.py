@@ -28,8 +28,10 @@ LIVE: Final = ("submitted", "claimed", "contacted", "assessing", "matched")
 _ATTEMPTS = 20
 _COLUMNS = (
     "id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id,"
-    " claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id"
+    " claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id, route"
 )
+#: How a referral came: the person themselves; more come with referrals on someone's behalf.
+ROUTES: tuple[str, ...] = ("self", "professional", "staff")
 # Characters people mistype for Crockford digits.
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
@@ -55,7 +57,7 @@ def normalise_reference(text: str) -> str:
 
 def _referral(row: Sequence[Any]) -> Referral:
     (ref_id, reference, person_id, status, urgent, submitted_at, updated_at, holder_id) = row[:8]
-    claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id = row[8:]
+    claimed_at, contacted_at, verified_at, closed_at, verified_by, group_message_id = row[8:14]
     return Referral(
         ref_id,
         reference,
@@ -71,6 +73,7 @@ def _referral(row: Sequence[Any]) -> Referral:
         closed_at=maybe_time(closed_at),
         verified_by=verified_by,
         group_message_id=group_message_id,
+        route=row[14],
     )
 
 
@@ -96,9 +99,22 @@ class ReferralRepo:
         self._scrub = scrub if scrub is not None else []
 
     async def create(
-        self, person: Person, programme_id: str, answers: bytes, urgent: bool, now: datetime
+        self,
+        person: Person,
+        programme_id: str,
+        answers: bytes,
+        urgent: bool,
+        now: datetime,
+        *,
+        source: str | None = None,
+        route: str = "self",
     ) -> Referral:
-        """Store a submitted referral under a fresh, unique reference code."""
+        """Store a submitted referral under a fresh, unique reference code.
+
+        ``source``: the configured source of the link the person came by, sealed, with a keyed
+        tag for counting (never in plaintext). ``route``: one of ROUTES."""
+        if route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}")
         key = await self._keys.get(person.id)
         ref_id = secrets.token_hex(16)
         stamp = to_text(now)
@@ -112,14 +128,18 @@ class ReferralRepo:
             int(urgent),
             stamp,
             stamp,
+            route,
+            None if source is None else key.seal("referrals", "source", ref_id, source.encode()),
+            None if source is None else self._lookup.source(programme_id, source),
         )
         for _ in range(_ATTEMPTS):
             reference = new_reference()
             try:
                 await self._conn.execute(
                     "INSERT INTO referrals (id, reference, person_id, programme_tag,"
-                    " programme_id, answers, status, urgent, submitted_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " programme_id, answers, status, urgent, submitted_at, updated_at,"
+                    " route, source, source_tag)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (values[0], reference, *values[1:]),
                 )
             except sqlite3.IntegrityError as e:
@@ -129,7 +149,7 @@ class ReferralRepo:
                     raise AlreadyLive("this person already has a live referral") from e
                 raise
             at = from_text(stamp)
-            return Referral(ref_id, reference, person.id, "submitted", urgent, at, at)
+            return Referral(ref_id, reference, person.id, "submitted", urgent, at, at, route=route)
         raise RuntimeError(f"no free reference code after {_ATTEMPTS} attempts")
 
     async def get(self, referral_id: str) -> Referral | None:
@@ -356,6 +376,30 @@ class ReferralRepo:
 
     async def programme_id(self, referral: Referral) -> str:
         return (await self._open(referral, "programme_id")).decode()
+
+    async def source(self, referral: Referral) -> str | None:
+        """The source of the link the person came by (an id from the config), if any."""
+        value = await self._open_optional(referral, "source")
+        return None if value is None else value.decode()
+
+    async def sources(
+        self, programme_id: str, source_ids: Sequence[str], referrals: Sequence[Referral]
+    ) -> dict[str, str | None]:
+        """Referral id -> its source among ``source_ids`` (None: none, or one no longer
+        configured), matched by keyed tag: nothing is opened. For the report."""
+        by_tag = {self._lookup.source(programme_id, s): s for s in source_ids}
+        found: dict[str, str | None] = {}
+        ids = [r.id for r in referrals]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self._conn.execute_fetchall(
+                "SELECT id, source_tag FROM referrals"  # noqa: S608 - placeholders only
+                f" WHERE id IN ({_placeholders(len(chunk))})",
+                chunk,
+            )
+            for ref_id, tag in rows:
+                found[str(ref_id)] = None if tag is None else by_tag.get(bytes(tag))
+        return found
 
     async def replace_answers(self, referral: Referral, answers: bytes, now: datetime) -> None:
         """Re-seal the answers (e.g. with verification answers erased for good).

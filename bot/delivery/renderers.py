@@ -9,7 +9,6 @@ the kind's audience before the renderer runs (``ctx.targets``, ``ctx.to``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
 
 from bot.delivery import calendar, kinds, session_renderers, support_views
 from bot.delivery.context import Context, Rendered, Target
@@ -45,7 +44,7 @@ async def notice(ctx: Context) -> Rendered | None:
         reminder=reminder,
     )
     if reminder:  # and the next one
-        every = timedelta(hours=programme.service_levels.claim_within_hours)
+        every = programme.service_levels.claim_window(referral.urgent)
         await ctx.uow.outbox.add(
             kinds.NOTICE_REMINDER, referral=referral, due_at=ctx.now + every, now=ctx.now
         )

@@ -1,5 +1,5 @@
 """The `peerdoor` command: init, check-config, run, start, sandbox, invite, revoke, audit,
-rotate-key, backup, backup-keys, purge, report, export."""
+rotate-key, backup, backup-keys, purge, report, export, cards."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from bot.settings import (
 )
 from bot.telegram.app import Runtime
 from conversations.draft import most_questions
-from conversations.forms import ServiceConfig
+from conversations.forms import ServiceConfig, start_payload
 from storage import AuditReport, KeyRing, Purged, Store
 
 
@@ -65,6 +65,12 @@ def cmd_check_config(settings: Settings, webhook: bool = False) -> None:
             f"{programme.id}: {asked} questions at most, "
             f"languages {', '.join(programme.languages)}"
         )
+        if programme.sources:  # each source's link, to print with `peerdoor cards`
+            bot = config.bot.username or "<bot username>"
+            links = ", ".join(
+                f"t.me/{bot}?start={start_payload(programme.id, s.id)}" for s in programme.sources
+            )
+            print(f"  sources: {links}")
     print(f"{settings.config} is valid")
     for line in check_environment(settings, webhook):
         print(line)
@@ -281,6 +287,29 @@ async def _purge(settings: Settings, config: ServiceConfig) -> Purged:
         await store.close()
 
 
+def cmd_cards(
+    settings: Settings,
+    programme_id: str,
+    source_id: str,
+    language: str | None,
+    bot: str | None,
+    out: Path,
+) -> None:
+    """Printable card and leaflet for one source's link. Needs the config only: no Telegram."""
+    from bot.i18n import load_catalog
+    from bot.ops import cards  # fpdf2, segno and Pillow: only when asked
+
+    config = load_config(settings.config)
+    catalog = load_catalog()
+    request = cards.check_request(config, catalog, programme_id, source_id, language, bot)
+    made, warnings = cards.make_cards(request, catalog, out)
+    for item in made:
+        width, height = cards.SIZES[item.size]
+        print(f"{item.size} ({width:g} x {height:g} mm): {item.pdf} (print) and {item.png}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 #: What each command does, for `peerdoor COMMAND --help`.
 DESCRIPTIONS: dict[str, str] = {
     "init": (
@@ -339,13 +368,19 @@ DESCRIPTIONS: dict[str, str] = {
         "Referrals with their answers as CSV, JSON or FHIR, for the service's case system. The "
         "file holds personal data (mode 0600): move it somewhere safe, then delete it."
     ),
+    "cards": (
+        "Write a printable business card and A6 leaflet (PDF and PNG) with a QR code of one "
+        "source's link, the link as text and a short discreet invitation. Needs the config only."
+    ),
     "sandbox": (
         "Try the bot in a web page, against a built-in emulated Telegram: no token needed, and "
         "its chats, data and key are gone when it stops."
     ),
 }
 #: The commands that read the config file: each takes --config (else PEERDOOR_CONFIG).
-READS_CONFIG = ("init", "check-config", "run", "start", "invite", "purge", "report", "export")
+READS_CONFIG = (
+    "init", "check-config", "run", "start", "invite", "purge", "report", "export", "cards",
+)  # fmt: skip
 CONFIG_HELP = "the config file (default: PEERDOOR_CONFIG, else peerdoor.toml)"
 
 
@@ -392,6 +427,14 @@ def parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="default: PEERDOOR_CONFIG, ./peerdoor.toml, or the example"
     )
     sub.add_parser("start", help="run the bot if a token is set, else open the sandbox")
+    cards = sub.add_parser(
+        "cards", help="a printable card and A6 leaflet with a QR code of a source's link"
+    )
+    cards.add_argument("--programme", required=True, help="the programme id from the config")
+    cards.add_argument("--source", required=True, help="one of the programme's source ids")
+    cards.add_argument("--language", help="the card's language (default: the programme's first)")
+    cards.add_argument("--bot", help="the bot's username (default: username under [bot])")
+    cards.add_argument("--out", type=Path, default=Path("cards"), help="folder (default: cards)")
     for name, command in sub.choices.items():
         command.description = DESCRIPTIONS[name]
         if name in READS_CONFIG:
@@ -431,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_run(settings, args.webhook)
         elif args.command == "start":
             cmd_start(settings, args.config)
+        elif args.command == "cards":
+            cmd_cards(settings, args.programme, args.source, args.language, args.bot, args.out)
         else:
             commands = {
                 "init": cmd_init,

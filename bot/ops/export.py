@@ -8,12 +8,14 @@ transactions of ``BATCH`` referrals so the running bot is never held up for long
 Formats (see the README, "Reports and exports"):
 
 - ``csv``: one header row, one row per referral. Fixed columns first (``FIELDS``), then one column
-  per question id (every answerable question of the exported programmes, in form order). Values
-  are raw: option ids (``chat``, ``25_34``), several choices joined with "; ", yes/no as
-  ``yes``/``no``, dates as YYYY-MM-DD, times as ISO 8601 UTC, ``urgent`` as true/false. An
-  empty cell: skipped, "prefer not to say", not asked, or erased after verification. A question
-  id equal to a fixed column is named ``answer_<id>``. A cell that starts with = + - @ gets a
-  leading ' so spreadsheet programs show it as text instead of running it as a formula.
+  per question id (every answerable question of the exported programmes, in form order). Values are
+  raw: option ids (``chat``, ``25_34``), several choices joined with "; ", yes/no as
+  ``yes``/``no``, dates as YYYY-MM-DD, times as ISO 8601 UTC, ``urgent`` as true/false, ``route``
+  (self, professional, staff) and ``source`` (the configured id of the link the person came by;
+  empty for a plain link). An empty cell: skipped, "prefer not to say", not asked, or erased after
+  verification. A question id equal to a fixed column is named ``answer_<id>``. A cell that starts
+  with = + - @ gets a leading ' so spreadsheet programs show it as text instead of running it as a
+  formula.
 - ``json``: a list of objects with the same fixed fields and ``answers`` keyed by question id,
   with the raw values (null: skipped or "prefer not to say"; missing: not asked or erased).
 - ``fhir``: an HL7 FHIR R4 Bundle (type collection): one Questionnaire per programme (the form)
@@ -41,6 +43,8 @@ FIELDS = (
     "programme",
     "status",
     "urgent",
+    "route",
+    "source",
     "submitted_at",
     "claimed_at",
     "contacted_at",
@@ -65,6 +69,8 @@ class Exported:
     verified_at: datetime | None
     closed_at: datetime | None
     answers: dict[str, Any]
+    route: str = "self"
+    source: str | None = None  # the configured source id of the link the person came by
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -100,6 +106,8 @@ async def collect(store: Store, programmes: Sequence[Programme]) -> list[Exporte
                         verified_at=referral.verified_at,
                         closed_at=referral.closed_at,
                         answers=answers if isinstance(answers, dict) else {},
+                        route=referral.route,
+                        source=await uow.referrals.source(referral),
                     )
                 )
     return out
@@ -139,6 +147,8 @@ def as_record(item: Exported) -> dict[str, Any]:
         "programme": item.programme,
         "status": item.status,
         "urgent": item.urgent,
+        "route": item.route,
+        "source": item.source,
         "submitted_at": _stamp(item.submitted_at),
         "claimed_at": _stamp(item.claimed_at),
         "contacted_at": _stamp(item.contacted_at),

@@ -1,11 +1,12 @@
 """`peerdoor report`: numbers and charts for the service and its commissioners. Counts only.
 
-Everything here comes from columns that are not sealed: a referral's status, urgent flag and
-times, its programme by keyed tag (one tag per configured programme), the outcome actions in the
-audit trail (``status:matched`` ... kept after the status moves on to ``closed``), the form's
-drop-off counts (``funnel``) and the anonymous feedback counts (``feedback_counts``: programme,
-question, answer, month; only from people who agreed to feedback). Nothing is decrypted: no
-answer, name or Telegram id is ever read.
+Everything here comes from columns that are not sealed: a referral's status, urgent flag and times,
+its programme by keyed tag (one tag per configured programme), the outcome actions in the audit
+trail (``status:matched`` ... kept after the status moves on to ``closed``), the form's drop-off
+counts (``funnel``), how each referral came (its route, and its source matched by keyed tag: the
+source itself stays sealed) and the anonymous feedback counts (``feedback_counts``: programme,
+question, answer, month; only from people who agreed to feedback). Nothing is decrypted: no answer,
+name or Telegram id is ever read.
 
 Small numbers are suppressed so that nobody can be singled out: a count from 1 to threshold-1
 is shown as "<5" (for the default threshold of 5) and drawn as a hatched bar, not its height.
@@ -27,6 +28,7 @@ from conversations.forms import Programme, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
 from conversations.screens import question_text
 from storage import Referral, Store
+from storage.referrals import ROUTES
 
 DEFAULT_THRESHOLD = 5
 
@@ -92,6 +94,8 @@ class Row:
     status: str
     urgent: bool
     outcome: str | None  # the last outcome status recorded for it (matched, deferred, ...)
+    route: str = "self"
+    source: str | None = None  # a configured source id, matched by keyed tag
 
     @property
     def group(self) -> str:
@@ -131,6 +135,38 @@ def weeks_between(first: date, last: date) -> list[str]:
     while monday <= last:
         out.append(iso_week(monday))
         monday += timedelta(days=7)
+    return out
+
+
+#: The route labels of the report, in order (every route is shown, even at 0).
+ROUTE_LABELS: dict[str, str] = {
+    "self": "the person themselves",
+    "professional": "a professional, on their behalf",
+    "staff": "taken by phone or in person by staff",
+}
+NO_SOURCE = ""  # the key of the row "no source" (a plain link, or a source no longer configured)
+
+
+@dataclass(frozen=True)
+class WayIn:
+    """One route or source: how many referrals came this way, and their time to first contact."""
+
+    key: str
+    label: str
+    count: int
+    contact: Hours
+
+
+def ways_in(
+    rows: Sequence[Row], keys: Sequence[tuple[str, str]], key_of: str, threshold: int
+) -> list[WayIn]:
+    """Count ``rows`` by route or source (``key_of``), in the order of ``keys``."""
+    out: list[WayIn] = []
+    for key, label in keys:
+        mine = [r for r in rows if (getattr(r, key_of) or NO_SOURCE) == key]
+        waits = [_hours_between(r.submitted_at, r.contacted_at) for r in mine]
+        contacts = [h for h in waits if h is not None]
+        out.append(WayIn(key, label, len(mine), hours(contacts, threshold)))
     return out
 
 
@@ -223,6 +259,8 @@ class ProgrammeReport:
     closed: int
     steps: list[Step]
     feedback: list[FeedbackScores] = field(default_factory=list)
+    routes: list[WayIn] = field(default_factory=list)  # every route in ROUTES order
+    sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
 
 
 @dataclass
@@ -275,6 +313,9 @@ def summarise(
     groups = [g for g, _ in OUTCOME_GROUPS]
     outcomes = [sum(1 for r in rows if r.group == g) for g in groups]
     language = programme.default_language
+    route_keys = [(r, ROUTE_LABELS.get(r, r)) for r in ROUTES]
+    source_keys = [(src.id, programme.text(src.name, language)) for src in programme.sources]
+    source_keys.append((NO_SOURCE, "no source (a plain link)"))
     steps = [
         Step(n, q.id, question_text(programme, q, language), funnel.get(q.id, 0))
         for n, q in enumerate(programme.form, start=1)
@@ -293,10 +334,12 @@ def summarise(
         outcomes=outcomes,
         closed=sum(1 for r in rows if r.status == "closed"),
         steps=steps,
+        routes=ways_in(rows, route_keys, "route", threshold),
+        sources=ways_in(rows, source_keys, "source", threshold),
     )
 
 
-def _row(referral: Referral, outcomes: Mapping[str, str]) -> Row:
+def _row(referral: Referral, outcomes: Mapping[str, str], source: str | None = None) -> Row:
     action = outcomes.get(referral.reference)
     return Row(
         submitted_at=referral.submitted_at,
@@ -305,6 +348,8 @@ def _row(referral: Referral, outcomes: Mapping[str, str]) -> Row:
         status=referral.status,
         urgent=referral.urgent,
         outcome=action.removeprefix("status:") if action else None,
+        route=referral.route,
+        source=source,
     )
 
 
@@ -327,11 +372,15 @@ async def gather(
         for programme in programmes:
             n = await uow.referrals.count([programme.id], STATUSES)
             referrals = await uow.referrals.queue([programme.id], STATUSES, limit=max(n, 1))
-            rows = [
-                _row(r, outcomes)
+            referrals = [
+                r
                 for r in referrals
                 if (start is None or r.submitted_at >= start) and r.submitted_at < end
             ]
+            sources = await uow.referrals.sources(
+                programme.id, [s.id for s in programme.sources], referrals
+            )
+            rows = [_row(r, outcomes, sources.get(r.id)) for r in referrals]
             funnel = await uow.funnel.counts(programme.id, since, until)
             read.append((programme, rows, funnel))
     return Report(

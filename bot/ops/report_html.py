@@ -15,6 +15,7 @@ from bot.ops.report import (
     Hours,
     ProgrammeReport,
     Report,
+    WayIn,
     protect,
     protect_one,
 )
@@ -247,6 +248,26 @@ or more answers.</p>
 {"".join(tables)}"""
 
 
+def _ways_table(p: ProgrammeReport, ways: list[WayIn], what: str, t: int) -> str:
+    """Referrals per route or per source, and their time to first contact. The counts add up
+    to the total: protected together; a "way" with no referrals at all is shown as 0."""
+    pid = escape(p.programme_id)
+    cells = protect([w.count for w in ways], t)
+    contacted = protect([w.contact.n for w in ways], t)
+    rows = "".join(
+        f'<tr id="{pid}-{what}-{escape(w.key or "none")}"><td>{escape(w.label)}</td>'
+        f"{_cell(c, t)}{_cell(k, t)}"
+        f'<td class="n">{_hours_text(w.contact.median)}</td>'
+        f'<td class="n">{_hours_text(w.contact.p90)}</td></tr>'
+        for w, c, k in zip(ways, cells, contacted, strict=True)
+    )
+    return (
+        f"<table><thead><tr><th>{escape(what)}</th><th>referrals</th><th>contacted</th>"
+        "<th>median h to first contact</th><th>90th pct h</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
     pid = escape(p.programme_id)
     return f"""
@@ -261,6 +282,12 @@ def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
 not yet claimed (or contacted) are not in these figures.</p>
 {_img(found["times"], "Median and 90th percentile hours to claim and to first contact.")}
 {_times_table(p, t)}
+<h3>Ways in</h3>
+<p class="note">How the referrals came (route), and by which source's link (sources are set in
+the config; "no source" is a plain link, or a source no longer in the config). Time to first
+contact is in hours, over {t} or more contacted referrals.</p>
+{_ways_table(p, p.routes, "route", t)}
+{_ways_table(p, p.sources, "source", t)}
 <h3>Where people stop in the form</h3>
 <p class="note">How many people were shown each question for the first time (questions that
 apply only to some people are reached by fewer). The last row is the referrals sent in the

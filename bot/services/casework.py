@@ -390,6 +390,8 @@ class CaseworkFlow(ServiceFlow):
             await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
             if referral.status == "claimed":
                 await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+                # back in the queue: reminded again if nobody claims it (urgent: sooner)
+                await self._arm_claim_reminder(uow, referral, now)
         if status is not None:
             await uow.referrals.set_status(referral, status, now)
         if action == "contacted":
@@ -616,6 +618,22 @@ class CaseworkFlow(ServiceFlow):
         self.wake()
         return Reply(prompts)
 
+    async def _arm_claim_reminder(
+        self, uow: Unit, referral: Referral, now: datetime, urgent: bool | None = None
+    ) -> None:
+        """The group's reminder for a referral nobody holds, replacing any pending one: due
+        after the programme's claim window (the urgent one for an urgent referral)."""
+        programme = self.config.programme(await uow.referrals.programme_id(referral))
+        if programme is None:
+            return
+        window = programme.service_levels.claim_window(
+            referral.urgent if urgent is None else urgent
+        )
+        await uow.outbox.drop(kinds.NOTICE_REMINDER, referral)
+        await uow.outbox.add(
+            kinds.NOTICE_REMINDER, referral=referral, due_at=now + window, now=now
+        )
+
     async def _mark_urgent(
         self, uow: Unit, person: Person, referral: Referral, now: datetime
     ) -> None:
@@ -627,6 +645,8 @@ class CaseworkFlow(ServiceFlow):
         )
         if referral.holder_id is None:
             await uow.outbox.add(kinds.NOTICE, referral=referral, due_at=now, now=now)
+            # and posted again on the urgent clock, not the usual one, until someone claims it
+            await self._arm_claim_reminder(uow, referral, now, urgent=True)
         else:
             await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 

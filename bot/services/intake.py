@@ -368,14 +368,19 @@ class IntakeFlow:
             sub = outcome.submission
             now = self.clock()
             referral = await uow.referrals.create(
-                person, sub.programme, _answers_bytes(sub.answers), urgent=sub.urgent, now=now
+                person,
+                sub.programme,
+                _answers_bytes(sub.answers),
+                urgent=sub.urgent,
+                now=now,
+                source=sub.source,  # sealed, with a keyed tag for the report; never logged
             )
             programme = self.intake.config.programme(sub.programme)
             assert programme is not None
-            # The hand-off: the coordinators' notice, and a reminder if nobody claims it in time.
-            # Both commit with the referral, so neither can be lost.
+            # The hand-off: the coordinators' notice, and a reminder if nobody claims it in time
+            # (sooner for an urgent one). Both commit with the referral, so neither can be lost.
             await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
-            every = timedelta(hours=programme.service_levels.claim_within_hours)
+            every = programme.service_levels.claim_window(referral.urgent)
             await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
             prefs = await preferences.load(uow, person)
             prefs.language = sub.language
@@ -472,7 +477,7 @@ class IntakeFlow:
             await uow.outbox.add(REOPENED, referral=referral, due_at=now, now=now)
         else:  # nobody holds it any more: back to the coordinators' group, with its reminder
             await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
-            every = timedelta(hours=programme.service_levels.claim_within_hours)
+            every = programme.service_levels.claim_window(referral.urgent)
             await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
         await calendar.arm_waiting(uow, programme, referral, prefs, now)
         await uow.audit.record(person, "reopened", now, reference=referral.reference)

@@ -125,6 +125,7 @@ class MyData:
                 for e in await uow.surveys.entries(referral)
             ],
             meetings=await _meetings(uow, referral),
+            source=await uow.referrals.source(referral),
         )
 
     def _fallback_language(self, who: Sender) -> str:

@@ -1,10 +1,15 @@
-"""Canaries: distinctive answers and a Telegram id must not appear on disk or in the logs."""
+"""Canaries: distinctive answers, a Telegram id and the source of the link the person came by
+(which clinic) must not appear on disk or in the logs; the source not in the coordinators' group
+either."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sandbox.emulator import BotApiEmulator
+from tests.e2e.coordination import GROUP_ID, group_notice, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
 
 pytestmark = pytest.mark.slow
@@ -18,6 +23,27 @@ CANARIES = {
     "change": "CANARY-ZEBRA stop hiding my status",
     "interests": "Origami-PELICAN",
 }
+#: A source of the HIV programme, added to the config: its id comes in the link and rides the
+#: consent button; its name is only in the config.
+SOURCE_ID = "CanarySrcXQ7"
+SOURCE_NAME = "Kingfisher CANARY Sexual Health"
+SOURCE = f"""
+[[programmes.sources]]
+id = "{SOURCE_ID}"
+kind = "clinic"
+name.en = "{SOURCE_NAME}"
+name.sv = "{SOURCE_NAME} SV"
+"""
+
+
+def canary_config(folder: Path) -> Path:
+    """The example with a coordinators' group, plus the canary source."""
+    path = write_config(folder)
+    text = path.read_text(encoding="utf-8")
+    anchor = '\n[[programmes.signposting]]\nid = "drugs_alcohol"'
+    assert anchor in text
+    path.write_text(text.replace(anchor, SOURCE + anchor, 1), encoding="utf-8")
+    return path
 
 
 def needles() -> dict[str, bytes]:
@@ -26,17 +52,22 @@ def needles() -> dict[str, bytes]:
     found["telegram id (little-endian)"] = TELEGRAM_ID.to_bytes(8, "little")
     found["telegram id (big-endian)"] = TELEGRAM_ID.to_bytes(8, "big")
     found["programme id"] = b'"hiv"'
+    found["source id"] = SOURCE_ID.encode()
+    found["source id (lower case)"] = SOURCE_ID.lower().encode()
+    found["source name"] = SOURCE_NAME.encode()
     return found
 
 
 async def test_answers_and_ids_never_rest_in_plaintext(
-    files: BotFiles, emulator: BotApiEmulator
+    tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
+    files = BotFiles(tmp_path, config_path=canary_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
     bot = BotProcess(files, emulator)
     await bot.start(PEERDOOR_LOG_LEVEL="DEBUG")
     try:
         person = emulator.user(TELEGRAM_ID, "Q", language_code="en")
-        await consent(person)
+        await consent(person, payload=f"hiv-{SOURCE_ID}")
         programme = files.config().programme("hiv")
         assert programme is not None
         await fill_form(person, programme, {**HIV_PLAN, **CANARIES})
@@ -46,6 +77,7 @@ async def test_answers_and_ids_never_rest_in_plaintext(
         sent = await person.wait_for(lambda m: REFERENCE.search(m.text) is not None)
         reference = REFERENCE.search(sent.text)
         assert reference is not None
+        await group_notice(group, reference.group(0))
     finally:
         assert await bot.stop() == 0
     after = files.raw_bytes()
@@ -59,3 +91,16 @@ async def test_answers_and_ids_never_rest_in_plaintext(
         if what != "programme id":
             assert needle not in log, f"{what} is in the log"
     assert emulator.token.encode() not in log, "the bot token is in the log"
+    # the source was recorded (sealed: a keyed tag, no plaintext), and the group never saw it
+    store = await files.open_store()
+    try:
+        async with store.unit() as uow:
+            referral = await uow.referrals.by_reference(reference.group(0))
+            assert referral is not None
+            assert await uow.referrals.source(referral) == SOURCE_ID
+    finally:
+        await store.close()
+    group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
+    assert any(reference.group(0) in t for t in group_texts)
+    for text in group_texts:
+        assert SOURCE_ID.lower() not in text.lower() and "Kingfisher" not in text

@@ -117,3 +117,4 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
     result = peerdoor(tmp_path, "check-config")
     assert result.returncode == 0, result.stderr
     assert "hiv: 22 questions" in result.stdout
+    assert "  sources: t.me/SideBySideExampleBot?start=hiv-kent, " in result.stdout

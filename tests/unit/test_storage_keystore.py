@@ -16,9 +16,9 @@ from storage import (
     Store,
     UnknownPerson,
     WrongKeyStore,
+    db,
     keystore_path,
 )
-from storage import db
 from storage.backup import backup_database
 from storage.crypto import new_data_key
 from storage.keys import DataKey, DataKeys, wrap_context
