@@ -161,4 +161,4 @@ async def test_an_old_yes_button_never_makes_a_second_live_referral(
         again = await robin.wait_for(lambda m: "Your reference is" in m.text)
         assert reference in again.text
     assert count(files, "SELECT count(*) FROM referrals") == 1
-    assert count(files, "SELECT count(*) FROM drafts") == 0
+    assert count(files, "SELECT count(*) FROM dialogs WHERE form = 1") == 0  # no second form
