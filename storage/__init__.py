@@ -3,7 +3,7 @@
 Everything about a person is sealed under their own random data key, derived from two random
 halves: one stored wrapped under the master key (never in the database) in ``person_keys``, one
 in the erasure key store, a small SQLite file beside the database (storage/keystore.py). Lookups
-use keyed HMACs; the one for Telegram ids is kept in the key store too (migration 0010).
+use keyed HMACs; the one for Telegram ids is kept in the key store too (migration 0011).
 Erasing a person deletes their rows and wrapped half from the database and their half and
 lookup tag from the key store (secure_delete, WALs truncated). An erasure, once its secret is
 marked, only goes forward; people the key store no longer knows (erased, their rows back with a

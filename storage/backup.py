@@ -112,7 +112,7 @@ def master_key_id(path: Path) -> str | None:
 
 def needs_keystore(path: Path) -> bool:
     """Whether a database has people who need the erasure key store (read-only): since
-    migration 0010 everyone (their Telegram-id lookup tag is there), before it those whose data
+    migration 0011 everyone (their Telegram-id lookup tag is there), before it those whose data
     keys need a secret from it. As ``Store.open`` decides."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:

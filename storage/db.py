@@ -19,7 +19,7 @@ from storage.errors import StorageError
 BUSY_TIMEOUT_MS = 5000
 #: The migration that moved people.lookup (the keyed tag of the Telegram id) into the erasure
 #: key store: from it on, everyone in the database needs the key store.
-INDEX_MOVED = 10
+INDEX_MOVED = 11
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 

@@ -29,7 +29,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def health(database: Path, keystore: Path) -> Health | None:
-    """Counts for an existing database at schema 10 (db.INDEX_MOVED) or later; None when there
+    """Counts for an existing database at schema 11 (db.INDEX_MOVED) or later; None when there
     is nothing to look at yet (no database, an older schema, or it cannot be read)."""
     if not database.is_file():
         return None

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS erasure_secrets (
 CREATE INDEX IF NOT EXISTS erasure_secrets_unsettled
     ON erasure_secrets(state) WHERE state != 'live';
 -- Keyed HMAC of a Telegram user id (LookupKeys.telegram) -> the person it belongs to. Moved out
--- of the database (people.lookup, migration 0010) so that erasure removes it from every copy.
+-- of the database (people.lookup, migration 0011) so that erasure removes it from every copy.
 CREATE TABLE IF NOT EXISTS lookups (
     lookup    BLOB PRIMARY KEY,
     person_id TEXT NOT NULL

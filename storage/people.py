@@ -1,7 +1,7 @@
 """People: found by a keyed HMAC of their Telegram id, which is itself stored sealed.
 
 The HMAC (the lookup tag) is kept in the erasure key store, not in the database (migration
-0010): erasing a person deletes it there, so no copy of the database, backups included, can
+0011): erasing a person deletes it there, so no copy of the database, backups included, can
 tell whether a Telegram id was ever known once its owner is erased.
 """
 
@@ -35,6 +35,9 @@ class PeopleRepo:
         # Telegram ids found to be nobody in this unit (which holds the write lock): create
         # need not look again
         self._nobody: set[int] = set()
+        # who each Telegram id is, as found (or created) in this unit: an update looks its
+        # sender up once, however many steps of it ask (the router, then the use case)
+        self._found: dict[int, Person] = {}
 
     async def find(self, telegram_id: int) -> Person | None:
         """The person with this Telegram user id (their data key comes along).
@@ -42,6 +45,10 @@ class PeopleRepo:
         None also when the key store names a person this database does not have (a database
         restored from a backup taken before they were created): they start afresh.
         """
+        if telegram_id in self._found:
+            return self._found[telegram_id]
+        if telegram_id in self._nobody:
+            return None
         person_id = await self._keys.person_for(self._lookup.telegram(telegram_id))
         rows = []
         if person_id is not None:
@@ -57,7 +64,8 @@ class PeopleRepo:
             return None
         person_id, created_at, version, key_id, wrapped = rows[0]
         await self._keys.from_row(person_id, version, key_id, wrapped)
-        return Person(person_id, from_text(created_at))
+        self._found[telegram_id] = found = Person(person_id, from_text(created_at))
+        return found
 
     async def get(self, person_id: str) -> Person | None:
         """The person with this (random, internal) id, or None if unknown or erased."""
@@ -87,7 +95,8 @@ class PeopleRepo:
             "INSERT INTO person_keys (person_id, version, key_id, wrapped) VALUES (?, ?, ?, ?)",
             (person_id, key.version, key_id, wrapped),
         )
-        return Person(person_id, from_text(stamp))
+        self._found[telegram_id] = made = Person(person_id, from_text(stamp))
+        return made
 
     async def telegram_id(self, person: Person) -> int:
         key = await self._keys.get(person.id)
@@ -121,6 +130,7 @@ class PeopleRepo:
         a backup stays readable until the master key is rotated and the old one destroyed.
         """
         self._keys.forget(person.id)
+        self._found = {t: p for t, p in self._found.items() if p.id != person.id}
         await self._conn.execute("DELETE FROM people WHERE id = ?", (person.id,))
         self._erased.append(person.id)
 

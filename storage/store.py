@@ -467,7 +467,7 @@ async def _lookup_keys(conn: aiosqlite.Connection, keyring: KeyRing) -> tuple[Lo
 
 async def _needs_keystore(conn: aiosqlite.Connection) -> bool:
     """Whether anyone in the database needs the erasure key store: to be found by Telegram id
-    (everyone, once the lookup tags live there: migration 0010), or for their data key."""
+    (everyone, once the lookup tags live there: migration 0011), or for their data key."""
     if await db.user_version(conn) >= _INDEX_MOVED:
         rows = await conn.execute_fetchall("SELECT EXISTS (SELECT 1 FROM people)")
     else:
@@ -478,7 +478,7 @@ async def _needs_keystore(conn: aiosqlite.Connection) -> bool:
 
 
 async def _move_lookups(conn: aiosqlite.Connection, store: KeyStore) -> None:
-    """Before migration 0010: copy people.lookup into the key store (idempotent).
+    """Before migration 0011: copy people.lookup into the key store (idempotent).
 
     Only for people the key store still vouches for: a key-version-2 person whose secret is
     gone was erased (this is a backup from before, or a crash left them), so their tag is not

@@ -52,8 +52,8 @@ async def people(store: Store, *telegram_ids: int) -> list[Person]:
 
 def before_index_move(path: Path, keystore: Path) -> None:
     """Turn a closed database and its key store back into what they held just before migration
-    0010 (db.INDEX_MOVED): the Telegram-id lookup tags in people.lookup, none in the key store,
-    and the outbox without the 'parked' state. Nothing else changed in 0010."""
+    0011 (db.INDEX_MOVED): the Telegram-id lookup tags in people.lookup, none in the key store,
+    and the outbox without the 'parked' state. Nothing else changed in 0011."""
     with raw(keystore) as conn:
         tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
         conn.execute("DROP TABLE lookups")
@@ -98,7 +98,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
                 WHERE slot IS NOT NULL AND state != 'dropped';
             CREATE INDEX outbox_claimed ON outbox(kind)
                 WHERE state = 'pending' AND claimed_at IS NOT NULL;
-            PRAGMA user_version = 9;
+            PRAGMA user_version = 10;
             """
         )
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

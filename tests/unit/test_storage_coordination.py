@@ -520,7 +520,7 @@ async def test_upgrade_from_schema_1_keeps_referrals(tmp_path: Path, master: byt
         secrets_rows = conn.execute("SELECT * FROM secrets").fetchall()
         people_rows = conn.execute("SELECT * FROM people").fetchall()
         key_rows = conn.execute("SELECT * FROM person_keys").fetchall()
-    with raw(keystore_path(path)) as conn:  # schema 1 kept the lookup tags in people (until 0010)
+    with raw(keystore_path(path)) as conn:  # schema 1 kept the lookup tags in people (until 0011)
         tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
         conn.execute("DELETE FROM lookups")
     people_rows = [(row[0], tags[row[0]], *row[1:]) for row in people_rows]

@@ -282,7 +282,7 @@ async def test_a_restored_row_without_its_secret_is_unknown_not_a_crash(tmp_path
             assert await u.people.find(1) is None
 
 
-async def test_migration_0010_moves_the_index_and_leaves_erased_people_behind(
+async def test_migration_0011_moves_the_index_and_leaves_erased_people_behind(
     tmp_path: Path,
 ) -> None:
     """A database as schema 7 held it (lookup tags in people.lookup), and a backup of it: the
