@@ -17,17 +17,17 @@ from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.engagements import supporter_gone, tell_holder
 from bot.services.reply import Reply
-from conversations import screens, sessions, supporting
+from conversations import profile_edit, screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme
 from conversations.i18n import Translate
-from conversations.matching import MAX_CAPACITY, MAX_NAME, MAX_WORDS, Profile
+from conversations.matching import Profile
 from conversations.prompts import Prompt
 from storage import Engagement, Person, Referral, Unit
 
 log = logging.getLogger("peerdoor.supporting")
 
-PENDING = "profile:"  # staff state while a supporter types a profile field
+PENDING = profile_edit.PENDING  # staff state while a supporter types a profile field
 #: The referral statuses a supporter's "yes" turns into a match ("matched": a new supporter
 #: after the first one left).
 MATCHABLE = ("contacted", "assessing", "matched")
@@ -73,40 +73,11 @@ class SupportFlow(ServiceFlow):
     async def _profile_press(
         self, uow: Unit, who: Actor, person: Person, programme: Programme, press: ProfilePress
     ) -> Reply:
-        lang = self.language_of(who)
-        _ = self._t(lang)
-        now = self.clock()
-        profile = Profile.from_bytes(await uow.supporters.profile(person))
-        action, name = press.action, press.field
-        if action == "show":
-            await self._clear_pending(uow, person)
-            return Reply(replace=await self._profile_screen(uow, person, programme, who))
-        if action in ("pause", "resume"):
-            await uow.supporters.save(person, profile.to_bytes(), now)
-            await uow.supporters.set_paused(person, action == "pause", now)
-            await uow.audit.record(person, f"supporter:{action}", now)
-            return Reply(replace=await self._profile_screen(uow, person, programme, who))
-        if action == "leave":
-            return Reply(replace=supporting.confirm_leave(_))
-        if action == "leaveok":
-            await self._leave(uow, person, now)
-            return Reply(replace=supporting.left(_))
-        if action == "edit" and name in supporting.fields_of(programme):
-            if supporting.is_choice(name):
-                return Reply(replace=supporting.choose_screen(programme, profile, name, lang, _))
-            await uow.staff.save(person, json.dumps({"pending": PENDING + name}).encode(), now)
-            return Reply([supporting.ask_field(name, _)])
-        if action == "tog" and supporting.is_choice(name):
-            option = supporting.choice_at(programme, name, press.arg)
-            if option is None:
-                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            _toggle(profile, name, option)
-            await uow.supporters.save(person, profile.to_bytes(), now)
-            return Reply(
-                replace=supporting.choose_screen(programme, profile, name, lang, _),
-                keep_buttons=True,
-            )
-        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        ctx = await self._context(uow, person, programme, who)
+        outcome = profile_edit.press(
+            press.action, press.field, press.arg, ctx, self._t(ctx.language)
+        )
+        return await self._apply(uow, person, outcome)
 
     async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
         """A profile field the supporter was asked to type; else None (not ours)."""
@@ -116,32 +87,54 @@ class SupportFlow(ServiceFlow):
             person = await uow.people.find(who.telegram_id)
             if person is None:
                 return None
-            raw = await uow.staff.load(person)
-            pending = str(json.loads(raw).get("pending", "")) if raw else ""
-            if not pending.startswith(PENDING):
+            asking = await self._asking(uow, person)
+            if asking is None:
                 return None
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
-            _ = self._t(self.language_of(who))
             found = await self._supporter(uow, who)
-            name = pending.removeprefix(PENDING)
-            if found is None or name not in supporting.TYPED_FIELDS:
+            if found is None:  # no longer a supporter: nothing to change
                 await uow.staff.clear(person)
-                return Reply([Prompt(screens.expired_notice(_))])
-            _person, programme = found
-            profile = Profile.from_bytes(await uow.supporters.profile(person))
-            problem = _set_typed(profile, name, text.strip())
-            if problem:
-                return Reply(
-                    [
-                        supporting.bad_capacity(_)
-                        if name == "capacity"
-                        else supporting.ask_field(name, _)
-                    ]
-                )
-            await uow.staff.clear(person)
-            await uow.supporters.save(person, profile.to_bytes(), self.clock())
-            return Reply([await self._profile_screen(uow, person, programme, who)])
+                return Reply([Prompt(screens.expired_notice(self._t(self.language_of(who))))])
+            ctx = await self._context(uow, person, found[1], who)
+            outcome = profile_edit.typed(asking, text, ctx, self._t(ctx.language))
+            return await self._apply(uow, person, outcome)
+
+    async def _apply(self, uow: Unit, person: Person, outcome: profile_edit.Outcome) -> Reply:
+        """Carry out what the profile dialog decided, in this update's transaction."""
+        now = self.clock()
+        if outcome.leave:
+            await self._leave(uow, person, now)
+        if outcome.profile is not None:
+            await uow.supporters.save(person, outcome.profile.to_bytes(), now)
+        if outcome.pause is not None:
+            await uow.supporters.set_paused(person, outcome.pause, now)
+            await uow.audit.record(
+                person, f"supporter:{'pause' if outcome.pause else 'resume'}", now
+            )
+        if outcome.asking:
+            pending = json.dumps({"pending": profile_edit.PENDING + outcome.asking}).encode()
+            await uow.staff.save(person, pending, now)
+        elif outcome.asking == "":
+            await self._clear_pending(uow, person)
+        return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
+
+    async def _context(
+        self, uow: Unit, person: Person, programme: Programme, who: Actor
+    ) -> profile_edit.Context:
+        return profile_edit.Context(
+            programme,
+            Profile.from_bytes(await uow.supporters.profile(person)),
+            await uow.supporters.paused(person),
+            (await uow.engagements.load([person.id]))[person.id],
+            self.language_of(who),
+        )
+
+    async def _asking(self, uow: Unit, person: Person) -> str | None:
+        """The profile field the supporter was asked to type, if any."""
+        raw = await uow.staff.load(person)
+        pending = str(json.loads(raw).get("pending", "")) if raw else ""
+        return pending.removeprefix(PENDING) if pending.startswith(PENDING) else None
 
     async def _leave(self, uow: Unit, person: Person, now: datetime) -> None:
         """Off the team: roles revoked, profile gone; offers withdrawn; the holders of the people
@@ -219,11 +212,8 @@ class SupportFlow(ServiceFlow):
     async def _profile_screen(
         self, uow: Unit, person: Person, programme: Programme, who: Actor
     ) -> Prompt:
-        lang = self.language_of(who)
-        profile = Profile.from_bytes(await uow.supporters.profile(person))
-        live = (await uow.engagements.load([person.id]))[person.id]
-        paused = await uow.supporters.paused(person)
-        return supporting.profile_screen(programme, profile, paused, live, lang, self._t(lang))
+        ctx = await self._context(uow, person, programme, who)
+        return profile_edit.screen(ctx, self._t(ctx.language))
 
     async def _clear_pending(self, uow: Unit, person: Person) -> None:
         raw = await uow.staff.load(person)
@@ -235,30 +225,3 @@ class SupportFlow(ServiceFlow):
 
     def _t(self, language: str) -> Translate:
         return self.catalog.translator(language)
-
-
-def _toggle(profile: Profile, name: str, option: str) -> None:
-    if name == "gender":
-        profile.gender = None if profile.gender == option else option
-        return
-    chosen: list[str] = getattr(profile, name)
-    setattr(
-        profile,
-        name,
-        [o for o in chosen if o != option] if option in chosen else [*chosen, option],
-    )
-
-
-def _set_typed(profile: Profile, name: str, text: str) -> bool:
-    """Set a typed field; True if the text does not fit (the question is asked again)."""
-    if name == "capacity":
-        typed = text.strip()
-        if not (typed.isascii() and typed.isdigit()) or not 0 <= int(typed) <= MAX_CAPACITY:
-            return True
-        profile.capacity = int(typed)
-        return False
-    limit = MAX_NAME if name == "name" else MAX_WORDS
-    if not text or len(text) > limit:
-        return True
-    setattr(profile, name, text)
-    return False
