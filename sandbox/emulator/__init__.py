@@ -44,7 +44,7 @@ from .emulator import BotApiEmulator
 from .errors import ApiError
 from .faults import Call, Fault
 from .html_parse import EntityParseError, parse_html
-from .ratelimit import RateLimits, Window
+from .ratelimit import Bucket, RateLimits, Window
 from .scripting import ScriptedGroup, ScriptedUser
 from .state import Button, CallbackAnswer, Document, RecordedRequest, StoredMessage
 
@@ -52,6 +52,7 @@ __all__ = [
     "ApiError",
     "BotApiEmulator",
     "Button",
+    "Bucket",
     "Call",
     "CallbackAnswer",
     "ChatView",
