@@ -34,6 +34,7 @@ from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
 from bot.telegram.onwire import OnWireRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
+from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.replies import deliver
 from bot.telegram.router import register
 from bot.telegram.wiring import KEY, Services
@@ -78,8 +79,9 @@ def rate_limiter() -> AIORateLimiter:
 
     aiolimiter's default bucket (30 per second) lets 30 go at once and then 30 more within the
     same second, which Telegram answers with 429. One at a time every 1/30 s never bursts.
+    Each private chat has its own small bucket too (bot/telegram/pacing.py).
     """
-    return AIORateLimiter(
+    return PrivateChatRateLimiter(
         overall_max_rate=1,
         overall_time_period=1 / FloodLimit.MESSAGES_PER_SECOND,
         group_max_rate=1,

@@ -1,0 +1,71 @@
+"""PTB's AIORateLimiter, plus Telegram's per-private-chat limit: about one message a second.
+
+Telegram asks bots not to send more than about one message per second to one private chat
+("short bursts" allowed) and answers 429 past it. PTB's AIORateLimiter limits groups and the
+whole bot, not private chats, and on any 429 it holds back every request of the bot until
+retry_after has passed: one quick person could stall everyone. Here each private chat has its
+own small bucket (aiolimiter, as AIORateLimiter uses): up to PRIVATE_BURST requests at once,
+refilled one a second. Requests without a chat (answerCallbackQuery) are not held back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram._utils.types import JSONDict
+from telegram.ext import AIORateLimiter
+
+#: Requests one private chat may take at once; then one per PRIVATE_PERIOD seconds.
+PRIVATE_BURST = 2
+PRIVATE_PERIOD = 1.0
+#: Idle buckets are dropped once there are more than this many (as AIORateLimiter does).
+KEEP_BUCKETS = 512
+
+
+class PrivateChatRateLimiter(AIORateLimiter):
+    def __init__(
+        self,
+        *,
+        private_burst: int = PRIVATE_BURST,
+        private_period: float = PRIVATE_PERIOD,
+        **limits: Any,
+    ) -> None:
+        super().__init__(**limits)
+        self._private_burst = private_burst
+        self._private_period = private_period
+        self._private: dict[int, AsyncLimiter] = {}
+
+    def _private_limiter(self, chat_id: int) -> AsyncLimiter:
+        if len(self._private) > KEEP_BUCKETS:
+            for key, limiter in list(self._private.items()):
+                if key != chat_id and limiter.has_capacity(limiter.max_rate):
+                    del self._private[key]
+        if chat_id not in self._private:
+            self._private[chat_id] = AsyncLimiter(
+                self._private_burst, self._private_burst * self._private_period
+            )
+        return self._private[chat_id]
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        chat_id: object = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)  # type: ignore[call-overload]
+        if isinstance(chat_id, int) and chat_id > 0:  # a person's private chat
+            async with self._private_limiter(chat_id):
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )

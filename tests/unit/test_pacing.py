@@ -1,0 +1,60 @@
+"""Per-private-chat pacing (bot/pacing.py) against the emulator's per-chat token bucket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from telegram import Bot
+from telegram.error import RetryAfter
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.telegram.pacing import PrivateChatRateLimiter
+from sandbox.emulator import BotApiEmulator, Bucket, RateLimits
+
+# Telegram's limit scaled 20x so the test takes a fraction of a second: a bucket of 3,
+# refilled 20 a second (the bot's own bucket: 2, refilled every 1/20 s).
+TELEGRAM = RateLimits(overall=None, per_private_chat=Bucket(20.0, 3), count_edits=True)
+
+
+async def burst(bot: Bot, chat_id: int, count: int) -> None:
+    await asyncio.gather(*(bot.send_message(chat_id, f"m{i}") for i in range(count)))
+
+
+async def test_a_burst_to_one_private_chat_is_paced_without_429() -> None:
+    limiter = PrivateChatRateLimiter(private_burst=2, private_period=0.05, max_retries=0)
+    async with BotApiEmulator(rate_limits=TELEGRAM) as emu:
+        await emu.user(1001, "Alice").send("hi")
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            await burst(bot, 1001, 8)
+        assert emu.too_many_requests == []
+        assert len(emu.user(1001).bot_messages) == 8
+
+
+async def test_without_pacing_the_same_burst_gets_429() -> None:
+    # the control: the emulator's bucket does bite what the pacing above avoids
+    async with BotApiEmulator(rate_limits=TELEGRAM) as emu:
+        await emu.user(1001, "Alice").send("hi")
+        limiter = AIORateLimiter(max_retries=0)
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            with pytest.raises(RetryAfter):
+                await burst(bot, 1001, 8)
+        assert emu.too_many_requests
+
+
+async def test_each_private_chat_and_every_group_has_its_own_pace() -> None:
+    # a slow pace (one a minute past a burst of 2): only other chats can get through at once
+    limiter = PrivateChatRateLimiter(private_burst=2, private_period=60.0, max_retries=0)
+    async with BotApiEmulator(rate_limits=False) as emu:
+        await emu.user(1001, "Alice").send("hi")
+        await emu.user(1002, "Bob").send("hi")
+        emu.group(-100200, "Coordinators")
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            await burst(bot, 1001, 2)
+            held = asyncio.create_task(bot.send_message(1001, "third"))
+            await burst(bot, 1002, 2)
+            await bot.send_message(-100200, "group")
+            assert not held.done()
+            held.cancel()
+        assert len(emu.user(1002).bot_messages) == 2
+        assert [m.content for m in emu.user(1001).bot_messages] == ["m0", "m1"]
