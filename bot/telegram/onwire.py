@@ -43,6 +43,14 @@ def sending(wire: OnWire | None) -> Iterator[None]:
         _current.reset(token)
 
 
+async def going_on_wire() -> None:
+    """Run the current send's hook, once, before its first request leaves (any HTTP client)."""
+    wire = _current.get()
+    if wire is not None and not wire.ran:
+        wire.ran = True
+        await wire.hook()
+
+
 class OnWireRequest(HTTPXRequest):
     async def do_request(
         self,
@@ -54,10 +62,7 @@ class OnWireRequest(HTTPXRequest):
         connect_timeout: ODVInput[float] = DEFAULT_NONE,
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        wire = _current.get()
-        if wire is not None and not wire.ran:
-            wire.ran = True
-            await wire.hook()
+        await going_on_wire()
         return await super().do_request(
             url,
             method,
