@@ -29,7 +29,7 @@ import sys
 import time
 from typing import Any
 
-from bot.sandbox.emulator import BotApiEmulator, Bucket, RateLimits, RecordedRequest, Window
+from sandbox.emulator import BotApiEmulator, Bucket, RateLimits, RecordedRequest, Window
 
 from .watch import ChatLog, RequestLog, install, is_visible
 

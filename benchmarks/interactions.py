@@ -91,6 +91,7 @@ class Bots:
         self.serial = 0
 
     def make(self, kind: str, extra: dict[str, str]) -> BotUnderTest:
+        """PEERDOOR_BENCH_TREE=DIR in `extra` runs the bot from another checkout (e.g. main)."""
         from tests.e2e.harness import BotFiles
 
         self.serial += 1
@@ -98,14 +99,19 @@ class Bots:
         where.mkdir(parents=True)
         files = BotFiles(where)
         env = files.env(SimpleNamespace(token=TOKEN, base_url=self.base_url))  # type: ignore[arg-type]
-        env["PYTHONPATH"] = str(ROOT)
+        tree = extra.pop("PEERDOOR_BENCH_TREE", None)
+        env["PYTHONPATH"] = tree or str(ROOT)
         if kind == "null":
             argv, ready = [sys.executable, "-m", "benchmarks.null_bot"], null_bot.READY
         elif kind == "echo":
             argv, ready = [sys.executable, "-m", "benchmarks.echo_bot"], echo_bot.READY
         else:
             files.data_dir.mkdir(parents=True)
-            run = ["benchmarks.levers"] if "PEERDOOR_BENCH_LEVERS" in extra else ["bot.cli", "run"]
+            run = (
+                ["benchmarks.levers"]
+                if "PEERDOOR_BENCH_LEVERS" in extra
+                else ["bot.ops.cli", "run"]
+            )
             argv, ready = [sys.executable, "-m", *run], "bot.started"
         return BotUnderTest(kind, argv, {**env, **extra}, where, ready)
 
@@ -171,7 +177,7 @@ async def phase(
     pace: float,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    bot = bots.make(kind, extra)
+    bot = bots.make(kind, dict(extra))
     await bot.start()
     try:
         answer = await crowd.ask(
@@ -263,6 +269,11 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 ("echo", "echo", {}, echo_walk(walk)),
                 ("peerdoor", "peerdoor", off, walk),
             ]
+            if args.main_tree is not None:
+                args.variant.insert(0, f"main:PEERDOOR_BENCH_TREE={args.main_tree.resolve()}")
+                args.shipped_variant.insert(
+                    0, f"main:PEERDOOR_BENCH_TREE={args.main_tree.resolve()}"
+                )
             for variant in args.variant:
                 name, env = parse_variant(variant)
                 lineup.append((name, "peerdoor", {**off, **env}, walk))
@@ -377,6 +388,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=10,
         help="people acting once a second against Telegram's limits (0: skip; default 10)",
+    )
+    p.add_argument(
+        "--main-tree",
+        type=Path,
+        default=None,
+        help="also run peerdoor from this checkout as 'main' (e.g. `git archive main`), with "
+        "limits off and with Telegram's limits: the before figures in the same run",
     )
     p.add_argument("--step-timeout", type=float, default=120.0)
     p.add_argument("--uvloop-crowd", action="store_true", help="the crowd process on uvloop")

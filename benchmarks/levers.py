@@ -1,12 +1,12 @@
 """`peerdoor run` with performance levers switched on, to measure them in the same run.
 
-    PEERDOOR_BENCH_LEVERS=uvloop,aiohttp,ack,nosync python -m benchmarks.levers
+    PEERDOOR_BENCH_LEVERS=uvloop+aiohttp+ack+nosync python -m benchmarks.levers
 
-Each lever is applied before the bot's modules are imported, then `bot.cli main(["run"])`:
+Each lever is applied before the bot's modules are imported, then `bot.ops.cli main(["run"])`:
 
 - `uvloop`: the event loop from uvloop.
 - `aiohttp`: PTB's requests (getUpdates too) through `bot.aiohttp_request.AiohttpRequest`.
-- `ack`: a press is answered (answerCallbackQuery) while the reply goes out, not before it.
+- `ack`: answerCallbackQuery is sent in the background: the handler goes on at once.
 - `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: only the
   upper bound of what sharing fsyncs between transactions (group commit) could gain.
 """
@@ -41,14 +41,23 @@ def apply(levers: set[str]) -> None:
 
         db.connect = unsynced  # type: ignore[assignment]
     if "ack" in levers:
-        from bot import delivery
+        from telegram import CallbackQuery
 
-        delivery.deliver = _deliver_acking_alongside  # type: ignore[assignment]
+        answer = CallbackQuery.answer
+        pending: set[asyncio.Task[Any]] = set()
+
+        async def answer_alongside(self: CallbackQuery, *args: Any, **kwargs: Any) -> bool:
+            task = asyncio.ensure_future(answer(self, *args, **kwargs))
+            pending.add(task)
+            task.add_done_callback(_finished(pending))
+            return True
+
+        CallbackQuery.answer = answer_alongside  # type: ignore[method-assign]
     if "aiohttp" in levers:
         from telegram.ext import ApplicationBuilder
 
-        from bot import app
-        from bot.aiohttp_request import AiohttpRequest
+        from bot.telegram import app
+        from bot.telegram.aiohttp_request import AiohttpRequest
 
         class Builder(ApplicationBuilder):  # type: ignore[type-arg]
             def request(self, request: Any) -> Any:
@@ -61,45 +70,19 @@ def apply(levers: set[str]) -> None:
         app.ApplicationBuilder = Builder  # type: ignore[misc]
 
 
-async def _deliver_acking_alongside(update: Any, context: Any, reply: Any) -> None:
-    """bot.delivery.deliver, with the press answered while the edit and messages go out."""
-    from telegram.constants import ParseMode
-    from telegram.error import BadRequest
+def _finished(pending: set[asyncio.Task[Any]]) -> Any:
+    def done(task: asyncio.Task[Any]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            print(f"answerCallbackQuery failed: {task.exception()!r}", file=sys.stderr)
 
-    from bot.delivery import _edit, clear_chat, keyboard, log, send_prompt
-
-    query = update.callback_query
-    answered = None
-    if query is not None:
-        answered = asyncio.ensure_future(query.answer(reply.notice, show_alert=bool(reply.notice)))
-        if reply.replace is not None:
-            await _edit(
-                query.edit_message_text(
-                    reply.replace.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply.replace.buttons),
-                )
-            )
-        elif not reply.keep_buttons:
-            await _edit(query.edit_message_reply_markup(None))
-    chat = update.effective_chat
-    if reply.clear_chat:
-        message = query.message if query is not None else update.effective_message
-        if message is not None:
-            await clear_chat(context.bot, chat.id, message.message_id)
-    for prompt in reply.prompts:
-        await send_prompt(context.bot, chat.id, prompt, reply.protect)
-    if answered is not None:
-        try:
-            await answered
-        except BadRequest:
-            log.info("callback.answer_late")
+    return done
 
 
 def main() -> int:
-    levers = {x for x in os.environ.get("PEERDOOR_BENCH_LEVERS", "").split(",") if x}
+    levers = {x for x in os.environ.get("PEERDOOR_BENCH_LEVERS", "").replace("+", ",").split(",") if x}
     apply(levers)
-    from bot.cli import main as cli
+    from bot.ops.cli import main as cli
 
     return cli(["run"])
 

@@ -51,8 +51,8 @@ from .state import Button, CallbackAnswer, Document, RecordedRequest, StoredMess
 __all__ = [
     "ApiError",
     "BotApiEmulator",
-    "Button",
     "Bucket",
+    "Button",
     "Call",
     "CallbackAnswer",
     "ChatView",

@@ -12,7 +12,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.onwire import going_on_wire
+from bot.telegram.onwire import going_on_wire
 
 
 class AiohttpRequest(BaseRequest):
