@@ -180,6 +180,9 @@ async def phase(
     bot = bots.make(kind, dict(extra))
     await bot.start()
     try:
+        if args.py_spy is not None and (args.py_spy / f"{name}.txt").exists() is False:
+            args.py_spy.mkdir(parents=True, exist_ok=True)
+            await bot.profile(args.py_spy / f"{name}.txt")
         answer = await crowd.ask(
             {
                 "cmd": "run",
@@ -199,6 +202,7 @@ async def phase(
         f"{result['first_p50_ms']:6.1f} ms  p99 {result['first_p99_ms']:7.1f} ms  "
         f"calls/action {result['rate_limited_calls_per_action']:.2f}  429s "
         f"{result['too_many_in_private_chats']}  RSS {result['peak_rss_mib']:.0f} MiB  "
+        f"CPU bot {result['bot_cpu_share']:.2f} crowd {result['crowd_cpu_share']:.2f}  "
         f"failed {result['failed']}",
         file=sys.stderr,
         flush=True,
@@ -397,6 +401,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "limits off and with Telegram's limits: the before figures in the same run",
     )
     p.add_argument("--step-timeout", type=float, default=120.0)
+    p.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="profile each bot's first phase with py-spy (on PATH) into DIR/<name>.txt",
+    )
     p.add_argument("--uvloop-crowd", action="store_true", help="the crowd process on uvloop")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON)
     return p.parse_args(argv)

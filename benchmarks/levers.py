@@ -80,7 +80,8 @@ def _finished(pending: set[asyncio.Task[Any]]) -> Any:
 
 
 def main() -> int:
-    levers = {x for x in os.environ.get("PEERDOOR_BENCH_LEVERS", "").replace("+", ",").split(",") if x}
+    named = os.environ.get("PEERDOOR_BENCH_LEVERS", "").replace("+", ",")
+    levers = {x for x in named.split(",") if x}
     apply(levers)
     from bot.ops.cli import main as cli
 
