@@ -32,7 +32,7 @@ from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
-from bot.telegram.onwire import OnWireRequest
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.replies import deliver
@@ -65,7 +65,10 @@ def build_application(
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(PerPersonUpdateProcessor(256))
-        .request(OnWireRequest(connection_pool_size=256))  # PTB's default, plus claim-on-wire
+        # aiohttp rather than PTB's httpx: the bot's requests cost less CPU (benchmarks/README.md,
+        # `interactions`); claim-on-wire as in OnWireRequest
+        .request(AiohttpRequest(connection_pool_size=256))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
     app.bot_data[KEY] = services
