@@ -255,7 +255,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="peerdoor-interactions-") as tmp:
             bots = Bots(Path(tmp), crowd.base_url, args)
             off = {"PEERDOOR_RATE_LIMIT": "false"}
-            recorder = bots.make("peerdoor", off)
+            recorder = bots.make("peerdoor", {**off, **first_tree(args)})
             await recorder.start()
             try:
                 recorded = await crowd.ask({"cmd": "record", "person": 9_000_000})
@@ -273,6 +273,9 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 ("echo", "echo", {}, echo_walk(walk)),
                 ("peerdoor", "peerdoor", off, walk),
             ]
+            if args.peerdoor_tree is not None:  # the working tree may change while this runs
+                tree = str(args.peerdoor_tree.resolve())
+                lineup[-1] = ("peerdoor", "peerdoor", {**off, "PEERDOOR_BENCH_TREE": tree}, walk)
             if args.main_tree is not None:
                 args.variant.insert(0, f"main:PEERDOOR_BENCH_TREE={args.main_tree.resolve()}")
                 args.shipped_variant.insert(
@@ -300,7 +303,12 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             shipped: dict[str, list[dict[str, Any]]] = {}
             if args.shipped_rounds or args.paced_people:
                 await crowd.ask({"cmd": "limits", "telegram": True})
-            shipped_lineup = [("peerdoor", {})] + [parse_variant(v) for v in args.shipped_variant]
+            first: dict[str, str] = {}
+            if args.peerdoor_tree is not None:
+                first = {"PEERDOOR_BENCH_TREE": str(args.peerdoor_tree.resolve())}
+            shipped_lineup = [("peerdoor", first)] + [
+                parse_variant(v) for v in args.shipped_variant
+            ]
             for r in range(args.shipped_rounds):
                 print(f"round {r + 1} (Telegram's limits, limiter on)", file=sys.stderr)
                 for name, env in shipped_lineup:
@@ -336,6 +344,12 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await crowd.stop()
     return results
+
+
+def first_tree(args: argparse.Namespace) -> dict[str, str]:
+    if args.peerdoor_tree is None:
+        return {}
+    return {"PEERDOOR_BENCH_TREE": str(args.peerdoor_tree.resolve())}
 
 
 def ratios(rounds: dict[str, list[dict[str, Any]]], base: str) -> dict[str, Any]:
@@ -399,6 +413,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="also run peerdoor from this checkout as 'main' (e.g. `git archive main`), with "
         "limits off and with Telegram's limits: the before figures in the same run",
+    )
+    p.add_argument(
+        "--peerdoor-tree",
+        type=Path,
+        default=None,
+        help="run 'peerdoor' from this checkout rather than this one (e.g. `git archive HEAD`)",
     )
     p.add_argument("--step-timeout", type=float, default=120.0)
     p.add_argument(
