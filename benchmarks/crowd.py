@@ -29,7 +29,14 @@ import sys
 import time
 from typing import Any
 
-from sandbox.emulator import BotApiEmulator, Bucket, RateLimits, RecordedRequest, Window
+from sandbox.emulator import (
+    BotApiEmulator,
+    Bucket,
+    RateLimits,
+    RecordedRequest,
+    ScriptedUser,
+    Window,
+)
 
 from .watch import ChatLog, RequestLog, install, is_visible
 
@@ -43,6 +50,15 @@ TELEGRAM = RateLimits(
 
 def ok_visible(log: ChatLog, t0: float) -> list[RecordedRequest]:
     return [r for r in log.since(t0) if r.status == 200 and is_visible(r.method)]
+
+
+def on_screen(person: ScriptedUser, label: str) -> bool:
+    """Some bot message in the chat has a button whose text is or holds `label`."""
+    for message in reversed(person.bot_messages):
+        for row in message.buttons:
+            if any(label in button.text for button in row):
+                return True
+    return False
 
 
 def cpu() -> float:
@@ -106,10 +122,20 @@ class Crowd:
                 else:
                     await person.press(step["label"], contains=step["contains"])
                 wanted = step["visible"]
+                after = walk[index + 1] if index + 1 < len(walk) else None
+                button = after["label"] if after and after["kind"] == "press" else None
 
-                def answered(t0: float = t0, wanted: int = wanted) -> list[RecordedRequest]:
+                def answered(
+                    t0: float = t0, wanted: int = wanted, button: str | None = button
+                ) -> list[RecordedRequest]:
                     seen = ok_visible(log, t0)
-                    return seen if len(seen) >= wanted else []
+                    if len(seen) < wanted:
+                        return []
+                    # a late request of an earlier answer (retried after a 429) can make up
+                    # the count: the next button must be on screen too
+                    if button is not None and not on_screen(person, button):
+                        return []
+                    return seen
 
                 seen = await log.wait(answered, step_timeout)
             except TimeoutError:
