@@ -26,6 +26,12 @@ KEEP_BUCKETS = 512
 
 
 class PrivateChatRateLimiter(AIORateLimiter):
+    """Each private chat paced twice with the same bucket: when a request joins the queue for
+    the overall limit (so that one chat does not fill that queue), and again just before it
+    leaves. The second is needed because the wait in that queue varies: two requests of one
+    chat that joined it a second apart can leave it together (after a retry_after pause, all
+    queued requests leave at once)."""
+
     def __init__(
         self,
         *,
@@ -36,18 +42,19 @@ class PrivateChatRateLimiter(AIORateLimiter):
         super().__init__(**limits)
         self._private_burst = private_burst
         self._private_period = private_period
-        self._private: dict[int, AsyncLimiter] = {}
+        self._joining: dict[int, AsyncLimiter] = {}
+        self._leaving: dict[int, AsyncLimiter] = {}
 
-    def _private_limiter(self, chat_id: int) -> AsyncLimiter:
-        if len(self._private) > KEEP_BUCKETS:
-            for key, limiter in list(self._private.items()):
+    def _bucket(self, buckets: dict[int, AsyncLimiter], chat_id: int) -> AsyncLimiter:
+        if len(buckets) > KEEP_BUCKETS:
+            for key, limiter in list(buckets.items()):
                 if key != chat_id and limiter.has_capacity(limiter.max_rate):
-                    del self._private[key]
-        if chat_id not in self._private:
-            self._private[chat_id] = AsyncLimiter(
+                    del buckets[key]
+        if chat_id not in buckets:
+            buckets[chat_id] = AsyncLimiter(
                 self._private_burst, self._private_burst * self._private_period
             )
-        return self._private[chat_id]
+        return buckets[chat_id]
 
     async def process_request(
         self,
@@ -61,11 +68,18 @@ class PrivateChatRateLimiter(AIORateLimiter):
         chat_id: object = data.get("chat_id")
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)  # type: ignore[call-overload]
-        if isinstance(chat_id, int) and chat_id > 0:  # a person's private chat
-            async with self._private_limiter(chat_id):
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        if not (isinstance(chat_id, int) and chat_id > 0):  # not a person's private chat
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        person = chat_id
+        leaving = self._bucket(self._leaving, person)
+
+        async def paced(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+            async with leaving:  # every attempt, retries included, right before it leaves
+                return await callback(*call_args, **call_kwargs)
+
+        async with self._bucket(self._joining, person):
+            return await super().process_request(
+                paced, args, kwargs, endpoint, data, rate_limit_args
+            )

@@ -58,3 +58,20 @@ async def test_each_private_chat_and_every_group_has_its_own_pace() -> None:
             held.cancel()
         assert len(emu.user(1002).bot_messages) == 2
         assert [m.content for m in emu.user(1001).bot_messages] == ["m0", "m1"]
+
+
+async def test_requests_held_by_a_retry_after_pause_do_not_leave_in_one_burst() -> None:
+    # A 429 in one chat pauses every request of the bot (PTB's AIORateLimiter); a person's
+    # messages that joined the queue meanwhile, paced, must still leave paced afterwards.
+    limiter = PrivateChatRateLimiter(private_burst=2, private_period=0.05, max_retries=1)
+    async with BotApiEmulator(rate_limits=TELEGRAM) as emu:
+        await emu.user(1001, "Alice").send("hi")
+        await emu.user(2002, "Bob").send("hi")
+        emu.fail_next("sendMessage", status=429, retry_after=1, chat_id=2002)
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            bob = asyncio.create_task(bot.send_message(2002, "answered 429, retried"))
+            await emu.wait_until(lambda: emu.too_many_requests, what="the injected 429")
+            await burst(bot, 1001, 6)
+            await bob
+        assert [(t.chat_id, t.injected) for t in emu.too_many_requests] == [(2002, True)]
+        assert len(emu.user(1001).bot_messages) == 6
