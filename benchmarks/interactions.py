@@ -297,8 +297,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             results["limits_off"] = {
                 "rounds": rounds,
                 "medians": {name: medians(rs) for name, rs in rounds.items() if rs},
-                "ratio_to_echo": ratios(rounds, "echo"),
-                "null_over_fastest_bot": headroom(rounds),
+                "ratio_to_echo": ratios(rounds, "echo") if args.rounds else {},
+                "null_over_fastest_bot": headroom(rounds) if args.rounds else {},
             }
             shipped: dict[str, list[dict[str, Any]]] = {}
             if args.shipped_rounds or args.paced_people:
@@ -439,7 +439,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.write_json(args.json, finite(results))
     print(json.dumps(finite(summary(results)), indent=1))
     print(f"wrote {args.json}", file=sys.stderr)
-    failed = sum(r["failed"] for rs in results["limits_off"]["rounds"].values() for r in rs)
+    every = [
+        *results["limits_off"]["rounds"].values(),
+        *results["telegram_limits"]["rounds"]["shipped"].values(),
+        *results["telegram_limits"]["rounds"]["paced"].values(),
+    ]
+    failed = sum(r["failed"] for rs in every for r in rs)
     return 1 if failed else 0
 
 
