@@ -197,6 +197,10 @@ class Crowd:
             "refused": refused,
             "too_many_requests": len(too_many),
             "too_many_in_private_chats": sum(1 for t in too_many if t.chat_id in ours),
+            "too_many_by_limit": {
+                limit: sum(1 for t in too_many if t.limit == limit)
+                for limit in {t.limit for t in too_many}
+            },
             "crowd_cpu_seconds": cpu() - cpu_before,
             "crowd_wall_seconds": wall,
         }

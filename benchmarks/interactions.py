@@ -156,6 +156,7 @@ def summarise(
         "rate_limited_calls_per_action_all_chats": all_calls / actions if actions else math.nan,
         "too_many_requests": answer["too_many_requests"],
         "too_many_in_private_chats": answer["too_many_in_private_chats"],
+        "too_many_by_limit": answer["too_many_by_limit"],
         "calls": calls,
         "refused": answer["refused"],
         "peak_rss_mib": bot.peak_rss_kib / 1024,

@@ -81,17 +81,22 @@ class FloodControl:
         if not self.limits.enabled:
             return
         now = self._now()
-        wait = 0.0
+        overall = 0.0
         if self.limits.overall is not None:
-            wait = self._wait(self._overall, self.limits.overall, now)
+            overall = self._wait(self._overall, self.limits.overall, now)
+        chat = 0.0
         window = self._chat_window(is_group)
         if isinstance(window, Bucket):
-            wait = max(wait, self._bucket_wait(chat_id, window, now))
+            chat = self._bucket_wait(chat_id, window, now)
         elif window is not None:
-            wait = max(wait, self._wait(self._per_chat[chat_id], window, now))
+            chat = self._wait(self._per_chat[chat_id], window, now)
+        wait = max(overall, chat)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            raise ApiError(429, too_many_requests(retry_after), retry_after=retry_after)
+            limit = "overall" if overall >= chat else ("group" if is_group else "private chat")
+            raise ApiError(
+                429, too_many_requests(retry_after), retry_after=retry_after, limit=limit
+            )
 
     def record(self, chat_id: int | str) -> None:
         """Count a message that went out."""

@@ -670,8 +670,8 @@ async def test_rate_limits(emulator: BotApiEmulator, bot: Bot) -> None:
     with pytest.raises(RetryAfter) as flood:
         await bot.send_message(1001, "one too many")
     assert flood.value.retry_after.total_seconds() == 1
-    assert [(t.method, t.chat_id, t.injected) for t in emulator.too_many_requests] == [
-        ("sendMessage", 1001, False)
+    assert [(t.method, t.chat_id, t.injected, t.limit) for t in emulator.too_many_requests] == [
+        ("sendMessage", 1001, False, "overall")
     ]
     emulator.advance(1.0)
     await bot.send_message(1001, "after the window")
@@ -723,10 +723,10 @@ async def test_private_chat_bucket_allows_a_burst_then_one_per_second() -> None:
             await bot.send_message(1001, f"burst again {i}")
         with pytest.raises(RetryAfter):
             await bot.send_message(1001, "fourth")
-        assert [(t.chat_id, t.retry_after) for t in emu.too_many_requests] == [
-            (1001, 1),
-            (1001, 1),
-            (1001, 1),
+        assert [(t.chat_id, t.retry_after, t.limit) for t in emu.too_many_requests] == [
+            (1001, 1, "private chat"),
+            (1001, 1, "private chat"),
+            (1001, 1, "private chat"),
         ]
 
 
