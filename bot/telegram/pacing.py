@@ -6,6 +6,8 @@ whole bot, not private chats, and on any 429 it holds back every request of the 
 retry_after has passed: one quick person could stall everyone. Here each private chat has its
 own small bucket (aiolimiter, as AIORateLimiter uses): up to PRIVATE_BURST requests at once,
 refilled one a second. Requests without a chat (answerCallbackQuery) are not held back.
+Every request with a chat also keeps the overall pace again right before it leaves (see
+process_request): after a pause, what queued during it must not leave in one burst.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class PrivateChatRateLimiter(AIORateLimiter):
         **limits: Any,
     ) -> None:
         super().__init__(**limits)
+        rate = limits.get("overall_max_rate", 30)
+        period = limits.get("overall_time_period", 1)
+        self._overall_leaving = AsyncLimiter(rate, period) if rate else contextlib.nullcontext()
         self._private_burst = private_burst
         self._private_period = private_period
         self._joining: dict[int, AsyncLimiter] = {}
@@ -71,16 +76,29 @@ class PrivateChatRateLimiter(AIORateLimiter):
         chat_id: object = data.get("chat_id")
         with contextlib.suppress(ValueError, TypeError):
             chat_id = int(chat_id)  # type: ignore[call-overload]
-        if not (isinstance(chat_id, int) and chat_id > 0):  # not a person's private chat
+        if chat_id is None:  # answerCallbackQuery and the like: no flood limit
             return await super().process_request(
                 callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        # AIORateLimiter takes the overall token before it waits out a retry_after pause, so
+        # everything queued during a pause leaves at once: the overall pace is kept again here,
+        # just before the request leaves.
+        overall = self._overall_leaving
+
+        async def leave(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+            async with overall:
+                return await callback(*call_args, **call_kwargs)
+
+        if not (isinstance(chat_id, int) and chat_id > 0):  # a group or channel
+            return await super().process_request(
+                leave, args, kwargs, endpoint, data, rate_limit_args
             )
         person = chat_id
         leaving = self._bucket(self._leaving, person)
 
         async def paced(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
             async with leaving:  # every attempt, retries included, right before it leaves
-                return await callback(*call_args, **call_kwargs)
+                return await leave(*call_args, **call_kwargs)
 
         async with self._bucket(self._joining, person):
             return await super().process_request(

@@ -10,7 +10,7 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.telegram.pacing import PrivateChatRateLimiter
-from sandbox.emulator import BotApiEmulator, Bucket, RateLimits
+from sandbox.emulator import BotApiEmulator, Bucket, RateLimits, Window
 
 # Telegram's limit scaled 20x so the test takes a fraction of a second: a bucket of 3,
 # refilled 20 a second (the bot's own bucket: 2, refilled every 1/20 s).
@@ -75,3 +75,23 @@ async def test_requests_held_by_a_retry_after_pause_do_not_leave_in_one_burst() 
             await bob
         assert [(t.chat_id, t.injected) for t in emu.too_many_requests] == [(2002, True)]
         assert len(emu.user(1001).bot_messages) == 6
+
+
+async def test_after_a_retry_after_pause_the_overall_pace_holds() -> None:
+    # PTB's AIORateLimiter takes the overall token before it waits out a pause, so requests
+    # to many chats queued during one would leave together; the overall pace is kept again.
+    limits = RateLimits(overall=Window(5, 0.25), per_group=None, per_private_chat=None)
+    limiter = PrivateChatRateLimiter(
+        overall_max_rate=1, overall_time_period=0.06, max_retries=1, private_period=0.05
+    )
+    people = range(3001, 3011)
+    async with BotApiEmulator(rate_limits=limits) as emu:
+        for person in [2002, *people]:
+            await emu.user(person, f"P{person}").send("hi")
+        emu.fail_next("sendMessage", status=429, retry_after=1, chat_id=2002)
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            first = asyncio.create_task(bot.send_message(2002, "answered 429, retried"))
+            await emu.wait_until(lambda: emu.too_many_requests, what="the injected 429")
+            await asyncio.gather(*(bot.send_message(p, "queued during the pause") for p in people))
+            await first
+        assert [(t.chat_id, t.injected) for t in emu.too_many_requests] == [(2002, True)]
