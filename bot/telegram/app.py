@@ -56,7 +56,11 @@ def utc_now() -> datetime:
 
 
 def build_application(
-    api_url: str, token: str, services: Services, rate_limit: bool = True
+    api_url: str,
+    token: str,
+    services: Services,
+    rate_limit: bool = True,
+    pace_private_chats: bool = True,
 ) -> Application:
     """The PTB Application with every handler registered, read top to bottom."""
     builder = (
@@ -70,14 +74,15 @@ def build_application(
         .request(AiohttpRequest(connection_pool_size=256))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
-    app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
+    limiter = rate_limiter(pace_private_chats)
+    app = (builder.rate_limiter(limiter) if rate_limit else builder).build()
     app.bot_data[KEY] = services
     register(app)
     app.add_error_handler(on_error)
     return app
 
 
-def rate_limiter() -> AIORateLimiter:
+def rate_limiter(pace_private_chats: bool = True) -> AIORateLimiter:
     """Telegram's limits, spread evenly: a bucket of one, refilled 30 times a second.
 
     aiolimiter's default bucket (30 per second) lets 30 go at once and then 30 more within the
@@ -95,6 +100,7 @@ def rate_limiter() -> AIORateLimiter:
         group_max_rate=1,
         group_time_period=60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         max_retries=3,
+        pace_private_chats=pace_private_chats,
     )
 
 
@@ -186,6 +192,7 @@ class Runtime:
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
+            pace_private_chats=self.settings.pace_private_chats,
         )
         dispatcher = Dispatcher(self.config, catalog, self.store, self.app.bot, self.clock)
         self.worker = DeliveryWorker(

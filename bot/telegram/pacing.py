@@ -42,9 +42,11 @@ class PrivateChatRateLimiter(AIORateLimiter):
         *,
         private_burst: int = PRIVATE_BURST,
         private_period: float = PRIVATE_PERIOD,
+        pace_private_chats: bool = True,
         **limits: Any,
     ) -> None:
         super().__init__(**limits)
+        self._pace_private = pace_private_chats
         rate = limits.get("overall_max_rate", 30)
         period = limits.get("overall_time_period", 1)
         self._overall_leaving = AsyncLimiter(rate, period) if rate else contextlib.nullcontext()
@@ -89,7 +91,7 @@ class PrivateChatRateLimiter(AIORateLimiter):
             async with overall:
                 return await callback(*call_args, **call_kwargs)
 
-        if not (isinstance(chat_id, int) and chat_id > 0):  # a group or channel
+        if not (isinstance(chat_id, int) and chat_id > 0) or not self._pace_private:
             return await super().process_request(
                 leave, args, kwargs, endpoint, data, rate_limit_args
             )
