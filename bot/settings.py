@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: Keep to Telegram's flood limits. Turn off only for benchmarks against an emulator.
     rate_limit: bool = True
+    #: With rate_limit: about one message a second into each private chat, as Telegram asks
+    #: (bot/telegram/pacing.py). The end-to-end tests turn it off: it costs them a second of
+    #: real time per message.
+    pace_private_chats: bool = True
     #: Webhook mode (`peerdoor run --webhook`): the public https URL the reverse proxy serves,
     #: the secret Telegram sends back in a header, and where the bot itself listens.
     webhook_url: str | None = None

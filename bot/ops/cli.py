@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
+import uvloop
+
 from bot.config_file import load_config
 from bot.errors import SetupError
 from bot.logs import setup_logging
@@ -83,7 +85,9 @@ def cmd_run(settings: Settings, webhook: bool = False) -> None:
     ensure_data_dir(settings)
     setup_logging(settings.log_level)
     master_key = asyncio.run(maintenance.ready_master_key(settings, verify=True))
-    asyncio.run(_serve(settings, config, master_key, token, hook))
+    # uvloop: 1.2-1.4x the intake rate of asyncio's own loop (benchmarks/README.md)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(settings, config, master_key, token, hook))
 
 
 def cmd_start(settings: Settings, config: Path | None = None) -> None:

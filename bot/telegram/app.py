@@ -33,9 +33,10 @@ from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
+from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.messenger import TelegramMessenger
-from bot.telegram.onwire import OnWireRequest
 from bot.telegram.ordering import PerPersonUpdateProcessor
+from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.replies import deliver
 from bot.telegram.router import register
 from bot.telegram.wiring import KEY, Services
@@ -57,7 +58,11 @@ def utc_now() -> datetime:
 
 
 def build_application(
-    api_url: str, token: str, services: Services, rate_limit: bool = True
+    api_url: str,
+    token: str,
+    services: Services,
+    rate_limit: bool = True,
+    pace_private_chats: bool = True,
 ) -> Application:
     """The PTB Application with every handler registered, read top to bottom."""
     builder = (
@@ -66,27 +71,38 @@ def build_application(
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(PerPersonUpdateProcessor(256))
-        .request(OnWireRequest(connection_pool_size=256))  # PTB's default, plus claim-on-wire
+        # aiohttp rather than PTB's httpx: the bot's requests cost less CPU (benchmarks/README.md,
+        # `interactions`); claim-on-wire as in OnWireRequest
+        .request(AiohttpRequest(connection_pool_size=256))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
-    app = (builder.rate_limiter(rate_limiter()) if rate_limit else builder).build()
+    limiter = rate_limiter(pace_private_chats)
+    app = (builder.rate_limiter(limiter) if rate_limit else builder).build()
     app.bot_data[KEY] = services
     register(app)
     app.add_error_handler(on_error)
     return app
 
 
-def rate_limiter() -> AIORateLimiter:
+def rate_limiter(pace_private_chats: bool = True) -> AIORateLimiter:
     """Telegram's limits, spread evenly: a bucket of one, refilled 30 times a second.
 
     aiolimiter's default bucket (30 per second) lets 30 go at once and then 30 more within the
     same second, which Telegram answers with 429. One at a time every 1/30 s never bursts.
+    Each private chat has its own small bucket too (bot/telegram/pacing.py).
+
+    The overall pace keeps a margin under 30/s: requests exactly 1/30 s apart arrive at
+    Telegram with jitter, and 31 can land in one second (the fan-out benchmark drew three 429s
+    at exactly 30/s once the HTTP client got faster). One a second below the limit absorbs
+    about 34 ms of jitter per 30 requests.
     """
-    return AIORateLimiter(
+    return PrivateChatRateLimiter(
         overall_max_rate=1,
-        overall_time_period=1 / FloodLimit.MESSAGES_PER_SECOND,
+        overall_time_period=1 / (FloodLimit.MESSAGES_PER_SECOND - 1),
         group_max_rate=1,
         group_time_period=60 / FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         max_retries=3,
+        pace_private_chats=pace_private_chats,
     )
 
 
@@ -185,6 +201,7 @@ class Runtime:
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
+            pace_private_chats=self.settings.pace_private_chats,
         )
         messenger = TelegramMessenger(self.app.bot)
         dispatcher = Dispatcher(self.config, catalog, self.store, messenger, self.clock)

@@ -44,13 +44,14 @@ from .emulator import BotApiEmulator
 from .errors import ApiError
 from .faults import Call, Fault
 from .html_parse import EntityParseError, parse_html
-from .ratelimit import RateLimits, Window
+from .ratelimit import Bucket, RateLimits, Window
 from .scripting import ScriptedGroup, ScriptedUser
 from .state import Button, CallbackAnswer, Document, RecordedRequest, StoredMessage
 
 __all__ = [
     "ApiError",
     "BotApiEmulator",
+    "Bucket",
     "Button",
     "Call",
     "CallbackAnswer",

@@ -71,11 +71,14 @@ DEFAULT_DESCRIPTIONS = {
 class ApiError(Exception):
     """A Bot API failure: becomes `{"ok": false, "error_code": ..., "description": ...}`."""
 
-    def __init__(self, code: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, *, retry_after: int | None = None, limit: str = ""
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.limit = limit  # for a flood 429: the limit that was hit
 
     def payload(self) -> dict[str, Any]:
         """The JSON body Telegram would send."""

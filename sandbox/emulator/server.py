@@ -115,7 +115,9 @@ class ApiServer:
         except ApiError as err:
             if err.code == 429 and err.retry_after is not None:
                 chat = Call(method, record.params).chat_id
-                self.world.record_rate_limit(method, chat, err.retry_after, injected=False)
+                self.world.record_rate_limit(
+                    method, chat, err.retry_after, injected=False, limit=err.limit
+                )
             return self._failed(record, err)
         return _reply({"ok": True, "result": result})
 

@@ -236,3 +236,4 @@ class TooManyRequests:
     retry_after: int
     at: float
     injected: bool = False
+    limit: str = ""  # which flood limit: "overall", "group" or "private chat" ("" if injected)

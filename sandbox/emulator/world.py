@@ -143,10 +143,16 @@ class World:
         return [m for chat in self.chats.values() for m in chat.sent_by_bot]
 
     def record_rate_limit(
-        self, method: str, chat_id: int | str | None, retry_after: int, *, injected: bool
+        self,
+        method: str,
+        chat_id: int | str | None,
+        retry_after: int,
+        *,
+        injected: bool,
+        limit: str = "",
     ) -> None:
         self.too_many_requests.append(
-            TooManyRequests(method, chat_id, retry_after, self.clock.now(), injected)
+            TooManyRequests(method, chat_id, retry_after, self.clock.now(), injected, limit)
         )
 
     def is_group(self, chat: Chat) -> bool:

@@ -56,6 +56,7 @@ class BotFiles:
             config=self.config_path,
             data_dir=self.data_dir,
             key_file=self.root / "unused.key",
+            pace_private_chats=False,  # a second of real time per message (unit-tested)
         )
 
     def config(self) -> ServiceConfig:
@@ -105,7 +106,11 @@ class BotProcess:
                 "-m",
                 "bot.ops.cli",
                 "run",
-                env={**self.files.env(self.emulator), **env},
+                env={
+                    **self.files.env(self.emulator),
+                    "PEERDOOR_PACE_PRIVATE_CHATS": "false",  # as in settings() above
+                    **env,
+                },
                 cwd=self.files.root,
                 stdout=log,
                 stderr=log,

@@ -31,7 +31,15 @@ from telegram.ext import (
     filters,
 )
 
-from sandbox.emulator import BotApiEmulator, EntityParseError, RateLimits, Window, parse_html
+from sandbox.emulator import (
+    BotApiEmulator,
+    Bucket,
+    Clock,
+    EntityParseError,
+    RateLimits,
+    Window,
+    parse_html,
+)
 from sandbox.emulator import errors as tg
 from sandbox.emulator.webhook import SECRET_HEADER
 
@@ -662,8 +670,8 @@ async def test_rate_limits(emulator: BotApiEmulator, bot: Bot) -> None:
     with pytest.raises(RetryAfter) as flood:
         await bot.send_message(1001, "one too many")
     assert flood.value.retry_after.total_seconds() == 1
-    assert [(t.method, t.chat_id, t.injected) for t in emulator.too_many_requests] == [
-        ("sendMessage", 1001, False)
+    assert [(t.method, t.chat_id, t.injected, t.limit) for t in emulator.too_many_requests] == [
+        ("sendMessage", 1001, False, "overall")
     ]
     emulator.advance(1.0)
     await bot.send_message(1001, "after the window")
@@ -690,6 +698,36 @@ async def test_rate_limits(emulator: BotApiEmulator, bot: Bot) -> None:
     for i in range(5):
         await bot.send_message(-100123, f"unlimited {i}")
     assert len(group.bot_messages) == 25
+
+
+async def test_private_chat_bucket_allows_a_burst_then_one_per_second() -> None:
+    limits = RateLimits(overall=None, per_private_chat=Bucket(1.0, 3), count_edits=True)
+    clock = Clock(frozen=True)
+    async with (
+        BotApiEmulator(rate_limits=limits, clock=clock) as emu,
+        Bot(emu.token, base_url=emu.api_url) as bot,
+    ):
+        await emu.user(1001, "Alice").send("hi")
+        await emu.user(1002, "Bob").send("hi")
+        sent = [await bot.send_message(1001, f"burst {i}") for i in range(3)]
+        with pytest.raises(RetryAfter) as flood:
+            await bot.edit_message_text("edits count too", 1001, sent[0].message_id)
+        assert flood.value.retry_after.total_seconds() == 1
+        await bot.send_message(1002, "another chat has its own bucket")
+        emu.advance(1.0)
+        await bot.send_message(1001, "one token back after a second")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1001, "but only one")
+        emu.advance(10.0)  # a quiet spell refills up to the burst, not beyond
+        for i in range(3):
+            await bot.send_message(1001, f"burst again {i}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(1001, "fourth")
+        assert [(t.chat_id, t.retry_after, t.limit) for t in emu.too_many_requests] == [
+            (1001, 1, "private chat"),
+            (1001, 1, "private chat"),
+            (1001, 1, "private chat"),
+        ]
 
 
 async def test_limits_off_for_throughput() -> None:
