@@ -92,6 +92,13 @@ class DeliveryWorker:
         self._paused_until: datetime | None = None
         self._stopping = False
         self._unmarked: dict[int, Sent | None] = {}
+        self._waiting = False
+
+    @property
+    def idle(self) -> bool:
+        """Waiting for work with no wake-up signalled: what it could do now is done (tests
+        drain the bot's work with this, rather than waiting in silence)."""
+        return self._waiting and not self._wake.is_set()
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -151,8 +158,7 @@ class DeliveryWorker:
         self._wake.clear()
         if self._stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+        await self._wait(delay)
 
     async def _sleep_armed(self, arm: Arm) -> None:
         """Arm the timer at the next due time and wait for it (or any wake), at most
@@ -163,8 +169,15 @@ class DeliveryWorker:
         if self._stopping:
             return
         arm(next_due)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), IDLE_WAKEUP)
+        await self._wait(IDLE_WAKEUP)
+
+    async def _wait(self, at_most: float) -> None:
+        self._waiting = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), at_most)
+        finally:
+            self._waiting = False
 
     async def drain(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were handled."""

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import Runtime
@@ -81,10 +82,93 @@ class BotFiles:
         return b"".join(p.read_bytes() for p in parts if p.exists())
 
 
-def in_process(files: BotFiles, emulator: BotApiEmulator) -> Runtime:
-    """The real bot (Application, handlers, storage) in this process: `async with` it."""
+class MovableClock:
+    """The bot's clock in a test: real time plus an offset the test moves on (`advance`),
+    so that hours, days and back-offs pass at once instead of being waited out."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def in_process(
+    files: BotFiles, emulator: BotApiEmulator, clock: MovableClock | None = None
+) -> Runtime:
+    """The real bot (Application, handlers, storage) in this process: `async with` it.
+    With `clock`, the bot reads the time from it (see `later`)."""
     settings = files.settings(emulator)
-    return Runtime(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    runtime = Runtime(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    if clock is not None:
+        runtime.clock = clock
+    return runtime
+
+
+async def drain(runtime: Runtime, emulator: BotApiEmulator, timeout: float = 10.0) -> None:
+    """Wait until the bot has done everything it can do now, so that "nothing more was sent"
+    can be asserted right after (no waiting in silence):
+
+    - the emulator has no request in flight and every update was confirmed (the bot took each
+      into its update queue and asked for the next),
+    - every update taken was handled (the update queue joined, no handler running),
+    - the delivery worker waits for work with no wake-up signalled, and no outbox row is due
+      by the bot's clock (what is due later is for `later` to bring forward).
+
+    Each step is waited for by its own signal; the whole is checked once more at the end, in
+    one go, and started over if anything moved meanwhile."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    app, worker, store = runtime.app, runtime.worker, runtime.store
+    processor = app.update_processor
+
+    def left() -> float:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(
+                f"the bot still busy after {timeout}s: emulator idle={emulator.idle()} "
+                f"queued updates={app.update_queue.qsize()} "
+                f"handling={processor.current_concurrent_updates} worker idle={worker.idle}"
+            )
+        return remaining
+
+    def still() -> bool:
+        return (
+            emulator.idle()
+            and app.update_queue.qsize() == 0
+            and processor.current_concurrent_updates == 0
+            and worker.idle
+        )
+
+    while True:
+        await emulator.wait_until(emulator.idle, timeout=left(), what="the emulator idle")
+        await asyncio.wait_for(app.update_queue.join(), left())
+        while not worker.idle:  # a state to reach, polled: the worker has no event for it
+            left()
+            await asyncio.sleep(0.005)
+        async with store.unit() as uow:
+            due = await uow.outbox.next_due_at()
+        if due is not None and due <= runtime.clock():
+            worker.wake()  # due now (its timer may be armed for a moment ago): deliver it
+            await asyncio.sleep(0.005)
+            continue
+        if still():
+            return
+        left()
+
+
+async def later(
+    runtime: Runtime, emulator: BotApiEmulator, clock: MovableClock, seconds: float
+) -> None:
+    """`seconds` pass for the bot at once: its clock moves on, the delivery worker looks at
+    what fell due, and the bot is drained."""
+    await drain(runtime, emulator)
+    clock.advance(seconds)
+    runtime.worker.wake()
+    await drain(runtime, emulator)
 
 
 class BotProcess:
