@@ -26,7 +26,7 @@ from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
 from conversations.preferences import SETTINGS, Preferences
 from conversations.prompts import Prompt
-from storage import Person, Store, Unit
+from storage import Person, Store, Unit, crashpoints
 
 log = logging.getLogger("peerdoor.intake")
 
@@ -348,6 +348,7 @@ class IntakeFlow:
             lang = outcome.submission.language
             prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
             log.info("referral.submitted ref=%s", reference)
+            crashpoints.reached("intake.submitted")
             self.wake()
         return Reply(
             prompts,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.onwire import OnWire, sending
-from storage import Store, Unit
+from storage import Store, Unit, crashpoints
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
@@ -236,6 +236,7 @@ class DeliveryWorker:
             # Sending again is the safe side for notifications; each is harmless twice.
             await self._retry(item, backoff(item.attempts + 1), type(exc).__name__.lower())
             return
+        crashpoints.reached("delivery.sent")
         # Remembered until it is recorded: if the database refuses the write (locked, full),
         # the row stays pending and the next round records it without sending again.
         self._unmarked[item.id] = sent

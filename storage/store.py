@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage import db
+from storage import crashpoints, db
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.drafts import DraftRepo
@@ -235,6 +235,8 @@ class Store:
             self._unsettled = False
             keys.committed()
             vault.committed()
+            if erased:
+                crashpoints.reached("erasure.committed")
             with contextlib.suppress(StorageError):  # left 'new': the next open settles it
                 await self._keystore.settle(fresh)
             try:

@@ -178,10 +178,13 @@ class BotProcess:
         self.files, self.emulator = files, emulator
         self.process: asyncio.subprocess.Process | None = None
         self.log = files.root / "bot.log"
+        self.started_at = 0  # where the log of the current process begins
 
-    async def start(self, **env: str) -> None:
-        """Start `peerdoor run` and wait until it polls. Extra PEERDOOR_* settings in `env`."""
+    async def start(self, *, ready: bool = True, **env: str) -> None:
+        """Start `peerdoor run` and wait until it polls (with `ready`). Extra PEERDOOR_*
+        settings in `env`; PEERDOOR_CRASH_AT names a crash point (storage/crashpoints.py)."""
         offset = self.log.stat().st_size if self.log.exists() else 0
+        self.started_at = offset
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -193,7 +196,19 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        await wait_for_log(self.log, "bot.started", offset=offset)
+        if ready:
+            await wait_for_log(self.log, "bot.started", offset=offset)
+
+    async def crashed(self, point: str, timeout: float = 30.0) -> None:
+        """Wait for the process to die at crash point `point`, and prove it died there: its
+        exit status is the crash points' and the point is named in its log."""
+        from storage.crashpoints import CRASH_STATUS
+
+        assert self.process is not None
+        status = await asyncio.wait_for(self.process.wait(), timeout)
+        log = self.log.read_bytes()[self.started_at :].decode(errors="replace")
+        assert status == CRASH_STATUS, f"exit status {status}, not a crash point:\n{log[-3000:]}"
+        assert f"crash_point.hit point={point}\n" in log, log[-3000:]
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an out-of-memory kill."""
