@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.delivery import deliver
-from bot.flow import IntakeFlow
+from bot.flow import IntakeFlow, Reply
 from bot.handlers.who import actor, sender
 from bot.services import services
 from bot.typed_route import awaiting
@@ -66,6 +67,11 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = await _flow(context).press(
         sender(update), update.callback_query.data, update.update_id
     )
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # A press no other handler took, in a group (forged, or a button of ours gone stale):
+        # answer it, and leave the group's message and keyboard (a notice's Claim) alone.
+        reply = Reply(notice=reply.notice, keep_buttons=True)
     await deliver(update, context, reply)
 
 

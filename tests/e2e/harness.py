@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -96,16 +97,38 @@ class MovableClock:
         self.offset += timedelta(seconds=seconds)
 
 
+#: The bot running in this process against each emulator (for `drained`).
+_RUNNING: weakref.WeakKeyDictionary[BotApiEmulator, Runtime] = weakref.WeakKeyDictionary()
+
+
+class InProcess(Runtime):
+    """A Runtime that, once entered, can be found from its emulator (`drained`)."""
+
+    emulator: BotApiEmulator | None = None
+
+    async def __aenter__(self) -> InProcess:
+        await super().__aenter__()
+        if self.emulator is not None:
+            _RUNNING[self.emulator] = self
+        return self
+
+
 def in_process(
     files: BotFiles, emulator: BotApiEmulator, clock: MovableClock | None = None
-) -> Runtime:
+) -> InProcess:
     """The real bot (Application, handlers, storage) in this process: `async with` it.
     With `clock`, the bot reads the time from it (see `later`)."""
     settings = files.settings(emulator)
-    runtime = Runtime(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    runtime = InProcess(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    runtime.emulator = emulator
     if clock is not None:
         runtime.clock = clock
     return runtime
+
+
+async def drained(emulator: BotApiEmulator, timeout: float = 10.0) -> None:
+    """`drain` the bot running in this process against `emulator`."""
+    await drain(_RUNNING[emulator], emulator, timeout)
 
 
 async def drain(runtime: Runtime, emulator: BotApiEmulator, timeout: float = 10.0) -> None:

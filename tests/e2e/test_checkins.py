@@ -16,7 +16,7 @@ from pathlib import Path
 from bot import outbox_kinds as kinds
 from bot import preferences
 from tests.e2e.coordination import CORA, refer, write_config
-from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, drained, in_process
 from tests.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 
 CHECKIN = "Hello, just checking in."
@@ -240,7 +240,7 @@ async def test_a_burst_of_429_still_delivers(tmp_path: Path, emulator: BotApiEmu
             timeout=20,
             what="every check-in",
         )
-        await emulator.settle(quiet=0.5)
+        await drained(emulator)
     assert delivered_per_chat(emulator, ids) == dict.fromkeys(ids, 1)
     assert len([t for t in emulator.too_many_requests if t.injected]) == 3
     assert [s for s, _, _ in outbox_w0(files)] == ["sent"] * 3

@@ -14,7 +14,7 @@ import pytest
 
 from bot.app import Runtime
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, drained, in_process
 from tests.emulator import BotApiEmulator, ScriptedGroup
 
 
@@ -143,7 +143,7 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     await cora.send("/start")
     reference = await refer(robin, HIV_PLAN, service.config())
     await group_notice(group, reference)
-    await emulator.settle()  # everything for Robin's form is delivered; then Robin blocks
+    await drained(emulator)  # everything for Robin's form is delivered; then Robin blocks
     robin.block()
 
     await cora.press("Claim", chat=group)
@@ -166,7 +166,7 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     # Everyone else is still served: another referral reaches the group, and Cora works on.
     other = await refer(sam, HIV_PLAN, service.config())
     await group_notice(group, other, timeout=10)
-    await emulator.settle(quiet=0.5)
+    await drained(emulator)
     to_robin = [
         r for r in emulator.requests_for("sendMessage") if str(r.params["chat_id"]) == "5703"
     ]

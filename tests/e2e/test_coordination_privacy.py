@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, drained, in_process
 from tests.emulator import BotApiEmulator, ScriptedGroup
 
 #: Distinctive answers that occur nowhere else (name, area, clinic, medicine, free text).
@@ -133,7 +133,7 @@ async def test_verify_then_discard(service: BotFiles, emulator: BotApiEmulator) 
     await cora.press("Yes, verified: delete them", message=confirm)
     done = await cora.wait_for(lambda m: f"{reference} is now" in m.text)
     assert "Verified" not in done.button_texts
-    await emulator.settle(quiet=0.2)
+    await drained(emulator)
 
     store = await service.open_store()
     try:
