@@ -85,7 +85,7 @@ async def test_canaries_reach_the_claimer_and_nowhere_else(
         await emulator.wait_until(
             lambda: any("claimed by Cora" in t for t in everything_in(group))
         )
-        await emulator.settle(quiet=0.3)
+        assert await bot.stop() == 0  # stopped cleanly: nothing more is sent or written
 
         group_texts = everything_in(group)
         group_texts += [claim.answer.text or ""] if claim.answer else []
