@@ -285,7 +285,8 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_not_retried(
         alex.chat.blocked = False
         await alex.send("/status")  # they write again
         await alex.wait_for(lambda m: "Your reference is" in m.text)
-        await emulator.wait_until(lambda: checkins(alex), timeout=10, what="a new check-in")
+        await later(runtime, emulator, clock, 1.0)
+        await emulator.wait_until(lambda: checkins(alex), what="a new check-in")
     assert not await blocked(files, alex.id)
 
 
