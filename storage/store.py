@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage import db
+from storage import crashpoints, db
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.dialogs import DialogRepo, move_legacy_states
@@ -71,6 +71,8 @@ class Unit:
         vault: Vault,
     ) -> None:
         self.open = True  # until the transaction is over (committed or rolled back)
+        #: Run once the transaction is committed and durable (not if it rolls back).
+        self.after_commit: list[Callable[[], None]] = []
         self.erased: list[str] = []
         # rows whose old ciphertext must not outlive the commit (WAL checkpointed, truncated)
         self.scrubbed: list[str] = []
@@ -303,6 +305,10 @@ class Store:
             self._unsettled = False
             keys.committed()
             vault.committed()
+            for hook in unit.after_commit:
+                hook()
+            if erased:
+                crashpoints.reached("erasure.committed")
             with contextlib.suppress(StorageError):  # left 'new': the next open settles it
                 await self._keystore.settle(fresh)
             try:

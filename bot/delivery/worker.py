@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.delivery.port import Blocked, OnWire, Rejected, RetryLater, Unreachable, sending
-from storage import Store, Unit, UnknownPerson
+from storage import Store, Unit, UnknownPerson, crashpoints
 from storage.outbox import OutboxItem
 
 log = logging.getLogger("peerdoor.delivery")
@@ -100,6 +100,13 @@ class DeliveryWorker:
         self._unmarked: dict[int, Sent | None] = {}
         self._claimed: set[int] = set()  # at-most-once rows on the wire in this round
         self._unrecorded: dict[int, int] = {}  # sent rows whose recording failed: how often
+        self._waiting = False
+
+    @property
+    def idle(self) -> bool:
+        """Waiting for work with no wake-up signalled: what it could do now is done (tests
+        drain the bot's work with this, rather than waiting in silence)."""
+        return self._waiting and not self._wake.is_set()
 
     def wake(self) -> None:
         """Something was added to the outbox: look now."""
@@ -161,8 +168,7 @@ class DeliveryWorker:
         self._wake.clear()
         if self._stopping:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+        await self._wait(delay)
 
     async def _sleep_armed(self, arm: Arm) -> None:
         """Arm the timer at the next due time and wait for it (or any wake), at most
@@ -173,8 +179,15 @@ class DeliveryWorker:
         if self._stopping:
             return
         arm(next_due)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), IDLE_WAKEUP)
+        await self._wait(IDLE_WAKEUP)
+
+    async def _wait(self, at_most: float) -> None:
+        self._waiting = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), at_most)
+        finally:
+            self._waiting = False
 
     async def drain(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many rows were handled."""
@@ -279,6 +292,7 @@ class DeliveryWorker:
             # Sending again is the safe side for notifications; each is harmless twice.
             await self._retry(item, backoff(item.attempts + 1), exc.code)
             return
+        crashpoints.reached("delivery.sent")
         # Remembered until it is recorded: if the database refuses the write (locked, full),
         # the row stays pending and the next round records it without sending again.
         self._unmarked[item.id] = sent

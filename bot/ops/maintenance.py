@@ -44,7 +44,15 @@ from bot.ops.keys import (
 from bot.settings import Settings
 from conversations.draft import Draft
 from conversations.forms import ServiceConfig
-from storage import KeyRing, KeyStoreMissing, Purged, Store, WrongKeyStore, WrongMasterKey
+from storage import (
+    KeyRing,
+    KeyStoreMissing,
+    Purged,
+    Store,
+    WrongKeyStore,
+    WrongMasterKey,
+    crashpoints,
+)
 from storage.backup import backup_database, backup_keystore, master_key_id
 from storage.crypto import key_id_of
 from storage.errors import StorageError
@@ -158,6 +166,7 @@ async def _complete(settings: Settings, old: bytes, new: bytes, *, resumed: bool
         count = await store.rotate()  # step 3: one transaction
     finally:
         await store.close()
+    crashpoints.reached("rotation.rewrapped")
     try:
         os.replace(next_key_path(path), path)  # step 4
     except FileNotFoundError:  # another process (a starting bot) finished it first

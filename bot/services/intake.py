@@ -36,7 +36,7 @@ from conversations.intake import Command, Intake, Outcome, Typed
 from conversations.lifecycle import ENDED, OPEN, reopened_status
 from conversations.preferences import SETTINGS, Preferences
 from conversations.prompts import Prompt
-from storage import Person, Referral, Store, Unit
+from storage import Person, Referral, Store, Unit, crashpoints
 
 log = logging.getLogger("peerdoor.intake")
 
@@ -343,6 +343,8 @@ class IntakeFlow:
                 sent = await self._already_sent(uow, person)
                 return Reply([sent] if sent else [])
             reference = await self._apply(uow, person, outcome)
+            if reference is not None:  # once the update's transaction is committed
+                uow.after_commit.append(lambda: crashpoints.reached("intake.submitted"))
             if outcome.crisis:
                 log.warning("safety.crisis_words stage=form")
         prompts = list(outcome.prompts)

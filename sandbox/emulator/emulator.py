@@ -302,6 +302,12 @@ class BotApiEmulator:
             self.world, condition, timeout, lambda: f"{what} not met within {timeout}s"
         )
 
+    def idle(self) -> bool:
+        """No request of the bot's in flight, and every update handed over and confirmed
+        (the bot asked for the next one, so it has taken each into its own queue)."""
+        updates = self.world.updates
+        return self._server.in_flight == 0 and not updates.pending and not updates.redeliveries
+
     async def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> None:
         """Wait until the bot fetched every update and made no other request for `quiet` s."""
         server = self._server

@@ -46,10 +46,13 @@ class UpdateQueue:
 
     def confirm(self, offset: int) -> None:
         """Forget updates older than `offset`; a negative offset keeps the last -offset."""
+        before = len(self.pending)
         if offset > 0:
             self.pending = [u for u in self.pending if u["update_id"] >= offset]
         elif offset < 0:
             self.pending = self.pending[offset:]
+        if len(self.pending) != before:
+            self._notify()  # a wait for the bot to take its updates looks again now
 
     def take(self, limit: int) -> list[dict[str, Any]]:
         """What getUpdates answers now: redeliveries first, then pending updates."""

@@ -7,8 +7,10 @@ import os
 import re
 import signal
 import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config_file import load_config
@@ -83,10 +85,124 @@ class BotFiles:
         return b"".join(p.read_bytes() for p in parts if p.exists())
 
 
-def in_process(files: BotFiles, emulator: BotApiEmulator) -> Runtime:
-    """The real bot (Application, handlers, storage) in this process: `async with` it."""
+class MovableClock:
+    """The bot's clock in a test: it stands still (at the moment it was made) until the test
+    moves it on (`advance`), so that hours, days and back-offs pass at once instead of being
+    waited out, and nothing falls due while the test is not looking."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self.start + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+#: The bot running in this process against each emulator (for `drained`).
+_RUNNING: weakref.WeakKeyDictionary[BotApiEmulator, Runtime] = weakref.WeakKeyDictionary()
+
+
+class InProcess(Runtime):
+    """A Runtime that, once entered, can be found from its emulator (`drained`)."""
+
+    emulator: BotApiEmulator | None = None
+
+    async def __aenter__(self) -> InProcess:
+        await super().__aenter__()
+        if self.emulator is not None:
+            _RUNNING[self.emulator] = self
+        return self
+
+
+def in_process(
+    files: BotFiles, emulator: BotApiEmulator, clock: MovableClock | None = None
+) -> InProcess:
+    """The real bot (Application, handlers, storage) in this process: `async with` it.
+    With `clock`, the bot reads the time from it (see `later`)."""
     settings = files.settings(emulator)
-    return Runtime(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    runtime = InProcess(settings, files.config(), files.key, emulator.token, poll_timeout=1)
+    runtime.emulator = emulator
+    if clock is not None:
+        runtime.clock = clock
+    return runtime
+
+
+async def drained(emulator: BotApiEmulator, timeout: float = 10.0) -> None:
+    """`drain` the bot running in this process against `emulator`."""
+    await drain(_RUNNING[emulator], emulator, timeout)
+
+
+async def drain(runtime: Runtime, emulator: BotApiEmulator, timeout: float = 10.0) -> None:
+    """Wait until the bot has done everything it can do now, so that "nothing more was sent"
+    can be asserted right after (no waiting in silence):
+
+    - the emulator has no request in flight and every update was confirmed (the bot took each
+      into its update queue and asked for the next),
+    - every update taken was handled (the update queue joined, no handler running),
+    - the delivery worker, woken once more, found nothing due by the bot's clock and waits
+      with no wake-up signalled (what is due later is for `later` to bring forward).
+
+    Each step is waited for by its own signal; the whole is checked once more at the end, in
+    one go, and started over if anything moved meanwhile."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    app, worker = runtime.app, runtime.worker
+    processor = app.update_processor
+
+    def left() -> float:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise AssertionError(
+                f"the bot still busy after {timeout}s: emulator idle={emulator.idle()} "
+                f"queued updates={app.update_queue.qsize()} "
+                f"handling={processor.current_concurrent_updates} worker idle={worker.idle}"
+                f"\nworker at: {_where(worker)}"
+            )
+        return remaining
+
+    def still() -> bool:
+        return (
+            emulator.idle()
+            and app.update_queue.qsize() == 0
+            and processor.current_concurrent_updates == 0
+            and worker.idle
+        )
+
+    while True:
+        await emulator.wait_until(emulator.idle, timeout=left(), what="the emulator idle")
+        await asyncio.wait_for(app.update_queue.join(), left())
+        # One more round of the worker, by the bot's clock now (a timer it armed may not
+        # have fired yet): it goes idle only once a round found nothing due.
+        worker.wake()
+        while not worker.idle:  # a state to reach, polled: the worker has no event for it
+            left()
+            await asyncio.sleep(0.005)
+        if still():
+            return
+        left()
+
+
+def _where(worker: object) -> str:
+    """Where the delivery worker's task is (for a drain that timed out)."""
+    task = getattr(worker, "_task", None)
+    if task is None:
+        return "not running"
+    frames = task.get_stack()
+    return " > ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames) or "done"
+
+
+async def later(
+    runtime: Runtime, emulator: BotApiEmulator, clock: MovableClock, seconds: float
+) -> None:
+    """`seconds` pass for the bot at once: its clock moves on, the delivery worker looks at
+    what fell due, and the bot is drained."""
+    await drain(runtime, emulator, timeout=30.0)
+    clock.advance(seconds)
+    runtime.worker.wake()
+    await drain(runtime, emulator, timeout=30.0)
 
 
 class BotProcess:
@@ -96,10 +212,13 @@ class BotProcess:
         self.files, self.emulator = files, emulator
         self.process: asyncio.subprocess.Process | None = None
         self.log = files.root / "bot.log"
+        self.started_at = 0  # where the log of the current process begins
 
-    async def start(self, **env: str) -> None:
-        """Start `peerdoor run` and wait until it polls. Extra PEERDOOR_* settings in `env`."""
+    async def start(self, *, ready: bool = True, **env: str) -> None:
+        """Start `peerdoor run` and wait until it polls (with `ready`). Extra PEERDOOR_*
+        settings in `env`; PEERDOOR_CRASH_AT names a crash point (storage/crashpoints.py)."""
         offset = self.log.stat().st_size if self.log.exists() else 0
+        self.started_at = offset
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -115,7 +234,19 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        await wait_for_log(self.log, "bot.started", offset=offset)
+        if ready:
+            await wait_for_log(self.log, "bot.started", offset=offset)
+
+    async def crashed(self, point: str, timeout: float = 30.0) -> None:
+        """Wait for the process to die at crash point `point`, and prove it died there: its
+        exit status is the crash points' and the point is named in its log."""
+        from storage.crashpoints import CRASH_STATUS
+
+        assert self.process is not None
+        status = await asyncio.wait_for(self.process.wait(), timeout)
+        log = self.log.read_bytes()[self.started_at :].decode(errors="replace")
+        assert status == CRASH_STATUS, f"exit status {status}, not a crash point:\n{log[-3000:]}"
+        assert f"crash_point.hit point={point}\n" in log, log[-3000:]
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an out-of-memory kill."""

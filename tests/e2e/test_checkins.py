@@ -17,7 +17,16 @@ from bot.delivery import kinds
 from bot.services import preferences
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, refer, write_config
-from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import (
+    CHOICES_KEY,
+    HIV_PLAN,
+    BotFiles,
+    BotProcess,
+    MovableClock,
+    drained,
+    in_process,
+    later,
+)
 
 CHECKIN = "Hello, just checking in."
 WAITING = "still waiting for someone from our team"
@@ -60,14 +69,15 @@ async def test_a_waiting_checkin_arrives_once_and_never_without_consent(
     files = BotFiles(tmp_path, config_path=config)
     robin = emulator.user(6101, "Robin")  # agrees to check-ins
     sam = emulator.user(6102, "Sam")  # does not
-    async with in_process(files, emulator):
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
         await refer(robin, AGREE, files.config())
         await refer(sam, HIV_PLAN, files.config())
-        message = await robin.wait_for(lambda m: WAITING in m.text, timeout=10)
+        await later(runtime, emulator, clock, 1.5)
+        message = await robin.wait_for(lambda m: WAITING in m.text)
         assert message.text.startswith(CHECKIN)  # neutral first line
         assert "/stop" in message.text
-        await asyncio.sleep(2.0)
-        await emulator.settle()
+        await later(runtime, emulator, clock, 2.0)
         assert len(checkins(robin)) == 1
         assert checkins(sam) == []
     rows = outbox(files, kinds.CHECKIN)
@@ -82,7 +92,8 @@ async def test_a_deferral_gets_the_door_stays_open_once(
     files = BotFiles(tmp_path, config_path=config)
     robin = emulator.user(6111, "Robin")
     cora = emulator.user(CORA, "Cora")
-    async with in_process(files, emulator):
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
         await cora.send("/start")
         reference = await refer(robin, AGREE, files.config())
         await cora.send(f"/referral {reference}")
@@ -93,10 +104,10 @@ async def test_a_deferral_gets_the_door_stays_open_once(
         await cora.wait_for(lambda m: "which services" in m.text)
         await cora.press("Send and defer")
         await robin.wait_for(lambda m: "not a no" in m.text, timeout=8)
-        door = await robin.wait_for(lambda m: DOOR in m.text, timeout=10)
+        await later(runtime, emulator, clock, 2.0)
+        door = await robin.wait_for(lambda m: DOOR in m.text)
         assert door.text.startswith(CHECKIN)
-        await asyncio.sleep(2.5)
-        await emulator.settle()
+        await later(runtime, emulator, clock, 2.5)
         assert len(checkins(robin, DOOR)) == 1
         assert checkins(robin) == []  # deferred: no more "still waiting"
     assert [s for s, _, _ in outbox(files, kinds.DOOR_OPEN)] == ["sent"]
@@ -110,14 +121,15 @@ async def test_stop_ends_checkins_and_start_offers_them_again(
     config = write_config(tmp_path, waiting_after_days=days(1.5), waiting_every_days=days(1.5))
     files = BotFiles(tmp_path, config_path=config)
     robin = emulator.user(6121, "Robin")
-    async with in_process(files, emulator):
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
         await refer(robin, AGREE, files.config())
-        await robin.wait_for(lambda m: WAITING in m.text, timeout=10)
+        await later(runtime, emulator, clock, 1.5)
+        await robin.wait_for(lambda m: WAITING in m.text)
         await robin.send("/stop")
         await robin.wait_for(lambda m: "not send you check-ins any more" in m.text)
         stopped_with = len(checkins(robin))
-        await asyncio.sleep(3.5)  # two more periods
-        await emulator.settle()
+        await later(runtime, emulator, clock, 3.5)  # two more periods
         assert len(checkins(robin)) == stopped_with
         assert all(state != "pending" for state, _, _ in outbox(files, kinds.CHECKIN))
 
@@ -126,7 +138,8 @@ async def test_stop_ends_checkins_and_start_offers_them_again(
         assert offer.button_texts == ["Yes, check in with me"]
         await robin.press("Yes, check in with me", message=offer)
         await robin.wait_for(lambda m: "We will check in with you now and then" in m.text)
-        await robin.wait_for(lambda m: WAITING in m.text, timeout=5)
+        await later(runtime, emulator, clock, 1.5)
+        await robin.wait_for(lambda m: WAITING in m.text)
 
     store = await files.open_store()
     try:
@@ -208,9 +221,8 @@ async def test_a_restart_in_the_middle_of_a_due_batch_doubles_and_loses_nothing(
             timeout=30,
             what="every due check-in settled",
         )
-        await emulator.settle(quiet=0.5)
     finally:
-        await bot.stop()
+        await bot.stop()  # the worker finishes what it has in hand; nothing is sent after
     counts = delivered_per_chat(emulator, ids)
     assert max(counts.values()) == 1  # nobody twice
     ambiguous = [r for r in outbox_w0(files) if r[2] == "ambiguous"]
@@ -240,7 +252,7 @@ async def test_a_burst_of_429_still_delivers(tmp_path: Path, emulator: BotApiEmu
             timeout=20,
             what="every check-in",
         )
-        await emulator.settle(quiet=0.5)
+        await drained(emulator)
     assert delivered_per_chat(emulator, ids) == dict.fromkeys(ids, 1)
     assert len([t for t in emulator.too_many_requests if t.injected]) == 3
     assert [s for s, _, _ in outbox_w0(files)] == ["sent"] * 3
@@ -257,10 +269,10 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_not_retried(
     # Blocked while the bot was not looking (its my_chat_member update lost): the 403 tells.
     alex.chat.blocked = True
     await seed(files, [alex.id], datetime.now(UTC))
-    async with in_process(files, emulator):
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
         await poll(lambda: any(s == "failed" for s, _, _ in outbox_w0(files)), 10, "gave up")
-        await asyncio.sleep(2.5)
-        await emulator.settle()
+        await later(runtime, emulator, clock, 2.5)
         tries = [
             r
             for r in emulator.requests_for("sendMessage")
@@ -273,7 +285,8 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_not_retried(
         alex.chat.blocked = False
         await alex.send("/status")  # they write again
         await alex.wait_for(lambda m: "Your reference is" in m.text)
-        await emulator.wait_until(lambda: checkins(alex), timeout=10, what="a new check-in")
+        await later(runtime, emulator, clock, 1.0)
+        await emulator.wait_until(lambda: checkins(alex), what="a new check-in")
     assert not await blocked(files, alex.id)
 
 

@@ -10,7 +10,7 @@ import pytest
 from sandbox.emulator import BotApiEmulator, ScriptedGroup, StoredMessage
 from storage import Referral
 from tests.e2e.coordination import COLE, CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, drained, in_process
 
 TAKEN = "Someone else claimed it first."
 NOT_HELD = "You do not hold this referral. Take it over first."
@@ -73,7 +73,7 @@ async def test_two_coordinators_press_claim_at_the_same_moment(
     cole_press = await cole.press("Claim", chat=group, message=notice)
     answers = {CORA: await cora_press.answered(), COLE: await cole_press.answered()}
     await emulator.wait_until(lambda: "claimed by" in notice.text, what="group edited")
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
 
     got_details = {
         who.id: [m for m in who.bot_messages if m.text.startswith(f"Referral {reference}")]
@@ -123,7 +123,7 @@ async def test_a_double_tap_on_claim_sends_the_details_once(
     await first.answered()
     await second.answered()
     await cora.wait_for(is_details(reference))  # type: ignore[arg-type]
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
 
     details = [m for m in cora.bot_messages if m.text.startswith(f"Referral {reference}")]
     assert len(details) == 1
@@ -191,5 +191,5 @@ async def test_take_over_then_unassign_puts_it_back_in_the_group(
     stored, _ = await referral(service, reference)
     assert stored.holder_id == await person_id(service, CORA)
     # The referrer heard "picked up" once: a re-claim is not news.
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
     assert len([m for m in robin.bot_messages if "picked up your form" in m.text]) == 1

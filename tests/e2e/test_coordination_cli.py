@@ -23,7 +23,7 @@ from tests.e2e.coordination import (
     refer,
     write_config,
 )
-from tests.e2e.harness import HIV_PLAN, ROOT, BotFiles, in_process
+from tests.e2e.harness import HIV_PLAN, ROOT, BotFiles, drained, in_process
 
 
 async def peerdoor(
@@ -61,7 +61,7 @@ async def test_audit_verify_then_tampering_is_named(
         await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
         await cora.press("Close")
         await cora.wait_for(lambda m: f"{reference} is now closed" in m.text)
-        await emulator.settle()
+        await drained(emulator)
 
         code, out, err = await peerdoor(files, emulator, "audit", "verify")  # while running
         assert (code, err) == (0, ""), err

@@ -15,7 +15,7 @@ import pytest
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator, ScriptedGroup
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, drain, drained, in_process
 
 
 class FastClock:
@@ -89,14 +89,16 @@ async def test_group_errors_timeouts_and_flood_then_one_notice(
         await emulator.wait_until(lambda: errors.triggered == 1, what="first 500")
         async with time_passes(runtime, clock):
             await group_notice(group, reference, timeout=15)
-            await emulator.settle(quiet=0.5)
+            await drain(runtime, emulator)
         assert (errors.triggered, timeout.triggered, flood.triggered) == (2, 1, 1)
         assert len(in_group(group, reference)) == 1
         # Four failed attempts (500, 500, connection held then closed, 429), one success.
         assert [s for s, _ in group_sends(emulator)] == [500, 500, 499, 429, 200]
         notice = outbox_rows(files, reference)[0]
         assert notice == ("notice", "sent", 5, None)
-        await asyncio.sleep(0.3)
+        clock.offset += timedelta(minutes=10)  # the longest back-off: still nothing more
+        runtime.worker.wake()
+        await drain(runtime, emulator)
         assert len(in_group(group, reference)) == 1
 
 
@@ -119,9 +121,11 @@ async def test_killed_between_commit_and_send_then_one_notice(
         emulator.clear_faults()
         await bot.start()
         await group_notice(group, reference, timeout=10)
-        await emulator.settle(quiet=0.5)
+        # Marked sent: it cannot go out again.
+        await emulator.wait_until(
+            lambda: outbox_rows(files, reference)[0][:2] == ("notice", "sent"), what="marked"
+        )
         assert len(in_group(group, reference)) == 1
-        assert outbox_rows(files, reference)[0][:2] == ("notice", "sent")
     finally:
         await bot.stop()
 
@@ -143,7 +147,7 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     await cora.send("/start")
     reference = await refer(robin, HIV_PLAN, service.config())
     await group_notice(group, reference)
-    await emulator.settle()  # everything for Robin's form is delivered; then Robin blocks
+    await drained(emulator)  # everything for Robin's form is delivered; then Robin blocks
     robin.block()
 
     await cora.press("Claim", chat=group)
@@ -166,7 +170,7 @@ async def test_a_referrer_who_blocked_the_bot_is_given_up_on(
     # Everyone else is still served: another referral reaches the group, and Cora works on.
     other = await refer(sam, HIV_PLAN, service.config())
     await group_notice(group, other, timeout=10)
-    await emulator.settle(quiet=0.5)
+    await drained(emulator)
     to_robin = [
         r for r in emulator.requests_for("sendMessage") if str(r.params["chat_id"]) == "5703"
     ]

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.emulator import BotApiEmulator, Press, ScriptedUser
 from tests.e2e.coordination import COLE, CORA, DIANA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, drained, in_process
 
 MALLORY = 7777  # a Telegram user with no role at all
 NOT_A_COORDINATOR = "Sorry, this is only for the service's coordinators."
@@ -163,7 +163,7 @@ async def test_outsiders_and_other_programmes_get_nothing(
         answer = await press.answered()
         if person is mallory:
             assert answer.text == NOT_A_COORDINATOR, data
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
     # Diana is told in the chat she pressed in that the referral is not hers to see.
     in_private = [m.text for m in diana.bot_messages if "in your programmes" in m.text]
     assert len(in_private) == 1 + len(CASE_ACTIONS)
@@ -227,7 +227,7 @@ async def test_a_coordinator_who_does_not_hold_it_cannot_work_it(
     assert summary.button_texts == ["Take over"]
     # Typing now is not taken as a note or a message: nothing was asked of Cole.
     await cole.send("This is not a note")
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
 
     after = await stored_state(service, reference)
     referral = after["referral"]
@@ -275,7 +275,7 @@ async def test_stale_buttons_get_a_polite_answer(
     await cora.wait_for(lambda m: f"{reference} is now closed" in m.text)
     after_close = await cora.press_data(forged("contacted", reference))
     assert (await after_close.answered()).text == "This referral is closed."
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
 
     state = await stored_state(service, reference)
     referral = state["referral"]
@@ -308,7 +308,7 @@ async def test_garbage_callback_data_gets_a_polite_answer_and_no_crash(
         presses.append(await cora.press_data(data, chat=group, message=notice))
     with contextlib.suppress(AssertionError):  # the list below says which, if any
         await emulator.wait_until(lambda: all(p.answer for p in presses), timeout=3)
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
     unanswered = [(p.data, p.message.chat.id) for p in presses if p.answer is None]
     failures = [r.getMessage() for r in caplog.records if "update.failed" in r.getMessage()]
     assert unanswered == [], f"presses never answered: {unanswered}; log: {failures}"

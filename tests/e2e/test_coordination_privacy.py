@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.emulator import BotApiEmulator, ScriptedGroup
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, drained, in_process
 
 #: Distinctive answers that occur nowhere else (name, area, clinic, medicine, free text).
 CANARY_PLAN: dict[str, object] = {
@@ -85,7 +85,7 @@ async def test_canaries_reach_the_claimer_and_nowhere_else(
         await emulator.wait_until(
             lambda: any("claimed by Cora" in t for t in everything_in(group))
         )
-        await emulator.settle(quiet=0.3)
+        assert await bot.stop() == 0  # stopped cleanly: nothing more is sent or written
 
         group_texts = everything_in(group)
         group_texts += [claim.answer.text or ""] if claim.answer else []
@@ -133,7 +133,7 @@ async def test_verify_then_discard(service: BotFiles, emulator: BotApiEmulator) 
     await cora.press("Yes, verified: delete them", message=confirm)
     done = await cora.wait_for(lambda m: f"{reference} is now" in m.text)
     assert "Verified" not in done.button_texts
-    await emulator.settle(quiet=0.2)
+    await drained(emulator)
 
     store = await service.open_store()
     try:

@@ -4,7 +4,6 @@ come from the test config (claim_within_hours, contact_within_days)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sqlite3
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, MovableClock, in_process, later
 
 GROUP_REMINDER = "Reminder: a referral is still waiting"
 
@@ -60,13 +59,14 @@ async def seed_referral(files: BotFiles, telegram_id: int) -> str:
 async def test_reminders_for_the_group_and_the_holder(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
-    # Claim within 1.8 s, first contact within 1.7 s.
+    # Claim within 1.8 s, first contact within 1.73 s (of the bot's clock, moved on by the test).
     config = write_config(tmp_path, claim_within_hours=0.0005, contact_within_days=0.00002)
     files = BotFiles(tmp_path, config_path=config)
     group = emulator.group(GROUP_ID, "Coordinators")
     robin = emulator.user(6001, "Robin")
     cora = emulator.user(CORA, "Cora")
-    async with in_process(files, emulator):
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
         await cora.send("/start")
         waiting = await refer(robin, HIV_PLAN, files.config())
 
@@ -80,9 +80,8 @@ async def test_reminders_for_the_group_and_the_holder(
         await cora.wait_for(lambda m: f"{contacted} is now contacted" in m.text)
 
         # Robin's referral waits: the group is reminded, with a Claim button.
-        await emulator.wait_until(
-            lambda: reminders_in(group, waiting), timeout=10, what="group reminder"
-        )
+        await later(runtime, emulator, clock, 1.8)
+        await emulator.wait_until(lambda: reminders_in(group, waiting), what="group reminder")
         reminder = reminders_in(group, waiting)[-1]
         assert reminder.button_texts == ["Claim"]
         assert "Robin" not in reminder.text and "Lawson Unit" not in reminder.text
@@ -90,8 +89,9 @@ async def test_reminders_for_the_group_and_the_holder(
         await cora.wait_for(lambda m: m.text.startswith(f"Referral {waiting}"))
 
         # Claimed, not contacted: the holder is reminded, with a Contacted button.
+        await later(runtime, emulator, clock, 1.8)
         nudge = await cora.wait_for(
-            lambda m: m.text == f"Reminder: {waiting} is waiting for first contact.", timeout=8
+            lambda m: m.text == f"Reminder: {waiting} is waiting for first contact."
         )
         assert nudge.button_texts == ["Contacted"]
         await cora.press("Contacted", message=nudge)
@@ -100,8 +100,7 @@ async def test_reminders_for_the_group_and_the_holder(
         reminded = len(reminders_in(group, waiting))
 
         # A little more than one more period of each: nothing else arrives.
-        await asyncio.sleep(2.0)
-        await emulator.settle()
+        await later(runtime, emulator, clock, 2.0)
         assert len(reminders_in(group, waiting)) == reminded
         assert reminders_in(group, contacted) == []
         assert len(contact_reminders(cora, waiting)) == 1
@@ -130,9 +129,12 @@ async def test_reminders_survive_a_crash(tmp_path: Path, emulator: BotApiEmulato
         await emulator.wait_until(
             lambda: reminders_in(group, reference), timeout=10, what="group reminder"
         )
-        await emulator.settle(quiet=0.3)
+        # Marked sent (the next one pending): this one cannot go out again.
+        await emulator.wait_until(
+            lambda: outbox(files, reference, "notice_reminder") == ["sent", "pending"],
+            what="the reminder marked sent",
+        )
         assert len(reminders_in(group, reference)) == 1
-        assert outbox(files, reference, "notice_reminder") == ["sent", "pending"]
 
         reminder = reminders_in(group, reference)[0]
         await cora.press("Claim", chat=group, message=reminder)
@@ -143,8 +145,10 @@ async def test_reminders_survive_a_crash(tmp_path: Path, emulator: BotApiEmulato
         await emulator.wait_until(
             lambda: contact_reminders(cora, reference), timeout=10, what="contact reminder"
         )
-        await emulator.settle(quiet=0.3)
+        await emulator.wait_until(
+            lambda: outbox(files, reference, "contact_reminder") == ["sent"],
+            what="the contact reminder marked sent",
+        )
         assert len(contact_reminders(cora, reference)) == 1
-        assert outbox(files, reference, "contact_reminder") == ["sent"]
     finally:
         await bot.stop()

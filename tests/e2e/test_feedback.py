@@ -31,6 +31,7 @@ from tests.e2e.harness import (
     SKIP,
     BotFiles,
     consent,
+    drained,
     fill_form,
     in_process,
 )
@@ -285,7 +286,8 @@ async def test_without_feedback_consent_only_the_supporter_is_asked(
 
     await close(cora, reference)
     await kim.wait_for(lambda m: "Your form is now closed" in m.text, timeout=10)
-    await kim.expect_silence(1.0)
+    await drained(emulator)
+    await kim.expect_silence(0)
     assert not any(m.text.startswith(INVITE_FIRST_LINE) for m in kim.bot_messages)
     rows = sqlite3.connect(files.database).execute(
         "SELECT count(*) FROM outbox WHERE kind = 'feedback'"
@@ -390,7 +392,8 @@ async def test_a_paused_person_is_invited_when_the_pause_ends_and_silently(
         await preferences.save(uow, person, prefs, datetime.now(UTC))
     lee.skip_sent()
     await close(cora, reference)
-    await lee.expect_silence(1.5)  # paused: nothing, not even the news
+    await drained(emulator)
+    await lee.expect_silence(0)  # paused: nothing, not even the news
     invite = await lee.wait_for(lambda m: m.text.startswith(INVITE_FIRST_LINE), timeout=15)
     assert datetime.now(UTC) >= until
     assert invite.disable_notification  # they chose silent notifications

@@ -13,7 +13,7 @@ from bot.telegram.app import Runtime
 from conversations.draft import Draft
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, consent, fill_form, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, consent, drained, fill_form, in_process
 
 FIRST_LINE = "Here is a copy of what we hold about you."
 
@@ -168,7 +168,8 @@ async def test_nothing_held_says_so_and_sends_no_file(
     await kim.send("/mydata")
     reply = await kim.next_message()
     assert reply.text == "We do not hold anything about you."
-    await kim.expect_silence(0.3)
+    await drained(emulator)
+    await kim.expect_silence(0)
 
 
 def test_a_long_copy_is_cut_between_items_with_neutral_first_lines() -> None:

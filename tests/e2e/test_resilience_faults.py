@@ -19,7 +19,7 @@ import pytest
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import GROUP_ID, write_config
-from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles
+from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, drain
 from tests.e2e.resilience import (
     Chaos,
     FastClock,
@@ -111,7 +111,7 @@ async def test_people_and_the_group_get_through_random_telegram_faults(
             timeout=30,
             what="every notice marked sent",
         )
-        await emulator.settle(quiet=0.5, timeout=20)
+        await drain(runtime, emulator, timeout=20)
 
     # Faults of every kind were injected, on every method, and on the group's notices.
     fired = chaos.triggered()

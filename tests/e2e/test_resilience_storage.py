@@ -5,7 +5,6 @@ nothing on disk is damaged; and everything works again once the lock is gone or 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import logging
@@ -20,7 +19,7 @@ import pytest
 
 from sandbox.emulator import BotApiEmulator, Call, ScriptedUser
 from tests.e2e.coordination import GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, consent, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, BotProcess, consent, drain, in_process
 from tests.e2e.resilience import (
     WENT_WRONG,
     held,
@@ -113,14 +112,17 @@ async def test_a_lock_while_a_notice_is_on_the_wire_sends_it_once(
             reference = await refer(robin, HIV_PLAN, files.config())
             await group_notice(group, reference)
             assert locked_at
-            await asyncio.sleep(BUSY_TIMEOUT + 2.0)  # the mark waits out the busy timeout, fails
+            # The mark waits out the busy timeout and fails (its error logged): then unlock.
+            await emulator.wait_until(
+                lambda: any("StorageError" in e for e in error_lines(caplog)),
+                timeout=BUSY_TIMEOUT + 10.0,
+                what="the failed mark",
+            )
             lock.close()
-            errors = error_lines(caplog)
-            assert any("StorageError" in e for e in errors), errors
 
             other = await refer(sam, HIV_PLAN, files.config())
             await group_notice(group, other, timeout=15)
-            await emulator.settle(quiet=0.5, timeout=10)
+            await drain(runtime, emulator)
             worker = runtime.worker._task
             assert worker is not None and not worker.done(), "the delivery worker stopped"
     finally:

@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     SKIP,
     BotFiles,
     consent,
+    drained,
     fill_form,
     in_process,
 )
@@ -138,7 +139,7 @@ async def life_cycle(
     await sam.press("Yes, save it", message=where)
     news = await person.wait_for(lambda m: "18:30" in m.text, timeout=10)
     await person.press(sv("Yes, remind me"), message=news)
-    await emulator.settle(quiet=0.2)
+    await drained(emulator)
 
     await cora.send(f"/referral {reference.group(0)}")
     again = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference.group(0)}"))
@@ -149,7 +150,7 @@ async def life_cycle(
     await person.wait_for(lambda m: "1" in m.text and bool(m.buttons))
     for command in ("/status", "/pause", "/privacy", "/mydata", "/delete"):
         await person.send(command)
-        await emulator.settle(quiet=0.1)
+        await drained(emulator)
 
 
 @pytest.mark.parametrize("language", ["en", "sv"])

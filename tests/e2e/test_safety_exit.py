@@ -6,7 +6,7 @@ import sqlite3
 
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator, ScriptedUser
-from tests.e2e.harness import BotFiles, consent
+from tests.e2e.harness import BotFiles, consent, drained
 
 
 def drafts(files: BotFiles) -> int:
@@ -62,7 +62,7 @@ async def test_exit_only_deletes_what_telegram_allows(
     await start_form(cy)
     await cy.send("/exit")
     await cy.wait_for(lambda m: m.text == "Bye for now.")
-    await emulator.settle(quiet=0.2)
+    await drained(emulator)
     texts = [m.text for m in cy.messages]
     assert texts[0] == "hello", "older than 48 hours: it cannot be deleted"
     assert len(texts[:old]) == old

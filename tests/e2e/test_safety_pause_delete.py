@@ -16,7 +16,7 @@ import pytest
 from sandbox.emulator import BotApiEmulator
 from storage import KeyRing, Store, UnknownPerson, keystore_path
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, in_process
+from tests.e2e.harness import HIV_PLAN, BotFiles, drained, in_process
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ async def test_pause_holds_messages_until_resumed(
     await cora.wait_for(lambda m: "Type your message" in m.text)
     await cora.send("Hello from the team")
     await cora.wait_for(lambda m: "Sent to" in m.text)
-    await emulator.settle(quiet=0.3)
+    await drained(emulator)
     assert not any(
         "picked up" in m.text or "Hello from the team" in m.text for m in rae.bot_messages
     ), "nothing may arrive while paused"

@@ -22,7 +22,7 @@ from conversations.sessions import Where
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from storage import Store
 from tests.e2e.coordination import CORA, GROUP_ID, hand_over, refer, write_config
-from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, in_process
+from tests.e2e.harness import CHOICES_KEY, HIV_PLAN, BotFiles, BotProcess, drained, in_process
 from tests.e2e.test_checkins import poll
 
 AGREE = {**HIV_PLAN, CHOICES_KEY: ["Short check-in messages"]}
@@ -139,7 +139,7 @@ async def test_a_supporter_plans_a_meeting_and_both_are_reminded(
 
         await emulator.wait_until(lambda: len(documents(sam)) == 2, timeout=40, what="reminders")
         await robin.wait_for(lambda m: m.content.startswith("A short reminder"), timeout=10)
-        await emulator.settle(quiet=0.5)
+        await drained(emulator)
 
     first, second = documents(sam)
     assert first.protect_content and second.protect_content
@@ -223,7 +223,7 @@ async def test_a_coordinator_plans_and_cancels_and_a_concern_reaches_them(
         assert "Zebra-canary worry words" in note.content and note.protect_content
         await sam.press_data(f"m:lg:{session_id}:h", message=ask)  # a late second tap
         await emulator.wait_until(lambda: "noted already" in ask.content, what="noted once")
-        await emulator.settle(quiet=0.5)
+        await drained(emulator)
 
     assert "Zebra" not in concern.content
     group = emulator.group(GROUP_ID)
@@ -334,7 +334,7 @@ async def test_a_reminder_whose_moment_passed_while_the_bot_was_down_is_dropped(
     runtime.clock = lambda: datetime.now(UTC) + timedelta(seconds=6)  # after the downtime
     async with runtime:
         ask = await sam.wait_for(lambda m: "Did the meeting" in m.content, timeout=10)
-        await emulator.settle(quiet=1.0)
+        await drained(emulator)
     assert documents(sam) == []  # no reminder after the moment it was for
     assert [m.content for m in sam.bot_messages] == [ask.content]
     assert outbox(files, kinds.SESSION_REMINDER) == [
@@ -370,9 +370,8 @@ async def test_a_restart_in_the_middle_of_a_batch_of_reminders_sends_none_twice(
             timeout=30,
             what="every due reminder settled",
         )
-        await emulator.settle(quiet=0.5)
     finally:
-        await bot.stop()
+        await bot.stop()  # the worker finishes what it has in hand; nothing is sent after
     counts = [len(documents(h)) for h in helpers]
     assert max(counts) == 1  # nobody twice
     rows = outbox(files, kinds.SESSION_REMINDER)
@@ -428,7 +427,7 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
         await robin.send("/privacy")  # reminders can be chosen there too, after check-ins
         settings = await robin.wait_for(lambda m: "Your choices" in m.content)
         await robin.press("☐ A short reminder before each meeting", message=settings)
-        await emulator.settle(quiet=0.2)
+        await drained(emulator)
         assert "☐ A short reminder before each meeting" in settings.button_texts  # not yet
         await robin.press("☐ Short check-in messages while I wait", message=settings)
         await emulator.wait_until(
@@ -453,7 +452,7 @@ async def test_a_supporter_plans_from_the_hand_over_they_accepted(
         await sam.press("Meetings", message=listing)
         meetings = await sam.wait_for(lambda m: f"Meetings with {reference}" in m.content)
         assert meetings.button_texts[0].startswith("Cancel ")
-        await emulator.settle(quiet=0.3)
+        await drained(emulator)
     referrer = outbox(files, kinds.SESSION_REMINDER_REFERRER)  # on, then off in /privacy
     assert referrer and {state for state, _, _ in referrer} == {"dropped"}
     tomorrow = datetime.now(UTC).astimezone(LONDON).date() + timedelta(days=1)
@@ -494,7 +493,7 @@ async def test_stop_drops_the_persons_reminders_and_closing_drops_them_all(
         details = await cora.wait_for(lambda m: m.content.startswith(f"Referral {reference}"))
         await cora.press("Close", message=details)
         await cora.wait_for(lambda m: "closed" in m.content)
-        await emulator.settle(quiet=0.3)
+        await drained(emulator)
     for kind in (kinds.SESSION_REMINDER, kinds.SESSION_REMINDER_REFERRER, kinds.SESSION_LOG):
         assert "pending" not in {s for s, _, _ in outbox(files, kind)}, kind
 
@@ -518,7 +517,7 @@ async def test_a_person_who_blocked_the_bot_is_marked_by_the_news_of_a_time(
             timeout=10,
             what="the news given up",
         )
-        await emulator.settle(quiet=0.3)
+        await drained(emulator)
     assert await blocked(files, robin.id)
     assert [s for s, _, _ in outbox(files, kinds.SESSION_REMINDER)] == [
         "pending"
@@ -548,7 +547,7 @@ async def test_the_news_of_a_time_is_held_while_the_person_paused_messages(
             timeout=5,
             what="the news queued",
         )
-        await emulator.settle(quiet=1.0)
+        await drained(emulator)
         assert not any("A time is set" in m.content for m in robin.bot_messages)
         with contextlib.closing(sqlite3.connect(files.database)) as db:
             (due,) = db.execute("SELECT due_at FROM outbox WHERE kind = 'session_news'").fetchone()

@@ -120,7 +120,7 @@ async def test_peer_support_canaries_rest_nowhere_in_plaintext(
         await person.wait_for(lambda m: "Question 4 of" in m.text)
         await person.send(FEEDBACK)
         await person.wait_for(lambda m: "Thank you" in m.text)
-        await emulator.settle(quiet=0.3)
+        assert await bot.stop() == 0  # stopped cleanly: nothing more is sent or written
 
         assert found(CANARIES, files.raw_bytes()) == []  # the live database and its WAL
         group_texts = everything_in(group)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.services.intake import IntakeFlow
@@ -63,7 +64,15 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
 async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A button press (checked against the screen it belongs to)."""
     assert update.callback_query is not None
-    return await _flow(context).press(sender(update), update.callback_query.data, update.update_id)
+    reply = await _flow(context).press(
+        sender(update), update.callback_query.data, update.update_id
+    )
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        # A press no other handler took, in a group (forged, or a button of ours gone stale):
+        # answer it, and leave the group's message and keyboard (a notice's Claim) alone.
+        reply = Reply(notice=reply.notice, keep_buttons=True)
+    return reply
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
