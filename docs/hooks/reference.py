@@ -77,8 +77,10 @@ DESCRIPTIONS: dict[str, str] = {
         "`https://bot.example.org/telegram` (ports 443, 80, 88 or 8443)."
     ),
     "Settings.webhook_secret": (
-        "Webhook mode (required there): 1-256 characters of `A-Z a-z 0-9 _ -`, sent back by "
-        "Telegram in a header. Make one with `openssl rand -hex 32`. Secret."
+        "Webhook mode (required there): 32-256 characters of `A-Z a-z 0-9 _ -`, sent back by "
+        "Telegram in a header (Telegram allows 1; a short one could be guessed). Make one with "
+        "`python3 -c \"import secrets; print(secrets.token_urlsafe(32))\"` or "
+        "`openssl rand -hex 32`. Secret."
     ),
     "Settings.listen": (
         "Webhook mode: where the bot listens for the reverse proxy (plain http; never publish "
