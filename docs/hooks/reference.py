@@ -12,9 +12,6 @@ Each key's words come from the model's `Field(description=...)`; the keys the mo
 undescribed are described in DESCRIPTIONS below. A key with neither stops the build (and the
 unit test tests/unit/test_docs.py), as does a description here for a key that no longer exists,
 or a PEERDOOR_* name in the product's code that the page does not list.
-
-The hook also adds every page under docs/notes/ to the navigation (section "Notes"), so that
-notes written by other changes are never orphan pages.
 """
 
 from __future__ import annotations
@@ -77,8 +74,10 @@ DESCRIPTIONS: dict[str, str] = {
         "`https://bot.example.org/telegram` (ports 443, 80, 88 or 8443)."
     ),
     "Settings.webhook_secret": (
-        "Webhook mode (required there): 1-256 characters of `A-Z a-z 0-9 _ -`, sent back by "
-        "Telegram in a header. Make one with `openssl rand -hex 32`. Secret."
+        "Webhook mode (required there): 32-256 characters of `A-Z a-z 0-9 _ -`, sent back by "
+        "Telegram in a header (Telegram allows 1; a short one could be guessed). Make one with "
+        '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"` or '
+        "`openssl rand -hex 32`. Secret."
     ),
     "Settings.listen": (
         "Webhook mode: where the bot listens for the reverse proxy (plain http; never publish "
@@ -393,13 +392,6 @@ def _anchor(heading: str) -> str:
 
 
 # -- MkDocs hook events --------------------------------------------------------------------------
-
-
-def on_config(config: Any) -> Any:
-    notes = sorted((Path(config["docs_dir"]) / "notes").glob("*.md"))
-    if notes and config["nav"] is not None:
-        config["nav"].append({"Notes": [f"notes/{note.name}" for note in notes]})
-    return config
 
 
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:

@@ -80,6 +80,8 @@ def matches_snippet(name: str, output: str) -> None:
         ("peerdoor-report-help.txt", ["report", "--help"]),
         ("peerdoor-export-help.txt", ["export", "--help"]),
         ("peerdoor-invite-help.txt", ["invite", "--help"]),
+        ("peerdoor-revoke-help.txt", ["revoke", "--help"]),
+        ("peerdoor-cards-help.txt", ["cards", "--help"]),
     ],
 )
 def test_help_shown_in_the_docs_is_current(tmp_path: Path, name: str, args: list[str]) -> None:
