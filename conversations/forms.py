@@ -430,7 +430,7 @@ class BotProfile(_Strict):
 
 
 class Limits(_Strict):
-    """Caps per person, so one account cannot flood the service (docs/notes/roles-and-limits.md).
+    """Caps per person, so one account cannot flood the service (docs/guides/coordinators.md).
 
     A person past a cap gets a kind message; crisis words still mark their referral urgent."""
 

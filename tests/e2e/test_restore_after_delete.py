@@ -1,4 +1,4 @@
-"""The restore procedure (docs/notes/erasure.md), end to end, after someone used /delete.
+"""The restore procedure (docs/run/restore.md), end to end, after someone used /delete.
 
 `peerdoor backup` while the bot runs; the person deletes everything; the bot stops; the backup
 file is put back as documented (the database's -wal and -shm removed, the copy at

@@ -316,7 +316,7 @@ async def test_migration_0011_moves_the_index_and_leaves_erased_people_behind(
     assert all(t not in b"".join(files_bytes(path)) for t in tags.values())
 
     # The backup from before the upgrade still holds the tags: that residue stays until the
-    # master key it opens with is rotated away and destroyed (docs/notes/erasure.md).
+    # master key it opens with is rotated away and destroyed (docs/run/backups.md).
     assert tags[ada.id] in b"".join(files_bytes(backup))
     async with opened(backup, KeyRing(master), keystore) as copy:  # a restore of it
         with raw(keystore) as conn:
