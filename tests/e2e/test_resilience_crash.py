@@ -250,8 +250,8 @@ async def test_killed_mid_rotation(tmp_path: Path) -> None:
         assert used == {key_id_of(new)}
 
         # The next start finishes the rotation; everything reads under the new key.
+        group = emulator.group(GROUP_ID, "Coordinators")  # there before the bot sends to it
         await bot.start(**use_file, **NO_LIMITS)
-        group = emulator.group(GROUP_ID, "Coordinators")
         await group.wait_for(lambda m: reference in (m.text or ""), timeout=20)
         log = await stop_cleanly(bot)
     assert "key.rotation_resuming" in log
