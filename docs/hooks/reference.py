@@ -44,6 +44,10 @@ EXTRA_SETTINGS: dict[str, str] = {
         "Without it, systemd's credentials folder (`LoadCredential=`) is used if there is one. "
         "An environment variable of the same name wins over the file."
     ),
+    "PEERDOOR_CRASH_AT": (
+        "For the crash tests only: never set it on a service. Names a point "
+        "(`storage/crashpoints.py`) where the process exits at once, as if killed there."
+    ),
 }
 
 #: Words for the settings and config keys whose model gives no `description`.
@@ -68,6 +72,11 @@ DESCRIPTIONS: dict[str, str] = {
     "Settings.log_level": ("Log level. Logs never carry answers, names or Telegram ids."),
     "Settings.rate_limit": (
         "Keep to Telegram's flood limits. Turn it off only for benchmarks against the emulator."
+    ),
+    "Settings.pace_private_chats": (
+        "With rate_limit: about one message a second into each private chat, as Telegram asks, "
+        "so a person who taps quickly never gets a 'too many requests' answer. The end-to-end "
+        "tests turn it off (it costs them a second of real time per message)."
     ),
     "Settings.webhook_url": (
         "Webhook mode: the public https address Telegram posts to, like "

@@ -122,6 +122,12 @@ async def test_a_lock_while_a_notice_is_on_the_wire_sends_it_once(
 
             other = await refer(sam, HIV_PLAN, files.config())
             await group_notice(group, other, timeout=15)
+            # the row that went out is recorded on a later round (postponed, never resent)
+            await emulator.wait_until(
+                lambda: outbox_notices(files.database).get(reference) == ["sent"],
+                timeout=30.0,
+                what="the notice recorded as sent",
+            )
             await drain(runtime, emulator)
             worker = runtime.worker._task
             assert worker is not None and not worker.done(), "the delivery worker stopped"
