@@ -205,6 +205,11 @@ async def later(
     await drain(runtime, emulator, timeout=30.0)
 
 
+#: Process ids of `peerdoor run` processes the tests started; a test that failed half way
+#: may leave one running, and tests/e2e/conftest.py kills what is left after each test.
+STARTED: set[int] = set()
+
+
 class BotProcess:
     """`peerdoor run` as a real process, for restarts and kills."""
 
@@ -234,6 +239,7 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
+        STARTED.add(self.process.pid)
         if ready:
             await wait_for_log(self.log, "bot.started", offset=offset)
 
