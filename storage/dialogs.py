@@ -67,6 +67,11 @@ class DialogRepo:
         state.put(dialog, data.decode() if data is not None else None)
         await self.save(person, state, now, programme_id, form_changed=dialog in FORMS)
 
+    async def end(self, person: Person, dialog: DialogName) -> None:
+        """End one dialog, if the person is in it; the row keeps the time it last changed."""
+        if (await self.load(person)).get(dialog) is not None:
+            await self.put(person, dialog, None, None)
+
     async def save(
         self,
         person: Person,

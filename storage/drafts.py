@@ -22,5 +22,4 @@ class DraftRepo:
         await self._dialogs.put(person, "intake", state, now, programme_id)
 
     async def delete(self, person: Person) -> None:
-        if (await self._dialogs.load(person)).get("intake") is not None:
-            await self._dialogs.put(person, "intake", None, None)
+        await self._dialogs.end(person, "intake")

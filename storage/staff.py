@@ -20,5 +20,4 @@ class StaffStateRepo:
         await self._dialogs.put(person, "staff", state, now)
 
     async def clear(self, person: Person) -> None:
-        if (await self._dialogs.load(person)).get("staff") is not None:
-            await self._dialogs.put(person, "staff", None, None)
+        await self._dialogs.end(person, "staff")

@@ -124,8 +124,7 @@ class SurveyRepo:
         await self._dialogs.put(person, "survey", state, now)
 
     async def clear_state(self, person: Person) -> None:
-        if (await self._dialogs.load(person)).get("survey") is not None:
-            await self._dialogs.put(person, "survey", None, None)
+        await self._dialogs.end(person, "survey")
 
     # -- anonymous counts for reports --------------------------------------------------------
 

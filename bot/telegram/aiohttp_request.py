@@ -1,4 +1,6 @@
-"""PTB's HTTP layer on aiohttp instead of httpx, with the same claim-on-wire as OnWireRequest.
+"""PTB's HTTP layer on aiohttp instead of httpx, running the delivery worker's claim-on-wire
+hook (bot.delivery.port.on_wire) just before the first request of a send leaves: an at-most-once
+row is marked "being sent" as late as possible, after the rate limiter let it through.
 
 Measured in benchmarks/README.md (`interactions`): PTB's default httpx client costs the bot
 more CPU per request than aiohttp, which peerdoor already has (the webhook server).

@@ -72,7 +72,7 @@ def build_application(
         .base_file_url(f"{api_url}/file/bot")
         .concurrent_updates(PerPersonUpdateProcessor(256))
         # aiohttp rather than PTB's httpx: the bot's requests cost less CPU (benchmarks/README.md,
-        # `interactions`); claim-on-wire as in OnWireRequest
+        # `interactions`); it runs the delivery worker's claim-on-wire hook (bot.delivery.port)
         .request(AiohttpRequest(connection_pool_size=256))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )

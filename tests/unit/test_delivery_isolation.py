@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.delivery.worker import PARK_AFTER, DeliveryWorker, Sent
-from bot.telegram.onwire import OnWireRequest
+from bot.telegram.aiohttp_request import AiohttpRequest
 from sandbox.emulator import BotApiEmulator
 from storage import KeyRing, OutboxItem, UnknownPerson, keystore_path
 from storage.inspect import Health, health
@@ -71,7 +71,7 @@ async def test_an_at_most_once_row_that_went_out_is_parked_not_sent_again(
     """A reminder (at most once) fails inside the bot after its request left: parked at once,
     not retried, whatever PARK_AFTER allows."""
     now = [T0]
-    request = OnWireRequest()  # what the bot sends with: claims the row before the request
+    request = AiohttpRequest()  # what the bot sends with: claims the row before the request
     await request.initialize()
     requests: list[int] = []
     async with opened(tmp_path / "peerdoor.db", KeyRing(KeyRing.generate())) as store:
