@@ -383,7 +383,8 @@ DESCRIPTIONS: dict[str, str] = {
 }
 #: The commands that read the config file: each takes --config (else PEERDOOR_CONFIG).
 READS_CONFIG = (
-    "init", "check-config", "run", "start", "invite", "purge", "report", "export", "cards",
+    "init", "check-config", "run", "start", "invite", "revoke", "purge", "report", "export",
+    "cards",
 )  # fmt: skip
 CONFIG_HELP = "the config file (default: PEERDOOR_CONFIG, else peerdoor.toml)"
 

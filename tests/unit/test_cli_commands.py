@@ -44,6 +44,7 @@ def test_config_works_on_every_command_that_reads_it(tmp_path: Path) -> None:
         ("start",),
         ("purge",),
         ("invite", "coordinator", "--programme", "hiv"),
+        ("revoke", "supporter", "123", "--programme", "hiv"),
         ("report",),
         ("export", "--format", "csv"),
     ):
