@@ -110,8 +110,8 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(TO_REFERRER, "referrer", on_resume=True),
     Kind(CHECKIN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
     Kind(DOOR_OPEN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
-    # the person's quiet hours, however late; never twice
-    Kind(FEEDBACK, "referrer", scheduling.CHECKIN, consent="feedback"),
+    # the person's quiet hours, however late; never twice; at once when a pause ends early
+    Kind(FEEDBACK, "referrer", scheduling.CHECKIN, consent="feedback", on_resume=True),
     # -- peer support ----------------------------------------------------------------------------
     Kind(HANDOVER, "supporter"),
     Kind(OFFER_ANSWER, "holder"),

@@ -397,3 +397,24 @@ async def test_a_paused_person_is_invited_when_the_pause_ends_and_silently(
     invite = await lee.wait_for(lambda m: m.text.startswith(INVITE_FIRST_LINE), timeout=15)
     assert datetime.now(UTC) >= until
     assert invite.disable_notification  # they chose silent notifications
+
+
+async def test_a_pause_ended_early_brings_the_invitation_at_once(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    """The invitation waits for a pause like the news does, and comes when the person ends it."""
+    files, runtime = service
+    kit = emulator.user(5706, "Kit")
+    cora, reference, _status = await claimed(emulator, files, kit, AGREE_FEEDBACK)
+    await accepted_by_storage(runtime, 5706, SAM)
+    await kit.send("/pause")
+    await kit.wait_for(lambda m: m.text.startswith("Pause messages from us?"))
+    await kit.press("For 1 day")
+    await kit.wait_for(lambda m: "We will not send you anything until" in m.text)
+    await close(cora, reference)
+    await drained(emulator)
+    assert not any(m.text.startswith(INVITE_FIRST_LINE) for m in kit.bot_messages)
+    await kit.send("/pause")
+    await kit.wait_for(lambda m: "Messages are paused until" in m.text)
+    await kit.press("Start messages again now")
+    await kit.wait_for(lambda m: m.text.startswith(INVITE_FIRST_LINE))

@@ -36,7 +36,7 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
         "checkin", "door_open", "feedback", "closing_report",
         "session_reminder", "session_reminder_referrer", "session_log",
     }  # fmt: skip
-    assert set(kinds.FOR_REFERRER) == {"news", "to_referrer", "session_news"}
+    assert set(kinds.FOR_REFERRER) == {"news", "to_referrer", "session_news", "feedback"}
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
         "session_reminder_referrer", "feedback",
