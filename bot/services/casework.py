@@ -68,10 +68,9 @@ class CaseworkFlow(ServiceFlow):
 
     # -- commands -------------------------------------------------------------------------------
 
-    async def queue(self, who: Actor, view: str, page: int, update_id: int) -> Reply:
+    async def queue(self, who: Actor, view: str, page: int) -> Reply:
         """/queue (open referrals of my programmes) and /mine (the ones I hold)."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "queue", None)
@@ -104,11 +103,11 @@ class CaseworkFlow(ServiceFlow):
         prompt = casework.queue_page(items, total, page, view, self.clock(), desk.language, _)
         return Reply([prompt])
 
-    async def open(self, who: Actor, reference: str, update_id: int) -> Reply:
+    async def open(self, who: Actor, reference: str) -> Reply:
         """/referral CODE: the whole referral if I hold it, else a summary I may claim."""
-        return await self.press(who, CasePress("view", reference.strip().upper()), update_id)
+        return await self.press(who, CasePress("view", reference.strip().upper()))
 
-    async def join(self, who: Actor, code: str, update_id: int) -> Reply:
+    async def join(self, who: Actor, code: str) -> Reply:
         """/join CODE: become a coordinator (or supporter) of a programme.
 
         A wrong code stores nothing about whoever sent it (no person row, nothing to erase):
@@ -118,8 +117,6 @@ class CaseworkFlow(ServiceFlow):
         if self.join_failures.capped(who.telegram_id, self.clock()):
             return Reply([revoking.joins_capped(_)])
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             person = await uow.people.find(who.telegram_id)
             candidates = [p.id for p in self.config.programmes]
             if person is None and not await uow.invites.usable(code, self.clock(), candidates):
@@ -154,12 +151,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- taking a role away ---------------------------------------------------------------------
 
-    async def revoke_request(self, who: Actor, arg: str, update_id: int) -> Reply:
+    async def revoke_request(self, who: Actor, arg: str) -> Reply:
         """/revoke ID: a coordinator asks to take a role in their programmes away from someone.
         Nothing changes until they confirm (``r:revoke:yes``), which checks everything again."""
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "revoke", None)
@@ -182,7 +177,7 @@ class CaseworkFlow(ServiceFlow):
             role, programme_id = found
             held = await uow.referrals.held(target, programme_id) if role == "coordinator" else []
             pending = Pending(f"revoke:{role}:{programme_id}", target.id)
-            await uow.staff.save(desk.person, pending.to_bytes(), self.clock())
+            await uow.dialogs.put(desk.person, "casework", pending.to_bytes(), self.clock())
         programme = self.config.programme(programme_id)
         assert programme is not None
         return Reply([revoking.confirm(role, programme, desk.language, len(held), _)])
@@ -198,10 +193,8 @@ class CaseworkFlow(ServiceFlow):
                 return role, held[0]
         return None
 
-    async def _revoke_press(self, who: Actor, confirmed: bool, update_id: int) -> Reply:
+    async def _revoke_press(self, who: Actor, confirmed: bool) -> Reply:
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "revoke", None)
@@ -210,7 +203,7 @@ class CaseworkFlow(ServiceFlow):
             parts = state.pending.split(":") if state else []
             if state is None or len(parts) != 3 or parts[0] != "revoke" or not who.private:
                 return Reply(notice=screens.expired_notice(_))
-            await uow.staff.clear(desk.person)
+            await uow.dialogs.end(desk.person, "casework")
             if not confirmed:
                 return Reply(replace=casework.cancelled(_))
             _revoke, role, programme_id = parts
@@ -235,12 +228,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- buttons --------------------------------------------------------------------------------
 
-    async def press(self, who: Actor, press: CasePress, update_id: int) -> Reply:
+    async def press(self, who: Actor, press: CasePress) -> Reply:
         if press.action == "revoke":
-            return await self._revoke_press(who, press.reference == revoking.YES, update_id)
+            return await self._revoke_press(who, press.reference == revoking.YES)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, press.action, press.reference)
@@ -274,7 +265,7 @@ class CaseworkFlow(ServiceFlow):
         if action == "view":
             return await self._view(uow, who, desk, referral)
         if action == "stop":
-            await uow.staff.clear(desk.person)
+            await uow.dialogs.end(desk.person, "casework")
             return Reply([casework.cancelled(_)])
         if action == "res":
             return await self._toggle_resource(uow, desk, referral, programme, press.arg)
@@ -299,14 +290,18 @@ class CaseworkFlow(ServiceFlow):
                 uow, desk.person, referral, programme, press, desk.language, _
             )
         if action in TYPED_ACTIONS:
-            await uow.staff.save(desk.person, _pending(action, referral), self.clock())
+            await uow.dialogs.put(
+                desk.person, "casework", _pending(action, referral), self.clock()
+            )
             return Reply([casework.ask_text(base, referral.reference, _)])
         if action == "verify":
             return Reply([casework.confirm_verify(referral.reference, _)])
         if action == "verified":
             return await self._verified(uow, desk, referral, programme)
         if action == "defer":
-            await uow.staff.save(desk.person, _pending("defer", referral), self.clock())
+            await uow.dialogs.put(
+                desk.person, "casework", _pending("defer", referral), self.clock()
+            )
             return Reply(
                 [casework.choose_resources(programme, referral.reference, [], desk.language, _)]
             )
@@ -467,7 +462,7 @@ class CaseworkFlow(ServiceFlow):
             return Reply(notice=screens.expired_notice(_))
         picked = set(state.picked) ^ {programme.signposting[index].id}
         state.picked = [r.id for r in programme.signposting if r.id in picked]
-        await uow.staff.save(desk.person, state.to_bytes(), self.clock())
+        await uow.dialogs.put(desk.person, "casework", state.to_bytes(), self.clock())
         return Reply(
             replace=casework.choose_resources(
                 programme, referral.reference, state.picked, desk.language, _
@@ -482,7 +477,7 @@ class CaseworkFlow(ServiceFlow):
         picked = state.picked if state and state.reference == referral.reference else []
         now = self.clock()
         await uow.referrals.set_outcome(referral, json.dumps({"resources": picked}).encode(), now)
-        await uow.staff.clear(desk.person)
+        await uow.dialogs.end(desk.person, "casework")
         await uow.outbox.add(
             kinds.NEWS,
             referral=referral,
@@ -498,7 +493,7 @@ class CaseworkFlow(ServiceFlow):
 
     # -- typed text -----------------------------------------------------------------------------
 
-    async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
+    async def typed(self, who: Actor, text: str) -> Reply | None:
         """A coordinator's note, message or match, when one was asked for; else None."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
@@ -507,11 +502,9 @@ class CaseworkFlow(ServiceFlow):
             state = await _staff_state(uow, person)
             if state is None or ":" in state.pending:
                 return None  # nothing asked, or another flow's question ("profile:area")
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             desk = await self._desk(uow, who)
             referral = await uow.referrals.by_reference(state.reference)
-            await uow.staff.clear(person)
+            await uow.dialogs.end(person, "casework")
             pending = state.pending
             # The same checks as a press: still a coordinator, of this referral's programme.
             programme = await self._programme_for(uow, desk, referral) if desk else None
@@ -567,8 +560,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- the referrer's side --------------------------------------------------------------------
 
-    async def referrer_message(self, who: Actor, text: str, update_id: int) -> Reply | None:
-        """A referrer writing after sending the form: pass it on to whoever holds it."""
+    async def referrer_message(self, who: Actor, text: str, repeated: bool) -> Reply | None:
+        """A referrer writing after sending the form: pass it on to whoever holds it.
+
+        ``repeated``: Telegram delivered this message before and it was passed on then."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
             if person is None or await uow.drafts.load(person) is not None:
@@ -576,7 +571,7 @@ class CaseworkFlow(ServiceFlow):
             active = [r for r in await uow.referrals.for_person(person) if r.status != "closed"]
             if not active:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
+            if repeated:
                 return Reply()
             referral = active[0]
             programme = self.config.programme(await uow.referrals.programme_id(referral))
@@ -650,10 +645,9 @@ class CaseworkFlow(ServiceFlow):
         else:
             await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 
-    async def status(self, who: Actor, update_id: int) -> Reply | None:
+    async def status(self, who: Actor) -> Reply | None:
         """/status: where the person's latest referral stands, in discreet words."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             referrals = await uow.referrals.for_person(person) if person else []
             if not referrals or person is None:
@@ -768,7 +762,7 @@ def _pending(action: str, referral: Referral) -> bytes:
 
 
 async def _staff_state(uow: Unit, person: Person) -> Pending | None:
-    raw = await uow.staff.load(person)
+    raw = await uow.dialogs.frame(person, "casework")
     if not raw:
         return None
     data = json.loads(raw)

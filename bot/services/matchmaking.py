@@ -43,7 +43,7 @@ class Choosing:
 
     @classmethod
     async def load(cls, uow: Unit, person: Person, reference: str) -> Choosing | None:
-        raw = await uow.staff.load(person)
+        raw = await uow.dialogs.frame(person, "casework")
         data = json.loads(raw) if raw else {}
         if data.get("pending") != PENDING or data.get("reference") != reference:
             return None
@@ -67,8 +67,9 @@ class Matchmaker:
     ) -> Reply:
         action = press.action
         if action == "matchtext":  # a supporter outside the bot: the coordinator types a name
-            await uow.staff.save(
+            await uow.dialogs.put(
                 coordinator,
+                "casework",
                 json.dumps({"pending": "match", "reference": referral.reference}).encode(),
                 self.clock(),
             )
@@ -102,7 +103,7 @@ class Matchmaker:
             return await self._offer(uow, coordinator, referral, state, _)
         else:
             return Reply(notice=screens.expired_notice(_))
-        await uow.staff.save(coordinator, state.to_bytes(), self.clock())
+        await uow.dialogs.put(coordinator, "casework", state.to_bytes(), self.clock())
         name = state.names[state.chosen] or _("(no name)")
         prompt = supporting.choose_share(
             programme, referral.reference, name, answers, state.share, lang, _
@@ -140,7 +141,7 @@ class Matchmaker:
         ranked = matching.rank(matching.wish(programme, answers), candidates)
         shown = ranked[: supporting.MAX_SUGGESTIONS]
         state = Choosing(referral.reference, [s.person_id for s in shown], [s.name for s in shown])
-        await uow.staff.save(coordinator, state.to_bytes(), self.clock())
+        await uow.dialogs.put(coordinator, "casework", state.to_bytes(), self.clock())
         await uow.audit.record(
             coordinator, "suggest", self.clock(), reference=referral.reference,
             detail=f"shown:{len(shown)}",
@@ -167,7 +168,7 @@ class Matchmaker:
             now=now,
             payload=json.dumps({"engagement": engagement.id}).encode(),
         )
-        await uow.staff.clear(coordinator)
+        await uow.dialogs.end(coordinator, "casework")
         await uow.audit.record(
             coordinator, "offer", now, reference=referral.reference,
             detail=f"shared:{len(state.share)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
@@ -16,6 +17,10 @@ from conversations.intake import Intake
 from storage import Store
 
 KEY = "peerdoor"
+
+#: Whether the update being handled was applied before (Telegram delivered it again): set by
+#: the router's one claim (bot/telegram/router.py), read by the handlers that see repeats.
+REPEATED: ContextVar[bool] = ContextVar("peerdoor_repeated", default=False)
 
 
 @dataclass
