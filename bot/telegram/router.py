@@ -29,6 +29,7 @@ from bot.services.reply import Reply
 from bot.telegram.handlers import checkins as checkins_handlers
 from bot.telegram.handlers import coordinator
 from bot.telegram.handlers import intake as intake_handlers
+from bot.telegram.handlers import language as language_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
 from bot.telegram.handlers import supporter as supporter_handlers
@@ -110,7 +111,9 @@ def register(app: Application) -> None:
     command("pause", intake_handlers.pause, private)
     command("exit", intake_handlers.quick_exit, private)
     command("privacy", intake_handlers.privacy, private)
-    command(["back", "cancel", "language", "help"], intake_handlers.command, private)
+    press(r"^l[0-9]+:", language_handlers.press, repeats=False)
+    command("language", language_handlers.command, private)  # the form's, unless in a survey
+    command(["back", "cancel", "help"], intake_handlers.command, private)
     text = private & filters.TEXT & ~filters.COMMAND
     app.add_handler(MessageHandler(text, routed(intake_handlers.typed, repeats=True)))
     press(None, intake_handlers.press)

@@ -11,6 +11,7 @@ from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
 from bot.services.sessions import SessionsFlow
+from bot.services.sub_dialogs import SubDialogFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from conversations.intake import Intake
@@ -33,6 +34,7 @@ class Services:
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
+    sub_dialogs: SubDialogFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
