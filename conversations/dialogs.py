@@ -84,6 +84,8 @@ class DialogState(BaseModel):
 
     def push(self, dialog: DialogName, data: str, version: int = 1) -> None:
         """Start a sub-dialog on top of the stack (one that was there starts again)."""
+        if dialog not in SUB:
+            raise ValueError(f"{dialog} is not a sub-dialog: put it, do not push it")
         self.frames = [*(f for f in self.frames if f.dialog != dialog)]
         self.frames.append(Frame(dialog=dialog, version=version, data=data))
 

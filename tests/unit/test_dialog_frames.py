@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from conversations.dialogs import DialogState
+from conversations.dialogs import LAYER, STAFF, SUB, DialogName, DialogState
 
 
 def main_state(*frames: tuple[str, str]) -> DialogState:
@@ -75,3 +77,40 @@ def test_a_sub_dialog_is_pushed_on_top_and_popped_back_to_where_the_person_was()
     assert back is not None and back.dialog == "casework"
     assert state.pop("language") == state.top  # popping what is not there changes nothing
     assert [f.dialog for f in state.frames] == ["intake", "casework"]
+
+
+NAMES = st.sampled_from(["intake", "survey", "casework", "meeting", "profile", "language"])
+OPS = st.lists(
+    st.tuples(st.sampled_from(["put", "end", "push", "pop"]), NAMES, st.text(max_size=5)),
+    max_size=30,
+)
+
+
+@given(OPS)
+def test_any_changes_keep_the_stack_layered_with_one_frame_per_dialog(
+    ops: list[tuple[str, DialogName, str]],
+) -> None:
+    state = DialogState()
+    for op, dialog, data in ops:
+        if op == "put":
+            state.put(dialog, data)
+        elif op == "end":
+            state.put(dialog, None)
+        elif op == "push" and dialog not in SUB:
+            with pytest.raises(ValueError, match="not a sub-dialog"):
+                state.push(dialog, data)
+        elif op == "push":
+            state.push(dialog, data)
+        else:
+            state.pop(dialog)
+        names = [f.dialog for f in state.frames]
+        assert len(names) == len(set(names))  # at most one frame per dialog
+        assert len([n for n in names if n in STAFF]) <= 1  # one staff dialog at a time
+        if op == "put":
+            found = state.get(dialog)
+            assert found is not None and found.data == data
+        if op in ("end", "pop"):
+            assert state.get(dialog) is None
+        layers = [LAYER[n] for n in names]
+        assert layers == sorted(layers)  # bottom to top: form and survey, staff, sub-dialogs
+        assert DialogState.from_bytes(state.to_bytes()) == state
