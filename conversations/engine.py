@@ -37,6 +37,7 @@ class Spec:
 DIALOGS: dict[DialogName, Spec] = {
     "intake": Spec("intake", "i", 1),
     "survey": Spec("survey", "f", 1),
+    "language": Spec("language", "l", 1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")

@@ -1,7 +1,7 @@
 """Planning a meeting, as a dialog: day, time, online or a place, check, save.
 
 Pure: the service (bot/services/sessions.py) loads who is planning for whom, asks `press` or
-`typed` what to do, stores the returned draft (the "staff" frame of the planner's dialog stack),
+`typed` what to do, stores the returned draft (the "meeting" frame of the planner's dialog stack),
 carries out the `save` effect (the session row, its reminders, the audit entry) and sends the
 screens. Nothing here reads a clock, the store or Telegram: `Context` brings what is needed.
 """

@@ -3,7 +3,7 @@ leave the team.
 
 Pure: the service (bot/services/supporting.py) loads the profile and what the profile screen
 shows into a `Context`, asks `press` or `typed` what to do, then carries out the outcome: store
-the changed profile, the field being asked (the "staff" frame of the supporter's dialog stack),
+the changed profile, the field being asked (the "profile" frame of the supporter's dialog stack),
 pause or resume, or leave the team. Nothing here reads the store, a clock or Telegram.
 """
 
@@ -16,9 +16,6 @@ from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.matching import MAX_CAPACITY, MAX_NAME, MAX_WORDS, Profile
 from conversations.prompts import Prompt
-
-#: The value of the staff frame's ``pending`` while a field is asked: "profile:<field>".
-PENDING = "profile:"
 
 
 @dataclass(frozen=True)

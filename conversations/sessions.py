@@ -19,7 +19,7 @@ from conversations.i18n import Translate
 from conversations.prompts import Button, Keyboard, Prompt, esc, italic, rows
 
 PREFIX = "m"
-#: The staff-state ``pending`` values of this flow (they contain ":", so casework ignores them).
+#: The ``pending`` values of the planner's state (its "meeting" frame).
 ASK_TIME, ASK_PLACE = "session:time", "session:place"
 CONFIRM, ASK_NOTE = "session:ok", "session:note"
 OUTCOME_CODES = {"h": "happened", "n": "missed", "c": "concern"}
@@ -48,7 +48,7 @@ def parse(raw: str | None) -> Press | None:
     return Press(parts[1], *parts[2:])
 
 
-# -- what is being planned (kept sealed in the planner's staff state) -------------------------
+# -- what is being planned (kept sealed in the planner's "meeting" frame) ----------------------
 
 
 @dataclass

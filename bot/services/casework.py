@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -24,7 +24,7 @@ from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
 from bot.services.reply import Reply
 from bot.services.revocation import configured, revoke
-from conversations import callbacks, casework, news, revoking, safety, screens, supporting
+from conversations import casework, coordinating, news, revoking, safety, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -68,10 +68,9 @@ class CaseworkFlow(ServiceFlow):
 
     # -- commands -------------------------------------------------------------------------------
 
-    async def queue(self, who: Actor, view: str, page: int, update_id: int) -> Reply:
+    async def queue(self, who: Actor, view: str, page: int) -> Reply:
         """/queue (open referrals of my programmes) and /mine (the ones I hold)."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "queue", None)
@@ -104,11 +103,11 @@ class CaseworkFlow(ServiceFlow):
         prompt = casework.queue_page(items, total, page, view, self.clock(), desk.language, _)
         return Reply([prompt])
 
-    async def open(self, who: Actor, reference: str, update_id: int) -> Reply:
+    async def open(self, who: Actor, reference: str) -> Reply:
         """/referral CODE: the whole referral if I hold it, else a summary I may claim."""
-        return await self.press(who, CasePress("view", reference.strip().upper()), update_id)
+        return await self.press(who, CasePress("view", reference.strip().upper()))
 
-    async def join(self, who: Actor, code: str, update_id: int) -> Reply:
+    async def join(self, who: Actor, code: str) -> Reply:
         """/join CODE: become a coordinator (or supporter) of a programme.
 
         A wrong code stores nothing about whoever sent it (no person row, nothing to erase):
@@ -118,8 +117,6 @@ class CaseworkFlow(ServiceFlow):
         if self.join_failures.capped(who.telegram_id, self.clock()):
             return Reply([revoking.joins_capped(_)])
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             person = await uow.people.find(who.telegram_id)
             candidates = [p.id for p in self.config.programmes]
             if person is None and not await uow.invites.usable(code, self.clock(), candidates):
@@ -154,12 +151,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- taking a role away ---------------------------------------------------------------------
 
-    async def revoke_request(self, who: Actor, arg: str, update_id: int) -> Reply:
+    async def revoke_request(self, who: Actor, arg: str) -> Reply:
         """/revoke ID: a coordinator asks to take a role in their programmes away from someone.
         Nothing changes until they confirm (``r:revoke:yes``), which checks everything again."""
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "revoke", None)
@@ -181,8 +176,8 @@ class CaseworkFlow(ServiceFlow):
                 return Reply([revoking.nobody_to_revoke(_)])
             role, programme_id = found
             held = await uow.referrals.held(target, programme_id) if role == "coordinator" else []
-            pending = Pending(f"revoke:{role}:{programme_id}", target.id)
-            await uow.staff.save(desk.person, pending.to_bytes(), self.clock())
+            asked = coordinating.revoke_asked(target.id, role, programme_id)
+            await uow.dialogs.put(desk.person, "casework", asked.to_bytes(), self.clock())
         programme = self.config.programme(programme_id)
         assert programme is not None
         return Reply([revoking.confirm(role, programme, desk.language, len(held), _)])
@@ -198,23 +193,19 @@ class CaseworkFlow(ServiceFlow):
                 return role, held[0]
         return None
 
-    async def _revoke_press(self, who: Actor, confirmed: bool, update_id: int) -> Reply:
+    async def _revoke_press(self, who: Actor, confirmed: bool) -> Reply:
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "revoke", None)
             _ = self._t(desk.language)
-            state = await _staff_state(uow, desk.person)
-            parts = state.pending.split(":") if state else []
-            if state is None or len(parts) != 3 or parts[0] != "revoke" or not who.private:
-                return Reply(notice=screens.expired_notice(_))
-            await uow.staff.clear(desk.person)
-            if not confirmed:
-                return Reply(replace=casework.cancelled(_))
-            _revoke, role, programme_id = parts
-            target = await uow.people.get(state.reference)
+            state = await self._state(uow, desk.person)
+            outcome = coordinating.revoke_answered(state, confirmed, who.private, self._ctx(desk))
+            await self._keep(uow, desk.person, outcome)
+            if not isinstance(outcome.effect, coordinating.Revoke):
+                return _reply(outcome)
+            role, programme_id = outcome.effect.role, outcome.effect.programme
+            target = await uow.people.get(outcome.effect.target)
             now = self.clock()
             if programme_id not in desk.programmes:  # no longer theirs to decide
                 await uow.audit.record(desk.person, "refused:revoke", now, detail="programme")
@@ -235,12 +226,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- buttons --------------------------------------------------------------------------------
 
-    async def press(self, who: Actor, press: CasePress, update_id: int) -> Reply:
+    async def press(self, who: Actor, press: CasePress) -> Reply:
         if press.action == "revoke":
-            return await self._revoke_press(who, press.reference == revoking.YES, update_id)
+            return await self._revoke_press(who, press.reference == revoking.YES)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, press.action, press.reference)
@@ -274,8 +263,9 @@ class CaseworkFlow(ServiceFlow):
         if action == "view":
             return await self._view(uow, who, desk, referral)
         if action == "stop":
-            await uow.staff.clear(desk.person)
-            return Reply([casework.cancelled(_)])
+            outcome = coordinating.stop(await self._state(uow, desk.person), self._ctx(desk))
+            await self._keep(uow, desk.person, outcome)
+            return _reply(outcome)
         if action == "res":
             return await self._toggle_resource(uow, desk, referral, programme, press.arg)
         base: Action = _BASE_ACTION.get(action, action)  # type: ignore[assignment]
@@ -299,17 +289,17 @@ class CaseworkFlow(ServiceFlow):
                 uow, desk.person, referral, programme, press, desk.language, _
             )
         if action in TYPED_ACTIONS:
-            await uow.staff.save(desk.person, _pending(action, referral), self.clock())
-            return Reply([casework.ask_text(base, referral.reference, _)])
+            outcome = coordinating.ask(action, referral.reference, self._ctx(desk, programme))
+            await self._keep(uow, desk.person, outcome)
+            return _reply(outcome)
         if action == "verify":
             return Reply([casework.confirm_verify(referral.reference, _)])
         if action == "verified":
             return await self._verified(uow, desk, referral, programme)
         if action == "defer":
-            await uow.staff.save(desk.person, _pending("defer", referral), self.clock())
-            return Reply(
-                [casework.choose_resources(programme, referral.reference, [], desk.language, _)]
-            )
+            outcome = coordinating.ask("defer", referral.reference, self._ctx(desk, programme))
+            await self._keep(uow, desk.person, outcome)
+            return _reply(outcome)
         if action == "deferok":
             return await self._defer(uow, desk, referral, programme)
         return await self._change(
@@ -454,35 +444,21 @@ class CaseworkFlow(ServiceFlow):
     async def _toggle_resource(
         self, uow: Unit, desk: Desk, referral: Referral, programme: Programme, arg: str
     ) -> Reply:
-        _ = self._t(desk.language)
-        state = await _staff_state(uow, desk.person)
-        index = callbacks.number(arg)
-        index = -1 if index is None else index
-        if (
-            state is None
-            or state.pending != "defer"
-            or state.reference != referral.reference
-            or not 0 <= index < len(programme.signposting)
-        ):
-            return Reply(notice=screens.expired_notice(_))
-        picked = set(state.picked) ^ {programme.signposting[index].id}
-        state.picked = [r.id for r in programme.signposting if r.id in picked]
-        await uow.staff.save(desk.person, state.to_bytes(), self.clock())
-        return Reply(
-            replace=casework.choose_resources(
-                programme, referral.reference, state.picked, desk.language, _
-            ),
-            keep_buttons=True,
-        )
+        state = await self._state(uow, desk.person)
+        ctx = self._ctx(desk, programme)
+        outcome = coordinating.toggle(state, referral.reference, arg, ctx)
+        await self._keep(uow, desk.person, outcome)
+        return _reply(outcome)
 
     async def _defer(
         self, uow: Unit, desk: Desk, referral: Referral, programme: Programme
     ) -> Reply:
-        state = await _staff_state(uow, desk.person)
-        picked = state.picked if state and state.reference == referral.reference else []
+        outcome = coordinating.defer(await self._state(uow, desk.person), referral.reference)
+        assert isinstance(outcome.effect, coordinating.Defer)
+        picked = outcome.effect.resources
         now = self.clock()
         await uow.referrals.set_outcome(referral, json.dumps({"resources": picked}).encode(), now)
-        await uow.staff.clear(desk.person)
+        await self._keep(uow, desk.person, outcome)
         await uow.outbox.add(
             kinds.NEWS,
             referral=referral,
@@ -498,21 +474,23 @@ class CaseworkFlow(ServiceFlow):
 
     # -- typed text -----------------------------------------------------------------------------
 
-    async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
+    async def typed(self, who: Actor, text: str) -> Reply | None:
         """A coordinator's note, message or match, when one was asked for; else None."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
             if person is None or not who.private:
                 return None
-            state = await _staff_state(uow, person)
-            if state is None or ":" in state.pending:
-                return None  # nothing asked, or another flow's question ("profile:area")
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
+            state = await self._state(uow, person)
+            ctx = coordinating.Context(None, self._language(who), self._t(self._language(who)))
+            outcome = coordinating.typed(state, text, ctx)
+            if outcome is None:
+                return None  # nothing typed was asked: not the coordinator's text
+            await self._keep(uow, person, outcome)
+            if not isinstance(outcome.effect, coordinating.Write):
+                return _reply(outcome)
+            pending = outcome.effect.step
             desk = await self._desk(uow, who)
-            referral = await uow.referrals.by_reference(state.reference)
-            await uow.staff.clear(person)
-            pending = state.pending
+            referral = await uow.referrals.by_reference(outcome.effect.reference)
             # The same checks as a press: still a coordinator, of this referral's programme.
             programme = await self._programme_for(uow, desk, referral) if desk else None
             if programme is None:
@@ -523,15 +501,9 @@ class CaseworkFlow(ServiceFlow):
                     reference=referral.reference if referral else None,
                     detail="not_a_coordinator" if desk is None else "not_found",
                 )
-            if (
-                desk is None
-                or referral is None
-                or programme is None
-                or pending not in TYPED_ACTIONS
-            ):
-                _ = self._t(self._language(who))
-                return Reply([Prompt(esc(screens.expired_notice(_)))])
-            reply = await self._typed(uow, desk, referral, pending, text.strip())
+            if desk is None or referral is None or programme is None:
+                return Reply([Prompt(esc(screens.expired_notice(ctx._)))])
+            reply = await self._typed(uow, desk, referral, pending, outcome.effect.text)
         self.wake()
         return reply
 
@@ -567,8 +539,10 @@ class CaseworkFlow(ServiceFlow):
 
     # -- the referrer's side --------------------------------------------------------------------
 
-    async def referrer_message(self, who: Actor, text: str, update_id: int) -> Reply | None:
-        """A referrer writing after sending the form: pass it on to whoever holds it."""
+    async def referrer_message(self, who: Actor, text: str, repeated: bool) -> Reply | None:
+        """A referrer writing after sending the form: pass it on to whoever holds it.
+
+        ``repeated``: Telegram delivered this message before and it was passed on then."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
             if person is None or await uow.drafts.load(person) is not None:
@@ -576,7 +550,7 @@ class CaseworkFlow(ServiceFlow):
             active = [r for r in await uow.referrals.for_person(person) if r.status != "closed"]
             if not active:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
+            if repeated:
                 return Reply()
             referral = active[0]
             programme = self.config.programme(await uow.referrals.programme_id(referral))
@@ -650,10 +624,9 @@ class CaseworkFlow(ServiceFlow):
         else:
             await uow.outbox.add(kinds.URGENT, referral=referral, due_at=now, now=now)
 
-    async def status(self, who: Actor, update_id: int) -> Reply | None:
+    async def status(self, who: Actor) -> Reply | None:
         """/status: where the person's latest referral stands, in discreet words."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             referrals = await uow.referrals.for_person(person) if person else []
             if not referrals or person is None:
@@ -714,6 +687,22 @@ class CaseworkFlow(ServiceFlow):
             keep_buttons=True,
         )
 
+    async def _state(self, uow: Unit, person: Person) -> coordinating.CaseState | None:
+        """What the coordinator is in the middle of (their "casework" frame)."""
+        return coordinating.CaseState.parse(await uow.dialogs.frame(person, "casework"))
+
+    async def _keep(self, uow: Unit, person: Person, outcome: coordinating.Outcome) -> None:
+        """Store the dialog's new state, or end its frame."""
+        if not outcome.changed:
+            return
+        if outcome.state is None:
+            await uow.dialogs.end(person, "casework")
+        else:
+            await uow.dialogs.put(person, "casework", outcome.state.to_bytes(), self.clock())
+
+    def _ctx(self, desk: Desk, programme: Programme | None = None) -> coordinating.Context:
+        return coordinating.Context(programme, desk.language, self._t(desk.language))
+
     def language_of(self, who: Actor) -> str:
         return self._language(who)
 
@@ -751,29 +740,6 @@ def _code(reference: str | None) -> str | None:
     return code if _REFERENCE.fullmatch(code) else None
 
 
-@dataclass
-class Pending:
-    """What a coordinator is in the middle of: typing a note, picking resources to defer."""
-
-    pending: str = ""
-    reference: str = ""
-    picked: list[str] = field(default_factory=list)
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
-
-
-def _pending(action: str, referral: Referral) -> bytes:
-    return Pending(action, referral.reference).to_bytes()
-
-
-async def _staff_state(uow: Unit, person: Person) -> Pending | None:
-    raw = await uow.staff.load(person)
-    if not raw:
-        return None
-    data = json.loads(raw)
-    return Pending(
-        str(data.get("pending", "")),
-        str(data.get("reference", "")),
-        [str(p) for p in data.get("picked", [])],
-    )
+def _reply(outcome: coordinating.Outcome) -> Reply:
+    """What the coordinator sees of a step of their dialog."""
+    return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)

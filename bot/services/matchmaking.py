@@ -3,21 +3,21 @@
 Called by CaseworkFlow inside its unit of work once the press passed the rules for "match"
 (the coordinator holds the referral; it is contacted, assessing or matched). What the
 coordinator is choosing (the suggested supporters, the one picked, the answers ticked to share)
-is kept sealed in their staff state; callback data carries positions only.
+is the coordinator's dialog (conversations/coordinating.py), its state sealed in the "casework"
+frame of their dialog stack; callback data carries positions only.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from bot.delivery import kinds
 from bot.services.reply import Reply
-from conversations import callbacks, matching, screens, supporting
+from conversations import coordinating, matching, screens, supporting
 from conversations.callbacks import CasePress
-from conversations.casework import ask_text
+from conversations.coordinating import CaseState
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.matching import Candidate, Profile
@@ -25,30 +25,6 @@ from storage import Engagement, Person, Referral, Unit
 
 #: Buttons of the match screens; each is checked as the "match" action.
 ACTIONS: frozenset[str] = frozenset({"match", "pick", "share", "offer", "unoffer", "matchtext"})
-PENDING = "match:offer"
-
-
-@dataclass
-class Choosing:
-    """A coordinator between "Match" and "Send": sealed in their staff state."""
-
-    reference: str
-    suggested: list[str] = field(default_factory=list)  # supporter person ids, as shown
-    names: list[str] = field(default_factory=list)
-    chosen: int = -1
-    share: list[str] = field(default_factory=list)  # question ids
-
-    def to_bytes(self) -> bytes:
-        return json.dumps({"pending": PENDING, **asdict(self)}).encode()
-
-    @classmethod
-    async def load(cls, uow: Unit, person: Person, reference: str) -> Choosing | None:
-        raw = await uow.staff.load(person)
-        data = json.loads(raw) if raw else {}
-        if data.get("pending") != PENDING or data.get("reference") != reference:
-            return None
-        data.pop("pending")
-        return cls(**data)
 
 
 class Matchmaker:
@@ -66,13 +42,11 @@ class Matchmaker:
         _: Translate,
     ) -> Reply:
         action = press.action
+        ctx = coordinating.Context(programme, lang, _)
         if action == "matchtext":  # a supporter outside the bot: the coordinator types a name
-            await uow.staff.save(
-                coordinator,
-                json.dumps({"pending": "match", "reference": referral.reference}).encode(),
-                self.clock(),
+            return await self._step(
+                uow, coordinator, coordinating.ask("match", referral.reference, ctx)
             )
-            return Reply([ask_text("match", referral.reference, _)])
         live = await uow.engagements.live(referral)
         if action == "unoffer":
             return await self._unoffer(uow, coordinator, referral, live, _)
@@ -82,32 +56,25 @@ class Matchmaker:
                 return Reply([supporting.offer_waiting(referral.reference, name, _)])
             return Reply([supporting.matched_with(referral.reference, name, _)])
         if action == "match":
-            return await self._suggest(uow, coordinator, referral, programme, lang, _)
-        state = await Choosing.load(uow, coordinator, referral.reference)
-        if state is None:
-            return Reply(notice=screens.expired_notice(_))
-        answers = json.loads(await uow.referrals.answers(referral))
-        chosen = callbacks.number(press.arg)
-        if action == "pick" and chosen is not None and chosen < len(state.suggested):
-            state.chosen = chosen
-            state.share = supporting.default_share(programme, answers)
-        elif action == "share" and state.chosen >= 0:
-            question = supporting.questions_at(programme, press.arg)
-            allowed = {q.id for q in supporting.shareable(programme, answers)}
-            if question is None or question.id not in allowed:
-                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            picked = set(state.share) ^ {question.id}
-            state.share = [q.id for q in programme.form if q.id in picked]
-        elif action == "offer" and state.chosen >= 0:
-            return await self._offer(uow, coordinator, referral, state, _)
-        else:
-            return Reply(notice=screens.expired_notice(_))
-        await uow.staff.save(coordinator, state.to_bytes(), self.clock())
-        name = state.names[state.chosen] or _("(no name)")
-        prompt = supporting.choose_share(
-            programme, referral.reference, name, answers, state.share, lang, _
-        )
-        return Reply(replace=prompt, keep_buttons=True)
+            return await self._suggest(uow, coordinator, referral, programme, ctx)
+        state = CaseState.parse(await uow.dialogs.frame(coordinator, "casework"))
+        if state is not None and state.pending == "choose" and action in ("pick", "share"):
+            answers = json.loads(await uow.referrals.answers(referral))
+            ctx = coordinating.Context(programme, lang, _, answers)
+        outcome = coordinating.choose(state, referral.reference, action, press.arg, ctx)
+        if isinstance(outcome.effect, coordinating.Offer):
+            refused = await self._offer(uow, coordinator, referral, outcome.effect, _)
+            if refused is not None:
+                return refused  # the state stays as it was
+        return await self._step(uow, coordinator, outcome)
+
+    async def _step(self, uow: Unit, coordinator: Person, outcome: coordinating.Outcome) -> Reply:
+        """Store the dialog's new state (or end it); what the coordinator sees."""
+        if outcome.changed and outcome.state is None:
+            await uow.dialogs.end(coordinator, "casework")
+        elif outcome.changed and outcome.state is not None:
+            await uow.dialogs.put(coordinator, "casework", outcome.state.to_bytes(), self.clock())
+        return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
 
     async def _suggest(
         self,
@@ -115,8 +82,7 @@ class Matchmaker:
         coordinator: Person,
         referral: Referral,
         programme: Programme,
-        lang: str,
-        _: Translate,
+        ctx: coordinating.Context,
     ) -> Reply:
         """Supporters of the programme with a profile and not paused, ranked."""
         people = await uow.supporters.ready(await uow.roles.holders("supporter", programme.id))
@@ -139,23 +105,29 @@ class Matchmaker:
         answers = json.loads(await uow.referrals.answers(referral))
         ranked = matching.rank(matching.wish(programme, answers), candidates)
         shown = ranked[: supporting.MAX_SUGGESTIONS]
-        state = Choosing(referral.reference, [s.person_id for s in shown], [s.name for s in shown])
-        await uow.staff.save(coordinator, state.to_bytes(), self.clock())
         await uow.audit.record(
             coordinator, "suggest", self.clock(), reference=referral.reference,
             detail=f"shown:{len(shown)}",
         )  # fmt: skip
-        return Reply([supporting.suggestions(programme, referral.reference, shown, lang, _)])
+        return await self._step(
+            uow, coordinator, coordinating.suggested(referral.reference, shown, ctx)
+        )
 
     async def _offer(
-        self, uow: Unit, coordinator: Person, referral: Referral, state: Choosing, _: Translate
-    ) -> Reply:
+        self,
+        uow: Unit,
+        coordinator: Person,
+        referral: Referral,
+        offer: coordinating.Offer,
+        _: Translate,
+    ) -> Reply | None:
+        """The hand-over offered to the supporter picked; a Reply when it cannot be."""
         now = self.clock()
-        supporter = await uow.people.get(state.suggested[state.chosen])
+        supporter = await uow.people.get(offer.supporter)
         if supporter is None or not await uow.supporters.ready([supporter]):
             return Reply(notice=screens.expired_notice(_))
         engagement = await uow.engagements.offer(
-            referral, supporter, coordinator, json.dumps(state.share).encode(), now
+            referral, supporter, coordinator, json.dumps(offer.share).encode(), now
         )
         if engagement is None:
             return Reply(notice=_("That is done already."))
@@ -167,13 +139,11 @@ class Matchmaker:
             now=now,
             payload=json.dumps({"engagement": engagement.id}).encode(),
         )
-        await uow.staff.clear(coordinator)
         await uow.audit.record(
             coordinator, "offer", now, reference=referral.reference,
-            detail=f"shared:{len(state.share)}",
+            detail=f"shared:{len(offer.share)}",
         )  # fmt: skip
-        name = state.names[state.chosen] or _("(no name)")
-        return Reply(replace=supporting.offered(referral.reference, name, _))
+        return None
 
     async def _unoffer(
         self,

@@ -4,7 +4,7 @@ supporter's one-tap log and concern note, and the person's choice of reminders.
 Who may plan or cancel: the supporter of the accepted engagement, or the coordinator holding
 the referral. Each method is one update in one transaction: the change, its audit entry (no
 content) and the outbox rows commit together, then the worker is woken and the reply sent.
-What a planner is in the middle of is kept sealed in their staff state (``session:...``).
+What a planner is in the middle of is kept sealed in the "meeting" frame of their dialog stack.
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ class Planning:
 class SessionsFlow(ServiceFlow):
     # -- /sessions ------------------------------------------------------------------------------
 
-    async def people(self, who: Sender, update_id: int) -> Reply:
+    async def people(self, who: Sender) -> Reply:
         """/sessions: the people I support, with their next meeting and buttons to plan."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             _ = self._t(await self._language(uow, person, who))
             found: list[sessions.Person] = []
@@ -72,11 +71,9 @@ class SessionsFlow(ServiceFlow):
 
     # -- buttons --------------------------------------------------------------------------------
 
-    async def press(self, who: Sender, raw: str | None, update_id: int) -> Reply:
+    async def press(self, who: Sender, raw: str | None) -> Reply:
         press = sessions.parse(raw)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
@@ -97,7 +94,7 @@ class SessionsFlow(ServiceFlow):
             return await self._plan_step(uow, planning, press, lang)
         if a == "q":
             if await self._draft(uow, person) is not None:
-                await uow.staff.clear(person)
+                await uow.dialogs.end(person, "meeting")
             return Reply(replace=sessions.planning_stopped(_))
         if a == "keep":
             return Reply(replace=sessions.kept(_))
@@ -135,9 +132,11 @@ class SessionsFlow(ServiceFlow):
         if outcome.save is not None:
             return await self._save(uow, planning, outcome.save, lang)
         if outcome.draft is None:
-            await uow.staff.clear(planning.person)
+            await uow.dialogs.end(planning.person, "meeting")
         elif outcome.changed:
-            await uow.staff.save(planning.person, outcome.draft.to_bytes(), self.clock())
+            await uow.dialogs.put(
+                planning.person, "meeting", outcome.draft.to_bytes(), self.clock()
+            )
         return reply
 
     def _context(self, planning: Planning, lang: str) -> meeting_plan.Context:
@@ -169,7 +168,7 @@ class SessionsFlow(ServiceFlow):
             now,
             by_coordinator=not planning.by_supporter,
         )
-        await uow.staff.clear(planning.person)
+        await uow.dialogs.end(planning.person, "meeting")
         await uow.audit.record(
             planning.person,
             "session:planned",
@@ -210,7 +209,7 @@ class SessionsFlow(ServiceFlow):
             if not is_supporter:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             if press.action == "nn":
-                await uow.staff.clear(person)
+                await uow.dialogs.end(person, "meeting")
                 return Reply(replace=sessions.no_note(_))
             return await self._log(uow, person, session, referral, press.arg, _)
         if not (is_supporter or person.id == referral.holder_id):
@@ -252,7 +251,7 @@ class SessionsFlow(ServiceFlow):
                 kinds.CONCERN, slot=sid, referral=referral, due_at=now, now=now
             )
             note = Draft(sessions.ASK_NOTE, session.engagement_id, session=session.id)
-            await uow.staff.save(person, note.to_bytes(), now)
+            await uow.dialogs.put(person, "meeting", note.to_bytes(), now)
             log.warning("session.concern ref=%s", referral.reference)
         return Reply(replace=sessions.logged(outcome, session.id, _))
 
@@ -275,15 +274,13 @@ class SessionsFlow(ServiceFlow):
 
     # -- typed text -----------------------------------------------------------------------------
 
-    async def typed(self, who: Sender, text: str, update_id: int) -> Reply | None:
+    async def typed(self, who: Sender, text: str) -> Reply | None:
         """A time, a place or a concern note, when one was asked for; else None."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
             draft = await self._draft(uow, person) if person is not None else None
             if person is None or draft is None:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
             if draft.pending == sessions.ASK_NOTE:
@@ -291,7 +288,7 @@ class SessionsFlow(ServiceFlow):
             else:
                 planning = await self._planning(uow, person, draft.engagement)
                 if planning is None:
-                    await uow.staff.clear(person)
+                    await uow.dialogs.end(person, "meeting")
                     return Reply([sessions.not_now(_)])
                 reply = await self._typed_step(uow, planning, draft, text.strip(), lang)
         self.wake()
@@ -309,7 +306,7 @@ class SessionsFlow(ServiceFlow):
     ) -> Reply:
         """The supporter's note after a concern: into the referral's thread, on to the holder."""
         found = await self._session(uow, str(draft.session))
-        await uow.staff.clear(person)
+        await uow.dialogs.end(person, "meeting")
         if found is None or not text:
             return Reply([sessions.no_note(_)])
         _session, engagement, referral, _programme = found
@@ -362,7 +359,7 @@ class SessionsFlow(ServiceFlow):
         return self.config.programme(await uow.referrals.programme_id(referral))
 
     async def _draft(self, uow: Unit, person: Person) -> Draft | None:
-        return Draft.from_bytes(await uow.staff.load(person))
+        return Draft.from_bytes(await uow.dialogs.frame(person, "meeting"))
 
     async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
         if person is not None:

@@ -27,7 +27,6 @@ from storage import Engagement, Person, Referral, Unit
 
 log = logging.getLogger("peerdoor.supporting")
 
-PENDING = profile_edit.PENDING  # staff state while a supporter types a profile field
 #: The referral statuses a supporter's "yes" turns into a match ("matched": a new supporter
 #: after the first one left).
 MATCHABLE = ("contacted", "assessing", "matched")
@@ -36,10 +35,9 @@ MATCHABLE = ("contacted", "assessing", "matched")
 class SupportFlow(ServiceFlow):
     # -- the profile ------------------------------------------------------------------------
 
-    async def profile(self, who: Actor, update_id: int) -> Reply:
+    async def profile(self, who: Actor) -> Reply:
         """/profile: what coordinators know about me, with buttons to change it."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             found = await self._supporter(uow, who)
             _ = self._t(self.language_of(who))
             if found is None:
@@ -47,12 +45,10 @@ class SupportFlow(ServiceFlow):
             person, programme = found
             return Reply([await self._profile_screen(uow, person, programme, who)])
 
-    async def press(self, who: Actor, press: ProfilePress | SupportPress, update_id: int) -> Reply:
+    async def press(self, who: Actor, press: ProfilePress | SupportPress) -> Reply:
         lang = self.language_of(who)
         _ = self._t(lang)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             found = await self._supporter(uow, who)
             if found is None:
                 await uow.audit.record(
@@ -79,7 +75,7 @@ class SupportFlow(ServiceFlow):
         )
         return await self._apply(uow, person, outcome)
 
-    async def typed(self, who: Actor, text: str, update_id: int) -> Reply | None:
+    async def typed(self, who: Actor, text: str) -> Reply | None:
         """A profile field the supporter was asked to type; else None (not ours)."""
         if not who.private:
             return None
@@ -90,11 +86,9 @@ class SupportFlow(ServiceFlow):
             asking = await self._asking(uow, person)
             if asking is None:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             found = await self._supporter(uow, who)
             if found is None:  # no longer a supporter: nothing to change
-                await uow.staff.clear(person)
+                await uow.dialogs.end(person, "profile")
                 return Reply([Prompt(screens.expired_notice(self._t(self.language_of(who))))])
             ctx = await self._context(uow, person, found[1], who)
             outcome = profile_edit.typed(asking, text, ctx, self._t(ctx.language))
@@ -113,10 +107,10 @@ class SupportFlow(ServiceFlow):
                 person, f"supporter:{'pause' if outcome.pause else 'resume'}", now
             )
         if outcome.asking:
-            pending = json.dumps({"pending": profile_edit.PENDING + outcome.asking}).encode()
-            await uow.staff.save(person, pending, now)
+            asking = json.dumps({"asking": outcome.asking}).encode()
+            await uow.dialogs.put(person, "profile", asking, now)
         elif outcome.asking == "":
-            await self._clear_pending(uow, person)
+            await uow.dialogs.end(person, "profile")
         return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
 
     async def _context(
@@ -132,9 +126,8 @@ class SupportFlow(ServiceFlow):
 
     async def _asking(self, uow: Unit, person: Person) -> str | None:
         """The profile field the supporter was asked to type, if any."""
-        raw = await uow.staff.load(person)
-        pending = str(json.loads(raw).get("pending", "")) if raw else ""
-        return pending.removeprefix(PENDING) if pending.startswith(PENDING) else None
+        raw = await uow.dialogs.frame(person, "profile")
+        return str(json.loads(raw).get("asking", "")) if raw else None
 
     async def _leave(self, uow: Unit, person: Person, now: datetime) -> None:
         """Off the team: roles revoked, profile gone; offers withdrawn; the holders of the people
@@ -142,7 +135,7 @@ class SupportFlow(ServiceFlow):
         for programme in self.config.programmes:
             await uow.roles.revoke(person, "supporter", programme.id)
         await uow.supporters.remove(person)
-        await self._clear_pending(uow, person)
+        await uow.dialogs.end(person, "profile")
         await supporter_gone(uow, person, now)
         await uow.audit.record(person, "supporter:left", now)
         log.info("supporter.left")
@@ -214,11 +207,6 @@ class SupportFlow(ServiceFlow):
     ) -> Prompt:
         ctx = await self._context(uow, person, programme, who)
         return profile_edit.screen(ctx, self._t(ctx.language))
-
-    async def _clear_pending(self, uow: Unit, person: Person) -> None:
-        raw = await uow.staff.load(person)
-        if raw and str(json.loads(raw).get("pending", "")).startswith(PENDING):
-            await uow.staff.clear(person)
 
     def language_of(self, who: Actor) -> str:
         return self.catalog.best_language(who.language_code, list(self.catalog.languages))

@@ -1,40 +1,39 @@
-"""Which flow typed text is for, from one look at the person's dialog stack.
+"""Which flow typed text is for, from the top frame of the person's dialog stack alone.
 
-What the person was asked decides: a coordinator's note, message or typed match (casework), a
-meeting's time, place or concern note (sessions), a supporter's profile field (profile), an
-answer to a survey (survey) — in that order, as a member of staff's question outranks a survey
-of their own. Anything else is the referrer's: a message to their coordinator, or an answer to
-the form. The look is inside the update's one transaction, so the flow it picks reads the same
-stack again from the unit's memory, not from disk.
+The frames are layered (conversations/dialogs.py): what a member of staff is in the middle of
+(a coordinator's case work, a meeting's time or place, a profile field) sits above a survey or
+the form, so a member of staff's question outranks a survey of their own; a sub-dialog on top
+(the language being chosen) waits for a press, and text goes to where the person was under it.
+With no frame, text is the referrer's: a message to their coordinator, or the form's opening
+(for a "stranger", someone the bot holds nothing about).
+The look is inside the update's one transaction, so the flow it picks reads the same stack
+again from the unit's memory, not from disk.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
+from conversations.dialogs import SUB, DialogName
 from storage import Store
 
-Owner = Literal["casework", "sessions", "profile", "survey", "referrer"]
+Owner = Literal["casework", "sessions", "profile", "survey", "form", "referrer", "stranger"]
+
+#: The flow that reads typed text for each dialog's frame.
+FLOWS: dict[DialogName, Owner] = {
+    "casework": "casework",
+    "meeting": "sessions",
+    "profile": "profile",
+    "survey": "survey",
+    "intake": "form",
+}
 
 
 async def owner(store: Store, telegram_id: int) -> Owner:
     async with store.unit() as uow:
         person = await uow.people.find(telegram_id)
-        if person is None:
-            return "referrer"
+        if person is None:  # nothing stored about them: the form's opening
+            return "stranger"
         stack = await uow.dialogs.load(person)
-    staff = stack.get("staff")
-    if staff is not None:
-        try:
-            pending = str(json.loads(staff.data).get("pending", ""))
-        except (ValueError, AttributeError):
-            pending = ""
-        if pending.startswith("session:"):
-            return "sessions"
-        if pending.startswith("profile:"):
-            return "profile"
-        return "casework"
-    if stack.get("survey") is not None:
-        return "survey"
-    return "referrer"
+    below = [f for f in stack.frames if f.dialog not in SUB]
+    return FLOWS.get(below[-1].dialog, "referrer") if below else "referrer"

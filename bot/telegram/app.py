@@ -30,6 +30,7 @@ from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
+from bot.services.sub_dialogs import SubDialogFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.settings import Settings, Webhook
@@ -199,6 +200,7 @@ class Runtime:
                 survey_flow,
                 support=SupportFlow(self.store, self.config, catalog, self.clock, wake),
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
+                sub_dialogs=SubDialogFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -29,12 +29,13 @@ from bot.services.reply import Reply
 from bot.telegram.handlers import checkins as checkins_handlers
 from bot.telegram.handlers import coordinator
 from bot.telegram.handlers import intake as intake_handlers
+from bot.telegram.handlers import language as language_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
 from bot.telegram.handlers import supporter as supporter_handlers
 from bot.telegram.handlers import surveys as survey_handlers
 from bot.telegram.replies import deliver
-from bot.telegram.wiring import services
+from bot.telegram.wiring import REPEATED, services
 
 log = logging.getLogger("peerdoor.router")
 
@@ -42,16 +43,29 @@ Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Awaitable[Reply | None]]
 
 
-def routed(handler: Handler) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
-    """Run `handler` inside the update's one transaction; send its reply after the commit."""
+def routed(
+    handler: Handler, repeats: bool = False
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """Run `handler` inside the update's one transaction; send its reply after the commit.
+
+    The update id is claimed here, once. An update applied before (Telegram delivered it
+    again) does not reach `handler` unless it shows something on a repeat (``repeats``: the
+    form shows where the person is, a list is shown again); those read `REPEATED`."""
 
     async def run(update: Update, context: Context) -> None:
         found = services(context)
         with found.store.counting() as began:
             async with found.store.unit() as uow:
-                await uow.updates.claim(update.update_id, found.flow.clock())
-                await checkins_handlers.seen(update, context)
-                reply = await handler(update, context)
+                first = await uow.updates.claim(update.update_id, found.flow.clock())
+                token = REPEATED.set(not first)
+                try:
+                    await checkins_handlers.seen(update, context)
+                    if first or repeats:
+                        reply = await handler(update, context)
+                    else:  # applied once already: answer a press, change nothing
+                        reply = Reply(keep_buttons=True)
+                finally:
+                    REPEATED.reset(token)
         log.debug("update.applied route=%s transactions=%d", handler.__name__, began[0])
         if reply is not None:
             await deliver(update, context, reply)
@@ -66,26 +80,29 @@ def register(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
 
-    def command(name: str | list[str], handler: Handler, where: filters.BaseFilter) -> None:
-        app.add_handler(CommandHandler(name, routed(handler), filters=where))
+    def command(
+        name: str | list[str], handler: Handler, where: filters.BaseFilter, repeats: bool = True
+    ) -> None:
+        app.add_handler(CommandHandler(name, routed(handler, repeats), filters=where))
 
-    def press(pattern: str | None, handler: Handler) -> None:
-        app.add_handler(CallbackQueryHandler(routed(handler), pattern=pattern))
+    def press(pattern: str | None, handler: Handler, repeats: bool = True) -> None:
+        app.add_handler(CallbackQueryHandler(routed(handler, repeats), pattern=pattern))
 
-    app.add_handler(ChatMemberHandler(routed(checkins_handlers.membership)))
+    # repeats=False: the use case does not claim the update again; a repeat never reaches it.
+    app.add_handler(ChatMemberHandler(routed(checkins_handlers.membership, repeats=True)))
     press(r"^k:", checkins_handlers.press)
     command("stop", checkins_handlers.stop, private)
-    press(r"^[rq]:", coordinator.press)
+    press(r"^[rq]:", coordinator.press, repeats=False)
     press(r"^f[0-9]*:", survey_handlers.press)
-    press(r"^m:", session_handlers.press)
-    command("sessions", session_handlers.people, private)
-    press(r"^[ps]:", supporter_handlers.press)
+    press(r"^m:", session_handlers.press, repeats=False)
+    command("sessions", session_handlers.people, private)  # a list: shown again
+    press(r"^[ps]:", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)
-    command("referral", coordinator.referral, private)
-    command("join", coordinator.join, private)
-    command("revoke", coordinator.revoke, private)
+    command("referral", coordinator.referral, private, repeats=False)
+    command("join", coordinator.join, private, repeats=False)
+    command("revoke", coordinator.revoke, private, repeats=False)
     command("status", coordinator.status, private)
     command("groupid", coordinator.group_id, groups)
     command("start", intake_handlers.start, private)
@@ -94,10 +111,14 @@ def register(app: Application) -> None:
     command("pause", intake_handlers.pause, private)
     command("exit", intake_handlers.quick_exit, private)
     command("privacy", intake_handlers.privacy, private)
-    command(["back", "cancel", "language", "help"], intake_handlers.command, private)
+    press(r"^l[0-9]+:", language_handlers.press, repeats=False)
+    command("language", language_handlers.command, private)  # the form's, unless in a survey
+    command(["back", "cancel", "help"], intake_handlers.command, private)
     text = private & filters.TEXT & ~filters.COMMAND
-    app.add_handler(MessageHandler(text, routed(intake_handlers.typed)))
+    app.add_handler(MessageHandler(text, routed(intake_handlers.typed, repeats=True)))
     press(None, intake_handlers.press)
     not_text = private & ~filters.TEXT & ~filters.StatusUpdate.ALL
-    app.add_handler(MessageHandler(not_text, routed(intake_handlers.not_text)))
-    app.add_handler(MessageHandler(private & filters.COMMAND, routed(intake_handlers.typed)))
+    app.add_handler(MessageHandler(not_text, routed(intake_handlers.not_text, repeats=True)))
+    app.add_handler(
+        MessageHandler(private & filters.COMMAND, routed(intake_handlers.typed, repeats=True))
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
@@ -10,12 +11,17 @@ from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
 from bot.services.sessions import SessionsFlow
+from bot.services.sub_dialogs import SubDialogFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from conversations.intake import Intake
 from storage import Store
 
 KEY = "peerdoor"
+
+#: Whether the update being handled was applied before (Telegram delivered it again): set by
+#: the router's one claim (bot/telegram/router.py), read by the handlers that see repeats.
+REPEATED: ContextVar[bool] = ContextVar("peerdoor_repeated", default=False)
 
 
 @dataclass
@@ -28,6 +34,7 @@ class Services:
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
+    sub_dialogs: SubDialogFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

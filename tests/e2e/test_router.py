@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.harness import BotFiles, drain, in_process
 
 APPLIED = re.compile(r"update\.applied route=(\w+) transactions=(\d+)")
 
@@ -81,3 +84,61 @@ async def test_an_update_delivered_twice_is_applied_once(
     assert await draft_of(bot, 5102) == before
     counts = [count for _, count in applied(caplog)]
     assert len(counts) == 5 and set(counts) == {1}, counts
+
+
+async def test_a_coordinators_claim_and_typed_note_each_make_one_write_transaction(
+    tmp_path: Path, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    person = emulator.user(5103, "Pat")
+    cora = emulator.user(CORA, "Cora")
+    async with in_process(files, emulator) as bot:
+        await cora.send("/start")  # a private chat with the bot, for the details
+        reference = await refer(person, None, files.config())
+        await group_notice(group, reference)
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="peerdoor.router")
+        await cora.press("Claim", chat=group)  # a coordinator's press
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+        await cora.press("Add a note", message=details)
+        await cora.wait_for(lambda m: "Type the note" in m.text)
+        await cora.send("Called, will ring back")  # a coordinator's typed note
+        await cora.wait_for(lambda m: "Note added" in m.text)
+        routes = applied(caplog)
+        async with bot.store.unit() as uow:
+            referral = await uow.referrals.by_reference(reference)
+            assert referral is not None
+            entries = await uow.thread.list(referral)
+    assert [route for route, _ in routes] == ["press", "press", "typed"], routes
+    assert all(count == 1 for _, count in routes), routes
+    assert [e.kind for e in entries] == ["note"]
+
+
+async def test_a_coordinators_press_delivered_twice_is_applied_once(
+    tmp_path: Path, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    person = emulator.user(5104, "Pat")
+    cora = emulator.user(CORA, "Cora")
+    async with in_process(files, emulator) as bot:
+        await cora.send("/start")  # a private chat with the bot, for the details
+        reference = await refer(person, None, files.config())
+        await group_notice(group, reference)
+        await cora.press("Claim", chat=group)
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+        await cora.press("Add a note", message=details)
+        asked = await cora.wait_for(lambda m: "Type the note" in m.text)
+        await cora.send("Left a voicemail")
+        added = await cora.wait_for(lambda m: "Note added" in m.text)
+        emulator.requeue_last(1)  # Telegram sends the typed note again
+        await drain(bot, emulator)
+        async with bot.store.unit() as uow:
+            referral = await uow.referrals.by_reference(reference)
+            assert referral is not None
+            entries = await uow.thread.list(referral)
+    assert [e.kind for e in entries] == ["note"]  # kept once
+    later_ones = [m for m in cora.bot_messages if m.message_id > added.message_id]
+    assert later_ones == [], [m.text for m in later_ones]
+    assert asked.message_id < added.message_id

@@ -8,6 +8,7 @@ upgrade meets is what is on disk at services running that release.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -45,3 +46,19 @@ async def put_legacy(store: Store, rows: list[tuple[Person, str, bytes]], now: d
                 (person.id, sealed, to_text(now)),
             )
             await conn.execute("DELETE FROM dialogs WHERE person_id = ?", (person.id,))
+
+
+async def put_main_staff_frame(store: Store, person: Person, data: bytes, now: datetime) -> None:
+    """The person's dialog row as the release with one "staff" frame left it: every member of
+    staff's state (a note, a meeting being planned, a profile field) in that one frame, told
+    apart by the prefix of its ``pending`` value, sealed under the dialog table's data."""
+    state = json.dumps({"frames": [{"dialog": "staff", "version": 1, "data": data.decode()}]})
+    async with store.unit() as uow:
+        key = await uow.keys.get(person.id)
+        sealed = key.seal("dialogs", "state", person.id, state.encode())
+        await store._conn.execute(
+            "INSERT INTO dialogs (person_id, state, updated_at, form, programme_tag)"
+            " VALUES (?, ?, ?, 0, NULL) ON CONFLICT (person_id) DO UPDATE SET"
+            " state = excluded.state, updated_at = excluded.updated_at",
+            (person.id, sealed, to_text(now)),
+        )

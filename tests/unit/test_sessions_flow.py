@@ -39,20 +39,20 @@ async def test_a_time_the_clocks_skip_is_asked_again(tmp_path: Path) -> None:
     store, flow, eid = await setup(tmp_path)
     sam = Sender(SUPPORTER, "en")
     try:
-        picker = await flow.press(sam, f"m:p:{eid}", 1)
+        picker = await flow.press(sam, f"m:p:{eid}")
         labels = [b.label for row in picker.prompts[0].buttons for b in row]
         assert labels[:3] == ["Today", "Tomorrow", "Mon 29 Mar"]
-        day = await flow.press(sam, f"m:d:{eid}:20270328", 2)
+        day = await flow.press(sam, f"m:d:{eid}:20270328")
         assert day.replace is not None and "What time on Sunday 28 March?" in day.replace.text
-        skipped = await flow.typed(sam, "01:30", 3)
+        skipped = await flow.typed(sam, "01:30")
         assert skipped is not None
         assert "The clocks change on Sunday 28 March" in skipped.prompts[0].text
-        ok = await flow.typed(sam, "02:30", 4)
+        ok = await flow.typed(sam, "02:30")
         assert ok is not None and "online or in person" in ok.prompts[0].text
-        online = await flow.press(sam, f"m:o:{eid}", 5)
+        online = await flow.press(sam, f"m:o:{eid}")
         assert online.replace is not None
         assert "Sunday 28 March at 02:30" in online.replace.text  # 01:30 UTC, summer time
-        saved = await flow.press(sam, f"m:s:{eid}", 6)
+        saved = await flow.press(sam, f"m:s:{eid}")
         assert saved.replace is not None and saved.replace.text.startswith("Saved:")
         async with store.unit() as uow:
             engagement = await uow.engagements.get(eid)
@@ -67,13 +67,13 @@ async def test_days_outside_the_picker_and_times_gone_are_refused(tmp_path: Path
     store, flow, eid = await setup(tmp_path)
     cora = Sender(COORDINATOR, "en")  # the holder may plan too
     try:
-        await flow.press(cora, f"m:p:{eid}", 1)
-        late = await flow.press(cora, f"m:d:{eid}:20270501", 2)  # beyond 14 days
+        await flow.press(cora, f"m:p:{eid}")
+        late = await flow.press(cora, f"m:d:{eid}:20270501")  # beyond 14 days
         assert late.notice is not None and "expired" in late.notice
-        await flow.press(cora, f"m:d:{eid}:20270327", 3)  # today
-        gone = await flow.typed(cora, "09:00", 4)
+        await flow.press(cora, f"m:d:{eid}:20270327")  # today
+        gone = await flow.typed(cora, "09:00")
         assert gone is not None and "already gone" in gone.prompts[0].text
-        unread = await flow.typed(cora, "soon", 5)
+        unread = await flow.typed(cora, "soon")
         assert unread is not None and "could not read" in unread.prompts[0].text
     finally:
         await store.close()
@@ -83,8 +83,8 @@ async def test_only_the_supporter_and_the_holder_may_plan(tmp_path: Path) -> Non
     store, flow, eid = await setup(tmp_path)
     try:
         for outsider in (STRANGER, PERSON):
-            refused = await flow.press(Sender(outsider, "en"), f"m:p:{eid}", outsider)
+            refused = await flow.press(Sender(outsider, "en"), f"m:p:{eid}")
             assert "cannot plan a meeting" in refused.prompts[0].text
-        assert await flow.typed(Sender(STRANGER, "en"), "18:30", 50) is None  # not asked
+        assert await flow.typed(Sender(STRANGER, "en"), "18:30") is None  # not asked
     finally:
         await store.close()

@@ -71,8 +71,9 @@ async def test_frames_come_and_go_and_an_empty_stack_leaves_no_row(tmp_path: Pat
             await uow.surveys.save_state(sam, b"survey", NOW)
         async with store.unit() as uow:
             stack = await uow.dialogs.load(sam)
-            assert [f.dialog for f in stack.frames] == ["intake", "staff", "survey"]
-            assert stack.top is not None and stack.top.dialog == "survey"
+            # a member of staff's frame sits above a survey (a question asked of them first)
+            assert [f.dialog for f in stack.frames] == ["intake", "survey", "casework"]
+            assert stack.top is not None and stack.top.dialog == "casework"
             await uow.drafts.delete(sam)
             await uow.staff.clear(sam)
         with sqlite3.connect(tmp_path / "p.db") as db:

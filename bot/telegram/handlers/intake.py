@@ -10,7 +10,7 @@ from bot.services.intake import IntakeFlow
 from bot.services.reply import Reply
 from bot.services.typed_route import owner
 from bot.telegram.handlers.who import actor, sender
-from bot.telegram.wiring import services
+from bot.telegram.wiring import REPEATED, services
 
 
 def _flow(context: ContextTypes.DEFAULT_TYPE) -> IntakeFlow:
@@ -45,17 +45,23 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     found = services(context)
     who = actor(update)
     reply = None
-    match await owner(found.store, who.telegram_id):
+    repeated = REPEATED.get()  # the form shows where the person is; the rest did it already
+    route = await owner(found.store, who.telegram_id)
+    match route:
+        case "casework" | "sessions" | "profile" if repeated:
+            reply = Reply()
         case "casework":
-            reply = await found.casework.typed(who, text, update.update_id)
+            reply = await found.casework.typed(who, text)
         case "sessions" if found.sessions is not None:
-            reply = await found.sessions.typed(sender(update), text, update.update_id)
+            reply = await found.sessions.typed(sender(update), text)
         case "profile" if found.support is not None:
-            reply = await found.support.typed(who, text, update.update_id)
+            reply = await found.support.typed(who, text)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
-    if reply is None:
-        reply = await found.casework.referrer_message(who, text, update.update_id)
+    if reply is None and route != "form":
+        reply = await found.casework.referrer_message(who, text, repeated)
+    if reply is None and repeated and route == "referrer":
+        reply = Reply()  # applied before (a note, a message): nothing to show again
     if reply is None:
         reply = await found.flow.typed(sender(update), text, update.update_id)
     return reply

@@ -19,10 +19,10 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> SessionsFlow:
 
 async def people(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/sessions: the people I support, their next meeting, and buttons to plan one."""
-    return await _flow(context).people(sender(update), update.update_id)
+    return await _flow(context).people(sender(update))
 
 
 async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """A session button (plan, day, where, save, cancel, log, reminders)."""
     assert update.callback_query is not None
-    return await _flow(context).press(sender(update), update.callback_query.data, update.update_id)
+    return await _flow(context).press(sender(update), update.callback_query.data)

@@ -21,7 +21,7 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> SupportFlow:
 
 async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/profile: what coordinators know about me; change it, pause, leave."""
-    return await _flow(context).profile(actor(update), update.update_id)
+    return await _flow(context).profile(actor(update))
 
 
 async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
@@ -33,7 +33,7 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     flow = _flow(context)
     who = actor(update)
     if isinstance(found, callbacks.ProfilePress | callbacks.SupportPress):
-        reply = await flow.press(who, found, update.update_id)
+        reply = await flow.press(who, found)
     else:  # unreadable: nothing happens
         _ = services(context).intake.translator(flow.language_of(who))
         reply = Reply(notice=screens.expired_notice(_), keep_buttons=True)

@@ -1,0 +1,238 @@
+"""Property tests for the dialog engine, beyond the form's own machine
+(tests/unit/test_intake_properties.py): for each dialog on the engine — a survey, the language
+sub-dialog, a coordinator's case work — any sequence of events never raises, a stale press
+(an older screen, another version) never changes the state, the screen number never goes
+down, and every state survives being stored and read back. Any callback data at all is either
+a press of one dialog or refused, never an error."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bot.config_file import load_config
+from bot.i18n import load_catalog
+from conversations import coordinating, engine, language_choice, surveys
+from conversations.coordinating import CaseState
+from conversations.engine import DIALOGS, ScreenPress
+from conversations.language_choice import LanguageState
+from conversations.matching import Suggestion
+from conversations.surveys import SurveyPress, SurveyState
+from tests.unit.test_intake_properties import odd_text
+
+EXAMPLE = load_config(Path(__file__).resolve().parents[2] / "bot" / "example_config.toml")
+PROGRAMME = EXAMPLE.programme("hiv")
+assert PROGRAMME is not None
+_ = load_catalog().translator("en")
+TODAY = date(2026, 11, 22)
+ACTIONS = st.sampled_from(["o", "t", "d", "i", "s", "b", "x", "L", "R", "pick", "share", "?"])
+ARGS = st.one_of(st.just(""), st.integers(-2, 12).map(str), st.sampled_from(["sv", "en", "²"]))
+SETTINGS = settings(
+    max_examples=60, stateful_step_count=30, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)  # fmt: skip
+
+
+class SurveyMachine(RuleBasedStateMachine):
+    """A survey (feedback or closing report) under any presses and typed text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: SurveyState | None = surveys.begin(PROGRAMME, "feedback", "e1", "en")
+
+    def _apply(self, out: surveys.Outcome) -> None:
+        before = self.state
+        assert before is not None
+        if not out.changed:
+            assert out.state == before  # "unchanged" really means unchanged
+            return
+        if out.state is not None:
+            assert out.state.screen >= before.screen  # the screen number never goes down
+        self.state = out.state
+
+    @rule(kind=st.sampled_from(["feedback", "closing"]))
+    @precondition(lambda self: self.state is None)
+    def again(self, kind: surveys.SurveyKind) -> None:
+        self.state = surveys.begin(PROGRAMME, kind, "e1", "sv")
+
+    @rule(text=odd_text)
+    @precondition(lambda self: self.state is not None)
+    def type_text(self, text: str) -> None:
+        assert self.state is not None
+        self._apply(surveys.handle(PROGRAMME, self.state, surveys.Typed(text), TODAY, _))
+
+    @rule(action=ACTIONS, arg=ARGS, stale=st.sampled_from(["no", "screen", "version"]))
+    @precondition(lambda self: self.state is not None)
+    def press(self, action: str, arg: str, stale: str) -> None:
+        state = self.state
+        assert state is not None
+        screen = state.screen - 1 if stale == "screen" else state.screen
+        version = 2 if stale == "version" else 1
+        event = SurveyPress(screen, action, arg, version)
+        out = surveys.handle(PROGRAMME, state, event, TODAY, _)
+        if stale != "no":
+            assert not out.changed and out.state == state and out.notice
+        self._apply(out)
+
+    @invariant()
+    def stored_and_read_back(self) -> None:
+        if self.state is not None:
+            assert SurveyState.from_bytes(self.state.to_bytes()) == self.state
+            for row in surveys.current(PROGRAMME, self.state, _).buttons:
+                for button in row:
+                    parsed = engine.parse(button.data)
+                    assert parsed is not None and parsed.dialog == "survey"
+                    assert engine.is_current("survey", parsed.version, parsed.screen,
+                                             self.state.screen)  # fmt: skip
+
+
+SurveyMachine.TestCase.settings = SETTINGS
+TestSurveyMachine = SurveyMachine.TestCase
+
+
+class LanguageMachine(RuleBasedStateMachine):
+    """The language sub-dialog, pushed again and again, under any presses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: LanguageState | None = None
+        self.shown = 0
+
+    @rule(after=st.integers(0, 50))
+    def push(self, after: int) -> None:
+        after = max(after, self.shown)  # pushed above the screen of the frame below
+        out = language_choice.start(after, ["en", "sv"], _)
+        assert out.state is not None and out.state.screen > self.shown
+        self.state, self.shown = out.state, out.state.screen
+        for row in out.prompts[0].buttons:
+            for button in row:
+                parsed = engine.parse(button.data)
+                assert parsed is not None and parsed.dialog == "language"
+
+    @rule(action=ACTIONS, arg=ARGS, stale=st.sampled_from(["no", "screen", "version"]))
+    def press(self, action: str, arg: str, stale: str) -> None:
+        screen = self.shown - 1 if stale == "screen" else self.shown
+        pressed = ScreenPress("language", 2 if stale == "version" else 1, screen, action, arg)
+        out = language_choice.press(self.state, pressed, _)
+        if stale != "no" or self.state is None:
+            assert out.state == self.state and out.notice and out.language is None
+        if out.language is not None:
+            assert self.state is not None and out.language in self.state.offered
+        self.state = out.state
+
+    @invariant()
+    def stored_and_read_back(self) -> None:
+        if self.state is not None:
+            assert LanguageState.from_data(self.state.to_data()) == self.state
+
+
+LanguageMachine.TestCase.settings = SETTINGS
+TestLanguageMachine = LanguageMachine.TestCase
+
+REFS = st.sampled_from(["PD-ABC123", "PD-XYZ789"])
+ANSWERS = {"name": "Robin", "age_band": "25-34", "languages": ["en"]}
+
+
+class CaseworkMachine(RuleBasedStateMachine):
+    """A coordinator's case work under any presses and typed text, on two referrals."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: CaseState | None = None
+        self.ctx = coordinating.Context(PROGRAMME, "en", _, ANSWERS)  # type: ignore[arg-type]
+
+    def _apply(self, out: coordinating.Outcome | None) -> None:
+        if out is None:  # not the coordinator's text: nothing decided
+            return
+        if out.notice is not None:  # stale: kind words, nothing done
+            assert out.effect is None and not out.changed
+        if not out.changed:
+            assert out.state == self.state  # "unchanged" really means unchanged
+            return
+        self.state = out.state
+
+    @rule(action=st.sampled_from(["note", "message", "match", "defer"]), ref=REFS)
+    def ask(self, action: str, ref: str) -> None:
+        self._apply(coordinating.ask(action, ref, self.ctx))
+
+    @rule(ref=REFS, arg=ARGS)
+    def toggle(self, ref: str, arg: str) -> None:
+        out = coordinating.toggle(self.state, ref, arg, self.ctx)
+        if self.state is None or self.state.pending != "defer" or self.state.reference != ref:
+            assert not out.changed and out.notice  # stale: kind words, nothing changes
+        self._apply(out)
+
+    @rule(ref=REFS)
+    def defer(self, ref: str) -> None:
+        out = coordinating.defer(self.state, ref)
+        assert isinstance(out.effect, coordinating.Defer) and out.state is None
+        if self.state is not None and self.state.reference == ref:
+            assert out.effect.resources == self.state.picked
+        self._apply(out)
+
+    @rule(text=odd_text)
+    def type_text(self, text: str) -> None:
+        self._apply(coordinating.typed(self.state, text, self.ctx))
+
+    @rule(ref=REFS, n=st.integers(0, 4))
+    def suggest(self, ref: str, n: int) -> None:
+        shown = [Suggestion(f"p{i}", f"S{i}" if i % 2 else "", 1, 1, 2) for i in range(n)]
+        self._apply(coordinating.suggested(ref, shown, self.ctx))
+
+    @rule(ref=REFS, action=st.sampled_from(["pick", "share", "offer", "?"]), arg=ARGS)
+    def choose(self, ref: str, action: str, arg: str) -> None:
+        out = coordinating.choose(self.state, ref, action, arg, self.ctx)
+        if self.state is None or self.state.pending != "choose" or self.state.reference != ref:
+            assert not out.changed and out.notice
+        if isinstance(out.effect, coordinating.Offer):
+            assert self.state is not None and out.effect.supporter in self.state.suggested
+            assert set(out.effect.share) <= {q.id for q in PROGRAMME.form}
+        self._apply(out)
+
+    @rule(yes=st.booleans(), private=st.booleans())
+    def revoke(self, yes: bool, private: bool) -> None:
+        self._apply(coordinating.revoke_answered(self.state, yes, private, self.ctx))
+
+    @rule()
+    def revoke_asked(self) -> None:
+        self.state = coordinating.revoke_asked("person-1", "supporter", "hiv")
+
+    @invariant()
+    def stored_and_read_back(self) -> None:
+        if self.state is not None:
+            assert CaseState.parse(self.state.to_bytes()) == self.state
+            if self.state.pending == "defer":
+                ids = [r.id for r in PROGRAMME.signposting]
+                assert self.state.picked == [i for i in ids if i in self.state.picked]
+
+
+CaseworkMachine.TestCase.settings = SETTINGS
+TestCaseworkMachine = CaseworkMachine.TestCase
+
+
+@given(st.one_of(st.text(max_size=70), st.from_regex(r"[a-z]?[0-9]{0,4}(:[^:]{0,12}){0,4}")))
+@settings(max_examples=400, deadline=None)
+def test_any_callback_data_is_a_dialogs_press_or_refused(data: str) -> None:
+    press = engine.parse(data)
+    if press is not None:
+        assert press.dialog in DIALOGS and 0 <= press.screen < 10**9 and press.action
+
+
+@given(
+    dialog=st.sampled_from(sorted(DIALOGS)),
+    screen=st.integers(0, 10**9 - 1),
+    action=st.sampled_from(["o", "L", "R", "pick"]),
+    arg=st.one_of(st.just(""), st.integers(0, 99).map(str), st.sampled_from(["sv"])),
+)
+def test_a_button_of_any_dialog_reads_back_as_made_and_is_current_only_on_its_screen(
+    dialog: engine.DialogName, screen: int, action: str, arg: str
+) -> None:
+    press = engine.parse(engine.button(dialog, screen, action, arg))
+    assert press == ScreenPress(dialog, DIALOGS[dialog].version, screen, action, arg)
+    assert engine.is_current(dialog, press.version, press.screen, screen)
+    assert not engine.is_current(dialog, press.version, press.screen, screen + 1)
+    assert not engine.is_current(dialog, press.version + 1, press.screen, screen)
