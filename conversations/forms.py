@@ -246,6 +246,13 @@ class Crisis(_Strict):
     )
 
 
+class TrainingItem(_Strict):
+    """A training module, or a check, a peer supporter needs before they are matched."""
+
+    id: Slug = Field(description="Short and never renamed once something is recorded against it.")
+    name: Localized = Field(description="What coordinators see, in each language.")
+
+
 class Programme(_Strict):
     """A peer support programme: its texts, its form and its rules."""
 
@@ -294,6 +301,24 @@ class Programme(_Strict):
         default_factory=list,
         max_length=10,
         description="What the supporter is asked at the end of support.",
+    )
+    training_modules: list[TrainingItem] = Field(
+        default_factory=list,
+        max_length=30,
+        description="The training a volunteer completes before they are suggested for anyone.",
+    )
+    checks: list[TrainingItem] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The checks a volunteer needs before they are matched (references, a "
+        "background check, a signed confidentiality agreement).",
+    )
+    supervision_every_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description="How often each active supporter should have supervision. One who is "
+        "overdue is marked in match suggestions and in /applicants. Unset: not tracked.",
     )
     privacy_version: str = Field(
         default="1",
@@ -369,6 +394,11 @@ class Programme(_Strict):
                     raise ValueError(
                         f"{name} ({q.id}): 'when', 'role' and 'match' are for the form"
                     )
+        for name in ("training_modules", "checks"):
+            items: list[TrainingItem] = getattr(self, name)
+            ids = [item.id for item in items]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{name}: ids must be unique")
         self._check_languages()
         return self
 
@@ -538,6 +568,9 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
                 fields.append((f"{name}[{i}] ({q.id}).hint", q.hint))
             for j, o in enumerate(q.options):
                 fields.append((f"{name}[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    for name in ("training_modules", "checks"):
+        for k, item in enumerate(getattr(programme, name)):
+            fields.append((f"{name}[{k}] ({item.id}).name", item.name))
     for k, src in enumerate(programme.sources):
         fields.append((f"sources[{k}] ({src.id}).name", src.name))
     for k, r in enumerate(programme.signposting):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
 from bot.services.reply import Reply
+from bot.services.supporter_records import eligible_supporters
 from conversations import callbacks, matching, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.casework import ask_text
@@ -99,7 +101,7 @@ class Matchmaker:
             picked = set(state.share) ^ {question.id}
             state.share = [q.id for q in programme.form if q.id in picked]
         elif action == "offer" and state.chosen >= 0:
-            return await self._offer(uow, coordinator, referral, state, _)
+            return await self._offer(uow, coordinator, referral, programme, state, _)
         else:
             return Reply(notice=screens.expired_notice(_))
         await uow.staff.save(coordinator, state.to_bytes(), self.clock())
@@ -118,9 +120,11 @@ class Matchmaker:
         lang: str,
         _: Translate,
     ) -> Reply:
-        """Supporters of the programme with a profile and not paused, ranked."""
-        people = await uow.supporters.ready(await uow.roles.holders("supporter", programme.id))
-        people = [p for p in people if p.id != referral.person_id]
+        """Supporters of the programme who may be matched (a profile, not paused; active,
+        trained and checked: bot.services.supporter_records), ranked."""
+        found = await eligible_supporters(uow, programme, self._today(programme))
+        late = {e.person.id for e in found if e.overdue}
+        people = [e.person for e in found if e.person.id != referral.person_id]
         loads = await uow.engagements.load([p.id for p in people])
         declined = {
             e.supporter_id
@@ -133,6 +137,7 @@ class Matchmaker:
                 Profile.from_bytes(await uow.supporters.profile(p)),
                 loads[p.id],
                 p.id in declined,
+                overdue=p.id in late,
             )
             for p in people
         ]
@@ -148,11 +153,20 @@ class Matchmaker:
         return Reply([supporting.suggestions(programme, referral.reference, shown, lang, _)])
 
     async def _offer(
-        self, uow: Unit, coordinator: Person, referral: Referral, state: Choosing, _: Translate
+        self,
+        uow: Unit,
+        coordinator: Person,
+        referral: Referral,
+        programme: Programme,
+        state: Choosing,
+        _: Translate,
     ) -> Reply:
         now = self.clock()
         supporter = await uow.people.get(state.suggested[state.chosen])
         if supporter is None or not await uow.supporters.ready([supporter]):
+            return Reply(notice=screens.expired_notice(_))
+        still = await eligible_supporters(uow, programme, self._today(programme))
+        if supporter.id not in {e.person.id for e in still}:  # training or checks undone
             return Reply(notice=screens.expired_notice(_))
         engagement = await uow.engagements.offer(
             referral, supporter, coordinator, json.dumps(state.share).encode(), now
@@ -174,6 +188,9 @@ class Matchmaker:
         )  # fmt: skip
         name = state.names[state.chosen] or _("(no name)")
         return Reply(replace=supporting.offered(referral.reference, name, _))
+
+    def _today(self, programme: Programme) -> date:
+        return self.clock().astimezone(ZoneInfo(programme.timezone)).date()
 
     async def _unoffer(
         self,

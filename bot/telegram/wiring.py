@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.services.applicants import ApplicantsFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
@@ -28,6 +29,7 @@ class Services:
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
+    applicants: ApplicantsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -20,6 +20,10 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> IntakeFlow:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/start [programme]: the welcome, or back to where the person stopped."""
     payload = context.args[0] if context.args else None
+    if payload is not None and payload.startswith("join-"):  # an invite link (/invite)
+        return await services(context).casework.join(
+            actor(update), payload.removeprefix("join-"), update.update_id
+        )
     reply = await _flow(context).start(sender(update), payload, update.update_id)
     checkins = services(context).checkins
     offer = await checkins.offer(sender(update)) if checkins is not None else None
@@ -52,6 +56,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.sessions.typed(sender(update), text, update.update_id)
         case "profile" if found.support is not None:
             reply = await found.support.typed(who, text, update.update_id)
+        case "applicants" if found.applicants is not None:
+            reply = await found.applicants.typed(who, text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
