@@ -47,7 +47,7 @@ class ApplicantsFlow(ServiceFlow):
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "applicants")
-            return Reply([await self._listing(uow, p, who) for p in desk[1]])
+            return Reply([await self._listing(uow, p, who) for p in desk[1]], protect=True)
 
     async def _listing(self, uow: Unit, programme: Programme, who: Actor) -> Prompt:
         lang = self.language_of(who)
