@@ -21,11 +21,13 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from conversations import callbacks
-from conversations.draft import Answer
-from conversations.forms import Programme, TrainingItem
+from conversations import callbacks, supporting
+from conversations.draft import Answer, Draft
+from conversations.forms import CHOICE_MATCHES, Programme, TrainingItem
 from conversations.i18n import Translate
+from conversations.matching import MAX_NAME, MAX_WORDS, Profile
 from conversations.prompts import Button, Prompt, bold, esc, italic, rows
+from conversations.screens import answer_text
 
 Stage = Literal["applied", "talked", "training", "checked", "active", "not_now", "withdrew"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
@@ -174,6 +176,24 @@ def typed_note(text: str, today: date) -> tuple[date, str] | None:
     if not text or len(text) > MAX_NOTE:
         return None
     return on, text
+
+
+def prefilled(programme: Programme, record: Record) -> Profile:
+    """A new supporter's first profile, from their application (theirs to change in /profile):
+    the name to use; the answers to questions with the ids of profile fields (languages,
+    availability, setting: only option ids the programme's form also matches on; area)."""
+    values: dict[str, object] = {"name": record.name[:MAX_NAME]}
+    for name in CHOICE_MATCHES:
+        given = record.answers.get(name)
+        picked = given if isinstance(given, list) else [given] if isinstance(given, str) else []
+        allowed = supporting.choices_for(programme, name)
+        kept = [str(v) for v in picked if v in allowed]
+        if kept:
+            values[name] = kept[0] if name == "gender" else kept
+    area = record.answers.get("area")
+    if isinstance(area, str):
+        values["area"] = area[:MAX_WORDS]
+    return Profile.model_validate(values)
 
 
 # -- callback data ------------------------------------------------------------------------------
@@ -334,6 +354,7 @@ def card(
                 else _("Next supervision by {date}")
             )
             lines.append(esc(text.format(date=due.isoformat())))
+    lines.extend(application_lines(programme, record, lang, _))
     for note in record.notes[-5:]:
         by = f" ({note.by})" if note.by else ""
         lines.append(f"{italic(note.on.isoformat() + by)} {esc(note.text)}")
@@ -351,6 +372,26 @@ def card(
         (Button(_("All volunteers"), button("list", applicant)),),
     )
     return Prompt("\n".join(lines), keyboard)
+
+
+def application_form(programme: Programme) -> Programme | None:
+    """The programme as its volunteer application asks it (None: it has none)."""
+    name = next((n for n, q in programme.questionnaires.items() if q.purpose == "volunteer"), None)
+    return programme.asking(name) if name is not None else None
+
+
+def application_lines(programme: Programme, record: Record, lang: str, _: Translate) -> list[str]:
+    """What they said when they applied, question by question (for coordinators only)."""
+    asked = application_form(programme)
+    if asked is None or not record.answers:
+        return []
+    draft = Draft(programme=programme.id, language=lang, answers=record.answers)
+    lines = [bold(_("Their application"))]
+    for q in asked.form:
+        if q.answerable and q.id in record.answers:
+            label = asked.text(q.text, lang)
+            lines.append(f"{italic(label)}\n{esc(answer_text(asked, draft, q, _))}")
+    return lines
 
 
 def items_screen(
@@ -475,4 +516,32 @@ def welcome(programme: Programme, lang: str, _: Translate) -> Prompt:
             ]
         ),
         ((Button(_("My profile"), callbacks.profile("show")),),),
+    )
+
+
+def application_received(programme: Programme, lang: str, _: Translate) -> Prompt:
+    """For the volunteer, once their application is sent."""
+    return Prompt(
+        "\n\n".join(
+            [
+                esc(_("Thank you. Your answers are sent.")),
+                esc(
+                    _(
+                        "A coordinator of {programme} will get in touch to talk it through. "
+                        "To delete everything, type /delete."
+                    ).format(programme=programme.text(programme.name, lang))
+                ),
+            ]
+        )
+    )
+
+
+def new_applicant(programme: Programme, lang: str, _: Translate) -> Prompt:
+    """For each coordinator: someone applied (nothing about them here)."""
+    return Prompt(
+        esc(
+            _("Someone applied to volunteer with {programme}. See /applicants.").format(
+                programme=programme.text(programme.name, lang)
+            )
+        )
     )

@@ -157,7 +157,7 @@ class Source(_Strict):
 
 #: What happens when a questionnaire is sent (bot/services/submissions.py has one handler each).
 #: ``referral`` is the programme's own ``form``; the others are named questionnaires.
-Purpose = Literal["referral", "professional"]
+Purpose = Literal["referral", "professional", "volunteer"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 #: The name of the programme's own referral form among its questionnaires.
 MAIN_FORM = "form"

@@ -232,6 +232,17 @@ async def supporter_welcome(ctx: Context) -> Rendered | None:
     )
 
 
+async def new_applicant(ctx: Context) -> Rendered | None:
+    """A coordinator: someone applied to volunteer (the programme only; the rest in private)."""
+    programme = ctx.config.programme(str((await ctx.payload()).get("programme", "")))
+    if programme is None:
+        raise Discard("no_programme")
+    target = ctx.to
+    return Rendered(
+        ctx.targets, applicants.new_applicant(programme, target.language, ctx.t(target.language))
+    )
+
+
 #: One renderer per kind of bot.delivery.kinds.KINDS.
 RENDERERS: Mapping[str, Renderer] = {
     kinds.NOTICE: notice,
@@ -254,5 +265,6 @@ RENDERERS: Mapping[str, Renderer] = {
     kinds.SUPPORT_ENDED: support_ended,
     kinds.CLOSING_RECEIVED: closing_received,
     kinds.SUPPORTER_WELCOME: supporter_welcome,
+    kinds.NEW_APPLICANT: new_applicant,
     **session_renderers.RENDERERS,
 }

@@ -26,7 +26,7 @@ from conversations import applicants, casework, screens
 from conversations.applicants import Press, Record, Row, Stage
 from conversations.forms import Programme
 from conversations.i18n import Translate
-from conversations.matching import MAX_NAME, Profile
+from conversations.matching import Profile
 from conversations.prompts import Prompt
 from storage import Person, Unit
 from storage.applicants import Applicant
@@ -209,7 +209,9 @@ class ApplicantsFlow(ServiceFlow):
         assert person is not None  # the row goes with the person
         await uow.roles.grant(person, "supporter", programme.id, now)
         if await uow.supporters.profile(person) is None:
-            await uow.supporters.save(person, prefilled(programme, record).to_bytes(), now)
+            await uow.supporters.save(
+                person, applicants.prefilled(programme, record).to_bytes(), now
+            )
         await uow.outbox.add(
             kinds.SUPPORTER_WELCOME,
             recipient=person,
@@ -354,12 +356,6 @@ class ApplicantsFlow(ServiceFlow):
 
     def _t(self, language: str) -> Translate:
         return self.catalog.translator(language)
-
-
-def prefilled(programme: Programme, record: Record) -> Profile:
-    """A supporter's first profile, from what they said in their application (theirs to
-    change in /profile): the name to use."""
-    return Profile(name=record.name[:MAX_NAME])
 
 
 def _stage(value: str) -> Stage:

@@ -21,7 +21,15 @@ from conversations import applicants
 from conversations.applicants import Record
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, write_config
-from tests.e2e.harness import BotFiles, MovableClock, drained, in_process, later
+from tests.e2e.harness import (
+    BotFiles,
+    MovableClock,
+    consent,
+    drained,
+    fill_form,
+    in_process,
+    later,
+)
 from tests.e2e.test_supporters_match import contacted_referral
 
 SAM, VERA, IRIS, MALLORY = 8201, 8202, 8203, 8204
@@ -288,3 +296,78 @@ async def test_forged_presses_and_people_without_the_role_change_nothing(
     await drained(emulator)
     assert iris.callback_answers[-1].text == NOT_A_COORDINATOR
     assert stage_of(files, applicant) == "applied"
+
+
+VOLUNTEER_PLAN: dict[str, object] = {
+    "name": "Vera",
+    "contact": "CANARYCONTACT 07700 900123",
+    "languages": ["English", "Swedish"],
+    "availability": ["Weekends"],
+    "setting": ["Online", "In person"],
+    "area": "Hove",
+    "why": "CANARYWHY someone helped me once",
+    "lived_experience": "CANARYLIVED since 2019",
+}
+
+
+async def apply(vera: ScriptedUser, files: BotFiles) -> None:
+    """The volunteer's link, its privacy notice, the application, Send."""
+    hiv = files.config().programme("hiv")
+    assert hiv is not None
+    asked = hiv.asking("volunteer")
+    assert asked is not None
+    await consent(vera, "hiv-volunteer")
+    await fill_form(vera, asked, VOLUNTEER_PLAN)
+    await vera.press("Send my form")
+    await vera.wait_for(lambda m: m.text.startswith("Thank you. Your answers are sent."))
+
+
+async def test_application_by_link_becomes_an_active_supporter_with_a_profile(
+    service: tuple[BotFiles, Runtime, MovableClock], emulator: BotApiEmulator
+) -> None:
+    files, _runtime, _clock = service
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/applicants")
+    await cora.wait_for(lambda m: "Nobody yet." in m.text)
+    vera = emulator.user(VERA, "Vera")
+    await apply(vera, files)
+    told = await cora.wait_for(lambda m: m.text.startswith("Someone applied to volunteer"))
+    assert "Vera" not in told.text and "See /applicants" in told.text
+    card = await card_of(cora, emulator, "Vera")
+    assert "Vera · Applied" in card.text and "Their application" in card.text
+    assert "CANARYLIVED since 2019" in card.text and "English, Swedish" in card.text
+    assert card.protect_content
+    for label in ("We talked", "Starts training"):
+        await cora.press(label, message=card)
+        await emulator.wait_until(lambda label=label: label not in card.button_texts, what=label)
+    await tick(cora, emulator, card, "Checks", ["Two references"])
+    await tick(cora, emulator, card, "Training", ["Peer support basics", "Keeping safe"])
+    await cora.press("Checks are done", message=card)
+    await emulator.wait_until(lambda: card.text.startswith("Vera · Checks done"), what="checked")
+    await cora.press("Make them a supporter", message=card)
+    await emulator.wait_until(lambda: card.text.startswith("Vera · Active"), what="active")
+
+    welcome = await vera.wait_for(lambda m: m.text.startswith("Welcome. You are now"))
+    await vera.press("My profile", message=welcome)
+    await emulator.wait_until(lambda: "Your supporter profile" in welcome.text, what="profile")
+    for line in ("Name: Vera", "Languages: English, Swedish", "Free: Weekends", "Area: Hove"):
+        assert line in welcome.text
+    assert "Meet: Online, In person" in welcome.text
+    await drained(emulator)
+    raw = files.raw_bytes()
+    for canary in (b"CANARYCONTACT", b"CANARYWHY", b"CANARYLIVED"):
+        assert canary not in raw
+
+
+async def test_delete_erases_the_application(
+    service: tuple[BotFiles, Runtime, MovableClock], emulator: BotApiEmulator
+) -> None:
+    files, _runtime, _clock = service
+    vera = emulator.user(VERA, "Vera")
+    await apply(vera, files)
+    assert stages(files) == ["applied"]
+    await vera.send("/delete")
+    await vera.wait_for(lambda m: m.text.startswith("Delete everything?"))
+    await vera.press("Yes, delete everything")
+    await vera.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
+    assert stages(files) == []
