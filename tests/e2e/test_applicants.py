@@ -366,8 +366,12 @@ async def test_delete_erases_the_application(
     vera = emulator.user(VERA, "Vera")
     await apply(vera, files)
     assert stages(files) == ["applied"]
+    await vera.send("/mydata")
+    copy = await vera.wait_for(lambda m: "Volunteering: Side by Side peer support" in m.text)
+    assert "Step: Applied" in copy.text and "CANARYLIVED since 2019" in copy.text
+    assert copy.protect_content
     await vera.send("/delete")
-    await vera.wait_for(lambda m: m.text.startswith("Delete everything?"))
+    await vera.wait_for(lambda m: (m.text or "").startswith("Delete everything?"))
     await vera.press("Yes, delete everything")
     await vera.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
     assert stages(files) == []
