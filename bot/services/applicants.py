@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
+from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.reply import Reply
@@ -332,7 +333,14 @@ class ApplicantsFlow(ServiceFlow):
             for p in self.config.programmes
             if await has_role(uow, self.config, person, "coordinator", p.id)
         ]
-        return (person, programmes) if programmes else None
+        if not programmes:
+            return None
+        prefs = await preferences.load(uow, person)
+        language = self.language_of(who)
+        if prefs.language != language:  # what the bot later writes to them comes in it
+            prefs.language = language
+            await preferences.save(uow, person, prefs, self.clock())
+        return person, programmes
 
     async def _refuse(self, uow: Unit, who: Actor, action: str) -> Reply:
         named = action if action in applicants.ACTIONS | {"applicants", "invite"} else "unknown"

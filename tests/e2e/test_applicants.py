@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import load_catalog
 from bot.telegram.app import Runtime
 from conversations import applicants
 from conversations.applicants import Record
@@ -87,9 +88,11 @@ async def invite_from_bot(cora: ScriptedUser, role: str = "supporter") -> str:
     return next(line for line in made.text.split("\n\n") if line.count("-") == 2)
 
 
-async def card_of(cora: ScriptedUser, emulator: BotApiEmulator, name: str) -> StoredMessage:
+async def card_of(
+    cora: ScriptedUser, emulator: BotApiEmulator, name: str, heading: str = "Volunteers:"
+) -> StoredMessage:
     await cora.send("/applicants")
-    listing = await cora.wait_for(lambda m: m.text.startswith("Volunteers:"))
+    listing = await cora.wait_for(lambda m: m.text.startswith(heading))
     await cora.press(name, message=listing)
     await emulator.wait_until(lambda: listing.text.startswith(f"{name} ·"), what="card")
     return listing
@@ -375,3 +378,34 @@ async def test_delete_erases_the_application(
     await vera.press("Yes, delete everything")
     await vera.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
     assert stages(files) == []
+
+
+async def test_in_swedish_the_application_and_the_coordinator_screens(
+    service: tuple[BotFiles, Runtime, MovableClock], emulator: BotApiEmulator
+) -> None:
+    files, _runtime, _clock = service
+    sv = load_catalog().translator("sv")
+    hiv = files.config().programme("hiv")
+    assert hiv is not None
+    asked = hiv.asking("volunteer")
+    assert asked is not None
+    cora = emulator.user(CORA, "Cora", language_code="sv")
+    await cora.send("/applicants")
+    await cora.wait_for(lambda m: m.text.startswith("Volontärer:"))
+    astrid = emulator.user(VERA, "Astrid", language_code="sv")
+    await consent(astrid, "hiv-volunteer", agree=sv("Yes, I agree"))
+    plan = {
+        q.id: [asked.text(q.options[0].label, "sv")] if q.kind == "multi" else "Astrid"
+        for q in asked.form
+        if q.required
+    }
+    labels = {"skip_label": sv("Skip"), "prefer_label": sv("Prefer not to say")}
+    await fill_form(astrid, asked, plan, "sv", done=sv("Done"), **labels)
+    await astrid.press(sv("Send my form"))
+    await astrid.wait_for(lambda m: m.text.startswith("Tack. Dina svar är skickade."))
+    await cora.wait_for(lambda m: m.text.startswith("Någon har ansökt om att bli volontär"))
+    card = await card_of(cora, emulator, "Astrid", "Volontärer:")
+    assert card.text.startswith("Astrid · Har ansökt") and "Deras ansökan" in card.text
+    assert {"Vi har pratat", "Utbildning", "Kontroller"} <= set(card.button_texts)
+    english = ("Applied", "Their application", "We talked", "Training:", "Checks:")
+    assert not any(word in card.text for word in english)
