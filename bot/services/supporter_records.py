@@ -52,3 +52,15 @@ async def joined_by_invite(
         return
     record = applicants.move(Record(name=name[:MAX_NAME]), "active", now.date(), "")
     await uow.applicants.create(person, programme_id, "active", record.to_bytes(), now)
+
+
+async def stopped(uow: Unit, person: Person, programme_id: str, now: datetime) -> None:
+    """A supporter left the team or had the role taken away: their record goes from "active"
+    to "withdrew" (dated), so /applicants does not show them as active. "Open again" is not
+    offered from there: a new application or invite brings them back."""
+    applicant = await uow.applicants.of(person, programme_id)
+    if applicant is None or applicant.stage != "active":
+        return
+    record = Record.from_bytes(await uow.applicants.record(applicant))
+    record = applicants.move(record, "withdrew", now.date(), "")
+    await uow.applicants.save(applicant, record.to_bytes(), now, stage="withdrew")

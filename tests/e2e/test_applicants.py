@@ -126,7 +126,7 @@ async def test_invited_supporter_is_suggested_only_once_trained_and_checked(
     code = await invite_from_bot(cora)
     assert ("invite:supporter", "hiv") in audit(files)
     sam = emulator.user(SAM, "Sam")
-    await sam.send(f"/join {code}")
+    await sam.send(f"/start join-{code}")  # the link the invite gives
     await sam.wait_for(lambda m: "peer supporter" in m.text)
     assert stages(files) == ["active"]  # a record to keep their training in
 
@@ -181,6 +181,15 @@ async def test_invited_supporter_is_suggested_only_once_trained_and_checked(
     assert ("applicant:supervision", "hiv") in audit(files)
     assert not any("boundaries" in (d or "") for _, d in audit(files))
     assert b"boundaries" not in files.raw_bytes()  # sealed
+
+    # leaving the team: no longer listed as active
+    await sam.send("/profile")
+    mine = await sam.wait_for(lambda m: "Your supporter profile" in m.text)
+    await sam.press("Leave the team", message=mine)
+    await emulator.wait_until(lambda: "Leave the supporter team?" in mine.text, what="confirm")
+    await sam.press("Yes, leave", message=mine)
+    await emulator.wait_until(lambda: "You have left the team" in mine.text, what="left")
+    assert stages(files) == ["withdrew"]
 
 
 async def seed_applicant(runtime: Runtime, telegram_id: int, name: str) -> str:
