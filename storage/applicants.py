@@ -109,6 +109,14 @@ class ApplicantRepo:
         )
         return [_applicant(r) for r in rows]
 
+    async def stage_counts(self, programme_id: str) -> dict[str, int]:
+        """How many volunteers of the programme are at each stage now (plain columns only)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT stage, count(*) FROM applicants WHERE programme_tag = ? GROUP BY stage",
+            (self._lookup.programme(programme_id),),
+        )
+        return {str(stage): int(n) for stage, n in rows}
+
     async def programme_id(self, applicant: Applicant, candidates: Sequence[str]) -> str | None:
         """Which of ``candidates`` the volunteer's programme is (None: none of them)."""
         rows = list(

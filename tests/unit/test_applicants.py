@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config_file import load_config
+from bot.ops import report, report_html
 from conversations import applicants
 from conversations.applicants import MOVES, PIPELINE, Note, Record
 from conversations.forms import Programme
@@ -152,3 +153,25 @@ async def test_erasing_the_volunteer_removes_their_record(store: Store) -> None:
     async with store.unit() as u:
         assert await u.applicants.get(made.id) is None
         assert await u.applicants.in_programme("hiv") == []
+
+
+async def test_the_report_counts_volunteers_by_step_and_hides_small_numbers(store: Store) -> None:
+    hiv = EXAMPLE.programme("hiv")
+    assert hiv is not None
+    folk = await people(store, *range(500, 512))
+    async with store.unit() as u:
+        for i, person in enumerate(folk):
+            stage = "applied" if i < 7 else "training" if i < 10 else "active"
+            record = Record(name="CANARY-REPORT").to_bytes()
+            assert await u.applicants.create(person, "hiv", stage, record, T0) is not None
+    found = await report.gather(store, [hiv], since=None, until=TODAY, now=T0)
+    (section,) = found.programmes
+    assert section.volunteers == [7, 0, 3, 0, 2, 0, 0]  # STAGES order
+    page = report_html._volunteers(section, 5)
+    assert "CANARY" not in page
+    assert '<tr id="hiv-volunteers-applied"><td>applied</td><td class="n">7</td>' in page
+    assert '<tr id="hiv-volunteers-training"><td>in training</td><td class="n">&lt;5</td>' in page
+    assert (
+        '<tr id="hiv-volunteers-active"><td>active supporters</td><td class="n">&lt;5</td>' in page
+    )
+    assert '<td class="n">12</td>' in page  # the total
