@@ -10,6 +10,7 @@ someone who is not a coordinator and a coordinator whose role was taken away cha
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.e2e.harness import (
     in_process,
     later,
 )
+from tests.e2e.test_router import applied
 from tests.e2e.test_supporters_match import contacted_referral
 
 SAM, VERA, IRIS, MALLORY = 8201, 8202, 8203, 8204
@@ -204,8 +206,11 @@ async def seed_applicant(runtime: Runtime, telegram_id: int, name: str) -> str:
 
 
 async def test_pipeline_to_active_makes_a_supporter(
-    service: tuple[BotFiles, Runtime, MovableClock], emulator: BotApiEmulator
+    service: tuple[BotFiles, Runtime, MovableClock],
+    emulator: BotApiEmulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="peerdoor.router")
     files, runtime, _clock = service
     applicant = await seed_applicant(runtime, VERA, "Vera")
     vera = emulator.user(VERA, "Vera")
@@ -259,6 +264,10 @@ async def test_pipeline_to_active_makes_a_supporter(
     assert "applicant:active" in moves and "applicant:note" in moves
     raw = files.raw_bytes()
     assert b"calm on the phone" not in raw and b"Vera" not in raw
+    # /applicants, each press and each typed note: one write transaction per update
+    routes = applied(caplog)
+    assert {"listing", "press", "typed"} <= {route for route, _ in routes}
+    assert all(count == 1 for _, count in routes), routes
 
 
 async def test_forged_presses_and_people_without_the_role_change_nothing(
