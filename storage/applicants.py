@@ -117,6 +117,16 @@ class ApplicantRepo:
         )
         return {str(stage): int(n) for stage, n in rows}
 
+    async def prune(self, programme_id: str, before: datetime) -> int:
+        """Forget volunteers of the programme who withdrew or were told "not now" and have not
+        moved since before ``before`` (their sealed record goes with the row); how many."""
+        async with self._conn.execute(
+            "DELETE FROM applicants WHERE programme_tag = ? AND stage IN ('not_now', 'withdrew')"
+            " AND updated_at < ?",
+            (self._lookup.programme(programme_id), to_text(before)),
+        ) as cursor:
+            return int(cursor.rowcount)
+
     async def programme_id(self, applicant: Applicant, candidates: Sequence[str]) -> str | None:
         """Which of ``candidates`` the volunteer's programme is (None: none of them)."""
         rows = list(

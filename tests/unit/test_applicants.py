@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config_file import load_config
-from bot.ops import report, report_html
+from bot.ops import maintenance, report, report_html
 from conversations import applicants
 from conversations.applicants import MOVES, PIPELINE, Note, Record
 from conversations.forms import Programme
@@ -175,3 +175,22 @@ async def test_the_report_counts_volunteers_by_step_and_hides_small_numbers(stor
         '<tr id="hiv-volunteers-active"><td>active supporters</td><td class="n">&lt;5</td>' in page
     )
     assert '<td class="n">12</td>' in page  # the total
+
+
+async def test_the_purge_forgets_volunteers_who_stopped_a_retention_period_ago(
+    store: Store,
+) -> None:
+    stopped, resting, applying = await people(store, 600, 601, 602)
+    async with store.unit() as u:
+        for person, stage in ((stopped, "withdrew"), (resting, "not_now"), (applying, "applied")):
+            assert await u.applicants.create(person, "hiv", stage, b"{}", T0) is not None
+    later = T0 + timedelta(days=_HIV.retention.closed_days - 1)
+    async with store.unit() as u:
+        moved = await u.applicants.of(resting, "hiv")
+        assert moved is not None
+        assert await u.applicants.save(moved, b"{}", later)  # "not now" again, recently
+    await maintenance.purge(store, EXAMPLE, T0 + timedelta(days=_HIV.retention.closed_days + 1))
+    async with store.unit() as u:
+        assert await u.applicants.of(stopped, "hiv") is None
+        assert await u.applicants.of(resting, "hiv") is not None
+        assert await u.applicants.of(applying, "hiv") is not None  # still in the pipeline
