@@ -22,7 +22,7 @@ from bot.telegram.app import Runtime
 from conversations import applicants
 from conversations.applicants import Record
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
-from tests.e2e.coordination import CORA, write_config
+from tests.e2e.coordination import CORA, DIANA, write_config
 from tests.e2e.harness import (
     BotFiles,
     MovableClock,
@@ -302,6 +302,22 @@ async def test_forged_presses_and_people_without_the_role_change_nothing(
         EXPIRED,
     ]
     assert stage_of(files, applicant) == "applied"
+
+    # a coordinator of another programme: nothing of this one
+    diana = emulator.user(DIANA, "Diana")
+    await diana.send("/applicants")
+    theirs = await diana.wait_for(lambda m: m.text.startswith("Volunteers:"))
+    assert "Vera" not in theirs.text
+    await diana.press_data(f"v:to:{applicant}:talked", message=theirs)
+    await drained(emulator)
+    assert diana.callback_answers[-1].text == EXPIRED
+    await diana.send("/invite supporter hiv")  # not her programme
+    usage = await diana.wait_for(lambda m: m.text.startswith("Write /invite supporter"))
+    assert usage.text.endswith(": diabetes")
+    await cora.send("/invite")
+    await cora.wait_for(lambda m: m.text.startswith("Write /invite supporter"))
+    assert stage_of(files, applicant) == "applied"
+    assert ("refused:applicant:to", "not_found") in audit(files)
 
     # a coordinator by invite, then revoked: her buttons stop working at once
     code = await invite_from_bot(cora, "coordinator")
