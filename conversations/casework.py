@@ -376,6 +376,8 @@ def coordinator_help(_: Translate) -> Prompt:
         _("/mine — the referrals you hold"),
         _("/referral CODE — open one referral"),
         _("/revoke ID — take someone's role away (you confirm first)"),
+        _("/applicants — volunteers: their steps, training, checks and supervision"),
+        _("/invite supporter PROGRAMME — a one-time code to join (or coordinator)"),
         _("Match on a referral — suggested peer supporters, best fit first"),
         _("Claim referrals with the button in the group. Details come here, in private."),
     ]

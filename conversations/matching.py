@@ -78,6 +78,7 @@ class Candidate:
     profile: Profile
     live: int  # engagements offered or accepted now
     declined_before: bool = False  # they already said no to this referral
+    overdue: bool = False  # their supervision is overdue (shown, not ranked on)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,8 @@ def suggest(wanted: Wish, candidate: Candidate) -> Suggestion:
     reasons.append(Reason("room", (str(free), str(p.capacity)), good=free > 0))
     if candidate.declined_before:
         reasons.append(Reason("declined", (), good=False))
+    if candidate.overdue:
+        reasons.append(Reason("supervision", (), good=False))
     return Suggestion(
         candidate.person_id,
         p.name,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from conversations import supporting, surveys
+from conversations import applicants, supporting, surveys
 from conversations.casework import status_name
 from conversations.draft import Answer, Draft
 from conversations.forms import Programme, Question
@@ -101,6 +101,17 @@ class Holding:
     draft: DraftCopy | None
     referrals: list[ReferralCopy]
     profile: dict[str, Any] | None = None  # a peer supporter's own profile
+    volunteering: list[VolunteerCopy] = field(default_factory=list)  # applications (issue 15)
+
+
+@dataclass(frozen=True)
+class VolunteerCopy:
+    """A volunteer's record in one programme: their application, steps, training, notes."""
+
+    programme_id: str | None
+    programme: Programme | None
+    stage: str
+    record: applicants.Record
 
 
 # -- the readable summary --------------------------------------------------------------------
@@ -111,6 +122,7 @@ def summary(holding: Holding, _: Translate) -> list[Prompt]:
     blocks = [_overview(holding, _)]
     if holding.profile is not None:
         blocks.append(_profile_block(holding.profile, _))
+    blocks += [_volunteer_block(v, holding.language, _) for v in holding.volunteering]
     if holding.draft is not None:
         blocks += _draft_blocks(holding.draft, holding.language, _)
     for referral in holding.referrals:
@@ -151,6 +163,30 @@ def _profile_block(profile: dict[str, Any], _: Translate) -> str:
             esc(_("You are paused: coordinators will not suggest you for now."))
             if profile["paused"]
             else esc(_("Coordinators can suggest you for new people."))
+        )
+    return "\n".join(lines)
+
+
+def _volunteer_block(copy: VolunteerCopy, lang: str, _: Translate) -> str:
+    programme, record = copy.programme, copy.record
+    name = programme.text(programme.name, lang) if programme else (copy.programme_id or "")
+    lines = [bold(_("Volunteering: {programme}").format(programme=name))]
+    lines.append(esc(_("Step: {step}").format(step=applicants.stage_label(copy.stage, _))))
+    if programme is not None:
+        lines += applicants.application_lines(programme, record, lang, _)
+        names = {i.id: programme.text(i.name, lang) for i in programme.training_modules}
+        names |= {i.id: programme.text(i.name, lang) for i in programme.checks}
+    else:
+        names = {}
+    for key, done in (("training", record.modules), ("checks", record.checks)):
+        for item, on in done.items():
+            label = _("Training done") if key == "training" else _("Check done")
+            lines.append(esc(f"{label}: {names.get(item, item)}, {on.isoformat()}"))
+    for note in record.supervision:
+        lines.append(esc(_("Supervision on {date}: {note}").format(date=note.on, note=note.text)))
+    for note in record.notes:
+        lines.append(
+            esc(_("Coordinator's note, {date}: {note}").format(date=note.on, note=note.text))
         )
     return "\n".join(lines)
 
@@ -294,6 +330,15 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
     }
     if holding.profile is not None:
         data["supporter_profile"] = holding.profile
+    if holding.volunteering:
+        data["volunteering"] = [
+            {
+                "programme": v.programme_id,
+                "stage": v.stage,
+                **v.record.model_dump(mode="json"),
+            }
+            for v in holding.volunteering
+        ]
     if holding.draft is not None:
         d, p = holding.draft.draft, holding.draft.programme
         data["unfinished_form"] = {

@@ -216,6 +216,8 @@ def reason_text(programme: Programme, reason: Reason, lang: str, _: Translate) -
             if reason.good
             else _("no places free")
         )
+    elif code == "supervision":
+        text = _("supervision overdue")
     else:
         text = _("said no to this one before")
     return mark + text
@@ -238,8 +240,8 @@ def suggestions(
                 esc(_("No peer supporters are ready in this programme yet.")),
                 italic(
                     _(
-                        "Invite them with: peerdoor invite supporter. They join with /join "
-                        "and fill in /profile."
+                        "Only active supporters whose training and checks are recorded are "
+                        "suggested: see /applicants. Invite one with /invite supporter."
                     )
                 ),
             ]

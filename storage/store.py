@@ -13,6 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import crashpoints, db
+from storage.applicants import ApplicantRepo
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.dialogs import DialogRepo, move_legacy_states
@@ -96,6 +97,7 @@ class Unit:
         self.engagements = EngagementRepo(conn, keys)
         self.sessions = SessionRepo(conn, keys)
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
+        self.applicants = ApplicantRepo(conn, keys, lookup)  # volunteers (issue 15)
 
 
 @asynccontextmanager

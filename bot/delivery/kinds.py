@@ -38,6 +38,8 @@ SESSION_LOG = "session_log"  # the supporter, after a session: happened / did no
 CONCERN = "concern"  # the holder, at once: a supporter logged a concern (never its words)
 FEEDBACK = "feedback"  # the person, at the end of support: the short survey
 CLOSING_REPORT = "closing_report"  # the supporter, at the end of support
+SUPPORTER_WELCOME = "supporter_welcome"  # a volunteer made active: welcome, and /profile
+NEW_APPLICANT = "new_applicant"  # each coordinator: someone applied to volunteer (no name)
 SUPPORT_ENDED = "support_ended"  # the holder: the supporter said support ended (reference only)
 CLOSING_RECEIVED = "closing_received"  # the holder: the closing report is in (reference only)
 
@@ -118,6 +120,8 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(CLOSING_REPORT, "supporter", scheduling.CHECKIN),
     Kind(SUPPORT_ENDED, "holder"),
     Kind(CLOSING_RECEIVED, "holder"),
+    Kind(SUPPORTER_WELCOME, "recipient"),
+    Kind(NEW_APPLICANT, "recipient"),
     # -- sessions --------------------------------------------------------------------------------
     Kind(SESSION_REMINDER, "supporter", scheduling.REMINDER, scheduled=True),
     Kind(

@@ -14,7 +14,7 @@ from bot.delivery import calendar, kinds, session_renderers, support_views
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
-from conversations import casework, checkins, news, revoking, surveys
+from conversations import applicants, casework, checkins, news, revoking, surveys
 from conversations.lifecycle import in_queue
 from conversations.prompts import Prompt
 from storage import Unit
@@ -221,6 +221,28 @@ async def closing_received(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, prompt)
 
 
+async def supporter_welcome(ctx: Context) -> Rendered | None:
+    """A volunteer a coordinator made active: welcome, and a way to their profile."""
+    programme = ctx.config.programme(str((await ctx.payload()).get("programme", "")))
+    if programme is None:
+        raise Discard("no_programme")
+    target = ctx.to
+    return Rendered(
+        ctx.targets, applicants.welcome(programme, target.language, ctx.t(target.language))
+    )
+
+
+async def new_applicant(ctx: Context) -> Rendered | None:
+    """A coordinator: someone applied to volunteer (the programme only; the rest in private)."""
+    programme = ctx.config.programme(str((await ctx.payload()).get("programme", "")))
+    if programme is None:
+        raise Discard("no_programme")
+    target = ctx.to
+    return Rendered(
+        ctx.targets, applicants.new_applicant(programme, target.language, ctx.t(target.language))
+    )
+
+
 #: One renderer per kind of bot.delivery.kinds.KINDS.
 RENDERERS: Mapping[str, Renderer] = {
     kinds.NOTICE: notice,
@@ -242,5 +264,7 @@ RENDERERS: Mapping[str, Renderer] = {
     kinds.CLOSING_REPORT: closing_report,
     kinds.SUPPORT_ENDED: support_ended,
     kinds.CLOSING_RECEIVED: closing_received,
+    kinds.SUPPORTER_WELCOME: supporter_welcome,
+    kinds.NEW_APPLICANT: new_applicant,
     **session_renderers.RENDERERS,
 }

@@ -290,6 +290,11 @@ async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
         )
         if not batch.more:
             break
+    async with store.unit() as uow:  # volunteers who stopped: as long as a closed referral
+        stopped = sum([await uow.applicants.prune(p, when) for p, when in closed.items()])
+        if stopped:
+            await uow.audit.record(None, "retention_purge", now, detail=f"applicants={stopped}")
+            log.info("retention.purged applicants=%d", stopped)
     log.info(
         "retention.purged drafts=%d referrals=%d people=%d more=%s leftovers=%d",
         total.drafts,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from conversations.applicants import STAGES as STAGES_OF_VOLUNTEERS
 from conversations.forms import Programme, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
 from conversations.screens import question_text
@@ -261,6 +262,8 @@ class ProgrammeReport:
     feedback: list[FeedbackScores] = field(default_factory=list)
     routes: list[WayIn] = field(default_factory=list)  # every route in ROUTES order
     sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
+    #: Volunteers at each step now (conversations.applicants.STAGES order): the plain stage only.
+    volunteers: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -366,6 +369,7 @@ async def gather(
     start = datetime.combine(since, time.min, UTC) if since else None
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
+    volunteers: dict[str, list[int]] = {}
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
@@ -383,6 +387,8 @@ async def gather(
             rows = [_row(r, outcomes, sources.get(r.id)) for r in referrals]
             funnel = await uow.funnel.counts(programme.id, since, until)
             read.append((programme, rows, funnel))
+            at = await uow.applicants.stage_counts(programme.id)
+            volunteers[programme.id] = [at.get(stage, 0) for stage in STAGES_OF_VOLUNTEERS]
     return Report(
         generated_at=now,
         since=since,
@@ -392,6 +398,7 @@ async def gather(
             replace(
                 summarise(p, rows, f, since, until, threshold),
                 feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
+                volunteers=volunteers[p.id],
             )
             for p, rows, f in read
         ],

@@ -19,6 +19,7 @@ from bot.ops.report import (
     protect,
     protect_one,
 )
+from conversations.applicants import STAGES
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem;
@@ -268,6 +269,38 @@ def _ways_table(p: ProgrammeReport, ways: list[WayIn], what: str, t: int) -> str
     )
 
 
+def _volunteers(p: ProgrammeReport, t: int) -> str:
+    """Volunteers at each step now (whatever the period): counts only, small ones hidden."""
+    pid = escape(p.programme_id)
+    if not any(p.volunteers):
+        return f'<p id="{pid}-volunteers">No volunteers yet.</p>'
+    cells = protect(p.volunteers, t)
+    rows = "".join(
+        f'<tr id="{pid}-volunteers-{stage}"><td>{escape(VOLUNTEER_STEPS[stage])}</td>'
+        f"{_cell(c, t)}</tr>"
+        for stage, c in zip(STAGES, cells, strict=True)
+    )
+    return (
+        '<p class="note">Where the programme\'s volunteers stand now, from their application to '
+        "active peer supporter (counts only; nothing they wrote is read).</p>"
+        f"<table><thead><tr><th>step</th><th>volunteers</th></tr></thead><tbody>{rows}"
+        f'<tr id="{pid}-volunteers-total"><th>all</th>'
+        f"{_cell(protect_one(sum(p.volunteers), t), t)}</tr></tbody></table>"
+    )
+
+
+#: The report's words for each step (the report is in English, like its other labels).
+VOLUNTEER_STEPS = {
+    "applied": "applied",
+    "talked": "talked to",
+    "training": "in training",
+    "checked": "checks done",
+    "active": "active supporters",
+    "not_now": "not now",
+    "withdrew": "withdrew",
+}
+
+
 def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
     pid = escape(p.programme_id)
     return f"""
@@ -301,6 +334,8 @@ the outcome recorded before they were closed. Closed in total: see the summary a
 {_outcomes_table(p, t)}
 <h3>Feedback at the end of support</h3>
 {_feedback(p, found["feedback"], t)}
+<h3>Volunteers</h3>
+{_volunteers(p, t)}
 </section>"""
 
 

@@ -24,7 +24,16 @@ from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
 from bot.services.reply import Reply
 from bot.services.revocation import configured, revoke
-from conversations import casework, coordinating, news, revoking, safety, screens, supporting
+from bot.services.supporter_records import joined_by_invite
+from conversations import (
+    casework,
+    coordinating,
+    news,
+    revoking,
+    safety,
+    screens,
+    supporting,
+)
 from conversations.callbacks import CasePress
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -136,6 +145,8 @@ class CaseworkFlow(ServiceFlow):
             if role == "supporter" and await uow.supporters.profile(probe) is None:
                 start = Profile(name=who.first_name[:MAX_NAME])  # theirs to change in /profile
                 await uow.supporters.save(probe, start.to_bytes(), self.clock())
+            if role == "supporter":  # a record for training, checks and supervision
+                await joined_by_invite(uow, probe, programme_id, who.first_name, self.clock())
             await uow.audit.record(probe, f"join:{role}", self.clock(), detail=programme_id)
         programme = self.config.programme(programme_id)
         assert programme is not None

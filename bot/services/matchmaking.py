@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
 from bot.services.reply import Reply
+from bot.services.supporter_records import eligible_supporters
 from conversations import coordinating, matching, screens, supporting
 from conversations.callbacks import CasePress
 from conversations.coordinating import CaseState
@@ -63,7 +65,7 @@ class Matchmaker:
             ctx = coordinating.Context(programme, lang, _, answers)
         outcome = coordinating.choose(state, referral.reference, action, press.arg, ctx)
         if isinstance(outcome.effect, coordinating.Offer):
-            refused = await self._offer(uow, coordinator, referral, outcome.effect, _)
+            refused = await self._offer(uow, coordinator, referral, programme, outcome.effect, _)
             if refused is not None:
                 return refused  # the state stays as it was
         return await self._step(uow, coordinator, outcome)
@@ -84,9 +86,11 @@ class Matchmaker:
         programme: Programme,
         ctx: coordinating.Context,
     ) -> Reply:
-        """Supporters of the programme with a profile and not paused, ranked."""
-        people = await uow.supporters.ready(await uow.roles.holders("supporter", programme.id))
-        people = [p for p in people if p.id != referral.person_id]
+        """Supporters of the programme who may be matched (a profile, not paused; active,
+        trained and checked: bot.services.supporter_records), ranked."""
+        found = await eligible_supporters(uow, programme, self._today(programme))
+        late = {e.person.id for e in found if e.overdue}
+        people = [e.person for e in found if e.person.id != referral.person_id]
         loads = await uow.engagements.load([p.id for p in people])
         declined = {
             e.supporter_id
@@ -99,6 +103,7 @@ class Matchmaker:
                 Profile.from_bytes(await uow.supporters.profile(p)),
                 loads[p.id],
                 p.id in declined,
+                overdue=p.id in late,
             )
             for p in people
         ]
@@ -118,6 +123,7 @@ class Matchmaker:
         uow: Unit,
         coordinator: Person,
         referral: Referral,
+        programme: Programme,
         offer: coordinating.Offer,
         _: Translate,
     ) -> Reply | None:
@@ -125,6 +131,9 @@ class Matchmaker:
         now = self.clock()
         supporter = await uow.people.get(offer.supporter)
         if supporter is None or not await uow.supporters.ready([supporter]):
+            return Reply(notice=screens.expired_notice(_))
+        still = await eligible_supporters(uow, programme, self._today(programme))
+        if supporter.id not in {e.person.id for e in still}:  # training or checks undone
             return Reply(notice=screens.expired_notice(_))
         engagement = await uow.engagements.offer(
             referral, supporter, coordinator, json.dumps(offer.share).encode(), now
@@ -144,6 +153,9 @@ class Matchmaker:
             detail=f"shared:{len(offer.share)}",
         )  # fmt: skip
         return None
+
+    def _today(self, programme: Programme) -> date:
+        return self.clock().astimezone(ZoneInfo(programme.timezone)).date()
 
     async def _unoffer(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.services.reply import Clock, Reply, Sender
 from conversations import mydata, screens
+from conversations.applicants import Record
 from conversations.draft import Draft
 from conversations.i18n import Translate
 from conversations.intake import Intake
@@ -27,6 +28,7 @@ from conversations.mydata import (
     ReferralCopy,
     SurveyCopy,
     ThreadItem,
+    VolunteerCopy,
 )
 from conversations.sessions import Where
 from storage import Person, Referral, Store, Unit
@@ -92,7 +94,24 @@ class MyData:
             draft=None if draft is None else DraftCopy(config.programme(draft.programme), draft),
             referrals=referrals,
             profile=await _profile(uow, person),
+            volunteering=await self._volunteering(uow, person),
         )
+
+    async def _volunteering(self, uow: Unit, person: Person) -> list[VolunteerCopy]:
+        """Their volunteer records (application, steps, training, supervision, notes)."""
+        ids = [p.id for p in self.intake.config.programmes]
+        found = []
+        for applicant in await uow.applicants.of_person(person):
+            programme_id = await uow.applicants.programme_id(applicant, ids)
+            found.append(
+                VolunteerCopy(
+                    programme_id,
+                    self.intake.config.programme(programme_id) if programme_id else None,
+                    applicant.stage,
+                    Record.from_bytes(await uow.applicants.record(applicant)),
+                )
+            )
+        return found
 
     async def _referral(self, uow: Unit, referral: Referral) -> ReferralCopy:
         programme_id = await uow.referrals.programme_id(referral)

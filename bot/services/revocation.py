@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.delivery import kinds
+from bot.services import supporter_records
 from bot.services.engagements import supporter_gone
 from conversations.forms import ServiceConfig
 from storage import Person, Store, Unit
@@ -73,6 +74,7 @@ async def revoke(
         await uow.staff.clear(target)  # a note or message half typed goes nowhere
     else:
         done.ended = await _end_support(uow, target, programme_id, now)
+        await supporter_records.stopped(uow, target, programme_id, now)
     await uow.audit.record(by, f"revoke:{role}", now, detail=programme_id)
     log.info("role.revoked role=%s handed_back=%d", role, len(done.handed_back))
     return done

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 
 from bot.delivery import kinds
+from bot.services import supporter_records
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.engagements import supporter_gone, tell_holder
@@ -134,6 +135,7 @@ class SupportFlow(ServiceFlow):
         they support are told, so nobody is left without someone."""
         for programme in self.config.programmes:
             await uow.roles.revoke(person, "supporter", programme.id)
+            await supporter_records.stopped(uow, person, programme.id, now)
         await uow.supporters.remove(person)
         await uow.dialogs.end(person, "profile")
         await supporter_gone(uow, person, now)

@@ -17,13 +17,16 @@ from typing import Literal
 from conversations.dialogs import SUB, DialogName
 from storage import Store
 
-Owner = Literal["casework", "sessions", "profile", "survey", "form", "referrer", "stranger"]
+Owner = Literal[
+    "casework", "sessions", "profile", "applicants", "survey", "form", "referrer", "stranger"
+]
 
 #: The flow that reads typed text for each dialog's frame.
 FLOWS: dict[DialogName, Owner] = {
     "casework": "casework",
     "meeting": "sessions",
     "profile": "profile",
+    "applicant": "applicants",
     "survey": "survey",
     "intake": "form",
 }

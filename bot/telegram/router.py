@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.services.reply import Reply
+from bot.telegram.handlers import applicants as applicant_handlers
 from bot.telegram.handlers import checkins as checkins_handlers
 from bot.telegram.handlers import coordinator
 from bot.telegram.handlers import intake as intake_handlers
@@ -98,6 +99,9 @@ def register(app: Application) -> None:
     command("sessions", session_handlers.people, private)  # a list: shown again
     press(r"^[ps]:", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
+    press(r"^v:", applicant_handlers.press)
+    command("applicants", applicant_handlers.listing, private)
+    command("invite", applicant_handlers.invite, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)
     command("referral", coordinator.referral, private, repeats=False)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.services.applicants import ApplicantsFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
@@ -35,6 +36,7 @@ class Services:
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
     sub_dialogs: SubDialogFlow | None = None
+    applicants: ApplicantsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

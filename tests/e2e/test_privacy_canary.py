@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from sandbox.emulator import BotApiEmulator
-from tests.e2e.coordination import GROUP_ID, group_notice, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
+from tests.e2e.test_applicants import VOLUNTEER_PLAN, card_of, tick, training_config
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +105,79 @@ async def test_answers_and_ids_never_rest_in_plaintext(
     assert any(reference.group(0) in t for t in group_texts)
     for text in group_texts:
         assert SOURCE_ID.lower() not in text.lower() and "Kingfisher" not in text
+
+
+VOLUNTEER_CANARIES = {
+    "name": "Wilhelmina Canaryfeather",
+    "contact": "canary-heron@example.org",
+    "area": "Puffinsby-CANARY",
+    "why": "CANARY-OSPREY I was helped after my diagnosis",
+    "lived_experience": "CANARY-GANNET diagnosed in 2011",
+}
+SUPERVISION_NOTE = "CANARY-TERN talked about a hard week"
+COORDINATOR_NOTE = "CANARY-AUK calm and kind on the phone"
+
+
+async def test_applications_and_supervision_notes_never_rest_in_plaintext(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """A volunteer's application (its lived experience too), a coordinator's note and a
+    supervision note: sealed on disk, never in the log, never in the coordinators' group."""
+    files = BotFiles(tmp_path, config_path=training_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    bot = BotProcess(files, emulator)
+    await bot.start(PEERDOOR_LOG_LEVEL="DEBUG")
+    try:
+        cora = emulator.user(CORA, "Cora")
+        await cora.send("/applicants")
+        await cora.wait_for(lambda m: "Nobody yet." in m.text)
+        volunteer = emulator.user(TELEGRAM_ID, "W", language_code="en")
+        await consent(volunteer, payload="hiv-volunteer")
+        hiv = files.config().programme("hiv")
+        assert hiv is not None
+        asked = hiv.asking("volunteer")
+        assert asked is not None
+        await fill_form(volunteer, asked, {**VOLUNTEER_PLAN, **VOLUNTEER_CANARIES})
+        middle = files.raw_bytes()
+        await volunteer.press("Send my form")
+        await volunteer.wait_for(lambda m: "Your answers are sent" in m.text)
+        await cora.wait_for(lambda m: m.text.startswith("Someone applied to volunteer"))
+        card = await card_of(cora, emulator, VOLUNTEER_CANARIES["name"])
+        assert VOLUNTEER_CANARIES["lived_experience"] in card.text  # the coordinator reads it
+        await cora.press("Add a note", message=card)
+        await cora.wait_for(lambda m: "Type your note" in m.text)
+        await cora.send(COORDINATOR_NOTE)
+        card = await cora.wait_for(lambda m: COORDINATOR_NOTE in m.text)
+        for label in ("We talked", "Starts training"):
+            await cora.press(label, message=card)
+            await emulator.wait_until(
+                lambda label=label: label not in card.button_texts, what=label
+            )
+        await tick(cora, emulator, card, "Checks", ["Two references"])
+        await tick(cora, emulator, card, "Training", ["Peer support basics", "Keeping safe"])
+        await cora.press("Checks are done", message=card)
+        await emulator.wait_until(lambda: "Make them a supporter" in card.button_texts, what="ok")
+        await cora.press("Make them a supporter", message=card)
+        await emulator.wait_until(lambda: "Supervision" in card.button_texts, what="active")
+        await cora.press("Supervision", message=card)
+        await cora.wait_for(lambda m: "supervision with" in m.text)
+        await cora.send(SUPERVISION_NOTE)
+        await cora.wait_for(lambda m: "Last supervision" in m.text)
+        await volunteer.wait_for(lambda m: m.text.startswith("Welcome. You are now"))
+    finally:
+        assert await bot.stop() == 0
+    after = files.raw_bytes()
+    log = bot.log.read_bytes()
+    assert b"applicant.applied" in log and b"applicant.moved stage=active" in log
+    needles = {key: value.encode() for key, value in VOLUNTEER_CANARIES.items()}
+    needles["supervision note"] = SUPERVISION_NOTE.encode()
+    needles["coordinator's note"] = COORDINATOR_NOTE.encode()
+    needles["telegram id (text)"] = str(TELEGRAM_ID).encode()
+    for what, needle in needles.items():
+        if what not in ("supervision note", "coordinator's note"):
+            assert needle not in middle, f"{what} is in the database while the form is open"
+        assert needle not in after, f"{what} is in the database"
+        assert needle not in log, f"{what} is in the log"
+    group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
+    for text in group_texts:
+        assert "CANARY" not in text and "Canary" not in text

@@ -20,6 +20,8 @@ def _flow(context: ContextTypes.DEFAULT_TYPE) -> IntakeFlow:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """/start [programme]: the welcome, or back to where the person stopped."""
     payload = context.args[0] if context.args else None
+    if payload is not None and payload.startswith("join-"):  # an invite link (/invite)
+        return await services(context).casework.join(actor(update), payload.removeprefix("join-"))
     reply = await _flow(context).start(sender(update), payload, update.update_id)
     checkins = services(context).checkins
     offer = await checkins.offer(sender(update)) if checkins is not None else None
@@ -48,7 +50,7 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     repeated = REPEATED.get()  # the form shows where the person is; the rest did it already
     route = await owner(found.store, who.telegram_id)
     match route:
-        case "casework" | "sessions" | "profile" if repeated:
+        case "casework" | "sessions" | "profile" | "applicants" if repeated:
             reply = Reply()
         case "casework":
             reply = await found.casework.typed(who, text)
@@ -56,6 +58,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.sessions.typed(sender(update), text)
         case "profile" if found.support is not None:
             reply = await found.support.typed(who, text)
+        case "applicants" if found.applicants is not None:
+            reply = await found.applicants.typed(who, text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None and route != "form":
