@@ -83,11 +83,14 @@ class Question(_Strict):
             "area, interests. Supporters pick from the same options."
         ),
     )
-    role: Literal["name", "age", "verification", "contact"] | None = Field(
+    role: Literal["name", "age", "verification", "contact", "referrer", "consent"] | None = Field(
         default=None,
         description=(
             "name: shown to the coordinator as how to address the person; age: checked against "
-            "the programme's minimum age; verification: erased once a coordinator verifies."
+            "the programme's minimum age; verification: erased once a coordinator verifies. "
+            "In a professional's questionnaire: referrer: about the professional themselves "
+            "(kept apart from the person's answers); consent: the yes/no 'the person agreed to "
+            "this referral' (No ends the form, keeping nothing)."
         ),
     )
 
@@ -183,6 +186,11 @@ class Questionnaire(_Strict):
         default=None,
         description="Its privacy notice: what is kept, why, who sees it (needs `link`).",
     )
+    updates: bool = Field(
+        default=False,
+        description="professional: the referrer gets one discreet 'received' and one 'contact "
+        "made' message (never anything the person says).",
+    )
     form: list[Question] = Field(
         min_length=1,
         max_length=60,
@@ -201,6 +209,19 @@ class Questionnaire(_Strict):
         for q in self.form:
             if q.match is not None or q.role == "verification":
                 raise ValueError(f"question {q.id!r}: 'match' and 'verification' are for the form")
+        consent = [q for q in self.form if q.role == "consent"]
+        if self.purpose == "professional" and (
+            len(consent) != 1
+            or consent[0].kind != "yesno"
+            or not consent[0].required
+            or consent[0].when is not None
+        ):
+            raise ValueError(
+                "a professional's questionnaire needs one required yes/no question with "
+                "role = 'consent' ('the person agreed to this referral'), asked every time"
+            )
+        if self.purpose != "professional" and (consent or self.updates):
+            raise ValueError("'consent' questions and 'updates' are for a professional's form")
         return self
 
 
@@ -387,6 +408,8 @@ class Programme(_Strict):
             )
         if not any(q.answerable for q in self.form):
             raise ValueError("the form needs at least one question that takes an answer")
+        if any(q.role in ("referrer", "consent") for q in self.form):
+            raise ValueError("roles 'referrer' and 'consent' are for a professional's form")
         matched = [q.match for q in self.form if q.match is not None]
         if len(set(matched)) != len(matched):
             raise ValueError("each 'match' field may be used by one question of the form only")

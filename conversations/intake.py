@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from conversations import callbacks, engine, safety, screens
+from conversations import callbacks, engine, referring, safety, screens
 from conversations.answers import choice_ids, parse_typed
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import (
@@ -417,6 +417,9 @@ class Intake:
         if _under_age(programme, question, value):
             _ = self.catalog.translator(draft.language)
             return Outcome(None, [screens.under_age(programme, draft.language, _)], forget=True)
+        if question.role == "consent" and value != "yes":  # a professional: they did not agree
+            _ = self.catalog.translator(draft.language)
+            return Outcome(None, [referring.not_agreed(_)], forget=True)
         draft.trail.append(question.id)
         return self._go_to(programme, draft, next_question(programme, draft, question.id))
 

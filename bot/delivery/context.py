@@ -74,6 +74,8 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     #: The referrer's preferences (audience "referrer").
     prefs: Preferences | None = None
+    #: For a referrer without Telegram: what the holder is asked to call them about.
+    task: str | None = None
 
     @property
     def referral(self) -> Referral:
@@ -178,6 +180,23 @@ class Context:
             discreet=prefs.discreet,
         )
         return target, prefs
+
+    async def recipient_as_referrer(self) -> Target | None:
+        """The professional the row names, if they still made this referral (their details
+        gone with an erasure: nobody)."""
+        item = self.item
+        person = await self.uow.people.get(item.recipient_id) if item.recipient_id else None
+        made = await self.uow.referrals.referrer(self.referral)
+        if person is None or made is None or made[0] != person.id:
+            return None
+        prefs = await preferences.load(self.uow, person)
+        if prefs.blocked:
+            raise Discard("blocked")
+        return Target(
+            await self.uow.people.telegram_id(person),
+            prefs.language or self.programme.default_language,
+            protect=True,
+        )
 
     async def recipient(self) -> Target | None:
         """The person the row names (a former holder), in their language, while they are still

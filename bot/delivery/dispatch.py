@@ -15,7 +15,7 @@ from bot.delivery import kinds
 from bot.delivery.context import Context
 from bot.delivery.kinds import Kind
 from bot.delivery.port import Messenger
-from bot.delivery.renderers import RENDERERS
+from bot.delivery.renderers import RENDERERS, task_for_holder
 from bot.delivery.worker import Discard, Postponed, Sent
 from conversations import scheduling
 from conversations.forms import Programme, ServiceConfig
@@ -45,6 +45,8 @@ class Dispatcher:
             return None
         async with self.store.unit() as uow:
             ctx = await self._context(uow, item, kind)
+            if ctx is not None and ctx.task is not None:  # no Telegram: a task for the holder
+                render = task_for_holder
             rendered = await render(ctx) if ctx is not None else None
         if rendered is None:
             return None
@@ -96,9 +98,21 @@ class Dispatcher:
                 ctx.targets = await ctx.holder_or_coordinators()
                 if not ctx.targets:
                     raise Discard("no_coordinator")
+            case "referrer" if not await uow.people.has_telegram(await ctx.owner()):
+                # someone without Telegram (a professional's or a phone referral): the holder
+                # is asked to call them instead, in private (the kind says about what)
+                ctx.task = kind.task
+                ctx.targets = await ctx.holder_or_coordinators()
+                if kind.task is None or not ctx.targets:
+                    raise Discard("no_telegram")
             case "referrer":
                 target, ctx.prefs = await ctx.referrer()
                 ctx.targets = [target]
+            case "professional":
+                found = await ctx.recipient_as_referrer()
+                if found is None:
+                    raise Discard("no_professional")
+                ctx.targets = [found]
         if kind.consent is not None:
             prefs = ctx.prefs or await ctx.owner_prefs()
             if not prefs.agreed(kind.consent):

@@ -76,6 +76,11 @@ class MyData:
             caption=mydata.file_caption(_),
         )
 
+    async def holding(self, uow: Unit, person: Person, language: str) -> Holding:
+        """Everything held about ``person``, for a coordinator's copy on request (someone
+        without Telegram: bot/services/referring.py)."""
+        return await self._holding(uow, person, Sender(0, language))
+
     async def _holding(self, uow: Unit, person: Person, who: Sender) -> Holding:
         settings = _settings(await uow.people.settings(person))
         raw_draft = await uow.drafts.load(person)

@@ -5,56 +5,20 @@ way; its Submission names the purpose (``Programme.purpose`` or the draft's own)
 runs in the update's transaction, beside the draft's deletion, and returns what the sender reads
 once that transaction is committed. To add a purpose: add it to ``Purpose`` in
 conversations/forms.py, write ``async def handler(uow, sender, sub, env) -> Submitted`` in a
-module of its own, and add one line to ``HANDLERS`` below.
+module of its own (its types from bot/services/submitting.py), and add one line to ``HANDLERS``
+below.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from bot.delivery import calendar
-from bot.delivery.kinds import NOTICE, NOTICE_REMINDER
-from bot.services import preferences
+from bot.services import preferences, referring
+from bot.services.submitting import Handler, SubmitEnv, Submitted, answers_bytes, hand_over
 from conversations import screens
-from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Catalog, Translate
 from conversations.intake import Submission
-from conversations.prompts import Prompt
-from storage import Person, Referral, Unit
+from storage import Person, Unit
 
-log = logging.getLogger("peerdoor.intake")
-
-
-@dataclass(frozen=True)
-class SubmitEnv:
-    """What a handler may read besides the transaction: the config, the texts, the time."""
-
-    config: ServiceConfig
-    catalog: Catalog
-    now: datetime
-
-    def programme(self, sub: Submission) -> Programme:
-        programme = self.config.programme(sub.programme)
-        assert programme is not None  # the dialog checked it on this very update
-        return programme
-
-    def translator(self, language: str) -> Translate:
-        return self.catalog.translator(language)
-
-
-@dataclass
-class Submitted:
-    """What sending did: the screens the sender reads (after the commit), the reference made."""
-
-    prompts: list[Prompt] = field(default_factory=list)
-    reference: str | None = None
-
-
-Handler = Callable[[Unit, Person, Submission, SubmitEnv], Awaitable[Submitted]]
+__all__ = ["HANDLERS", "Handler", "SubmitEnv", "Submitted"]
 
 
 async def referral(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -> Submitted:
@@ -84,19 +48,9 @@ async def referral(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -
     return Submitted(prompts, created.reference)
 
 
-async def hand_over(uow: Unit, programme: Programme, referral: Referral, now: datetime) -> None:
-    """The coordinators' notice, and a reminder if nobody claims it in time (sooner for an
-    urgent one). Both commit with the referral, so neither can be lost."""
-    await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
-    every = programme.service_levels.claim_window(referral.urgent)
-    await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
-
-
-def answers_bytes(answers: Mapping[str, object]) -> bytes:
-    return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
-
-
 #: One handler per purpose (conversations/forms.py ``Purpose``, and "phone").
 HANDLERS: dict[str, Handler] = {
     "referral": referral,
+    "professional": referring.professional,
+    "phone": referring.phone,
 }

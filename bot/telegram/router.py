@@ -31,6 +31,7 @@ from bot.telegram.handlers import coordinator
 from bot.telegram.handlers import intake as intake_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
+from bot.telegram.handlers import staff_referrals
 from bot.telegram.handlers import supporter as supporter_handlers
 from bot.telegram.handlers import surveys as survey_handlers
 from bot.telegram.replies import deliver
@@ -88,6 +89,11 @@ def register(app: Application) -> None:
     command("revoke", coordinator.revoke, private)
     command("status", coordinator.status, private)
     command("groupid", coordinator.group_id, groups)
+    press(r"^n:", staff_referrals.press)
+    everywhere = private | groups
+    command("newreferral", staff_referrals.new_referral, everywhere)
+    command("persondata", staff_referrals.person_data, everywhere)
+    command("erase", staff_referrals.erase, everywhere)
     command("start", intake_handlers.start, private)
     command("delete", intake_handlers.delete, private)
     command("mydata", mydata_handlers.mydata, private)

@@ -185,6 +185,16 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
+#: In a key path, the name of one of a table of named tables (``[programmes.questionnaires.refer]``).
+NAMED = ".<name>"
+
+
+def _is_named(annotation: Any) -> bool:
+    """A table of named tables of one model: ``dict[name, Model]``."""
+    args = typing.get_args(annotation)
+    return typing.get_origin(annotation) is dict and len(args) == 2 and bool(_models_in(args[1]))
+
+
 def _is_list(annotation: Any) -> bool:
     if typing.get_origin(annotation) is list:
         return True
@@ -352,7 +362,7 @@ def config_keys() -> set[str]:
             path = f"{prefix}.{name}" if prefix else name
             keys.add(path)
             for inner in _models_in(info.annotation):
-                collect(inner, path)
+                collect(inner, path + NAMED if _is_named(info.annotation) else path)
 
     collect(ServiceConfig, "")
     return keys
@@ -385,6 +395,8 @@ def _walk(
         kind = _type_name(info.annotation)
         if inner:
             is_array = _is_list(info.annotation)
+            if _is_named(info.annotation):  # a table of named tables: [programmes.x.<name>]
+                path += NAMED
             target = f"[[{path}]]" if is_array else f"[{path}]"
             anchor = _anchor(target)
             kind = f"[{'list of tables' if is_array else 'table'}](#{anchor})"

@@ -121,7 +121,10 @@ def example_keys(table: dict[str, Any], prefix: str = "") -> set[str]:
     keys: set[str] = set()
     for name, value in table.items():
         path = f"{prefix}.{name}" if prefix else name
-        keys.add(path)
+        if prefix.endswith(".questionnaires"):  # a table of named tables: its keys count
+            path = prefix + reference.NAMED
+        else:
+            keys.add(path)
         rows = value if isinstance(value, list) else [value]
         for row in rows:
             if isinstance(row, dict) and not all(re.fullmatch(r"[a-z]{2}", k) for k in row):
@@ -139,7 +142,7 @@ def rendered_keys() -> set[str]:
         heading, _, body = section.partition("\n")
         name = "" if heading == "Top level" else heading.strip("`[]")
         rows[name] = set(re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.M))
-        same = re.search(r"The same keys as \[`\[*([a-z_.]+)\]*`\]", body)
+        same = re.search(r"The same keys as \[`\[*([a-z_.<>]+)\]*`\]", body)
         if same:
             same_as[name] = same.group(1)
     keys: set[str] = set()
