@@ -113,9 +113,10 @@ class Intake:
         if questionnaire != MAIN_FORM and self.config.entry(payload)[1] is None:
             way_in = questionnaire
         view = programme.asking(questionnaire) or programme
+        ask = referring.consent_question(programme.purpose(questionnaire), _)
         return [
             screens.welcome(view, lang, _),
-            screens.privacy(view, lang, programme.languages, _, way_in),
+            screens.privacy(view, lang, programme.languages, _, way_in, ask),
         ]
 
     def consent_press(self, press: ConsentPress) -> Opening:
@@ -140,9 +141,9 @@ class Intake:
                     ]
                 )
             case "L":
-                return Opening(
-                    [], replace=screens.privacy(view, lang, programme.languages, _, source)
-                )
+                ask = referring.consent_question(programme.purpose(questionnaire), _)
+                privacy = screens.privacy(view, lang, programme.languages, _, source, ask)
+                return Opening([], replace=privacy)
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":

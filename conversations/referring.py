@@ -38,6 +38,13 @@ def split_answers(
 # -- the professional -------------------------------------------------------------------------
 
 
+def consent_question(purpose: str | None, _: Translate) -> str | None:
+    """The question under a questionnaire's privacy notice (None: the person's own)."""
+    if purpose == "professional":
+        return _("Do you agree that we keep these details to take your referral?")
+    return None
+
+
 def not_agreed(_: Translate) -> Prompt:
     """The professional said the person has not agreed: nothing is kept."""
     return Prompt(

@@ -26,16 +26,21 @@ def privacy(
     offered: list[str],
     _: Translate,
     source: str | None = None,
+    ask: str | None = None,
 ) -> Prompt:
     """The privacy notice and the consent question. Nothing is stored before a Yes.
 
     ``source``: the id of the link the person came by; it rides on the Yes and language buttons
-    (an id from the config, nothing the person said) so that it can be kept with the referral."""
+    (an id from the config, nothing the person said) so that it can be kept with the referral.
+    ``ask``: another consent question (a questionnaire's, say a professional's)."""
     text = "\n\n".join(
         [
             bold(_("Before we start")),
             esc(programme.text(programme.privacy, language)),
-            esc(_("Do you agree that we keep your answers to help you find a peer supporter?")),
+            esc(
+                ask
+                or _("Do you agree that we keep your answers to help you find a peer supporter?")
+            ),
         ]
     )
     buttons = [

@@ -7,7 +7,7 @@ import json
 from bot.services import preferences
 from bot.services.matchmaking import supporter_name
 from conversations.casework import CaseView, ThreadLine
-from conversations.forms import ServiceConfig
+from conversations.forms import Programme, Question, ServiceConfig
 from conversations.lifecycle import Action, Case, available
 from storage import Person, Referral, Unit
 
@@ -80,13 +80,25 @@ async def _referred_by(
     form = programme.questionnaire(name) if programme is not None and name else None
     lines = []
     if programme is not None and form is not None:
+        lang = programme.default_language
         lines = [
-            (programme.text(q.text, programme.default_language), str(details[q.id]))
+            (programme.text(q.text, lang), _readable(programme, q, details[q.id], lang))
             for q in form.form
             if details.get(q.id) is not None
         ]
     by = details.get("by")
     return (str(by) if by else None), lines
+
+
+def _readable(programme: Programme, question: Question, value: object, language: str) -> str:
+    """An answer as the coordinator reads it: option labels, not ids."""
+    chosen = value if isinstance(value, list) else [value]
+    if question.kind in ("single", "multi"):
+        return ", ".join(
+            programme.text(o.label, language) if (o := question.option(str(c))) else str(c)
+            for c in chosen
+        )
+    return str(value)
 
 
 async def person_language(uow: Unit, person: Person, default: str) -> str:
