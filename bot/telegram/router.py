@@ -27,11 +27,10 @@ from telegram.ext import (
 
 from bot.services.reply import Reply
 from bot.telegram.handlers import checkins as checkins_handlers
-from bot.telegram.handlers import coordinator
+from bot.telegram.handlers import coordinator, staff_referrals
 from bot.telegram.handlers import intake as intake_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
-from bot.telegram.handlers import staff_referrals
 from bot.telegram.handlers import supporter as supporter_handlers
 from bot.telegram.handlers import surveys as survey_handlers
 from bot.telegram.replies import deliver

@@ -185,7 +185,7 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-#: In a key path, the name of one of a table of named tables (``[programmes.questionnaires.refer]``).
+#: In a key path: the name in a table of named tables (`[programmes.questionnaires.refer]`).
 NAMED = ".<name>"
 
 
