@@ -40,7 +40,7 @@ def refer_data(**extra: Any) -> dict[str, Any]:
                 "text": loc("Which ward?"),
                 "when": {"question": "pro_kind", "any_of": ["nurse"]},
             },
-            {"id": "agreed", "kind": "yesno", "text": loc("Did they agree?")},
+            {"id": "agreed", "kind": "yesno", "role": "consent", "text": loc("Did they agree?")},
         ],
         **extra,
     }
@@ -98,6 +98,23 @@ def test_a_questionnaire_is_asked_and_reviewed_like_the_form_and_sent_for_its_pu
     assert sent.submission.purpose == "professional"
     assert sent.submission.answers == {"pro_name": "Dr Ada", "pro_kind": "gp", "agreed": "yes"}
     assert sent.submission.choices == {}
+
+
+def test_a_professional_whose_person_did_not_agree_ends_the_form_keeping_nothing() -> None:
+    intake, _ = make_intake(with_refer())
+    begin = intake.consent_press(ConsentPress("y", "test", "en", "refer")).begin
+    assert begin is not None
+    out = drive(intake, begin, ">Dr Ada", "GP", "No")
+    assert out.draft is None and out.forget and out.submission is None
+    assert "only take a referral when the person agrees" in out.prompts[0].text
+
+
+def test_a_professional_questionnaire_needs_its_consent_question() -> None:
+    data = programme_data()
+    form = [q for q in refer_data()["form"] if q["id"] != "agreed"]
+    data["questionnaires"] = {"refer": {**refer_data(), "form": form}}
+    with pytest.raises(ValidationError, match="role = 'consent'"):
+        ServiceConfig.model_validate({"programmes": [data]})
 
 
 def test_the_programme_form_still_asks_the_person_s_choices() -> None:
