@@ -357,7 +357,7 @@ class IntakeFlow:
         if submitted is not None:
             prompts += submitted.prompts
             assert outcome.submission is not None
-            log.info("intake.sent purpose=%s ref=%s", outcome.submission.purpose, reference)
+            log.info("referral.submitted purpose=%s ref=%s", outcome.submission.purpose, reference)
             self.wake()
         return Reply(
             prompts,
