@@ -74,6 +74,11 @@ class Question(_Strict):
     minimum: int | None = None
     maximum: int | None = None
     allow_future: bool = Field(default=False, description="Dates: may the date be after today?")
+    report: bool = Field(
+        default=False,
+        description="Count its answers in `peerdoor report` (a choice or yes/no question only; "
+        "counts per month, small numbers hidden).",
+    )
     when: Condition | None = None
     match: MatchField | None = Field(
         default=None,
@@ -117,6 +122,8 @@ class Question(_Strict):
             raise ValueError(f"matching on '{self.match}' needs a 'text' question")
         if self.match in CHOICE_MATCHES and self.kind not in ("single", "multi"):
             raise ValueError(f"matching on '{self.match}' needs a 'single' or 'multi' question")
+        if self.report and self.kind not in ("single", "multi", "yesno"):
+            raise ValueError("only a choice or yes/no question can be counted ('report')")
         if self.role == "age" and self.kind not in ("single", "number"):
             raise ValueError("the 'age' role fits a 'single' (age bands) or 'number' question")
         return self

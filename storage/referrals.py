@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -286,6 +286,40 @@ class ReferralRepo:
             (referrer.id,),
         )
         return [_referral(row) for row in rows]
+
+    # --- anonymous answer counts for reports (migration 0012) -----------------------------
+
+    async def count_answer(
+        self, programme_id: str, question_id: str, answer: str, at: datetime
+    ) -> None:
+        """Count one answer to a question marked ``report = true`` (no person, no referral)."""
+        await self._conn.execute(
+            "INSERT INTO answer_counts (programme_tag, question_id, answer, month, count)"
+            " VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+            (self._lookup.programme(programme_id), question_id, answer, at.strftime("%Y-%m")),
+        )
+
+    async def answer_counts(
+        self, programme_ids: Sequence[str], since: date | None = None, until: date | None = None
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """programme id -> question id -> answer -> count, over the months that hold ``since``
+        to ``until`` (all months by default)."""
+        tags = {self._lookup.programme(p): p for p in programme_ids}
+        if not tags:
+            return {}
+        first = since.strftime("%Y-%m") if since is not None else "0000-00"
+        last = until.strftime("%Y-%m") if until is not None else "9999-99"
+        rows = await self._conn.execute_fetchall(
+            "SELECT programme_tag, question_id, answer, sum(count) FROM answer_counts"  # noqa: S608
+            f" WHERE programme_tag IN ({_placeholders(len(tags))}) AND month BETWEEN ? AND ?"
+            " GROUP BY programme_tag, question_id, answer",
+            (*tags, first, last),
+        )
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for tag, question_id, answer, n in rows:
+            programme = tags[bytes(tag)]
+            found.setdefault(programme, {}).setdefault(str(question_id), {})[str(answer)] = int(n)
+        return found
 
     # --- the coordinator queue -------------------------------------------------------------
 

@@ -14,7 +14,13 @@ from datetime import datetime
 
 from bot.delivery.kinds import PRO_UPDATE
 from bot.services import preferences
-from bot.services.submitting import SubmitEnv, Submitted, answers_bytes, hand_over
+from bot.services.submitting import (
+    SubmitEnv,
+    Submitted,
+    answers_bytes,
+    count_reported,
+    hand_over,
+)
 from conversations import referring
 from conversations.forms import Programme
 from conversations.intake import Submission
@@ -91,6 +97,7 @@ async def _offline_referral(
         route="professional" if how == "professional" else "staff",
     )
     await hand_over(uow, programme, referral, now)
+    await count_reported(uow, programme, sub.questionnaire, sub.answers, now)
     return referral
 
 

@@ -20,3 +20,16 @@ CREATE TABLE referrers (
     questionnaire TEXT
 );
 CREATE INDEX referrers_by_referrer ON referrers(referrer_id);
+
+-- Reports: the answers to questions marked `report = true` in the config (a choice or yes/no
+-- question, never free text), counted when a referral is sent, as counts only: one row per
+-- programme (keyed tag), question, answer (an option id, or yes/no) and month. No person, no
+-- referral; erasing a person later does not change these counts.
+CREATE TABLE answer_counts (
+    programme_tag BLOB NOT NULL,
+    question_id   TEXT NOT NULL,
+    answer        TEXT NOT NULL,
+    month         TEXT NOT NULL,                       -- YYYY-MM (UTC)
+    count         INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (programme_tag, question_id, answer, month)
+) WITHOUT ROWID;
