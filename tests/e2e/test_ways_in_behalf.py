@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
+from bot.ops.reports_cli import make_report
 from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, write_config
 from tests.e2e.harness import (
@@ -62,6 +64,20 @@ async def sent_reference(user: ScriptedUser) -> str:
     found = REFERENCE.search(sent.text or "")
     assert found is not None
     return found.group(0)
+
+
+async def report_html(files: BotFiles, out: Path) -> str:
+    """`peerdoor report` for the HIV programme, every count shown (threshold 1)."""
+    hiv = files.config().programme("hiv")
+    assert hiv is not None
+    await make_report(await files.open_store(), [hiv], out, threshold=1)
+    return (out / "report.html").read_text(encoding="utf-8")
+
+
+def table_row(html: str, row_id: str) -> list[str]:
+    found = re.search(rf'<tr id="{re.escape(row_id)}">(.*?)</tr>', html)
+    assert found is not None, f"no row {row_id} in the report"
+    return re.findall(r"<td[^>]*>(.*?)</td>", found.group(1))
 
 
 def texts(chat: ScriptedUser | ScriptedGroup) -> list[str]:
@@ -137,6 +153,14 @@ async def test_a_professional_refers_someone_without_telegram(
         await group.wait_for(lambda m: reference in m.text and "Claim" in m.button_texts)
         await cora.press("Claim", chat=group)
         await drained(emulator)
+        # the report: one referral by a professional, contacted
+        html = await report_html(files, tmp_path / "report")
+        assert table_row(html, "hiv-route-professional")[:3] == [
+            "a professional, on their behalf",
+            "1",
+            "1",
+        ]
+        assert table_row(html, "hiv-route-self")[1] == "0"
         after = [m.text or "" for m in pro.bot_messages if m.message_id > sent_at]
         assert len(after) == 2 and all("News about a referral you made" in t for t in after)
         assert all("Ariel" not in t and "alone" not in t for t in after)
@@ -209,6 +233,14 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         await cora.press("Claim", chat=group)
         task = await cora.wait_for(lambda m: "A task for you" in m.text)
         assert reference in task.text and "Robin" not in task.text
+
+        # the report: one referral taken by staff, its kind of support counted
+        html = await report_html(files, tmp_path / "report")
+        assert table_row(html, "hiv-route-staff")[1] == "1"
+        assert table_row(html, "hiv-answers-support_type-one_to_one") == [
+            "One-to-one with a peer supporter",
+            "1",
+        ]
 
         # the person asks by phone for their data: Cora gets the copy; then erasure
         cora.skip_sent()
