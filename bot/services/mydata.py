@@ -23,6 +23,7 @@ from conversations.mydata import (
     Activity,
     DraftCopy,
     Holding,
+    MadeCopy,
     MeetingCopy,
     ReferralCopy,
     SurveyCopy,
@@ -97,6 +98,7 @@ class MyData:
             draft=None if draft is None else DraftCopy(config.programme(draft.programme), draft),
             referrals=referrals,
             profile=await _profile(uow, person),
+            made=await _made(uow, person),
         )
 
     async def _referral(self, uow: Unit, referral: Referral) -> ReferralCopy:
@@ -146,6 +148,16 @@ def _settings(blob: bytes | None) -> dict[str, Any]:
         return {}
     value = json.loads(blob)
     return value if isinstance(value, dict) else {"settings": value}
+
+
+async def _made(uow: Unit, person: Person) -> list[MadeCopy]:
+    """The referrals ``person`` made for others (a professional): their own details only."""
+    made = []
+    for referral in await uow.referrals.made_by(person):
+        found = await uow.referrals.referrer(referral)
+        if found is not None:
+            made.append(MadeCopy(referral.reference, referral.submitted_at, json.loads(found[1])))
+    return made
 
 
 async def _profile(uow: Unit, person: Person) -> dict[str, Any] | None:

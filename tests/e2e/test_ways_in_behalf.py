@@ -165,6 +165,17 @@ async def test_a_professional_refers_someone_without_telegram(
         assert len(after) == 2 and all("News about a referral you made" in t for t in after)
         assert all("Ariel" not in t and "alone" not in t for t in after)
 
+        # the professional's /mydata: their own details in the referral, nothing of the person
+        await pro.send("/mydata")
+        copy = await pro.wait_for(lambda m: m.document is not None, timeout=10)
+        assert copy.document is not None
+        data = json.loads(copy.document.data)
+        (made,) = data["referrals_made"]
+        assert made["reference"] == reference
+        assert made["your_details"]["pro_name"] == "Dr Quill Marsh"
+        assert data["referrals"] == []
+        assert b"Ariel" not in copy.document.data and b"alone" not in copy.document.data
+
 
 async def test_a_professional_whose_person_did_not_agree_keeps_nothing(
     tmp_path: Path, emulator: BotApiEmulator
