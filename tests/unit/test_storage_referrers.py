@@ -1,0 +1,84 @@
+"""Storage for referrals made on someone's behalf (migration 0012): people without Telegram, the
+referrer's details sealed under the referrer's key, the two updates sent once each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storage import KeyRing, NoTelegram, Store
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Store:
+    return await Store.open(tmp_path / "db.sqlite", KeyRing(KeyRing.generate()))
+
+
+async def test_a_person_without_telegram_is_found_by_no_telegram_id(store: Store) -> None:
+    try:
+        async with store.unit() as uow:
+            offline = await uow.people.create_offline(NOW)
+            online = await uow.people.create(4242, NOW)
+            assert not await uow.people.has_telegram(offline)
+            assert await uow.people.has_telegram(online)
+            with pytest.raises(NoTelegram):
+                await uow.people.telegram_id(offline)
+            assert await uow.people.telegram_id(online) == 4242
+        async with store.unit() as uow:
+            assert await uow.people.find(0) is None  # the empty id is nobody's
+            assert await uow.people.get(offline.id) is not None
+    finally:
+        await store.close()
+
+
+async def test_the_referrer_s_details_are_sealed_apart_and_updates_go_once(
+    store: Store, tmp_path: Path
+) -> None:
+    try:
+        async with store.unit() as uow:
+            pro = await uow.people.create(5151, NOW)
+            person = await uow.people.create_offline(NOW)
+            referral = await uow.referrals.create(
+                person, "hiv", b'{"name": "Ariel"}', False, NOW, route="professional"
+            )
+            await uow.referrals.add_referrer(
+                referral, pro, b'{"pro_name": "Dr Zebedee"}', updates=True, questionnaire="refer"
+            )
+        assert b"Zebedee" not in (tmp_path / "db.sqlite").read_bytes()
+        async with store.unit() as uow:
+            assert await uow.referrals.referrer(referral) == (
+                pro.id,
+                b'{"pro_name": "Dr Zebedee"}',
+            )
+            assert await uow.referrals.questionnaire(referral) == "refer"
+            assert await uow.referrals.update_due(referral, "received") == pro.id
+            assert await uow.referrals.update_due(referral, "received") is None
+            assert await uow.referrals.update_due(referral, "contacted") == pro.id
+            assert await uow.referrals.update_due(referral, "contacted") is None
+            assert [r.reference for r in await uow.referrals.made_by(pro)] == [referral.reference]
+            await uow.people.erase(pro)  # the professional goes: their details with them
+        async with store.unit() as uow:
+            assert await uow.referrals.referrer(referral) is None
+            assert await uow.referrals.get(referral.id) is not None  # the person's stays
+    finally:
+        await store.close()
+
+
+async def test_a_referrer_who_did_not_ask_gets_no_updates(store: Store) -> None:
+    try:
+        async with store.unit() as uow:
+            coordinator = await uow.people.create(6161, NOW)
+            person = await uow.people.create_offline(NOW)
+            referral = await uow.referrals.create(person, "hiv", b"{}", False, NOW, route="staff")
+            await uow.referrals.add_referrer(referral, coordinator, b'{"by": "Cora"}')
+            assert await uow.referrals.update_due(referral, "received") is None
+            assert await uow.referrals.questionnaire(referral) is None
+            await uow.people.erase(person)  # the person goes: the row about them too
+        async with store.unit() as uow:
+            assert await uow.referrals.made_by(coordinator) == []
+    finally:
+        await store.close()
