@@ -468,6 +468,17 @@ class Programme(_Strict):
         """A named questionnaire (None for the programme's own form or an unknown name)."""
         return self.questionnaires.get(name)
 
+    def way_in(self, tail: str | None) -> tuple[Source | None, str]:
+        """What the end of a link (``<programme>-<tail>``, or the way in a consent button
+        carries) names: a questionnaire with ``link = true`` (no source), or a source and the
+        questionnaire it opens. Anything else (forged, or removed from the config) is dropped:
+        no source, the programme's own form."""
+        named = self.questionnaire(tail or "")
+        if tail and named is not None and named.link:
+            return None, tail
+        source = self.source(tail)
+        return source, self.questionnaire_for(source)
+
     def questionnaire_for(self, source: Source | None) -> str:
         """What a source's link opens: a professional's source opens the professional
         questionnaire (if the programme has one), every other the programme's own form."""
@@ -612,14 +623,10 @@ class ServiceConfig(_Strict):
         """Like entry(), and which questionnaire the link opens: ``<programme>-<name>`` opens
         a questionnaire with ``link = true``; a source of kind ``professional`` opens the
         programme's professional questionnaire; anything else the programme's own form."""
-        programme, source = self.entry(payload)
+        programme, _source = self.entry(payload)
         if programme is None:
             return None, None, MAIN_FORM
-        tail = (payload or "")[len(programme.id) + 1 :]
-        named = programme.questionnaire(tail)
-        if named is not None and named.link:
-            return programme, None, tail
-        return programme, source, programme.questionnaire_for(source)
+        return programme, *programme.way_in((payload or "")[len(programme.id) + 1 :])
 
     def starting_programme(self) -> Programme | None:
         """The programme a plain /start opens, or None when the person must choose."""

@@ -21,7 +21,7 @@ from conversations.draft import (
     prune_hidden,
     visible_questions,
 )
-from conversations.forms import MAIN_FORM, Programme, Question, ServiceConfig
+from conversations.forms import MAIN_FORM, Programme, Question, ServiceConfig, Source
 from conversations.i18n import Catalog, Translate
 from conversations.preferences import CHOICES, DEFAULT_CHOICES
 from conversations.prompts import Prompt, esc
@@ -108,10 +108,7 @@ class Intake:
             return [screens.choose_programme(self.config, lang, self.catalog.translator(lang))]
         lang = self.catalog.best_language(telegram_language, programme.languages)
         _ = self.catalog.translator(lang)
-        # The way in rides on the consent buttons: a source id, or a linked questionnaire's name.
-        way_in = source.id if source is not None else None
-        if questionnaire != MAIN_FORM and self.config.entry(payload)[1] is None:
-            way_in = questionnaire
+        way_in = _way_in(source, questionnaire)
         view = programme.asking(questionnaire) or programme
         ask = referring.consent_question(programme.purpose(questionnaire), _)
         return [
@@ -125,12 +122,8 @@ class Intake:
             return Opening([], notice=self._expired(press.language))
         lang = press.language
         _ = self.catalog.translator(lang)
-        found = programme.source(press.source)  # a forged or removed source is dropped
+        found, questionnaire = programme.way_in(press.source)  # forged or removed: dropped
         source = found.id if found is not None else None
-        questionnaire = programme.questionnaire_for(found)
-        named = programme.questionnaire(press.source or "")
-        if named is not None and named.link and press.source:  # its own link (a professional's)
-            questionnaire = source = press.source
         view = programme.asking(questionnaire) or programme
         match press.action:
             case "p":
@@ -142,13 +135,12 @@ class Intake:
                 )
             case "L":
                 ask = referring.consent_question(programme.purpose(questionnaire), _)
-                privacy = screens.privacy(view, lang, programme.languages, _, source, ask)
+                way_in = _way_in(found, questionnaire)
+                privacy = screens.privacy(view, lang, programme.languages, _, way_in, ask)
                 return Opening([], replace=privacy)
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":
-                if named is not None and named.link:
-                    source = None
                 return Opening([], begin=self.begin(programme, lang, source, questionnaire))
         return Opening([], notice=self._expired(lang))
 
@@ -467,6 +459,14 @@ class Intake:
 
     def translator(self, language: str) -> Translate:
         return self.catalog.translator(language)
+
+
+def _way_in(source: Source | None, questionnaire: str) -> str | None:
+    """What rides on the consent buttons until the person agrees: the source's id, else the name
+    of the linked questionnaire they came for (ids from the config, nothing typed)."""
+    if source is not None:
+        return source.id
+    return questionnaire if questionnaire != MAIN_FORM else None
 
 
 def _purpose(programme: Programme, draft: Draft) -> str:
