@@ -244,6 +244,12 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         await cora.press("Claim", chat=group)
         task = await cora.wait_for(lambda m: "A task for you" in m.text)
         assert reference in task.text and "Robin" not in task.text
+        # a message to them: kept in the thread, and a task for the holder to pass it on
+        await cora.press("Write to them")
+        await cora.wait_for(lambda m: "Type your message" in m.text)
+        await cora.send("Your first call is on Monday")
+        passed = await cora.wait_for(lambda m: "pass on your message" in m.text)
+        assert reference in passed.text and "Monday" not in passed.text
 
         # the report: one referral taken by staff, its kind of support counted
         html = await report_html(files, tmp_path / "report")
