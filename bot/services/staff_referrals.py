@@ -94,7 +94,7 @@ class StaffReferrals:
         now = self.clock()
         async with self.store.unit() as uow:
             first_time = await uow.updates.claim(update_id, now)
-            found = await self._offline_case(uow, who, code, _)
+            found = await self._offline_case(uow, who, code, "persondata", _)
             if isinstance(found, Reply):
                 return found
             _referral, owner, coordinator = found
@@ -119,7 +119,7 @@ class StaffReferrals:
         _ = self._t(who)
         async with self.store.unit() as uow:
             await uow.updates.claim(update_id, self.clock())
-            found = await self._offline_case(uow, who, code, _)
+            found = await self._offline_case(uow, who, code, "erase", _)
             if isinstance(found, Reply):
                 return found
             referral = found[0]
@@ -132,7 +132,7 @@ class StaffReferrals:
         async with self.store.unit() as uow:
             if not await uow.updates.claim(update_id, now):
                 return Reply(keep_buttons=True)
-            found = await self._offline_case(uow, who, code, _)
+            found = await self._offline_case(uow, who, code, "erase", _)
             if isinstance(found, Reply):
                 return found
             referral, owner, coordinator = found
@@ -153,10 +153,10 @@ class StaffReferrals:
         return Reply([referring.erased(referral.reference, _)])
 
     async def _offline_case(
-        self, uow: Unit, who: Actor, code: str, _: Translate
+        self, uow: Unit, who: Actor, code: str, what: str, _: Translate
     ) -> tuple[Referral, Person, Person] | Reply:
         """The referral REF of a person without Telegram, if ``who`` coordinates its programme
-        (else a kind refusal, audited once): (referral, its person, the coordinator)."""
+        (else a kind refusal, audited): (referral, its person, the coordinator)."""
         if not who.private:
             return Reply([referring.only_private(_)])
         referral = await uow.referrals.by_reference(code.strip()) if code.strip() else None
@@ -168,12 +168,13 @@ class StaffReferrals:
         if referral is None or programme is None:
             return Reply([referring.no_such_referral(_)])
         if not await self._coordinates(uow, who, programme):
-            await self._refused(uow, who, "persondata", referral.reference)
+            await self._refused(uow, who, what, referral.reference)
             return Reply([referring.only_coordinators(_)])
         owner = await uow.people.get(referral.person_id)
-        coordinator = await uow.people.find(who.telegram_id)
-        if owner is None or coordinator is None:
+        if owner is None:
             return Reply([referring.no_such_referral(_)])
+        coordinator = await uow.people.find(who.telegram_id)
+        coordinator = coordinator or await uow.people.create(who.telegram_id, self.clock())
         if await uow.people.has_telegram(owner):
             return Reply([referring.has_telegram(_)])
         return referral, owner, coordinator
