@@ -275,6 +275,12 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         ) == [(1,)]
         await outsider.press_data(f"n:erase:{reference}")
         await outsider.wait_for(lambda m: "only a coordinator" in m.text)
+        refused = db_rows(
+            files,
+            "SELECT count(*) FROM audit_log WHERE action = 'refused:erase' AND reference = ?",
+            reference,
+        )
+        assert refused == [(1,)]
         assert len(db_rows(files, "SELECT id FROM referrals WHERE reference = ?", reference)) == 1
         await cora.send(f"/erase {reference}")
         await cora.wait_for(lambda m: "Erase everything" in m.text)
