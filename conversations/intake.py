@@ -205,9 +205,9 @@ class Intake:
     def current_screen(self, programme: Programme, draft: Draft) -> Prompt:
         _ = self.catalog.translator(draft.language)
         if draft.phase == "review":
-            return screens.review(programme, draft, _, choices=_asks_choices(programme, draft))
+            return screens.review(programme, draft, _, choices=_choice_keys(programme, draft))
         if draft.phase == "choices":
-            return screens.choices(draft, _)
+            return self._choices_screen(programme, draft)
         if draft.phase == "confirm_cancel":
             return screens.confirm_cancel(draft, _)
         question = programme.question(draft.current or "")
@@ -356,10 +356,13 @@ class Intake:
         """Toggle a choice (in place), or Done: on to the review."""
         _ = self.catalog.translator(draft.language)
         index = _index(press.arg)
-        if press.action == "ct" and 0 <= index < len(CHOICES):
-            key = CHOICES[index]
+        keys = _choice_keys(programme, draft)
+        if press.action == "ct" and 0 <= index < len(keys):
+            key = keys[index]
             draft.choices[key] = not draft.choices.get(key, DEFAULT_CHOICES[key])
-            return Outcome(draft, replace=screens.choices(draft, _), keep_buttons=True)
+            return Outcome(
+                draft, replace=self._choices_screen(programme, draft), keep_buttons=True
+            )
         if press.action == "cd":
             draft.choices_seen = True
             draft.phase = "review"
@@ -390,7 +393,7 @@ class Intake:
                     draft.language,
                     answers,
                     draft.urgent,
-                    dict(draft.choices) if _asks_choices(programme, draft) else {},
+                    {k: draft.choices.get(k, False) for k in _choice_keys(programme, draft)},
                     draft.source if programme.source(draft.source) is not None else None,
                     draft.questionnaire,
                     _purpose(programme, draft),
@@ -447,6 +450,13 @@ class Intake:
             draft.picked = list(given) if isinstance(given, list) else []
         return Outcome(draft, [self.current_screen(programme, draft)])
 
+    def _choices_screen(self, programme: Programme, draft: Draft) -> Prompt:
+        _ = self.catalog.translator(draft.language)
+        keys = _choice_keys(programme, draft)
+        if keys == CHOICES:
+            return screens.choices(draft, _)
+        return screens.choices(draft, _, keys, referring.choices_on_the_phone(_))
+
     def _reshow(self, programme: Programme, draft: Draft) -> Outcome:
         draft.screen += 1
         return Outcome(draft, [self.current_screen(programme, draft)])
@@ -474,9 +484,16 @@ def _purpose(programme: Programme, draft: Draft) -> str:
     return draft.purpose or programme.purpose(draft.questionnaire) or "referral"
 
 
+def _choice_keys(programme: Programme, draft: Draft) -> tuple[str, ...]:
+    """The person's choices asked before the review: on their own form all of them; on a
+    coordinator's phone referral check-ins and feedback (read out to them); else none."""
+    return {"referral": CHOICES, "phone": referring.PHONE_CHOICES}.get(
+        _purpose(programme, draft), ()
+    )
+
+
 def _asks_choices(programme: Programme, draft: Draft) -> bool:
-    """Check-ins, feedback, discreet: the person's own choices, asked only on their own form."""
-    return _purpose(programme, draft) == "referral"
+    return bool(_choice_keys(programme, draft))
 
 
 def _back_from_menu(draft: Draft) -> Draft:

@@ -22,6 +22,8 @@ AGREED_BY: tuple[str, ...] = get_args(AgreedBy)
 Task = Literal["news", "message", "checkin", "door", "feedback", "meeting", "reminder"]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
+#: The choices a coordinator asks on the phone (no Telegram: discreet and silent mean nothing).
+PHONE_CHOICES: tuple[str, ...] = ("checkins", "feedback")
 
 
 def split_answers(
@@ -162,6 +164,20 @@ def has_telegram(_: Translate) -> Prompt:
     return Prompt(
         esc(_("This person uses Telegram: they can send /mydata or /delete to me themselves."))
     )
+
+
+def choices_on_the_phone(_: Translate) -> list[str]:
+    """The choices step of a phone referral: what to ask the person, in the coordinator's words."""
+    return [
+        esc(_("Two questions to ask them")),
+        esc(
+            _(
+                "Check-ins: would they like a short call now and then while they wait? "
+                "Feedback: may we ask a few questions about our service at the end? "
+                "Tick what they said yes to."
+            )
+        ),
+    ]
 
 
 def not_taken(_: Translate) -> Prompt:

@@ -73,10 +73,10 @@ async def _with_route(ctx: Context, prompt: Prompt, lang: str) -> Prompt:
 
 async def task_for_holder(ctx: Context) -> Rendered | None:
     """A step that would message a person without Telegram: a private task for the holder."""
-    assert ctx.task is not None
-    lang = ctx.targets[0].language
+    assert ctx.task is not None and ctx.task_for
+    lang = ctx.task_for[0].language
     prompt = referring.task_for_holder(ctx.referral.reference, ctx.task, ctx.t(lang))
-    return Rendered(ctx.targets, prompt)
+    return Rendered(ctx.task_for, prompt)
 
 
 async def pro_update(ctx: Context) -> Rendered | None:

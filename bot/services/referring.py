@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 
+from bot.delivery import calendar
 from bot.delivery.kinds import PRO_UPDATE
 from bot.services import preferences
 from bot.services.submitting import (
@@ -65,6 +66,9 @@ async def phone(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -> S
     how = sub.context.get("agreed", "phone")
     version = sub.context.get("notice", programme.privacy_version)
     referral = await _offline_referral(uow, programme, sub, sub.answers, how, version, env.now)
+    # their check-ins: calls the holder is asked to make, if they said yes on the phone
+    prefs = await preferences.load(uow, await _owner(uow, referral))
+    await calendar.arm_waiting(uow, programme, referral, prefs, env.now)
     by = {"by": sub.context.get("by", "")}
     await uow.referrals.add_referrer(referral, sender, answers_bytes(by))
     await uow.audit.record(
@@ -86,6 +90,8 @@ async def _offline_referral(
     person = await uow.people.create_offline(now)
     prefs = Preferences(language=sub.language)
     prefs.consents["referral"] = Consent(given=True, version=version, at=now, how=how)
+    for purpose, given in sub.choices.items():  # asked on the phone: check-ins, feedback
+        prefs.consents[purpose] = Consent(given=given, version=version, at=now, how=how)
     await preferences.save(uow, person, prefs, now)
     referral = await uow.referrals.create(
         person,
@@ -99,6 +105,12 @@ async def _offline_referral(
     await hand_over(uow, programme, referral, now)
     await count_reported(uow, programme, sub.questionnaire, sub.answers, now)
     return referral
+
+
+async def _owner(uow: Unit, referral: Referral) -> Person:
+    person = await uow.people.get(referral.person_id)
+    assert person is not None  # made in this very transaction
+    return person
 
 
 async def tell_professional(uow: Unit, referral: Referral, update: str, now: datetime) -> None:

@@ -14,16 +14,19 @@ from pathlib import Path
 
 from bot.ops.reports_cli import make_report
 from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser
-from tests.e2e.coordination import CORA, GROUP_ID, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
 from tests.e2e.harness import (
+    CHOICES_KEY,
     HIV_PLAN,
     REFERENCE,
     SKIP,
     BotFiles,
+    MovableClock,
     consent,
     drained,
     fill_form,
     in_process,
+    later,
 )
 
 #: A professional's answers to the shipped `refer` questionnaire.
@@ -295,3 +298,43 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         "SELECT count(*) FROM audit_log WHERE action = 'erased_on_request' AND reference = ?",
         reference,
     ) == [(1,)]
+
+
+async def test_check_ins_for_someone_without_telegram_are_calls_for_the_holder(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    """Asked on the phone, they said yes to check-ins: each falls due as a task for the holder
+    (and the next one is queued, as for anyone); they never get a Telegram message."""
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    cora = emulator.user(CORA, "Cora")
+    clock = MovableClock()
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    async with in_process(files, emulator, clock) as runtime:
+        await cora.send("/newreferral hiv")
+        await cora.wait_for(lambda m: "How did they agree?" in m.text)
+        await cora.press("They agreed in person")
+        plan = {**HIV_PLAN, CHOICES_KEY: ["Short check-in messages while I wait"]}
+        await fill_form(cora, programme, plan)
+        review = cora.last_bot_message
+        assert review is not None and "Short check-in messages" in review.text
+        assert "Silent" not in review.text and "discreet" not in review.text.lower()
+        await cora.press("Send my form")
+        reference = await sent_reference(cora)
+        await group_notice(group, reference)
+        await cora.press("Claim", chat=group)
+        await cora.wait_for(lambda m: "A task for you" in m.text)  # the "picked up" news
+        ((pending,),) = db_rows(
+            files, "SELECT count(*) FROM outbox WHERE kind = 'checkin' AND state = 'pending'"
+        )
+        assert pending == 1
+        cora.skip_sent()
+        await later(runtime, emulator, clock, programme.checkins.waiting_after_days * 86400)
+        task = await cora.wait_for(lambda m: "A task for you" in m.text)
+        assert reference in task.text and "a short check-in, if they want one" in task.text
+        # sending it queued the next one, as for anyone who agreed
+        ((pending,),) = db_rows(
+            files, "SELECT count(*) FROM outbox WHERE kind = 'checkin' AND state = 'pending'"
+        )
+        assert pending == 1
