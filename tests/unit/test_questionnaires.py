@@ -128,9 +128,12 @@ def test_the_programme_form_still_asks_the_person_s_choices() -> None:
 def test_a_draft_can_be_begun_for_another_purpose_with_context() -> None:
     intake, programme = make_intake(with_refer())
     begun = intake.begin(programme, "en", purpose="phone", context={"consent": "verbal"})
-    assert begun.draft is not None and begun.draft.choices_seen  # not the person's own
+    assert begun.draft is not None and not begun.draft.choices_seen  # asked on their behalf
     restored = Draft.from_bytes(begun.draft.to_bytes())
     assert restored.purpose == "phone" and restored.context == {"consent": "verbal"}
+    refer = intake.consent_press(ConsentPress("y", "test", "en", "refer")).begin
+    assert refer is not None and refer.draft is not None
+    assert refer.draft.choices_seen  # a professional is asked no choices
 
 
 def test_a_removed_questionnaire_cancels_its_draft_kindly() -> None:
