@@ -122,6 +122,22 @@ class PeopleRepo:
         )
         return Person(person_id, from_text(stamp))
 
+    async def holds_more_than_a_form(self, person: Person) -> bool:
+        """Whether anything but a form in progress is kept for ``person``: a referral of
+        theirs, one they hold or made for someone else, a role, a supporter profile. A form
+        given up erases the person only when not (a coordinator giving up a phone referral
+        keeps their record, their roles and what they hold)."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT EXISTS (SELECT 1 FROM referrals WHERE person_id = ? OR holder_id = ?)"
+                " OR EXISTS (SELECT 1 FROM referrers WHERE referrer_id = ?)"
+                " OR EXISTS (SELECT 1 FROM roles WHERE person_id = ?)"
+                " OR EXISTS (SELECT 1 FROM supporters WHERE person_id = ?)",
+                (person.id,) * 5,
+            )
+        )
+        return bool(rows[0][0])
+
     async def has_telegram(self, person: Person) -> bool:
         """False for a person referred by a professional or taken by phone."""
         return await self._sealed_telegram_id(person) != _NO_TELEGRAM

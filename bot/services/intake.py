@@ -379,7 +379,7 @@ class IntakeFlow:
         """Store the outcome's draft (or its end), in the caller's transaction."""
         if outcome.draft is None:
             await uow.drafts.delete(person)
-            if outcome.forget and not await uow.referrals.for_person(person):
+            if outcome.forget and not await uow.people.holds_more_than_a_form(person):
                 await uow.people.erase(person)
                 log.info("intake.forgotten")
         elif outcome.changed:

@@ -338,3 +338,17 @@ async def test_check_ins_for_someone_without_telegram_are_calls_for_the_holder(
             files, "SELECT count(*) FROM outbox WHERE kind = 'checkin' AND state = 'pending'"
         )
         assert pending == 1
+
+        # Cora begins another phone referral and gives it up: her own record (what she holds)
+        # stays; only the form goes
+        await cora.send("/newreferral hiv")
+        await cora.wait_for(lambda m: "How did they agree?" in m.text)
+        await cora.press("They agreed on the phone")
+        await cora.wait_for(lambda m: "✕ Exit" in m.button_texts)
+        await cora.press("✕ Exit")
+        await drained(emulator)
+        ((holder,),) = db_rows(
+            files, "SELECT holder_id FROM referrals WHERE reference = ?", reference
+        )
+        assert holder is not None
+        assert db_rows(files, "SELECT count(*) FROM dialogs") == [(0,)]

@@ -82,3 +82,24 @@ async def test_a_referrer_who_did_not_ask_gets_no_updates(store: Store) -> None:
             assert await uow.referrals.made_by(coordinator) == []
     finally:
         await store.close()
+
+
+async def test_giving_up_a_form_erases_only_someone_who_holds_nothing_else(store: Store) -> None:
+    try:
+        async with store.unit() as uow:
+            fresh = await uow.people.create(7171, NOW)
+            assert not await uow.people.holds_more_than_a_form(fresh)
+            coordinator = await uow.people.create(7272, NOW)
+            await uow.roles.grant(coordinator, "coordinator", "hiv", NOW)
+            assert await uow.people.holds_more_than_a_form(coordinator)
+            holder = await uow.people.create(7373, NOW)
+            person = await uow.people.create_offline(NOW)
+            referral = await uow.referrals.create(person, "hiv", b"{}", False, NOW, route="staff")
+            await uow.referrals.claim(referral, holder, NOW)
+            assert await uow.people.holds_more_than_a_form(holder)
+            assert await uow.people.holds_more_than_a_form(person)
+            pro = await uow.people.create(7474, NOW)
+            await uow.referrals.add_referrer(referral, pro, b"{}")
+            assert await uow.people.holds_more_than_a_form(pro)
+    finally:
+        await store.close()
