@@ -179,11 +179,14 @@ class Questionnaire(_Strict):
     Back, review, Exit). What happens when it is sent depends on its ``purpose``."""
 
     purpose: Purpose = Field(
-        description="What sending it does: " + ", ".join(PURPOSES[1:]) + " (see the guides)."
+        description="What sending it does: "
+        + ", ".join(PURPOSES[1:])
+        + " (a professional's referral, docs/guides/professionals.md). `referral` is the "
+        "programme's own form and is refused here."
     )
     link: bool = Field(
         default=False,
-        description="Whether t.me/<bot>?start=<programme>-<name> opens it (with its own "
+        description="Whether the link `t.me/BOT?start=PROGRAMME-NAME` opens it (after its own "
         "welcome and privacy notice).",
     )
     welcome: Localized | None = Field(
