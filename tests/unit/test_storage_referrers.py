@@ -103,3 +103,34 @@ async def test_giving_up_a_form_erases_only_someone_who_holds_nothing_else(store
             assert await uow.people.holds_more_than_a_form(pro)
     finally:
         await store.close()
+
+
+async def test_retention_erases_a_professional_with_their_last_referral(store: Store) -> None:
+    closed = datetime(2026, 1, 5, tzinfo=UTC)
+    try:
+        async with store.unit() as uow:
+            pro = await uow.people.create(8181, NOW)
+            old, kept = await uow.people.create_offline(NOW), await uow.people.create_offline(NOW)
+            gone = await uow.referrals.create(old, "hiv", b"{}", False, closed)
+            gone = await uow.referrals.set_status(gone, "closed", closed)
+            await uow.referrals.mark(gone, closed_at=closed)
+            still = await uow.referrals.create(kept, "hiv", b"{}", False, NOW)
+            await uow.referrals.add_referrer(gone, pro, b'{"pro_name": "Dr Y"}')
+            await uow.referrals.add_referrer(still, pro, b'{"pro_name": "Dr Y"}')
+        cut = {"hiv": datetime(2026, 2, 1, tzinfo=UTC)}
+        async with store.unit() as uow:
+            purged = await uow.retention.purge(
+                drafts_before=cut, closed_before=cut, draft_programme=lambda raw: None
+            )
+            assert purged.referrals == 1 and purged.people == 1  # the person; not yet Dr Y
+            assert await uow.people.get(pro.id) is not None
+            still = await uow.referrals.set_status(still, "closed", closed)
+            await uow.referrals.mark(still, closed_at=closed)
+        async with store.unit() as uow:
+            purged = await uow.retention.purge(
+                drafts_before=cut, closed_before=cut, draft_programme=lambda raw: None
+            )
+            assert purged.referrals == 1 and purged.people == 2  # the person, and Dr Y
+            assert await uow.people.get(pro.id) is None
+    finally:
+        await store.close()
