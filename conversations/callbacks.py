@@ -75,6 +75,15 @@ class SupportPress:
 
 
 @dataclass(frozen=True)
+class StaffReferralPress:
+    """A coordinator acting for someone without Telegram: ``n:<action>:<arg>``, where the
+    action is how the person agreed (arg: the programme) or ``erase`` (arg: the reference)."""
+
+    action: str
+    arg: str
+
+
+@dataclass(frozen=True)
 class QueuePress:
     view: str
     page: int
@@ -106,6 +115,10 @@ def checkins(action: str) -> str:
     return _checked(f"k:{action}")
 
 
+def staff_referral(action: str, arg: str) -> str:
+    return _checked(f"n:{action}:{arg}")
+
+
 def draft(screen: int, action: str, arg: str | int = "") -> str:
     return engine.button("intake", screen, action, arg)
 
@@ -115,7 +128,14 @@ def consent(action: str, programme: str, language: str, source: str | None = Non
 
 
 Press = (
-    DraftPress | ConsentPress | AccountPress | CasePress | QueuePress | ProfilePress | SupportPress
+    DraftPress
+    | ConsentPress
+    | AccountPress
+    | CasePress
+    | QueuePress
+    | ProfilePress
+    | SupportPress
+    | StaffReferralPress
 )
 
 
@@ -133,6 +153,8 @@ def parse(data: str | None) -> Press | None:
     if parts[0] == "q" and len(parts) == 3 and parts[1] in QUEUE_VIEWS:
         page = number(parts[2])
         return None if page is None else QueuePress(parts[1], page)
+    if parts[0] == "n" and len(parts) == 3 and parts[1] and parts[2]:
+        return StaffReferralPress(parts[1], parts[2])
     if parts[0] == "a" and len(parts) == 2 and parts[1]:
         return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) in (4, 5) and all(parts[1:]):

@@ -46,8 +46,24 @@ def link(bot_username: str, programme_id: str, source_id: str | None) -> str:
 
 
 def card_text(
-    bot_username: str, programme_id: str, source_id: str | None, _: Translate
+    bot_username: str,
+    programme_id: str,
+    source_id: str | None,
+    _: Translate,
+    for_professionals: bool = False,
 ) -> CardText:
+    """``for_professionals``: the card of a source of kind ``professional``, whose link opens
+    the professionals' referral form; it speaks to them, as neutrally."""
+    if for_professionals:
+        return CardText(
+            title=_("Refer someone to peer support"),
+            invitation=_(
+                "For staff and carers: refer someone who agreed to it, in about 3 minutes. "
+                "We contact them in the way they choose."
+            ),
+            how=_("Scan the code with your phone camera, or type the link in your browser."),
+            link=link(bot_username, programme_id, source_id),
+        )
     return CardText(
         title=_("Someone to talk to"),
         invitation=_(

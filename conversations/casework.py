@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
 
-from conversations import callbacks
+from conversations import callbacks, referring
 from conversations.draft import Answer, Draft, visible_questions
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -45,6 +45,9 @@ class CaseView:
     thread: list[ThreadLine] = field(default_factory=list)
     closing: list[dict[str, Answer]] = field(default_factory=list)  # supporters' closing reports
     supporter: tuple[str, str] | None = None  # (name, engagement status): the latest match
+    route: str = "self"  # how it came (self, professional, staff): see conversations.referring
+    referred_by: str | None = None  # the coordinator who took it by phone
+    referrer: list[tuple[str, str]] = field(default_factory=list)  # the professional's details
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,11 @@ def details(
                 )
             )
         )
+    head += referring.made_for_them(case.route, case.referred_by, _)
     body = _answers(case, _)
+    if case.referrer:
+        body.append(bold(_("The professional who referred them")))
+        body += [f"{bold(label)}\n{esc(value)}" for label, value in case.referrer]
     thread = [_thread_line(line, p, lang, _) for line in case.thread]
     parts = ["\n".join(head), "\n".join(body)]
     if thread:

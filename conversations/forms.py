@@ -74,6 +74,11 @@ class Question(_Strict):
     minimum: int | None = None
     maximum: int | None = None
     allow_future: bool = Field(default=False, description="Dates: may the date be after today?")
+    report: bool = Field(
+        default=False,
+        description="Count its answers in `peerdoor report` (a choice or yes/no question only; "
+        "counts per month, small numbers hidden).",
+    )
     when: Condition | None = None
     match: MatchField | None = Field(
         default=None,
@@ -83,11 +88,14 @@ class Question(_Strict):
             "area, interests. Supporters pick from the same options."
         ),
     )
-    role: Literal["name", "age", "verification", "contact"] | None = Field(
+    role: Literal["name", "age", "verification", "contact", "referrer", "consent"] | None = Field(
         default=None,
         description=(
             "name: shown to the coordinator as how to address the person; age: checked against "
-            "the programme's minimum age; verification: erased once a coordinator verifies."
+            "the programme's minimum age; verification: erased once a coordinator verifies. "
+            "In a professional's questionnaire: referrer: about the professional themselves "
+            "(kept apart from the person's answers); consent: the yes/no 'the person agreed to "
+            "this referral' (No ends the form, keeping nothing)."
         ),
     )
 
@@ -114,6 +122,8 @@ class Question(_Strict):
             raise ValueError(f"matching on '{self.match}' needs a 'text' question")
         if self.match in CHOICE_MATCHES and self.kind not in ("single", "multi"):
             raise ValueError(f"matching on '{self.match}' needs a 'single' or 'multi' question")
+        if self.report and self.kind not in ("single", "multi", "yesno"):
+            raise ValueError("only a choice or yes/no question can be counted ('report')")
         if self.role == "age" and self.kind not in ("single", "number"):
             raise ValueError("the 'age' role fits a 'single' (age bands) or 'number' question")
         return self
@@ -169,11 +179,14 @@ class Questionnaire(_Strict):
     Back, review, Exit). What happens when it is sent depends on its ``purpose``."""
 
     purpose: Purpose = Field(
-        description="What sending it does: " + ", ".join(PURPOSES[1:]) + " (see the guides)."
+        description="What sending it does: "
+        + ", ".join(PURPOSES[1:])
+        + " (a professional's referral, docs/guides/professionals.md). `referral` is the "
+        "programme's own form and is refused here."
     )
     link: bool = Field(
         default=False,
-        description="Whether t.me/<bot>?start=<programme>-<name> opens it (with its own "
+        description="Whether the link `t.me/BOT?start=PROGRAMME-NAME` opens it (after its own "
         "welcome and privacy notice).",
     )
     welcome: Localized | None = Field(
@@ -182,6 +195,11 @@ class Questionnaire(_Strict):
     privacy: Localized | None = Field(
         default=None,
         description="Its privacy notice: what is kept, why, who sees it (needs `link`).",
+    )
+    updates: bool = Field(
+        default=False,
+        description="professional: the referrer gets one discreet 'received' and one 'contact "
+        "made' message (never anything the person says).",
     )
     form: list[Question] = Field(
         min_length=1,
@@ -201,6 +219,19 @@ class Questionnaire(_Strict):
         for q in self.form:
             if q.match is not None or q.role == "verification":
                 raise ValueError(f"question {q.id!r}: 'match' and 'verification' are for the form")
+        consent = [q for q in self.form if q.role == "consent"]
+        if self.purpose == "professional" and (
+            len(consent) != 1
+            or consent[0].kind != "yesno"
+            or not consent[0].required
+            or consent[0].when is not None
+        ):
+            raise ValueError(
+                "a professional's questionnaire needs one required yes/no question with "
+                "role = 'consent' ('the person agreed to this referral'), asked every time"
+            )
+        if self.purpose != "professional" and (consent or self.updates):
+            raise ValueError("'consent' questions and 'updates' are for a professional's form")
         return self
 
 
@@ -412,6 +443,8 @@ class Programme(_Strict):
             )
         if not any(q.answerable for q in self.form):
             raise ValueError("the form needs at least one question that takes an answer")
+        if any(q.role in ("referrer", "consent") for q in self.form):
+            raise ValueError("roles 'referrer' and 'consent' are for a professional's form")
         matched = [q.match for q in self.form if q.match is not None]
         if len(set(matched)) != len(matched):
             raise ValueError("each 'match' field may be used by one question of the form only")
@@ -467,6 +500,17 @@ class Programme(_Strict):
     def questionnaire(self, name: str) -> Questionnaire | None:
         """A named questionnaire (None for the programme's own form or an unknown name)."""
         return self.questionnaires.get(name)
+
+    def way_in(self, tail: str | None) -> tuple[Source | None, str]:
+        """What the end of a link (``<programme>-<tail>``, or the way in a consent button
+        carries) names: a questionnaire with ``link = true`` (no source), or a source and the
+        questionnaire it opens. Anything else (forged, or removed from the config) is dropped:
+        no source, the programme's own form."""
+        named = self.questionnaire(tail or "")
+        if tail and named is not None and named.link:
+            return None, tail
+        source = self.source(tail)
+        return source, self.questionnaire_for(source)
 
     def questionnaire_for(self, source: Source | None) -> str:
         """What a source's link opens: a professional's source opens the professional
@@ -612,14 +656,10 @@ class ServiceConfig(_Strict):
         """Like entry(), and which questionnaire the link opens: ``<programme>-<name>`` opens
         a questionnaire with ``link = true``; a source of kind ``professional`` opens the
         programme's professional questionnaire; anything else the programme's own form."""
-        programme, source = self.entry(payload)
+        programme, _source = self.entry(payload)
         if programme is None:
             return None, None, MAIN_FORM
-        tail = (payload or "")[len(programme.id) + 1 :]
-        named = programme.questionnaire(tail)
-        if named is not None and named.link:
-            return programme, None, tail
-        return programme, source, programme.questionnaire_for(source)
+        return programme, *programme.way_in((payload or "")[len(programme.id) + 1 :])
 
     def starting_programme(self) -> Programme | None:
         """The programme a plain /start opens, or None when the person must choose."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from conversations import callbacks, engine, safety, screens
+from conversations import callbacks, engine, referring, safety, screens
 from conversations.answers import choice_ids, parse_typed
 from conversations.callbacks import ConsentPress, DraftPress
 from conversations.draft import (
@@ -21,7 +21,7 @@ from conversations.draft import (
     prune_hidden,
     visible_questions,
 )
-from conversations.forms import MAIN_FORM, Programme, Question, ServiceConfig
+from conversations.forms import MAIN_FORM, Programme, Question, ServiceConfig, Source
 from conversations.i18n import Catalog, Translate
 from conversations.preferences import CHOICES, DEFAULT_CHOICES
 from conversations.prompts import Prompt, esc
@@ -108,14 +108,12 @@ class Intake:
             return [screens.choose_programme(self.config, lang, self.catalog.translator(lang))]
         lang = self.catalog.best_language(telegram_language, programme.languages)
         _ = self.catalog.translator(lang)
-        # The way in rides on the consent buttons: a source id, or a linked questionnaire's name.
-        way_in = source.id if source is not None else None
-        if questionnaire != MAIN_FORM and self.config.entry(payload)[1] is None:
-            way_in = questionnaire
+        way_in = _way_in(source, questionnaire)
         view = programme.asking(questionnaire) or programme
+        ask = referring.consent_question(programme.purpose(questionnaire), _)
         return [
             screens.welcome(view, lang, _),
-            screens.privacy(view, lang, programme.languages, _, way_in),
+            screens.privacy(view, lang, programme.languages, _, way_in, ask),
         ]
 
     def consent_press(self, press: ConsentPress) -> Opening:
@@ -124,12 +122,8 @@ class Intake:
             return Opening([], notice=self._expired(press.language))
         lang = press.language
         _ = self.catalog.translator(lang)
-        found = programme.source(press.source)  # a forged or removed source is dropped
+        found, questionnaire = programme.way_in(press.source)  # forged or removed: dropped
         source = found.id if found is not None else None
-        questionnaire = programme.questionnaire_for(found)
-        named = programme.questionnaire(press.source or "")
-        if named is not None and named.link and press.source:  # its own link (a professional's)
-            questionnaire = source = press.source
         view = programme.asking(questionnaire) or programme
         match press.action:
             case "p":
@@ -140,14 +134,13 @@ class Intake:
                     ]
                 )
             case "L":
-                return Opening(
-                    [], replace=screens.privacy(view, lang, programme.languages, _, source)
-                )
+                ask = referring.consent_question(programme.purpose(questionnaire), _)
+                way_in = _way_in(found, questionnaire)
+                privacy = screens.privacy(view, lang, programme.languages, _, way_in, ask)
+                return Opening([], replace=privacy)
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":
-                if named is not None and named.link:
-                    source = None
                 return Opening([], begin=self.begin(programme, lang, source, questionnaire))
         return Opening([], notice=self._expired(lang))
 
@@ -212,9 +205,9 @@ class Intake:
     def current_screen(self, programme: Programme, draft: Draft) -> Prompt:
         _ = self.catalog.translator(draft.language)
         if draft.phase == "review":
-            return screens.review(programme, draft, _, choices=_asks_choices(programme, draft))
+            return screens.review(programme, draft, _, choices=_choice_keys(programme, draft))
         if draft.phase == "choices":
-            return screens.choices(draft, _)
+            return self._choices_screen(programme, draft)
         if draft.phase == "confirm_cancel":
             return screens.confirm_cancel(draft, _)
         question = programme.question(draft.current or "")
@@ -363,10 +356,13 @@ class Intake:
         """Toggle a choice (in place), or Done: on to the review."""
         _ = self.catalog.translator(draft.language)
         index = _index(press.arg)
-        if press.action == "ct" and 0 <= index < len(CHOICES):
-            key = CHOICES[index]
+        keys = _choice_keys(programme, draft)
+        if press.action == "ct" and 0 <= index < len(keys):
+            key = keys[index]
             draft.choices[key] = not draft.choices.get(key, DEFAULT_CHOICES[key])
-            return Outcome(draft, replace=screens.choices(draft, _), keep_buttons=True)
+            return Outcome(
+                draft, replace=self._choices_screen(programme, draft), keep_buttons=True
+            )
         if press.action == "cd":
             draft.choices_seen = True
             draft.phase = "review"
@@ -397,7 +393,7 @@ class Intake:
                     draft.language,
                     answers,
                     draft.urgent,
-                    dict(draft.choices) if _asks_choices(programme, draft) else {},
+                    {k: draft.choices.get(k, False) for k in _choice_keys(programme, draft)},
                     draft.source if programme.source(draft.source) is not None else None,
                     draft.questionnaire,
                     _purpose(programme, draft),
@@ -417,6 +413,9 @@ class Intake:
         if _under_age(programme, question, value):
             _ = self.catalog.translator(draft.language)
             return Outcome(None, [screens.under_age(programme, draft.language, _)], forget=True)
+        if question.role == "consent" and value != "yes":  # a professional: they did not agree
+            _ = self.catalog.translator(draft.language)
+            return Outcome(None, [referring.not_agreed(_)], forget=True)
         draft.trail.append(question.id)
         return self._go_to(programme, draft, next_question(programme, draft, question.id))
 
@@ -451,6 +450,13 @@ class Intake:
             draft.picked = list(given) if isinstance(given, list) else []
         return Outcome(draft, [self.current_screen(programme, draft)])
 
+    def _choices_screen(self, programme: Programme, draft: Draft) -> Prompt:
+        _ = self.catalog.translator(draft.language)
+        keys = _choice_keys(programme, draft)
+        if keys == CHOICES:
+            return screens.choices(draft, _)
+        return screens.choices(draft, _, keys, referring.choices_on_the_phone(_))
+
     def _reshow(self, programme: Programme, draft: Draft) -> Outcome:
         draft.screen += 1
         return Outcome(draft, [self.current_screen(programme, draft)])
@@ -465,14 +471,29 @@ class Intake:
         return self.catalog.translator(language)
 
 
+def _way_in(source: Source | None, questionnaire: str) -> str | None:
+    """What rides on the consent buttons until the person agrees: the source's id, else the name
+    of the linked questionnaire they came for (ids from the config, nothing typed)."""
+    if source is not None:
+        return source.id
+    return questionnaire if questionnaire != MAIN_FORM else None
+
+
 def _purpose(programme: Programme, draft: Draft) -> str:
     """What sending the draft does: as begun, else its questionnaire's purpose."""
     return draft.purpose or programme.purpose(draft.questionnaire) or "referral"
 
 
+def _choice_keys(programme: Programme, draft: Draft) -> tuple[str, ...]:
+    """The person's choices asked before the review: on their own form all of them; on a
+    coordinator's phone referral check-ins and feedback (read out to them); else none."""
+    return {"referral": CHOICES, "phone": referring.PHONE_CHOICES}.get(
+        _purpose(programme, draft), ()
+    )
+
+
 def _asks_choices(programme: Programme, draft: Draft) -> bool:
-    """Check-ins, feedback, discreet: the person's own choices, asked only on their own form."""
-    return _purpose(programme, draft) == "referral"
+    return bool(_choice_keys(programme, draft))
 
 
 def _back_from_menu(draft: Draft) -> Draft:

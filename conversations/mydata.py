@@ -86,6 +86,16 @@ class ReferralCopy:
 
 
 @dataclass(frozen=True)
+class MadeCopy:
+    """A referral this person made for someone else (a professional): only their own details
+    and the reference; nothing of the person they referred."""
+
+    reference: str
+    sent_at: datetime
+    details: dict[str, Answer]
+
+
+@dataclass(frozen=True)
 class DraftCopy:
     programme: Programme | None
     draft: Draft
@@ -102,6 +112,7 @@ class Holding:
     referrals: list[ReferralCopy]
     profile: dict[str, Any] | None = None  # a peer supporter's own profile
     volunteering: list[VolunteerCopy] = field(default_factory=list)  # applications (issue 15)
+    made: list[MadeCopy] = field(default_factory=list)  # referrals made for someone else
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,8 @@ def summary(holding: Holding, _: Translate) -> list[Prompt]:
         blocks += _draft_blocks(holding.draft, holding.language, _)
     for referral in holding.referrals:
         blocks += _referral_blocks(referral, holding.language, _)
+    for made in holding.made:
+        blocks.append(_made_block(made, holding, _))
     blocks.append(_not_held(_))
     return _parts(blocks, _)
 
@@ -145,6 +158,17 @@ def _overview(holding: Holding, _: Translate) -> str:
     lines += [esc("• " + sentence) for sentence in said]
     if not said:
         lines.append(esc(_("No settings saved.")))
+    return "\n".join(lines)
+
+
+def _made_block(made: MadeCopy, holding: Holding, _: Translate) -> str:
+    when = _when(made.sent_at, _zone(holding), holding.language)
+    lines = [
+        bold(_("A referral you made: {reference}").format(reference=made.reference)),
+        esc(_("Sent: {when}").format(when=when)),
+        esc(_("Your details in it:")),
+    ]
+    lines += [esc(f"• {value}") for value in made.details.values() if value is not None]
     return "\n".join(lines)
 
 
@@ -338,6 +362,11 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
                 **v.record.model_dump(mode="json"),
             }
             for v in holding.volunteering
+        ]
+    if holding.made:
+        data["referrals_made"] = [
+            {"reference": m.reference, "sent_at": _iso(m.sent_at), "your_details": m.details}
+            for m in holding.made
         ]
     if holding.draft is not None:
         d, p = holding.draft.draft, holding.draft.programme

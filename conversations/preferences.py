@@ -32,6 +32,9 @@ class Consent(BaseModel):
     given: bool
     version: str
     at: datetime
+    #: How it was given, when not by the person in this chat: "professional" (their
+    #: professional said they agreed), "phone" or "in_person" (told to a coordinator).
+    how: str | None = None
 
 
 class Preferences(BaseModel):

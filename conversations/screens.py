@@ -5,6 +5,8 @@ Every message starts with a neutral first line, because that line may show on a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from conversations import callbacks
 from conversations.answers import choice_ids, option_label
 from conversations.draft import Answer, Draft, most_questions, progress, visible_questions
@@ -26,16 +28,21 @@ def privacy(
     offered: list[str],
     _: Translate,
     source: str | None = None,
+    ask: str | None = None,
 ) -> Prompt:
     """The privacy notice and the consent question. Nothing is stored before a Yes.
 
     ``source``: the id of the link the person came by; it rides on the Yes and language buttons
-    (an id from the config, nothing the person said) so that it can be kept with the referral."""
+    (an id from the config, nothing the person said) so that it can be kept with the referral.
+    ``ask``: another consent question (a questionnaire's, say a professional's)."""
     text = "\n\n".join(
         [
             bold(_("Before we start")),
             esc(programme.text(programme.privacy, language)),
-            esc(_("Do you agree that we keep your answers to help you find a peer supporter?")),
+            esc(
+                ask
+                or _("Do you agree that we keep your answers to help you find a peer supporter?")
+            ),
         ]
     )
     buttons = [
@@ -201,10 +208,13 @@ def choice_label(key: str, _: Translate) -> str:
     }[key]
 
 
-def choices(draft: Draft, _: Translate) -> Prompt:
+def choices(
+    draft: Draft, _: Translate, keys: Sequence[str] = CHOICES, lines: list[str] | None = None
+) -> Prompt:
     """The last step before the review: what else the person agrees to. Nothing is ticked
-    for them except discretion."""
-    lines = [
+    for them except discretion. ``keys`` and ``lines``: other choices, explained otherwise
+    (a coordinator asking them for someone on the phone)."""
+    lines = lines or [
         esc(_("A few choices")),
         esc(_("Tick what you would like. You can change these later with /privacy.")),
         esc(
@@ -221,7 +231,7 @@ def choices(draft: Draft, _: Translate) -> Prompt:
             ("☑ " if draft.choices.get(key) else "☐ ") + choice_label(key, _),
             callbacks.draft(draft.screen, "ct", i),
         )
-        for i, key in enumerate(CHOICES)
+        for i, key in enumerate(keys)
     ]
     keyboard = (
         *rows(buttons, 1),
@@ -234,9 +244,12 @@ def choices(draft: Draft, _: Translate) -> Prompt:
     return Prompt("\n\n".join(lines), keyboard)
 
 
-def review(programme: Programme, draft: Draft, _: Translate, choices: bool = True) -> Prompt:
+def review(
+    programme: Programme, draft: Draft, _: Translate, choices: Sequence[str] = CHOICES
+) -> Prompt:
     """Every answer, each with a number to tap to change it, and Send. ``choices``: the
-    person's own choices (check-ins...) are shown and can be changed (their own form only)."""
+    person's choices that were asked (check-ins...), shown and open to change (none: a
+    questionnaire that asks none, like a professional's)."""
     lang = draft.language
     answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
     lines = [esc(_("Please check your answers")), ""]
@@ -246,7 +259,7 @@ def review(programme: Programme, draft: Draft, _: Translate, choices: bool = Tru
             f"{esc(answer_text(programme, draft, q, _))}"
         )
     if choices:
-        chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
+        chosen = [choice_label(k, _) for k in choices if draft.choices.get(k)]
         lines.append("")
         lines.append(
             bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none"))

@@ -50,6 +50,7 @@ from storage.models import (
     Session,
     ThreadEntry,
 )
+from storage.people import NoTelegram
 from storage.referrals import AlreadyLive
 from storage.retention import Purged
 from storage.store import Store, Unit
@@ -63,6 +64,7 @@ __all__ = [
     "KeyRing",
     "KeyStoreMissing",
     "MasterKeyChanged",
+    "NoTelegram",
     "OutboxItem",
     "Person",
     "Purged",

@@ -18,6 +18,12 @@ from storage.keys import DataKeys
 from storage.models import Person
 
 _TELEGRAM_ID_BYTES = 8
+#: What a person without a Telegram account has, sealed, in place of their Telegram id.
+_NO_TELEGRAM = b""
+
+
+class NoTelegram(ValueError):
+    """The person has no Telegram account (referred by a professional, or taken by phone)."""
 
 
 class PeopleRepo:
@@ -98,12 +104,57 @@ class PeopleRepo:
         self._found[telegram_id] = made = Person(person_id, from_text(stamp))
         return made
 
+    async def create_offline(self, now: datetime) -> Person:
+        """A new person without a Telegram account: reached by phone or post only.
+
+        Their lookup tag in the key store is random, so no Telegram id ever finds them; their
+        sealed telegram_id is empty (telegram_id() raises NoTelegram)."""
+        person_id = secrets.token_hex(16)
+        key, key_id, wrapped = self._keys.new(person_id, secrets.token_bytes(32))
+        stamp = to_text(now)
+        await self._conn.execute(
+            "INSERT INTO people (id, telegram_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (person_id, key.seal("people", "telegram_id", person_id, _NO_TELEGRAM), stamp, stamp),
+        )
+        await self._conn.execute(
+            "INSERT INTO person_keys (person_id, version, key_id, wrapped) VALUES (?, ?, ?, ?)",
+            (person_id, key.version, key_id, wrapped),
+        )
+        return Person(person_id, from_text(stamp))
+
+    async def holds_more_than_a_form(self, person: Person) -> bool:
+        """Whether anything but a form in progress is kept for ``person``: a referral of
+        theirs, one they hold or made for someone else, a role, a supporter profile. A form
+        given up erases the person only when not (a coordinator giving up a phone referral
+        keeps their record, their roles and what they hold)."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT EXISTS (SELECT 1 FROM referrals WHERE person_id = ? OR holder_id = ?)"
+                " OR EXISTS (SELECT 1 FROM referrers WHERE referrer_id = ?)"
+                " OR EXISTS (SELECT 1 FROM roles WHERE person_id = ?)"
+                " OR EXISTS (SELECT 1 FROM supporters WHERE person_id = ?)",
+                (person.id,) * 5,
+            )
+        )
+        return bool(rows[0][0])
+
+    async def has_telegram(self, person: Person) -> bool:
+        """False for a person referred by a professional or taken by phone."""
+        return await self._sealed_telegram_id(person) != _NO_TELEGRAM
+
     async def telegram_id(self, person: Person) -> int:
+        """Their Telegram user id; NoTelegram for a person without an account."""
+        raw = await self._sealed_telegram_id(person)
+        if raw == _NO_TELEGRAM:
+            raise NoTelegram("person has no Telegram account")
+        return int.from_bytes(raw, "big")
+
+    async def _sealed_telegram_id(self, person: Person) -> bytes:
         key = await self._keys.get(person.id)
         sealed = await self._column(person, "telegram_id")
         if sealed is None:
             raise ValueError("person has no Telegram id")
-        return int.from_bytes(key.open("people", "telegram_id", person.id, sealed), "big")
+        return key.open("people", "telegram_id", person.id, sealed)
 
     async def settings(self, person: Person) -> bytes | None:
         key = await self._keys.get(person.id)

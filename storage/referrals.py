@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -208,6 +208,118 @@ class ReferralRepo:
             )
         )
         return _referral(rows[0]) if rows else None
+
+    # --- made on someone's behalf (migration 0012) ---------------------------------------
+
+    async def add_referrer(
+        self,
+        referral: Referral,
+        referrer: Person,
+        details: bytes,
+        *,
+        updates: bool = False,
+        questionnaire: str | None = None,
+    ) -> None:
+        """Who made ``referral`` for the person (a professional, or the coordinator who took it
+        by phone): ``details`` sealed under the REFERRER's key, apart from the person's answers.
+        ``updates``: they get the two discreet updates (received, contact made).
+        ``questionnaire``: which of the programme's questionnaires the answers follow."""
+        key = await self._keys.get(referrer.id)
+        await self._conn.execute(
+            "INSERT INTO referrers (referral_id, referrer_id, details, updates, questionnaire)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                referral.id,
+                referrer.id,
+                key.seal("referrers", "details", referral.id, details),
+                int(updates),
+                questionnaire,
+            ),
+        )
+
+    async def questionnaire(self, referral: Referral) -> str | None:
+        """The programme's questionnaire its answers follow (None: the programme's form)."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT questionnaire FROM referrers WHERE referral_id = ?", (referral.id,)
+            )
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    async def referrer(self, referral: Referral) -> tuple[str, bytes] | None:
+        """(referrer's person id, their details opened) if someone made it on the person's
+        behalf and is still known."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT referrer_id, details FROM referrers WHERE referral_id = ?", (referral.id,)
+            )
+        )
+        if not rows:
+            return None
+        referrer_id, sealed = str(rows[0][0]), bytes(rows[0][1])
+        key = await self._keys.get(referrer_id)
+        return referrer_id, key.open("referrers", "details", referral.id, sealed)
+
+    async def update_due(self, referral: Referral, update: str) -> str | None:
+        """The referrer to tell ``update`` ("received" or "contacted"), once: their person id,
+        and the update is marked as told. None when they did not ask, or were told already."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT referrer_id, told FROM referrers WHERE referral_id = ? AND updates = 1",
+                (referral.id,),
+            )
+        )
+        if not rows or update in str(rows[0][1]).split(","):
+            return None
+        told = ",".join(t for t in (*str(rows[0][1]).split(","), update) if t)
+        await self._conn.execute(
+            "UPDATE referrers SET told = ? WHERE referral_id = ?", (told, referral.id)
+        )
+        return str(rows[0][0])
+
+    async def made_by(self, referrer: Person) -> list[Referral]:
+        """The referrals ``referrer`` made for others, newest first (for their /mydata)."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join('r.' + c.strip() for c in _COLUMNS.split(','))}"  # noqa: S608
+            " FROM referrals r JOIN referrers x ON x.referral_id = r.id"
+            " WHERE x.referrer_id = ? ORDER BY r.submitted_at DESC",
+            (referrer.id,),
+        )
+        return [_referral(row) for row in rows]
+
+    # --- anonymous answer counts for reports (migration 0012) -----------------------------
+
+    async def count_answer(
+        self, programme_id: str, question_id: str, answer: str, at: datetime
+    ) -> None:
+        """Count one answer to a question marked ``report = true`` (no person, no referral)."""
+        await self._conn.execute(
+            "INSERT INTO answer_counts (programme_tag, question_id, answer, month, count)"
+            " VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+            (self._lookup.programme(programme_id), question_id, answer, at.strftime("%Y-%m")),
+        )
+
+    async def answer_counts(
+        self, programme_ids: Sequence[str], since: date | None = None, until: date | None = None
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """programme id -> question id -> answer -> count, over the months that hold ``since``
+        to ``until`` (all months by default)."""
+        tags = {self._lookup.programme(p): p for p in programme_ids}
+        if not tags:
+            return {}
+        first = since.strftime("%Y-%m") if since is not None else "0000-00"
+        last = until.strftime("%Y-%m") if until is not None else "9999-99"
+        rows = await self._conn.execute_fetchall(
+            "SELECT programme_tag, question_id, answer, sum(count) FROM answer_counts"  # noqa: S608
+            f" WHERE programme_tag IN ({_placeholders(len(tags))}) AND month BETWEEN ? AND ?"
+            " GROUP BY programme_tag, question_id, answer",
+            (*tags, first, last),
+        )
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for tag, question_id, answer, n in rows:
+            programme = tags[bytes(tag)]
+            found.setdefault(programme, {}).setdefault(str(question_id), {})[str(answer)] = int(n)
+        return found
 
     # --- the coordinator queue -------------------------------------------------------------
 

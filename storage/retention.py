@@ -3,8 +3,10 @@
 Expired are drafts (the dialog stacks that hold a referral form: a stack is one row, and goes
 whole) last changed before their programme's cut-off, and closed referrals closed
 before theirs (the thread and outbox rows of a referral go with it, by cascade). A person left
-with nothing (no draft, no referral, no role, not holding anyone's referral, no staff state) is
-erased entirely, which destroys their data key; otherwise only their expired rows are deleted.
+with nothing (no draft, no referral, no role, not holding anyone's referral, no staff state, no
+referral they made for someone else still kept) is erased entirely, which destroys their data
+key; otherwise only their expired rows are deleted. A professional is looked at when a referral
+they made goes.
 ``secure_delete`` zeroes the freed bytes and the store truncates the WAL after the commit.
 
 Programmes are matched by keyed tag. Rows of a programme missing from the given cut-offs (for
@@ -38,6 +40,7 @@ _HOLDS_SOMETHING = (
     " OR EXISTS (SELECT 1 FROM referrals WHERE person_id = :p)"
     " OR EXISTS (SELECT 1 FROM referrals WHERE holder_id = :p)"
     " OR EXISTS (SELECT 1 FROM roles WHERE person_id = :p)"
+    " OR EXISTS (SELECT 1 FROM referrers WHERE referrer_id = :p)"
 )
 
 
@@ -77,6 +80,17 @@ class RetentionRepo:
         self._limit = 200
         self._more = False
 
+    async def _referrers(self, referral_ids: list[str]) -> set[str]:
+        """Who made these referrals for someone else (migration 0012): a professional is left
+        with nothing once the last referral they made goes."""
+        found: set[str] = set()
+        for referral_id in referral_ids:
+            rows = await self._conn.execute_fetchall(
+                "SELECT referrer_id FROM referrers WHERE referral_id = ?", (referral_id,)
+            )
+            found |= {str(r[0]) for r in rows}
+        return found
+
     async def purge(
         self,
         *,
@@ -93,6 +107,7 @@ class RetentionRepo:
         self._limit, self._more = limit, False
         referrals = await self._expired_referrals(closed_before)
         drafts = await self._expired_drafts(drafts_before, draft_programme)
+        referrers = await self._referrers([ref_id for ref_id, _ in referrals])
         await self._conn.executemany(
             "DELETE FROM referrals WHERE id = ?", [(ref_id,) for ref_id, _ in referrals]
         )
@@ -100,7 +115,7 @@ class RetentionRepo:
             "DELETE FROM dialogs WHERE person_id = ? AND form = 1", [(p,) for p in drafts]
         )
         erased = 0
-        for person_id in sorted({p for _, p in referrals} | set(drafts)):
+        for person_id in sorted({p for _, p in referrals} | set(drafts) | referrers):
             rows = await self._conn.execute_fetchall(_HOLDS_SOMETHING, {"p": person_id})
             person = await self._people.get(person_id)
             if next(iter(rows))[0] or person is None:

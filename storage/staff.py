@@ -1,7 +1,8 @@
 """What a member of staff is in the middle of: the frames of their dialog stack for a
-coordinator's case work, a meeting being planned, a profile field being typed and a note on a volunteer
-(conversations/dialogs.py `STAFF`; one at a time). The flows read and write their own frame
-through `uow.dialogs`; this is the view of all of them at once, for erasure and revocation."""
+coordinator's case work, a meeting being planned, a profile field being typed and a note on
+a volunteer (conversations/dialogs.py `STAFF`; one at a time). The flows read and write their
+own frame through `uow.dialogs`; this is the view of all of them at once, for erasure and
+revocation."""
 
 from __future__ import annotations
 

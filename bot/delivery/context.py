@@ -44,6 +44,9 @@ class Target:
     discreet: bool = True
 
 
+#: The chat of a person without Telegram: none (bot.delivery.dispatch never sends to it).
+NO_CHAT = 0
+
 #: Written with the mark "sent", in the same transaction, given the id of the message sent.
 Keep = Callable[[Unit, int], Awaitable[object]]
 
@@ -74,6 +77,10 @@ class Context:
     targets: list[Target] = field(default_factory=list)
     #: The referrer's preferences (audience "referrer").
     prefs: Preferences | None = None
+    #: For a referrer without Telegram: what the holder is asked to call them about, and the
+    #: holder (else each coordinator, privately) who is asked.
+    task: str | None = None
+    task_for: list[Target] = field(default_factory=list)
 
     @property
     def referral(self) -> Referral:
@@ -178,6 +185,28 @@ class Context:
             discreet=prefs.discreet,
         )
         return target, prefs
+
+    def offline(self, prefs: Preferences) -> Target:
+        """The referrer who has no Telegram, as the kind's renderer sees them (their language):
+        never sent to, the dispatcher sends the holder a task instead (``task_for``)."""
+        return Target(NO_CHAT, prefs.language or self.programme.default_language)
+
+    async def recipient_as_referrer(self) -> Target | None:
+        """The professional the row names, if they still made this referral (their details
+        gone with an erasure: nobody)."""
+        item = self.item
+        person = await self.uow.people.get(item.recipient_id) if item.recipient_id else None
+        made = await self.uow.referrals.referrer(self.referral)
+        if person is None or made is None or made[0] != person.id:
+            return None
+        prefs = await preferences.load(self.uow, person)
+        if prefs.blocked:
+            raise Discard("blocked")
+        return Target(
+            await self.uow.people.telegram_id(person),
+            prefs.language or self.programme.default_language,
+            protect=True,
+        )
 
     async def recipient(self) -> Target | None:
         """The person the row names (a former holder), in their language, while they are still

@@ -12,10 +12,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
-from bot.delivery.context import Context
+from bot.delivery.context import NO_CHAT, Context
 from bot.delivery.kinds import Kind
 from bot.delivery.port import Messenger
-from bot.delivery.renderers import RENDERERS
+from bot.delivery.renderers import RENDERERS, task_for_holder
 from bot.delivery.worker import Discard, Postponed, Sent
 from conversations import scheduling
 from conversations.forms import Programme, ServiceConfig
@@ -46,8 +46,13 @@ class Dispatcher:
         async with self.store.unit() as uow:
             ctx = await self._context(uow, item, kind)
             rendered = await render(ctx) if ctx is not None else None
+            if rendered is not None and ctx is not None and ctx.task is not None:
+                # the person has no Telegram: the kind rendered (its checks and what it queues
+                # next all hold), and the holder gets a task in place of the message
+                rendered = await task_for_holder(ctx)
         if rendered is None:
             return None
+        assert all(t.chat_id != NO_CHAT for t in rendered.targets), "no chat: a task is due"
         first: int | None = None
         for target in rendered.targets:
             sent_id = await self.messenger.send(
@@ -96,9 +101,22 @@ class Dispatcher:
                 ctx.targets = await ctx.holder_or_coordinators()
                 if not ctx.targets:
                     raise Discard("no_coordinator")
+            case "referrer" if not await uow.people.has_telegram(await ctx.owner()):
+                # someone without Telegram (a professional's or a phone referral): the holder
+                # is asked to call them instead, in private (the kind says about what)
+                ctx.task, ctx.task_for = kind.task, await ctx.holder_or_coordinators()
+                if kind.task is None or not ctx.task_for:
+                    raise Discard("no_telegram")
+                ctx.prefs = await ctx.owner_prefs()
+                ctx.targets = [ctx.offline(ctx.prefs)]
             case "referrer":
                 target, ctx.prefs = await ctx.referrer()
                 ctx.targets = [target]
+            case "professional":
+                found = await ctx.recipient_as_referrer()
+                if found is None:
+                    raise Discard("no_professional")
+                ctx.targets = [found]
         if kind.consent is not None:
             prefs = ctx.prefs or await ctx.owner_prefs()
             if not prefs.agreed(kind.consent):

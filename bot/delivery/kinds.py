@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from conversations import scheduling
+from conversations.referring import Task
 from conversations.scheduling import Timing
 
 NOTICE = "notice"  # the coordinators' group: a new referral
@@ -48,14 +49,24 @@ SESSION_NEWS = "session_news"  # the person: a time is set ("<id>"), or called o
 SESSION_PLANNED = "session_planned"  # the supporter: a coordinator planned a meeting
 CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a concern
 
+# -- ways in (issue 13) --------------------------------------------------------------------------
+PRO_UPDATE = "pro_update"  # the professional who referred: "received" / "contact made" (payload)
+
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
 #: "holder_or_coordinators": the holder, else each coordinator's private chat (never a group);
 #: "referrer": the person who sent the referral (held while they pause, dropped while they block
 #: the bot); "supporter": the supporter the row is about (found by its renderer); "recipient":
-#: the person the row names, with no referral left to be about (it was erased).
+#: the person the row names, with no referral left to be about (it was erased); "professional":
+#: the professional who made the referral for the person (the row names them).
 Audience = Literal[
-    "coordinators", "holder", "holder_or_coordinators", "referrer", "supporter", "recipient"
+    "coordinators",
+    "holder",
+    "holder_or_coordinators",
+    "referrer",
+    "supporter",
+    "recipient",
+    "professional",
 ]
 #: A consent the referrer gave (conversations.preferences); without it the row is dropped.
 Consent = Literal["checkins", "feedback"]
@@ -74,6 +85,9 @@ class Kind:
     ``consent``: the referrer's consent it waits for; withdrawn, the row is dropped.
     ``on_resume``: for the referrer, postponed by a pause and due at once when it ends early
     (the news they missed; rows scheduled for a time keep their time).
+    ``task``: for the referrer, when they have no Telegram (referred by a professional, taken
+    by phone): the holder (else each coordinator, privately) is asked to call them about this
+    instead (conversations.referring.task_for_holder). Every "referrer" kind names one.
     """
 
     name: str
@@ -82,6 +96,7 @@ class Kind:
     scheduled: bool = False
     consent: Consent | None = None
     on_resume: bool = False
+    task: Task | None = None
 
     @property
     def at_most_once(self) -> bool:
@@ -108,12 +123,23 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(REOPENED, "holder"),
     Kind(HANDED_BACK, "coordinators"),
     # -- the referrer ----------------------------------------------------------------------------
-    Kind(NEWS, "referrer", scheduling.NEWS, on_resume=True),
-    Kind(TO_REFERRER, "referrer", on_resume=True),
-    Kind(CHECKIN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
-    Kind(DOOR_OPEN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
+    Kind(NEWS, "referrer", scheduling.NEWS, on_resume=True, task="news"),
+    Kind(TO_REFERRER, "referrer", on_resume=True, task="message"),
+    Kind(
+        CHECKIN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins", task="checkin"
+    ),
+    Kind(
+        DOOR_OPEN, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins", task="door"
+    ),
     # the person's quiet hours, however late; never twice; at once when a pause ends early
-    Kind(FEEDBACK, "referrer", scheduling.CHECKIN, consent="feedback", on_resume=True),
+    Kind(
+        FEEDBACK,
+        "referrer",
+        scheduling.CHECKIN,
+        consent="feedback",
+        on_resume=True,
+        task="feedback",
+    ),
     # -- peer support ----------------------------------------------------------------------------
     Kind(HANDOVER, "supporter"),
     Kind(OFFER_ANSWER, "holder"),
@@ -130,12 +156,15 @@ KINDS: Mapping[str, Kind] = _registry(
         scheduling.REMINDER,
         scheduled=True,
         consent="checkins",
+        task="reminder",
     ),
     Kind(SESSION_LOG, "supporter", SESSION_LOG_TIMING, scheduled=True),
-    Kind(SESSION_NEWS, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(SESSION_NEWS, "referrer", scheduling.NEWS, on_resume=True, task="meeting"),
     Kind(SESSION_PLANNED, "supporter"),
     Kind(CONCERN, "holder_or_coordinators"),
     Kind(CONCERN_NOTE, "holder_or_coordinators"),
+    # -- ways in ---------------------------------------------------------------------------------
+    Kind(PRO_UPDATE, "professional", scheduling.NEWS),
 )
 
 

@@ -8,13 +8,14 @@ the kind's audience before the renderer runs (``ctx.targets``, ``ctx.to``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.delivery import calendar, kinds, session_renderers, support_views
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
-from conversations import applicants, casework, checkins, news, revoking, surveys
+from conversations import applicants, casework, checkins, news, referring, revoking, surveys
 from conversations.lifecycle import in_queue
 from conversations.prompts import Prompt
 from storage import Unit
@@ -43,6 +44,7 @@ async def notice(ctx: Context) -> Rendered | None:
         ctx.t(lang),
         reminder=reminder,
     )
+    prompt = await _with_route(ctx, prompt, lang)
     if reminder:  # and the next one
         every = programme.service_levels.claim_window(referral.urgent)
         await ctx.uow.outbox.add(
@@ -54,6 +56,36 @@ async def notice(ctx: Context) -> Rendered | None:
         return await uow.referrals.mark(referral, group_message_id=message_id)
 
     return Rendered(ctx.targets, prompt, keep=keep)
+
+
+async def _with_route(ctx: Context, prompt: Prompt, lang: str) -> Prompt:
+    """A referral made on someone's behalf says so (a workflow fact, no personal detail)."""
+    route = ctx.referral.route
+    if route == "self":
+        return prompt
+    by = None
+    made = await ctx.uow.referrals.referrer(ctx.referral) if route == "staff" else None
+    if made is not None:
+        by = str(json.loads(made[1]).get("by") or "") or None
+    line = referring.route_line(route, by, ctx.t(lang))
+    return Prompt(f"{prompt.text}\n{line}", prompt.buttons) if line else prompt
+
+
+async def task_for_holder(ctx: Context) -> Rendered | None:
+    """A step that would message a person without Telegram: a private task for the holder."""
+    assert ctx.task is not None and ctx.task_for
+    lang = ctx.task_for[0].language
+    prompt = referring.task_for_holder(ctx.referral.reference, ctx.task, ctx.t(lang))
+    return Rendered(ctx.task_for, prompt)
+
+
+async def pro_update(ctx: Context) -> Rendered | None:
+    """One discreet update for the professional who referred: the reference and one fact."""
+    update = str((await ctx.payload()).get("update", ""))
+    prompt = referring.update_for_professional(
+        ctx.referral.reference, update, ctx.t(ctx.to.language)
+    )
+    return Rendered(ctx.targets, prompt)
 
 
 async def contact_reminder(ctx: Context) -> Rendered | None:
@@ -245,6 +277,7 @@ async def new_applicant(ctx: Context) -> Rendered | None:
 
 #: One renderer per kind of bot.delivery.kinds.KINDS.
 RENDERERS: Mapping[str, Renderer] = {
+    kinds.PRO_UPDATE: pro_update,
     kinds.NOTICE: notice,
     kinds.NOTICE_REMINDER: notice,
     kinds.CONTACT_REMINDER: contact_reminder,

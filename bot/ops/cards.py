@@ -315,6 +315,11 @@ def check_request(
     return CardRequest(programme, source_id, language, username)
 
 
+def _source_kind(request: CardRequest) -> str | None:
+    source = request.programme.source(request.source_id)
+    return source.kind if source is not None else None
+
+
 def make_cards(request: CardRequest, catalog: Catalog, out: Path) -> tuple[list[Made], list[str]]:
     """Write the card and the leaflet (PDF and PNG each) into ``out``; returns the files made and
     warnings (a link that could out the holder)."""
@@ -323,6 +328,7 @@ def make_cards(request: CardRequest, catalog: Catalog, out: Path) -> tuple[list[
         request.programme.id,
         request.source_id,
         catalog.translator(request.language),
+        for_professionals=_source_kind(request) == "professional",
     )
     warnings = []
     revealing = revealing_words(text.link.split("?start=", 1)[1])

@@ -114,11 +114,14 @@ async def collect(store: Store, programmes: Sequence[Programme]) -> list[Exporte
 
 
 def question_columns(programmes: Sequence[Programme]) -> list[str]:
-    """Answerable question ids of the programmes, in form order, each once."""
+    """Answerable question ids of the programmes, in form order, each once; then those of
+    their questionnaires about the person (a professional's referral: not the professional's
+    own details, which are kept apart and never exported)."""
     seen: dict[str, None] = {}
     for programme in programmes:
-        for question in programme.form:
-            if question.answerable:
+        forms = [programme.form, *(q.form for q in programme.questionnaires.values())]
+        for question in (q for form in forms for q in form):
+            if question.answerable and question.role not in ("referrer", "consent"):
                 seen.setdefault(question.id, None)
     return list(seen)
 

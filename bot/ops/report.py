@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from conversations.applicants import STAGES as STAGES_OF_VOLUNTEERS
-from conversations.forms import Programme, ServiceConfig
+from conversations.forms import Programme, Question, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
 from conversations.screens import question_text
 from storage import Referral, Store
@@ -212,13 +212,34 @@ def feedback_scores(
     """Per counted feedback question, in the config's order: the answers in option order
     (answers the config no longer offers last), the total and, where it means something, the
     average."""
+    return _scores(programme, programme.feedback, counts, threshold, ("single", "yesno", "number"))
+
+
+def answer_scores(
+    programme: Programme, counts: Mapping[str, Mapping[str, int]], threshold: int
+) -> list[FeedbackScores]:
+    """The answers to the questions marked ``report = true`` (the form's, then each
+    questionnaire's), counted when referrals were sent: like feedback_scores."""
+    questions = [q for q in programme.form if q.report]
+    for questionnaire in programme.questionnaires.values():
+        questions += [q for q in questionnaire.form if q.report]
+    return _scores(programme, questions, counts, threshold, ("single", "multi", "yesno"))
+
+
+def _scores(
+    programme: Programme,
+    questions: Sequence[Question],
+    counts: Mapping[str, Mapping[str, int]],
+    threshold: int,
+    counted: tuple[str, ...],
+) -> list[FeedbackScores]:
     language = programme.default_language
     out: list[FeedbackScores] = []
-    for q in programme.feedback:
-        if q.kind not in ("single", "yesno", "number"):
-            continue  # free text and multiple choice are never counted
+    for q in questions:
+        if q.kind not in counted:
+            continue  # free text is never counted (nor, in feedback, multiple choice)
         given = counts.get(q.id, {})
-        if q.kind == "single":
+        if q.kind in ("single", "multi"):
             known = [(o.id, programme.text(o.label, language)) for o in q.options]
         elif q.kind == "yesno":
             known = [("yes", "yes"), ("no", "no")]
@@ -260,6 +281,7 @@ class ProgrammeReport:
     closed: int
     steps: list[Step]
     feedback: list[FeedbackScores] = field(default_factory=list)
+    answers: list[FeedbackScores] = field(default_factory=list)  # questions with report = true
     routes: list[WayIn] = field(default_factory=list)  # every route in ROUTES order
     sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
     #: Volunteers at each step now (conversations.applicants.STAGES order): the plain stage only.
@@ -373,6 +395,7 @@ async def gather(
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
+        answered = await uow.referrals.answer_counts([p.id for p in programmes], since, until)
         for programme in programmes:
             n = await uow.referrals.count([programme.id], STATUSES)
             referrals = await uow.referrals.queue([programme.id], STATUSES, limit=max(n, 1))
@@ -399,6 +422,7 @@ async def gather(
                 summarise(p, rows, f, since, until, threshold),
                 feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
                 volunteers=volunteers[p.id],
+                answers=answer_scores(p, answered.get(p.id, {}), threshold),
             )
             for p, rows, f in read
         ],

@@ -12,6 +12,7 @@ from bot.ops.private_files import private_dir, refuse_existing, write_private
 from bot.ops.report import (
     OUTCOME_GROUPS,
     Cell,
+    FeedbackScores,
     Hours,
     ProgrammeReport,
     Report,
@@ -219,17 +220,42 @@ def _feedback(p: ProgrammeReport, chart: Chart, t: int) -> str:
     pid = escape(p.programme_id)
     if not any(q.total for q in p.feedback):
         return f'<p id="{pid}-feedback">No feedback in this period.</p>'
+    tables = _score_tables(pid, "feedback", p.feedback, "people", t)
+    return f"""<p class="note" id="{pid}-feedback">Answers to the short survey at the end of
+support, from people who agreed to give feedback, counted by month with no name or reference
+(the months that hold the period). Free-text answers are never counted. Averages only over {t}
+or more answers.</p>
+{_img(chart, "Horizontal bar chart of the feedback answers, question by question.")}
+{"".join(tables)}"""
+
+
+def _answers(p: ProgrammeReport, t: int) -> str:
+    """The answers to questions marked ``report = true``, counted when referrals were sent."""
+    pid = escape(p.programme_id)
+    if not p.answers:
+        return f'<p id="{pid}-answers">No question is marked <code>report = true</code>.</p>'
+    tables = _score_tables(pid, "answers", p.answers, "answers", t)
+    return f"""<p class="note" id="{pid}-answers">Answers to the questions marked
+<code>report = true</code> in the config, counted by month when a referral was sent, with no name
+or reference (the months that hold the period). A multiple choice counts each option ticked.</p>
+{"".join(tables)}"""
+
+
+def _score_tables(
+    pid: str, what: str, questions: list[FeedbackScores], unit: str, t: int
+) -> list[str]:
+    """One table per question: each answer's count and the total, small numbers hidden."""
     tables = []
-    for q in p.feedback:
+    for q in questions:
         qid = escape(q.question_id)
         cells = protect([s.count for s in q.scores], t)
         rows = "".join(
-            f'<tr id="{pid}-feedback-{qid}-{escape(s.answer)}"><td>{escape(s.label)}</td>'
+            f'<tr id="{pid}-{what}-{qid}-{escape(s.answer)}"><td>{escape(s.label)}</td>'
             f"{_cell(c, t)}</tr>"
             for s, c in zip(q.scores, cells, strict=True)
         )
         rows += (
-            f'<tr id="{pid}-feedback-{qid}-total"><th>all answers</th>'
+            f'<tr id="{pid}-{what}-{qid}-total"><th>all answers</th>'
             f"{_cell(protect_one(q.total, t), t)}</tr>"
         )
         if q.average is not None:
@@ -239,14 +265,9 @@ def _feedback(p: ProgrammeReport, chart: Chart, t: int) -> str:
             )
         tables.append(
             f"<h4>{escape(q.label)} <small>({qid})</small></h4>"
-            f"<table><thead><tr><th>answer</th><th>people</th></tr></thead>{rows}</table>"
+            f"<table><thead><tr><th>answer</th><th>{unit}</th></tr></thead>{rows}</table>"
         )
-    return f"""<p class="note" id="{pid}-feedback">Answers to the short survey at the end of
-support, from people who agreed to give feedback, counted by month with no name or reference
-(the months that hold the period). Free-text answers are never counted. Averages only over {t}
-or more answers.</p>
-{_img(chart, "Horizontal bar chart of the feedback answers, question by question.")}
-{"".join(tables)}"""
+    return tables
 
 
 def _ways_table(p: ProgrammeReport, ways: list[WayIn], what: str, t: int) -> str:
@@ -321,6 +342,8 @@ the config; "no source" is a plain link, or a source no longer in the config). T
 contact is in hours, over {t} or more contacted referrals.</p>
 {_ways_table(p, p.routes, "route", t)}
 {_ways_table(p, p.sources, "source", t)}
+<h3>Answers counted</h3>
+{_answers(p, t)}
 <h3>Where people stop in the form</h3>
 <p class="note">How many people were shown each question for the first time (questions that
 apply only to some people are reached by fewer). The last row is the referrals sent in the

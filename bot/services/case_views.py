@@ -7,7 +7,7 @@ import json
 from bot.services import preferences
 from bot.services.matchmaking import supporter_name
 from conversations.casework import CaseView, ThreadLine
-from conversations.forms import ServiceConfig
+from conversations.forms import Programme, Question, ServiceConfig
 from conversations.lifecycle import Action, Case, available
 from storage import Person, Referral, Unit
 
@@ -28,6 +28,10 @@ async def case_view(
     """The full referral for its holder, and the actions open to them now."""
     programme = config.programme(await uow.referrals.programme_id(referral))
     assert programme is not None
+    # answers to a professional's questionnaire are shown with its questions
+    programme = (
+        programme.asking(await uow.referrals.questionnaire(referral) or "form") or programme
+    )
     answers = json.loads(await uow.referrals.answers(referral))
     owner = await uow.people.get(referral.person_id)
     language = programme.default_language
@@ -40,6 +44,7 @@ async def case_view(
     if matches:
         latest = matches[-1]
         supporter = (await supporter_name(uow, latest.supporter_id), latest.status)
+    by, referrer = await _referred_by(uow, config, referral)
     view = CaseView(
         reference=referral.reference,
         programme=programme,
@@ -54,8 +59,46 @@ async def case_view(
         thread=thread,
         closing=closing,
         supporter=supporter,
+        route=referral.route,
+        referred_by=by,
+        referrer=referrer,
     )
     return view, available(case_of(referral), viewer_id)
+
+
+async def _referred_by(
+    uow: Unit, config: ServiceConfig, referral: Referral
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """Who made a referral on the person's behalf: the coordinator's name (taken by phone),
+    or the professional's details with their questions (sealed under the professional's key)."""
+    made = await uow.referrals.referrer(referral) if referral.route != "self" else None
+    if made is None:
+        return None, []
+    details = json.loads(made[1])
+    programme = config.programme(await uow.referrals.programme_id(referral))
+    name = await uow.referrals.questionnaire(referral)
+    form = programme.questionnaire(name) if programme is not None and name else None
+    lines = []
+    if programme is not None and form is not None:
+        lang = programme.default_language
+        lines = [
+            (programme.text(q.text, lang), _readable(programme, q, details[q.id], lang))
+            for q in form.form
+            if details.get(q.id) is not None
+        ]
+    by = details.get("by")
+    return (str(by) if by else None), lines
+
+
+def _readable(programme: Programme, question: Question, value: object, language: str) -> str:
+    """An answer as the coordinator reads it: option labels, not ids."""
+    chosen = value if isinstance(value, list) else [value]
+    if question.kind in ("single", "multi"):
+        return ", ".join(
+            programme.text(o.label, language) if (o := question.option(str(c))) else str(c)
+            for c in chosen
+        )
+    return str(value)
 
 
 async def person_language(uow: Unit, person: Person, default: str) -> str:

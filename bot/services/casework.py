@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from bot.delivery import calendar, kinds, session_calendar
-from bot.services import preferences, surveys
+from bot.services import preferences, referring, surveys
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of, case_view, person_language
 from bot.services.limits import DailyCounter
@@ -371,6 +371,7 @@ class CaseworkFlow(ServiceFlow):
                 now=now,
                 payload=json.dumps({"news": "picked_up"}).encode(),
             )
+            await referring.tell_professional(uow, referral, "received", now)
         log.info("referral.claimed ref=%s", referral.reference)
         if who.private:
             return Reply([casework.now_holding(referral.reference, _)])
@@ -398,6 +399,7 @@ class CaseworkFlow(ServiceFlow):
         if action == "contacted":
             await uow.referrals.mark(referral, contacted_at=now)
             await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)
+            await referring.tell_professional(uow, referral, "contacted", now)
         if action == "close":
             await uow.referrals.mark(referral, closed_at=now)
             await uow.outbox.drop(kinds.CONTACT_REMINDER, referral)

@@ -142,7 +142,10 @@ async def _recipient(uow: Unit, item: OutboxItem) -> Person | None:
     """Whose private chat a row was for (None for a group)."""
     if item.kind in kinds.REFERRER_KINDS and item.referral_id is not None:
         referral = await uow.referrals.get(item.referral_id)
-        return await uow.people.get(referral.person_id) if referral is not None else None
+        owner = await uow.people.get(referral.person_id) if referral is not None else None
+        if owner is None or await uow.people.has_telegram(owner):
+            return owner
+        return None  # no Telegram: the row was a task for a coordinator, not for them
     if item.recipient_id is not None:
         return await uow.people.get(item.recipient_id)
     if item.kind in (kinds.CONTACT_REMINDER, kinds.URGENT, kinds.TO_HOLDER, kinds.DETAILS):

@@ -31,7 +31,7 @@ from bot.services.submissions import HANDLERS, SubmitEnv, Submitted
 from conversations import callbacks, news, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
-from conversations.forms import Programme
+from conversations.forms import MAIN_FORM, Programme
 from conversations.i18n import Translate
 from conversations.intake import Command, Intake, Outcome, Typed
 from conversations.lifecycle import ENDED, OPEN, reopened_status
@@ -119,7 +119,9 @@ class IntakeFlow:
             person = await uow.people.find(who.telegram_id)
             if person is not None and await uow.drafts.load(person) is not None:
                 return Reply(notice=self._expired(who), keep_buttons=True)
-            if person is not None and await uow.referrals.live(person) is not None:
+            begun = opening.begin.draft
+            own_form = begun is not None and begun.questionnaire == MAIN_FORM
+            if own_form and person is not None and await uow.referrals.live(person) is not None:
                 # An old "Yes, I agree" after the form was sent: one live referral per person.
                 sent = await self._already_sent(uow, person)
                 return Reply([sent] if sent else [], keep_buttons=True)
@@ -377,11 +379,12 @@ class IntakeFlow:
         """Store the outcome's draft (or its end), in the caller's transaction."""
         if outcome.draft is None:
             await uow.drafts.delete(person)
-            if outcome.forget and not await uow.referrals.for_person(person):
+            if outcome.forget and not await uow.people.holds_more_than_a_form(person):
                 await uow.people.erase(person)
                 log.info("intake.forgotten")
         elif outcome.changed:
-            await note_reached(uow, person, outcome.draft, self.clock())  # report: counts only
+            if outcome.draft.questionnaire == MAIN_FORM and outcome.draft.purpose is None:
+                await note_reached(uow, person, outcome.draft, self.clock())  # report: counts
             await uow.drafts.save(
                 person, outcome.draft.to_bytes(), self.clock(), outcome.draft.programme
             )

@@ -24,6 +24,7 @@ from conversations.mydata import (
     Activity,
     DraftCopy,
     Holding,
+    MadeCopy,
     MeetingCopy,
     ReferralCopy,
     SurveyCopy,
@@ -78,6 +79,11 @@ class MyData:
             caption=mydata.file_caption(_),
         )
 
+    async def holding(self, uow: Unit, person: Person, language: str) -> Holding:
+        """Everything held about ``person``, for a coordinator's copy on request (someone
+        without Telegram: bot/services/referring.py)."""
+        return await self._holding(uow, person, Sender(0, language))
+
     async def _holding(self, uow: Unit, person: Person, who: Sender) -> Holding:
         settings = _settings(await uow.people.settings(person))
         raw_draft = await uow.drafts.load(person)
@@ -95,6 +101,7 @@ class MyData:
             referrals=referrals,
             profile=await _profile(uow, person),
             volunteering=await self._volunteering(uow, person),
+            made=await _made(uow, person),
         )
 
     async def _volunteering(self, uow: Unit, person: Person) -> list[VolunteerCopy]:
@@ -160,6 +167,16 @@ def _settings(blob: bytes | None) -> dict[str, Any]:
         return {}
     value = json.loads(blob)
     return value if isinstance(value, dict) else {"settings": value}
+
+
+async def _made(uow: Unit, person: Person) -> list[MadeCopy]:
+    """The referrals ``person`` made for others (a professional): their own details only."""
+    made = []
+    for referral in await uow.referrals.made_by(person):
+        found = await uow.referrals.referrer(referral)
+        if found is not None:
+            made.append(MadeCopy(referral.reference, referral.submitted_at, json.loads(found[1])))
+    return made
 
 
 async def _profile(uow: Unit, person: Person) -> dict[str, Any] | None:

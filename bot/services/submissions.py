@@ -12,8 +12,15 @@ below.
 from __future__ import annotations
 
 from bot.delivery import calendar
-from bot.services import applications, preferences
-from bot.services.submitting import Handler, SubmitEnv, Submitted, answers_bytes, hand_over
+from bot.services import applications, preferences, referring
+from bot.services.submitting import (
+    Handler,
+    SubmitEnv,
+    Submitted,
+    answers_bytes,
+    count_reported,
+    hand_over,
+)
 from conversations import screens
 from conversations.intake import Submission
 from storage import Person, Unit
@@ -34,6 +41,7 @@ async def referral(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -
         source=sub.source,  # sealed, with a keyed tag for the report; never logged
     )
     await hand_over(uow, programme, created, now)
+    await count_reported(uow, programme, sub.questionnaire, sub.answers, now)
     prefs = await preferences.load(uow, sender)
     prefs.language = sub.language
     for purpose in ("checkins", "feedback"):
@@ -52,4 +60,6 @@ async def referral(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -
 HANDLERS: dict[str, Handler] = {
     "referral": referral,
     "volunteer": applications.submitted,
+    "professional": referring.professional,
+    "phone": referring.phone,
 }

@@ -52,5 +52,23 @@ async def hand_over(uow: Unit, programme: Programme, referral: Referral, now: da
     await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
 
 
+async def count_reported(
+    uow: Unit,
+    programme: Programme,
+    questionnaire: str,
+    answers: Mapping[str, object],
+    now: datetime,
+) -> None:
+    """Count the answers to questions marked ``report = true`` of the questionnaire sent (the
+    programme's form unless named): anonymous counts per month, for `peerdoor report`."""
+    view = programme.asking(questionnaire) or programme
+    for question in view.form:
+        given = answers.get(question.id)
+        if not question.report or given is None:
+            continue
+        for answer in given if isinstance(given, list) else [given]:
+            await uow.referrals.count_answer(programme.id, question.id, str(answer), now)
+
+
 def answers_bytes(answers: Mapping[str, object]) -> bytes:
     return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()

@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.services.reply import Reply
 from bot.telegram.handlers import applicants as applicant_handlers
 from bot.telegram.handlers import checkins as checkins_handlers
-from bot.telegram.handlers import coordinator
+from bot.telegram.handlers import coordinator, staff_referrals
 from bot.telegram.handlers import intake as intake_handlers
 from bot.telegram.handlers import language as language_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
@@ -109,6 +109,11 @@ def register(app: Application) -> None:
     command("revoke", coordinator.revoke, private, repeats=False)
     command("status", coordinator.status, private)
     command("groupid", coordinator.group_id, groups)
+    press(r"^n:", staff_referrals.press)
+    everywhere = private | groups
+    command("newreferral", staff_referrals.new_referral, everywhere)
+    command("persondata", staff_referrals.person_data, everywhere)
+    command("erase", staff_referrals.erase, everywhere)
     command("start", intake_handlers.start, private)
     command("delete", intake_handlers.delete, private)
     command("mydata", mydata_handlers.mydata, private)

@@ -181,3 +181,83 @@ async def test_applications_and_supervision_notes_never_rest_in_plaintext(
     group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
     for text in group_texts:
         assert "CANARY" not in text and "Canary" not in text
+
+
+#: A professional's answers (their own details and the person's), and a coordinator's answers
+#: on the phone for someone without Telegram: none may rest in plaintext or reach the group.
+PRO_CANARIES = {
+    "pro_name": "Dr Albatross CANARY-Penhaligon",
+    "pro_org": "Puffin CANARY Health Centre",
+    "pro_contact": "albatross.canary@puffin.example",
+    "name": "Cormorant-CANARY",
+    "contact": "07700 911 CANARY",
+    "reason": "CANARY-HERON newly diagnosed",
+}
+PHONE_CANARIES = {
+    "name": "Gannet-CANARY-Phone",
+    "area": "Shearwater-CANARY-Town",
+    "change": "CANARY-PETREL to talk to someone",
+    "interests": "Knitting-CANARY-Skua",
+}
+PRO_ID = 987654321555
+
+
+async def test_answers_given_on_someone_s_behalf_never_rest_in_plaintext(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=canary_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    bot = BotProcess(files, emulator)
+    await bot.start(PEERDOOR_LOG_LEVEL="DEBUG")
+    references: list[str] = []
+    middles: list[bytes] = []
+    try:
+        programme = files.config().programme("hiv")
+        assert programme is not None
+        refer = programme.asking("refer")
+        assert refer is not None
+        pro = emulator.user(PRO_ID, "A", language_code="en")
+        await consent(pro, payload="hiv-refer")
+        await fill_form(pro, refer, {**PRO_CANARIES, "pro_role": "GP", "agreed": "Yes"})
+        middles.append(files.raw_bytes())
+        await pro.press("Send my form")
+        sent = await pro.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+        found = REFERENCE.search(sent.text)
+        assert found is not None
+        references.append(found.group(0))
+
+        cora = emulator.user(CORA, "Cora", language_code="en")
+        await cora.send("/newreferral hiv")
+        await cora.wait_for(lambda m: "They agreed on the phone" in m.button_texts)
+        await cora.press("They agreed on the phone")
+        await fill_form(cora, programme, {**HIV_PLAN, **PHONE_CANARIES})
+        middles.append(files.raw_bytes())
+        await cora.press("Send my form")
+        sent = await cora.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+        found = REFERENCE.search(sent.text)
+        assert found is not None
+        references.append(found.group(0))
+        for reference in references:  # claimed: the details and a task are rendered and sent
+            await group_notice(group, reference)
+            await cora.press(
+                "Claim",
+                chat=group,
+                message=next(m for m in group.bot_messages if reference in (m.text or "")),
+            )
+            await cora.wait_for(lambda m, r=reference: r in m.text and "A task for you" in m.text)
+    finally:
+        assert await bot.stop() == 0
+    after = files.raw_bytes()
+    log = bot.log.read_bytes()
+    assert all(r.encode() in log for r in references), "the log carries the references"
+    group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
+    # the coordinator saw the answers, in private: they were really given and shown
+    seen_by_cora = "\n".join(m.text or "" for m in cora.bot_messages)
+    for what, value in {**PRO_CANARIES, **PHONE_CANARIES}.items():
+        needle = value.encode()
+        assert value in seen_by_cora, f"{what} never reached the holder"
+        assert all(needle not in middle for middle in middles), f"{what} is in the database"
+        assert needle not in after, f"{what} is in the database after sending"
+        assert needle not in log, f"{what} is in the log"
+        assert all(value not in text for text in group_texts), f"{what} is in the group"
+    assert str(PRO_ID).encode() not in after and str(PRO_ID).encode() not in log

@@ -53,7 +53,8 @@ async def people(store: Store, *telegram_ids: int) -> list[Person]:
 def before_index_move(path: Path, keystore: Path) -> None:
     """Turn a closed database and its key store back into what they held just before migration
     0011 (db.INDEX_MOVED): the Telegram-id lookup tags in people.lookup, none in the key store,
-    and the outbox without the 'parked' state. Nothing else changed in 0011."""
+    and the outbox without the 'parked' state. Nothing else changed in 0011; the tables of the
+    later migrations are dropped (they are made again)."""
     with raw(keystore) as conn:
         tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
         conn.execute("DROP TABLE lookups")
@@ -99,6 +100,8 @@ def before_index_move(path: Path, keystore: Path) -> None:
             CREATE INDEX outbox_claimed ON outbox(kind)
                 WHERE state = 'pending' AND claimed_at IS NOT NULL;
             DROP TABLE IF EXISTS applicants;
+            DROP TABLE IF EXISTS referrers;
+            DROP TABLE IF EXISTS answer_counts;
             PRAGMA user_version = 10;
             """
         )

@@ -104,6 +104,12 @@ def test_the_texts_are_discreet_in_every_language() -> None:
             assert (
                 text.invitation != card_text("X", "p", None, catalog.translator("en")).invitation
             )
+    for language in ("en", "sv"):  # a professionals' source: its card speaks to them
+        pro = card_text("SideBySideBot", "p1", "gps", catalog.translator(language), True)
+        words = " ".join((pro.title, pro.invitation, pro.how)).lower()
+        assert not [w for w in REVEALING if w in words], (language, words)
+        assert pro.title != card_text("X", "p1", "gps", catalog.translator(language)).title
+        assert pro.link.endswith("?start=p1-gps")
     assert revealing_words("hiv-kent") == ["hiv"]
     assert revealing_words("p1-kent") == []
     assert "diabet" in revealing_words("diabetes-web")

@@ -20,7 +20,7 @@ STORED = {
     "handover", "offer_answer",
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
-    "concern_note", "supporter_welcome", "new_applicant",
+    "concern_note", "supporter_welcome", "new_applicant", "pro_update",
 }  # fmt: skip
 
 

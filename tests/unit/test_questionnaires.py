@@ -40,7 +40,7 @@ def refer_data(**extra: Any) -> dict[str, Any]:
                 "text": loc("Which ward?"),
                 "when": {"question": "pro_kind", "any_of": ["nurse"]},
             },
-            {"id": "agreed", "kind": "yesno", "text": loc("Did they agree?")},
+            {"id": "agreed", "kind": "yesno", "role": "consent", "text": loc("Did they agree?")},
         ],
         **extra,
     }
@@ -100,6 +100,23 @@ def test_a_questionnaire_is_asked_and_reviewed_like_the_form_and_sent_for_its_pu
     assert sent.submission.choices == {}
 
 
+def test_a_professional_whose_person_did_not_agree_ends_the_form_keeping_nothing() -> None:
+    intake, _ = make_intake(with_refer())
+    begin = intake.consent_press(ConsentPress("y", "test", "en", "refer")).begin
+    assert begin is not None
+    out = drive(intake, begin, ">Dr Ada", "GP", "No")
+    assert out.draft is None and out.forget and out.submission is None
+    assert "only take a referral when the person agrees" in out.prompts[0].text
+
+
+def test_a_professional_questionnaire_needs_its_consent_question() -> None:
+    data = programme_data()
+    form = [q for q in refer_data()["form"] if q["id"] != "agreed"]
+    data["questionnaires"] = {"refer": {**refer_data(), "form": form}}
+    with pytest.raises(ValidationError, match="role = 'consent'"):
+        ServiceConfig.model_validate({"programmes": [data]})
+
+
 def test_the_programme_form_still_asks_the_person_s_choices() -> None:
     intake, _ = make_intake(with_refer())
     begin = intake.consent_press(ConsentPress("y", "test", "en")).begin
@@ -111,9 +128,12 @@ def test_the_programme_form_still_asks_the_person_s_choices() -> None:
 def test_a_draft_can_be_begun_for_another_purpose_with_context() -> None:
     intake, programme = make_intake(with_refer())
     begun = intake.begin(programme, "en", purpose="phone", context={"consent": "verbal"})
-    assert begun.draft is not None and begun.draft.choices_seen  # not the person's own
+    assert begun.draft is not None and not begun.draft.choices_seen  # asked on their behalf
     restored = Draft.from_bytes(begun.draft.to_bytes())
     assert restored.purpose == "phone" and restored.context == {"consent": "verbal"}
+    refer = intake.consent_press(ConsentPress("y", "test", "en", "refer")).begin
+    assert refer is not None and refer.draft is not None
+    assert refer.draft.choices_seen  # a professional is asked no choices
 
 
 def test_a_removed_questionnaire_cancels_its_draft_kindly() -> None:
