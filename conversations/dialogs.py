@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 #: The dialogs that keep state between updates. Their names are stored: never rename one.
-DialogName = Literal["intake", "survey", "staff"]
+DialogName = Literal["intake", "survey", "staff", "talk"]
 
 #: Which dialogs are a referral form in progress (what retention's `drafts_days` applies to).
 FORMS: tuple[DialogName, ...] = ("intake",)

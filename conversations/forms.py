@@ -212,6 +212,25 @@ class Sessions(_Strict):
         return sorted(value, reverse=True)
 
 
+class Talk(_Strict):
+    """A supporter and the person they support writing to each other through the bot."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "After a hand-over, the supporter and the person can write to each other through "
+            "the bot, without seeing each other's Telegram account."
+        ),
+    )
+    holder_reads: bool = Field(
+        default=False,
+        description=(
+            "The coordinator holding the referral can read these messages. The person is told "
+            "so before they write; messages written while this was off stay unread."
+        ),
+    )
+
+
 class QuietHours(_Strict):
     """No news or check-ins between these local times (in the programme's time zone)."""
 
@@ -285,6 +304,9 @@ class Programme(_Strict):
     )
     crisis: Crisis = Field(default_factory=Crisis)
     sessions: Sessions = Field(default_factory=Sessions)
+    talk: Talk = Field(
+        default_factory=Talk, description="Messages between a supporter and the person."
+    )
     feedback: list[Question] = Field(
         default_factory=list,
         max_length=10,

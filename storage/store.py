@@ -40,6 +40,7 @@ from storage.staff import StaffStateRepo
 from storage.stats import StatsRepo
 from storage.supporters import SupporterRepo
 from storage.surveys import SurveyRepo
+from storage.talk import TalkRepo
 from storage.thread import ThreadRepo
 from storage.updates import UpdateLog
 from storage.vault import Vault
@@ -96,6 +97,7 @@ class Unit:
         self.engagements = EngagementRepo(conn, keys)
         self.sessions = SessionRepo(conn, keys)
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
+        self.talk = TalkRepo(conn, keys)  # supporter and person, through the bot
 
 
 @asynccontextmanager

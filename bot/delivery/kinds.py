@@ -46,6 +46,10 @@ SESSION_NEWS = "session_news"  # the person: a time is set ("<id>"), or called o
 SESSION_PLANNED = "session_planned"  # the supporter: a coordinator planned a meeting
 CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a concern
 
+# -- supporter and person through the bot (issue #15) --------------------------------------------
+TALK_TO_SUPPORTER = "talk_to_supporter"  # the supporter: the person's message, relayed
+TALK_TO_PERSON = "talk_to_person"  # the person: their supporter's message, relayed
+
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
 #: "holder_or_coordinators": the holder, else each coordinator's private chat (never a group);
@@ -132,6 +136,9 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(SESSION_PLANNED, "supporter"),
     Kind(CONCERN, "holder_or_coordinators"),
     Kind(CONCERN_NOTE, "holder_or_coordinators"),
+    # -- supporter and person through the bot ----------------------------------------------------
+    Kind(TALK_TO_SUPPORTER, "supporter"),
+    Kind(TALK_TO_PERSON, "referrer", on_resume=True),
 )
 
 

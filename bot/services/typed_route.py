@@ -2,7 +2,8 @@
 
 What the person was asked decides: a coordinator's note, message or typed match (casework), a
 meeting's time, place or concern note (sessions), a supporter's profile field (profile), an
-answer to a survey (survey) — in that order, as a member of staff's question outranks a survey
+answer to a survey (survey), a message for their supporter or person (talk, above a survey
+when it was opened last) — in that order, as a member of staff's question outranks a survey
 of their own. Anything else is the referrer's: a message to their coordinator, or an answer to
 the form. The look is inside the update's one transaction, so the flow it picks reads the same
 stack again from the unit's memory, not from disk.
@@ -15,7 +16,7 @@ from typing import Literal
 
 from storage import Store
 
-Owner = Literal["casework", "sessions", "profile", "survey", "referrer"]
+Owner = Literal["casework", "sessions", "profile", "survey", "talk", "referrer"]
 
 
 async def owner(store: Store, telegram_id: int) -> Owner:
@@ -35,6 +36,11 @@ async def owner(store: Store, telegram_id: int) -> Owner:
         if pending.startswith("profile:"):
             return "profile"
         return "casework"
+    top = stack.top
+    if top is not None and top.dialog == "talk":  # writing to their supporter or person
+        return "talk"
     if stack.get("survey") is not None:
         return "survey"
+    if stack.get("talk") is not None:
+        return "talk"
     return "referrer"

@@ -32,6 +32,7 @@ from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
+from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.messenger import TelegramMessenger
@@ -187,6 +188,8 @@ class Runtime:
         casework = CaseworkFlow(self.store, self.config, catalog, self.clock, wake)
         checkins = CheckinsFlow(self.store, self.config, catalog, self.clock, wake)
         survey_flow = SurveyFlow(self.store, self.config, catalog, self.clock, wake)
+        talk = TalkFlow(self.store, self.config, catalog, self.clock, wake)
+        talk.mark_urgent = casework.mark_urgent  # crisis words to a supporter: urgent too
         self.app = build_application(
             self.settings.api_url,
             self.token,
@@ -199,6 +202,7 @@ class Runtime:
                 survey_flow,
                 support=SupportFlow(self.store, self.config, catalog, self.clock, wake),
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
+                talk=talk,
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -33,6 +33,7 @@ from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
 from bot.telegram.handlers import supporter as supporter_handlers
 from bot.telegram.handlers import surveys as survey_handlers
+from bot.telegram.handlers import talk as talk_handlers
 from bot.telegram.replies import deliver
 from bot.telegram.wiring import services
 
@@ -81,6 +82,8 @@ def register(app: Application) -> None:
     command("sessions", session_handlers.people, private)
     press(r"^[ps]:", supporter_handlers.press)
     command("profile", supporter_handlers.profile, private)
+    press(r"^t:", talk_handlers.press)
+    command("talk", talk_handlers.menu, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)
     command("referral", coordinator.referral, private)

@@ -12,6 +12,7 @@ from bot.services.intake import IntakeFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
+from bot.services.talk import TalkFlow
 from conversations.intake import Intake
 from storage import Store
 
@@ -28,6 +29,7 @@ class Services:
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
+    talk: TalkFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -54,6 +54,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.support.typed(who, text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
+        case "talk" if found.talk is not None:
+            reply = await found.talk.typed(who, text, update.update_id)
     if reply is None:
         reply = await found.casework.referrer_message(who, text, update.update_id)
     if reply is None:

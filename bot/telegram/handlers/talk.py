@@ -1,0 +1,29 @@
+"""Handlers for messages between a supporter and the person: /talk and the ``t:`` buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services.reply import Reply
+from bot.services.talk import TalkFlow
+from bot.telegram.handlers.who import actor
+from bot.telegram.wiring import services
+
+
+def _flow(context: ContextTypes.DEFAULT_TYPE) -> TalkFlow:
+    found = services(context).talk
+    assert found is not None
+    return found
+
+
+async def menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """/talk: write to my supporter or the person I support; /talk <reference>: a holder reads."""
+    argument = " ".join(context.args or [])
+    return await _flow(context).menu(actor(update), argument, update.update_id)
+
+
+async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """``t:`` buttons: write, done, stop, start again (checked when pressed)."""
+    assert update.callback_query is not None
+    return await _flow(context).press(actor(update), update.callback_query.data, update.update_id)

@@ -1,0 +1,25 @@
+-- A supporter and the person they support write to each other through the bot (issue #15).
+--
+-- talk: one row per message, bound to the engagement it belongs to. The body is sealed under
+-- the person's data key (the referral's owner), whoever wrote it, so erasing the person shreds
+-- every message; the rows go with the engagement and the referral (cascade). holder_reads is
+-- whether the programme let the holder read it and the person was told so when it was written.
+-- talk_stops: either side stopped the messages of an engagement (and who, to let them restart).
+
+CREATE TABLE talk (
+    id            INTEGER PRIMARY KEY,
+    engagement_id TEXT NOT NULL REFERENCES engagements(id) ON DELETE CASCADE,
+    referral_id   TEXT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
+    direction     TEXT NOT NULL CHECK (direction IN ('to_person', 'to_supporter')),
+    holder_reads  INTEGER NOT NULL DEFAULT 0 CHECK (holder_reads IN (0, 1)),
+    at            TEXT NOT NULL,
+    body          BLOB
+);
+CREATE INDEX talk_engagement ON talk(engagement_id, direction, at);
+CREATE INDEX talk_referral ON talk(referral_id);
+
+CREATE TABLE talk_stops (
+    engagement_id TEXT PRIMARY KEY REFERENCES engagements(id) ON DELETE CASCADE,
+    stopped_by    TEXT NOT NULL CHECK (stopped_by IN ('person', 'supporter')),
+    at            TEXT NOT NULL
+);
