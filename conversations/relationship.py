@@ -216,3 +216,17 @@ def for_holder(reference: str, lines: list[tuple[str, str, str]], _: Translate) 
 
 def writer(direction: str, _: Translate) -> str:
     return _("the person") if direction == "to_supporter" else _("the supporter")
+
+
+def not_yours(_: Translate) -> Prompt:
+    return Prompt(esc(_("I cannot find that referral among yours.")))
+
+
+def private_here(_: Translate) -> Prompt:
+    return Prompt(esc(_("In this programme, these messages are private.")))
+
+
+def none_to_read(reference: str, _: Translate) -> str:
+    return esc(
+        _("There are no messages you can read for {reference}.").format(reference=reference)
+    )

@@ -28,7 +28,7 @@ from bot.services.reply import Reply
 from conversations import relationship, safety, screens
 from conversations.forms import Programme
 from conversations.i18n import Translate
-from conversations.prompts import Prompt, esc
+from conversations.prompts import Prompt
 from conversations.relationship import Relationship, Side, TalkPress
 from storage import Engagement, Person, Referral, Unit
 from storage.talk import Direction
@@ -56,7 +56,7 @@ class TalkFlow(ServiceFlow):
             _ = self._t(lang)
             if person is None:
                 if argument:
-                    return Reply([Prompt(esc(_("I cannot find that referral among yours.")))])
+                    return Reply([relationship.not_yours(_)])
                 return Reply([relationship.menu([], _)])
             if argument:
                 return await self._holder_view(uow, person, who.telegram_id, argument, lang)
@@ -216,9 +216,9 @@ class TalkFlow(ServiceFlow):
             or not await self._coordinates(uow, person, programme, telegram_id)
         ):
             await uow.audit.record(person, "refused:talk:read", self.clock(), detail="not_found")
-            return Reply([Prompt(esc(_("I cannot find that referral among yours.")))])
+            return Reply([relationship.not_yours(_)])
         if not programme.talk.holder_reads:
-            return Reply([Prompt(esc(_("In this programme, these messages are private.")))])
+            return Reply([relationship.private_here(_)])
         zone = ZoneInfo(programme.timezone)
         lines = [
             (
@@ -232,11 +232,7 @@ class TalkFlow(ServiceFlow):
         await uow.audit.record(person, "talk:read", self.clock(), reference=referral.reference)
         text = relationship.for_holder(referral.reference, lines, _)
         if not text:
-            text = esc(
-                _("There are no messages you can read for {reference}.").format(
-                    reference=referral.reference
-                )
-            )
+            text = relationship.none_to_read(referral.reference, _)
         return Reply([Prompt(text)], protect=True)
 
     # -- helpers ---------------------------------------------------------------------------------
