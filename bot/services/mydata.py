@@ -113,9 +113,17 @@ class MyData:
             outcome=outcome
             if isinstance(outcome, dict) or outcome is None
             else {"value": outcome},
-            thread=[
-                ThreadItem(e.kind, e.at, e.body.decode()) for e in await uow.thread.list(referral)
-            ],
+            thread=sorted(
+                [
+                    ThreadItem(e.kind, e.at, e.body.decode())
+                    for e in await uow.thread.list(referral)
+                ]
+                + [  # and the messages with their supporter (issue #15)
+                    ThreadItem(f"talk_{m.direction}", m.at, m.body.decode())
+                    for m in await uow.talk.list(referral)
+                ],
+                key=lambda item: item.at,
+            ),
             activity=[
                 Activity(e.at, e.action)
                 for e in await uow.audit.entries(reference=referral.reference, limit=AUDIT_LIMIT)

@@ -104,3 +104,50 @@ async def test_answers_and_ids_never_rest_in_plaintext(
     assert any(reference.group(0) in t for t in group_texts)
     for text in group_texts:
         assert SOURCE_ID.lower() not in text.lower() and "Kingfisher" not in text
+
+
+TALK_CANARIES = ("Heron-CANARY my viral load came back", "Osprey-CANARY call me on 07700")
+
+
+async def test_messages_between_supporter_and_person_never_rest_in_plaintext(
+    tmp_path: Path, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #15: what a person and their supporter write to each other through the bot is
+    on disk only sealed, never in the log (every level), never in the coordinators' group."""
+    import logging
+
+    from tests.e2e.coordination import CORA, refer
+    from tests.e2e.harness import drained, in_process
+    from tests.e2e.test_sessions import claimed, match, supporter
+
+    caplog.set_level(logging.DEBUG)
+    files = BotFiles(tmp_path, config_path=canary_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    person, cora = emulator.user(TELEGRAM_ID, "Q"), emulator.user(CORA, "Cora")
+    sam = supporter(emulator, 6459)
+    async with in_process(files, emulator) as runtime:
+        await cora.send("/start")
+        reference = await refer(person, HIV_PLAN, files.config())
+        await claimed(cora, reference)
+        await match(runtime.store, reference, sam.id)
+        await person.send("/talk")
+        menu = await person.wait_for(lambda m: "Write a message" in m.button_texts)
+        await person.press("Write a message", message=menu)
+        await person.wait_for(lambda m: "I will pass it on" in m.text)
+        await person.send(TALK_CANARIES[0])
+        got = await sam.wait_for(lambda m: TALK_CANARIES[0] in m.text)
+        await sam.press("Reply", message=got)
+        await sam.wait_for(lambda m: "I will pass it on" in m.text)
+        await sam.send(TALK_CANARIES[1])
+        await person.wait_for(lambda m: TALK_CANARIES[1] in m.text)
+        await drained(emulator)
+    raw = files.raw_bytes()
+    # the bot's own loggers at every level (the libraries' debug output of raw updates is
+    # silenced by the bot's logging set-up, which the process canary above checks)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("peerdoor"))
+    assert "talk.sent ref=" + reference in logged, "the log is captured and has the events"
+    group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
+    for canary in TALK_CANARIES:
+        assert canary.encode() not in raw
+        assert canary not in logged
+        assert not any(canary in t for t in group_texts)

@@ -128,6 +128,11 @@ async def test_person_and_supporter_write_both_ways_and_either_can_stop(
         await sam.send("Still here TALKCANARY-THREE")
         await robin.wait_for(lambda m: "TALKCANARY-THREE" in m.text)
 
+        # The person's copy of their data has both sides of it.
+        await robin.send("/mydata")
+        copy = await robin.wait_for(lambda m: "You wrote to your supporter" in m.text)
+        assert HELLO in copy.text and "Your supporter wrote" in copy.text and ANSWER in copy.text
+
         # The holder cannot read them in this programme.
         await cora.send(f"/talk {reference}")
         await cora.wait_for(lambda m: "these messages are private" in m.text)
