@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 
 from conversations import callbacks
+from conversations.agreement import line as agreement_line
 from conversations.draft import Answer, Draft, visible_questions
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -45,6 +46,7 @@ class CaseView:
     thread: list[ThreadLine] = field(default_factory=list)
     closing: list[dict[str, Answer]] = field(default_factory=list)  # supporters' closing reports
     supporter: tuple[str, str] | None = None  # (name, engagement status): the latest match
+    agreement: tuple[str, str, datetime] | None = None  # (version, answer, when): the latest
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,9 @@ def details(
                 )
             )
         )
+    if case.agreement is not None:  # the confidentiality agreement (issue #15)
+        version, answer, at = case.agreement
+        head.append(esc(agreement_line(version, answer, at, p.timezone, _)))
     body = _answers(case, _)
     thread = [_thread_line(line, p, lang, _) for line in case.thread]
     parts = ["\n".join(head), "\n".join(body)]

@@ -231,6 +231,28 @@ class Talk(_Strict):
     )
 
 
+class Agreement(_Strict):
+    """A confidentiality agreement the person reads and accepts in the bot (issue #15)."""
+
+    version: str = Field(
+        pattern=r"^[A-Za-z0-9._-]{1,20}$",
+        description=(
+            "Change it whenever the text changes: people who accepted an older version are "
+            "asked again before their next hand-over. Letters, digits, '.', '_', '-'."
+        ),
+    )
+    text: Localized = Field(
+        description="The agreement, per language, in plain words. Its first line is neutral."
+    )
+    when: Literal["before_handover"] = Field(
+        default="before_handover",
+        description=(
+            "When it is asked: `before_handover` (when a coordinator taps Match; the hand-over "
+            "waits until the person has accepted the current version)."
+        ),
+    )
+
+
 class QuietHours(_Strict):
     """No news or check-ins between these local times (in the programme's time zone)."""
 
@@ -306,6 +328,9 @@ class Programme(_Strict):
     sessions: Sessions = Field(default_factory=Sessions)
     talk: Talk = Field(
         default_factory=Talk, description="Messages between a supporter and the person."
+    )
+    agreement: Agreement | None = Field(
+        default=None, description="A confidentiality agreement the person accepts in the bot."
     )
     feedback: list[Question] = Field(
         default_factory=list,
@@ -560,6 +585,8 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
                 fields.append((f"{name}[{i}] ({q.id}).hint", q.hint))
             for j, o in enumerate(q.options):
                 fields.append((f"{name}[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    if programme.agreement is not None:  # every language of the programme (issue #15)
+        fields.append(("agreement.text", programme.agreement.text))
     for k, src in enumerate(programme.sources):
         fields.append((f"sources[{k}] ({src.id}).name", src.name))
     for k, r in enumerate(programme.signposting):

@@ -475,6 +475,8 @@ def _thread_label(kind: str, _: Translate) -> str:
         "from_referrer": _("You wrote"),
         "talk_to_supporter": _("You wrote to your supporter"),
         "talk_to_person": _("Your supporter wrote"),
+        "agreement_accepted": _("You accepted the agreement, version"),
+        "agreement_declined": _("You did not accept the agreement, version"),
     }.get(kind, kind)
 
 

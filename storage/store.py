@@ -13,6 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage import crashpoints, db
+from storage.agreements import AgreementRepo
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.dialogs import DialogRepo, move_legacy_states
@@ -98,6 +99,7 @@ class Unit:
         self.sessions = SessionRepo(conn, keys)
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
         self.talk = TalkRepo(conn, keys)  # supporter and person, through the bot
+        self.agreements = AgreementRepo(conn)  # the confidentiality agreement's answers
 
 
 @asynccontextmanager

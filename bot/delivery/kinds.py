@@ -49,6 +49,8 @@ CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a 
 # -- supporter and person through the bot (issue #15) --------------------------------------------
 TALK_TO_SUPPORTER = "talk_to_supporter"  # the supporter: the person's message, relayed
 TALK_TO_PERSON = "talk_to_person"  # the person: their supporter's message, relayed
+AGREEMENT = "agreement"  # the person: the confidentiality agreement to read and answer
+AGREEMENT_ANSWER = "agreement_answer"  # the holder: accepted, declined, or "talk about it"
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
@@ -139,6 +141,8 @@ KINDS: Mapping[str, Kind] = _registry(
     # -- supporter and person through the bot ----------------------------------------------------
     Kind(TALK_TO_SUPPORTER, "supporter"),
     Kind(TALK_TO_PERSON, "referrer", on_resume=True),
+    Kind(AGREEMENT, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(AGREEMENT_ANSWER, "holder"),
 )
 
 

@@ -1,4 +1,5 @@
-"""How a message between a supporter and the person renders, at send time (issue #15).
+"""How a message between a supporter and the person renders, at send time (issue #15), and
+the confidentiality agreement and its answer for the holder.
 
 The row carries the message's id and the engagement's; the text is opened when it is sent. A
 message for a supporter who lost the role, or for an engagement that ended or whose messages
@@ -13,7 +14,7 @@ from bot.delivery import kinds
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import person_language
-from conversations import relationship
+from conversations import agreement, relationship
 from conversations.relationship import Relationship
 from storage import Engagement
 
@@ -57,7 +58,34 @@ async def to_person(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
 
 
+async def agreement_ask(ctx: Context) -> Rendered | None:
+    """The confidentiality agreement, unless it changed or was accepted in the meantime."""
+    terms = ctx.programme.agreement
+    version = (await ctx.payload()).get("version")
+    if terms is None or version != terms.version:
+        raise Discard("changed")
+    found = await ctx.uow.agreements.get(ctx.referral, terms.version)
+    if found is not None and found.answer == "accepted":
+        raise Discard("answered")
+    lang = ctx.to.language
+    prompt = agreement.ask(ctx.programme, lang, ctx.t(lang))
+    return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
+
+
+async def agreement_answer(ctx: Context) -> Rendered | None:
+    payload = await ctx.payload()
+    news = payload.get("news")
+    if news not in ("accepted", "declined", "talk"):
+        raise Discard("unknown")
+    prompt = agreement.for_holder(
+        ctx.referral.reference, news, str(payload.get("version", "")), ctx.t(ctx.to.language)
+    )
+    return Rendered(ctx.targets, prompt)
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.TALK_TO_SUPPORTER: to_supporter,
     kinds.TALK_TO_PERSON: to_person,
+    kinds.AGREEMENT: agreement_ask,
+    kinds.AGREEMENT_ANSWER: agreement_answer,
 }

@@ -40,6 +40,8 @@ async def case_view(
     if matches:
         latest = matches[-1]
         supporter = (await supporter_name(uow, latest.supporter_id), latest.status)
+    answered = await uow.agreements.for_referral(referral)  # the latest answer, if any
+    agreed = (answered[-1].version, answered[-1].answer, answered[-1].at) if answered else None
     view = CaseView(
         reference=referral.reference,
         programme=programme,
@@ -54,6 +56,7 @@ async def case_view(
         thread=thread,
         closing=closing,
         supporter=supporter,
+        agreement=agreed,
     )
     return view, available(case_of(referral), viewer_id)
 

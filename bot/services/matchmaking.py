@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from bot.delivery import kinds
+from bot.services import agreement_gate as agreements
 from bot.services.reply import Reply
 from conversations import callbacks, matching, screens, supporting
 from conversations.callbacks import CasePress
@@ -81,6 +82,10 @@ class Matchmaker:
             if live.status == "offered":
                 return Reply([supporting.offer_waiting(referral.reference, name, _)])
             return Reply([supporting.matched_with(referral.reference, name, _)])
+        if action in ("match", "offer"):  # the agreement first, where the programme has one
+            waiting = await agreements.gate(uow, coordinator, programme, referral, self.clock(), _)
+            if waiting is not None:
+                return Reply([waiting], keep_buttons=action == "offer")
         if action == "match":
             return await self._suggest(uow, coordinator, referral, programme, lang, _)
         state = await Choosing.load(uow, coordinator, referral.reference)

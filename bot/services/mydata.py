@@ -121,6 +121,10 @@ class MyData:
                 + [  # and the messages with their supporter (issue #15)
                     ThreadItem(f"talk_{m.direction}", m.at, m.body.decode())
                     for m in await uow.talk.list(referral)
+                ]
+                + [  # and their answers to the confidentiality agreement
+                    ThreadItem(f"agreement_{a.answer}", a.at, a.version)
+                    for a in await uow.agreements.for_referral(referral)
                 ],
                 key=lambda item: item.at,
             ),

@@ -25,6 +25,7 @@ from bot.delivery.worker import DeliveryWorker
 from bot.errors import SetupError
 from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
+from bot.services.agreement import AgreementFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
@@ -203,6 +204,7 @@ class Runtime:
                 support=SupportFlow(self.store, self.config, catalog, self.clock, wake),
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
                 talk=talk,
+                agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -83,6 +83,7 @@ def register(app: Application) -> None:
     press(r"^[ps]:", supporter_handlers.press)
     command("profile", supporter_handlers.profile, private)
     press(r"^t:", talk_handlers.press)
+    press(r"^g:", talk_handlers.agreement)
     command("talk", talk_handlers.menu, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)

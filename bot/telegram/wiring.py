@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.services.agreement import AgreementFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
@@ -30,6 +31,7 @@ class Services:
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
     talk: TalkFlow | None = None
+    agreement: AgreementFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -23,3 +23,16 @@ CREATE TABLE talk_stops (
     stopped_by    TEXT NOT NULL CHECK (stopped_by IN ('person', 'supporter')),
     at            TEXT NOT NULL
 );
+
+-- The confidentiality agreement: a person's answer to one version of their
+-- programme's agreement, per referral. No content: the version is the config's short code, the
+-- answer one of two words. The rows go with the referral (cascade), so with the person's
+-- erasure.
+
+CREATE TABLE agreements (
+    referral_id TEXT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
+    version     TEXT NOT NULL,
+    answer      TEXT NOT NULL CHECK (answer IN ('accepted', 'declined')),
+    at          TEXT NOT NULL,
+    PRIMARY KEY (referral_id, version)
+) WITHOUT ROWID;

@@ -1,4 +1,5 @@
-"""Handlers for messages between a supporter and the person: /talk and the ``t:`` buttons."""
+"""Handlers for messages between a supporter and the person (/talk and the ``t:`` buttons),
+and for the person's answer to the confidentiality agreement (``g:`` buttons)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     """``t:`` buttons: write, done, stop, start again (checked when pressed)."""
     assert update.callback_query is not None
     return await _flow(context).press(actor(update), update.callback_query.data, update.update_id)
+
+
+async def agreement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """``g:`` buttons: the person agrees, does not, asks to talk, or reads it again."""
+    assert update.callback_query is not None
+    found = services(context).agreement
+    assert found is not None
+    return await found.press(actor(update), update.callback_query.data, update.update_id)
