@@ -230,3 +230,107 @@ def none_to_read(reference: str, _: Translate) -> str:
     return esc(
         _("There are no messages you can read for {reference}.").format(reference=reference)
     )
+
+
+# -- the relationship looked after ----------------------------------------------------------------
+
+#: Feedback per supporter is shown only when it rests on at least this many answers.
+MIN_ANSWERS = 5
+CHECK_CODES = {"w": "well", "u": "unsure", "c": "change"}
+
+
+@dataclass(frozen=True)
+class CheckPress:
+    answer: str  # "well" | "unsure" | "change"
+    engagement: str
+
+
+def check_button(code: str, engagement: str) -> str:
+    return f"h:{code}:{engagement}"
+
+
+def parse_check(data: str | None) -> CheckPress | None:
+    """``h:<w|u|c>:<engagement id>``; None for anything else."""
+    if not data or len(data) > 20:
+        return None
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "h" or parts[1] not in CHECK_CODES:
+        return None
+    if len(parts[2]) != 8 or not set(parts[2]) <= _ID_CHARS:
+        return None
+    return CheckPress(CHECK_CODES[parts[1]], parts[2])
+
+
+def how_is_it_going(engagement: str, _: Translate) -> Prompt:
+    """After the first two meetings; private, and the supporter never sees the answer."""
+    return Prompt(
+        esc(_("A quick question from us."))
+        + "\n\n"
+        + esc(_("How are the meetings with your supporter going?"))
+        + "\n\n"
+        + esc(_("Only your coordinator sees your answer. Your supporter does not.")),
+        (
+            (Button(_("Going well"), check_button("w", engagement)),),
+            (Button(_("Not sure yet"), check_button("u", engagement)),),
+            (Button(_("I would like a different supporter"), check_button("c", engagement)),),
+        ),
+    )
+
+
+def check_thanks(answer: str, _: Translate) -> Prompt:
+    if answer == "change":
+        return Prompt(
+            esc(_("Thank you for telling us. Your coordinator will get in touch about it."))
+            + "\n\n"
+            + esc(_("Your supporter has not been told."))
+        )
+    return Prompt(esc(_("Thank you for letting us know.")))
+
+
+def missed_twice(reference: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _(
+                "{reference}: the last two meetings did not happen. You may want to check in "
+                "with the person and their supporter."
+            ).format(reference=reference)
+        )
+    )
+
+
+def change_for_holder(reference: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(
+            _(
+                "{reference}: the person would like a different supporter. The supporter has "
+                "not been told."
+            ).format(reference=reference)
+        )
+    )
+
+
+def feedback_per_supporter(rows: list[tuple[str, dict[str, int]]], _: Translate) -> Prompt:
+    """Answers per supporter; a supporter with fewer than MIN_ANSWERS shows no numbers."""
+    lines = [bold(_("How it is going, per supporter"))]
+    if not rows:
+        lines.append(esc(_("There are no supporters yet.")))
+    for name, counts in rows:
+        total = sum(counts.values())
+        if total < MIN_ANSWERS:
+            text = _("{name}: not enough answers yet to show.").format(name=name)
+        else:
+            text = _(
+                "{name}: {well} going well, {unsure} not sure, {change} asked for a change "
+                "({total} answers)."
+            ).format(
+                name=name,
+                well=counts.get("well", 0),
+                unsure=counts.get("unsure", 0),
+                change=counts.get("change", 0),
+                total=total,
+            )
+        lines.append(esc(text))
+    lines.append(
+        esc(_("Numbers show once a supporter has at least {n} answers.").format(n=MIN_ANSWERS))
+    )
+    return Prompt("\n\n".join(lines))

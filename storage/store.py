@@ -34,6 +34,7 @@ from storage.models import AuditReport
 from storage.outbox import Outbox
 from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
+from storage.relationship_checks import RelationshipCheckRepo
 from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
 from storage.sessions import SessionRepo
@@ -100,6 +101,7 @@ class Unit:
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
         self.talk = TalkRepo(conn, keys)  # supporter and person, through the bot
         self.agreements = AgreementRepo(conn)  # the confidentiality agreement's answers
+        self.checks = RelationshipCheckRepo(conn)  # "how is it going?" after two meetings
 
 
 @asynccontextmanager

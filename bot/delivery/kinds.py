@@ -51,6 +51,9 @@ TALK_TO_SUPPORTER = "talk_to_supporter"  # the supporter: the person's message, 
 TALK_TO_PERSON = "talk_to_person"  # the person: their supporter's message, relayed
 AGREEMENT = "agreement"  # the person: the confidentiality agreement to read and answer
 AGREEMENT_ANSWER = "agreement_answer"  # the holder: accepted, declined, or "talk about it"
+HOW_IS_IT_GOING = "how_is_it_going"  # the person, after two meetings (slot "<engagement id>")
+CHANGE_ASKED = "change_asked"  # the holder: the person would like a different supporter
+MISSED_TWICE = "missed_twice"  # the holder: two meetings in a row did not happen
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
@@ -143,6 +146,9 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(TALK_TO_PERSON, "referrer", on_resume=True),
     Kind(AGREEMENT, "referrer", scheduling.NEWS, on_resume=True),
     Kind(AGREEMENT_ANSWER, "holder"),
+    Kind(HOW_IS_IT_GOING, "referrer", scheduling.CHECKIN, scheduled=True, consent="feedback"),
+    Kind(CHANGE_ASKED, "holder_or_coordinators"),
+    Kind(MISSED_TWICE, "holder_or_coordinators"),
 )
 
 

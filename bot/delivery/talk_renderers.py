@@ -83,9 +83,35 @@ async def agreement_answer(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, prompt)
 
 
+async def how_is_it_going(ctx: Context) -> Rendered | None:
+    """After the first two meetings: how is it going? (Not once support ended or was answered.)"""
+    engagement = await ctx.uow.engagements.get(ctx.item.slot or "")
+    if engagement is None or engagement.referral_id != ctx.referral.id:
+        raise Discard("no_engagement")
+    if engagement.status != "accepted":
+        raise Discard("ended")
+    if await ctx.uow.checks.answered(engagement) is not None:
+        raise Discard("answered")
+    prompt = relationship.how_is_it_going(engagement.id, ctx.t(ctx.to.language))
+    return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
+
+
+async def change_asked(ctx: Context) -> Rendered | None:
+    prompt = relationship.change_for_holder(ctx.referral.reference, ctx.t(ctx.to.language))
+    return Rendered(ctx.targets, prompt)
+
+
+async def missed_twice(ctx: Context) -> Rendered | None:
+    prompt = relationship.missed_twice(ctx.referral.reference, ctx.t(ctx.to.language))
+    return Rendered(ctx.targets, prompt)
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.TALK_TO_SUPPORTER: to_supporter,
     kinds.TALK_TO_PERSON: to_person,
     kinds.AGREEMENT: agreement_ask,
     kinds.AGREEMENT_ANSWER: agreement_answer,
+    kinds.HOW_IS_IT_GOING: how_is_it_going,
+    kinds.CHANGE_ASKED: change_asked,
+    kinds.MISSED_TWICE: missed_twice,
 }

@@ -29,6 +29,7 @@ from bot.services.agreement import AgreementFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
+from bot.services.relationship_care import CareFlow
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
@@ -205,6 +206,7 @@ class Runtime:
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
                 talk=talk,
                 agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
+                care=CareFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

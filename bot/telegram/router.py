@@ -84,6 +84,8 @@ def register(app: Application) -> None:
     command("profile", supporter_handlers.profile, private)
     press(r"^t:", talk_handlers.press)
     press(r"^g:", talk_handlers.agreement)
+    press(r"^h:", talk_handlers.care)
+    command("feedback", talk_handlers.feedback, private)
     command("talk", talk_handlers.menu, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)

@@ -10,6 +10,7 @@ from bot.services.agreement import AgreementFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
+from bot.services.relationship_care import CareFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
@@ -32,6 +33,7 @@ class Services:
     support: SupportFlow | None = None
     talk: TalkFlow | None = None
     agreement: AgreementFlow | None = None
+    care: CareFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

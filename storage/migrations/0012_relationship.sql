@@ -36,3 +36,16 @@ CREATE TABLE agreements (
     at          TEXT NOT NULL,
     PRIMARY KEY (referral_id, version)
 ) WITHOUT ROWID;
+
+-- The relationship looked after: after the first two meetings the person is asked how it is
+-- going (one answer per engagement; a short code, never words). The supporter's id is kept so
+-- coordinators can see answers per supporter, only once there are enough of them to say
+-- nothing about any one person (the report needs at least five).
+CREATE TABLE relationship_checks (
+    engagement_id TEXT PRIMARY KEY REFERENCES engagements(id) ON DELETE CASCADE,
+    supporter_id  TEXT REFERENCES people(id) ON DELETE SET NULL,
+    answer        TEXT NOT NULL CHECK (answer IN ('well', 'unsure', 'change')),
+    at            TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX relationship_checks_supporter ON relationship_checks(supporter_id)
+    WHERE supporter_id IS NOT NULL;

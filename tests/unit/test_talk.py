@@ -145,3 +145,43 @@ async def test_the_cap_per_hour_and_crisis_words_reach_the_holder_not_the_log(
         assert directions == ["to_supporter"] * (cap + 1)
     finally:
         await store.close()
+
+
+async def test_feedback_per_supporter_shows_numbers_only_from_five_answers(
+    tmp_path: Path,
+) -> None:
+    """/feedback: a supporter with four answers shows none of them; with five, the counts."""
+    from bot.services.relationship_care import CareFlow
+    from bot.services.reply import Sender
+
+    store = await Store.open(tmp_path / "peerdoor.db", KeyRing(KeyRing.generate()))
+    config = load_config(EXAMPLE_CONFIG)
+    config.programmes[0].coordinators.append(COORDINATOR)
+    flow = CareFlow(store, config, load_catalog(), lambda: NOW)
+    try:
+        async with store.unit() as uow:
+            coordinator = await uow.people.create(COORDINATOR, NOW)
+            for n, (telegram_id, answers) in enumerate(  # two supporters
+                ((301, ["well", "well", "unsure", "change", "well"]), (302, ["well"] * 4))
+            ):
+                helper = await uow.people.create(telegram_id, NOW)
+                await uow.roles.grant(helper, "supporter", "hiv", NOW)
+                await uow.supporters.save(helper, f'{{"name": "Helper {n}"}}'.encode(), NOW)
+                for k, answer in enumerate(answers):
+                    person = await uow.people.create(telegram_id * 100 + k, NOW)
+                    referral = await uow.referrals.create(person, "hiv", b"{}", False, NOW)
+                    offered = await uow.engagements.offer(
+                        referral, helper, coordinator, b"{}", NOW
+                    )
+                    assert offered is not None
+                    assert await uow.checks.answer(offered, answer, NOW)  # type: ignore[arg-type]
+                    await uow.referrals.set_status(referral, "closed", NOW)
+        shown = await flow.feedback(Sender(COORDINATOR, "en"), 1)
+        assert shown is not None and shown.protect
+        text = shown.prompts[0].text
+        assert "Helper 0: 3 going well, 1 not sure, 1 asked for a change (5 answers)." in text
+        assert "Helper 1: not enough answers yet to show." in text
+        assert "4 going well" not in text
+        assert await flow.feedback(Sender(STRANGER, "en"), 2) is None  # not a coordinator
+    finally:
+        await store.close()

@@ -1,5 +1,6 @@
 """Handlers for messages between a supporter and the person (/talk and the ``t:`` buttons),
-and for the person's answer to the confidentiality agreement (``g:`` buttons)."""
+the person's answer to the confidentiality agreement (``g:`` buttons), the person's answer to
+"how is it going?" (``h:`` buttons) and a coordinator's /feedback."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.services.reply import Reply
 from bot.services.talk import TalkFlow
-from bot.telegram.handlers.who import actor
+from bot.telegram.handlers.who import actor, sender
 from bot.telegram.wiring import services
 
 
@@ -36,3 +37,18 @@ async def agreement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply
     found = services(context).agreement
     assert found is not None
     return await found.press(actor(update), update.callback_query.data, update.update_id)
+
+
+async def care(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """``h:`` buttons: how the meetings with their supporter are going."""
+    assert update.callback_query is not None
+    found = services(context).care
+    assert found is not None
+    return await found.press(sender(update), update.callback_query.data, update.update_id)
+
+
+async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """/feedback: a coordinator sees how it is going, per supporter (at least five answers)."""
+    found = services(context).care
+    assert found is not None
+    return await found.feedback(sender(update), update.update_id)
