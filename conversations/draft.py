@@ -39,6 +39,14 @@ class Draft(BaseModel):
     #: The smallest "of N" shown so far: a person never sees the total grow (see progress()).
     ceiling: int | None = None
     source: str | None = None  # the configured source of the link they came by (an id)
+    #: Which of the programme's questionnaires this is ("form": its own referral form).
+    questionnaire: str = "form"
+    #: What sending it does, when not the questionnaire's own purpose (a coordinator entering
+    #: the referral form for someone: "phone"). See bot/services/submissions.py.
+    purpose: str | None = None
+    #: Facts the starter of the draft records for the submission (ids and versions, never
+    #: answers), e.g. how a person agreed to a referral taken by phone.
+    context: dict[str, str] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -155,6 +155,55 @@ class Source(_Strict):
     kind: SourceKind = Field(description="What it is: " + ", ".join(SOURCE_KINDS) + ".")
 
 
+#: What happens when a questionnaire is sent (bot/services/submissions.py has one handler each).
+#: ``referral`` is the programme's own ``form``; the others are named questionnaires.
+Purpose = Literal["referral", "professional"]
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+#: The name of the programme's own referral form among its questionnaires.
+MAIN_FORM = "form"
+
+
+class Questionnaire(_Strict):
+    """A named list of questions besides the referral form (a professional's referral form, a
+    volunteer's application...): the same question kinds, asked by the same dialog (progress,
+    Back, review, Exit). What happens when it is sent depends on its ``purpose``."""
+
+    purpose: Purpose = Field(
+        description="What sending it does: " + ", ".join(PURPOSES[1:]) + " (see the guides)."
+    )
+    link: bool = Field(
+        default=False,
+        description="Whether t.me/<bot>?start=<programme>-<name> opens it (with its own "
+        "welcome and privacy notice).",
+    )
+    welcome: Localized | None = Field(
+        default=None, description="What it is for, in two or three short lines (needs `link`)."
+    )
+    privacy: Localized | None = Field(
+        default=None,
+        description="Its privacy notice: what is kept, why, who sees it (needs `link`).",
+    )
+    form: list[Question] = Field(
+        min_length=1,
+        max_length=60,
+        description="Its questions, like the programme's form: one [[...form]] block each.",
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> Questionnaire:
+        if self.purpose == "referral":
+            raise ValueError("purpose 'referral' is the programme's own form")
+        if self.link and (self.welcome is None or self.privacy is None):
+            raise ValueError("a questionnaire opened by a link needs 'welcome' and 'privacy'")
+        _check_questions(self.form)
+        if not any(q.answerable for q in self.form):
+            raise ValueError("the form needs at least one question that takes an answer")
+        for q in self.form:
+            if q.match is not None or q.role == "verification":
+                raise ValueError(f"question {q.id!r}: 'match' and 'verification' are for the form")
+        return self
+
+
 class ServiceLevels(_Strict):
     """How quickly the service promises to act; the bot reminds when it slips."""
 
@@ -342,6 +391,11 @@ class Programme(_Strict):
         max_length=10,
         description="What the supporter is asked at the end of support.",
     )
+    questionnaires: dict[Slug, Questionnaire] = Field(
+        default_factory=dict,
+        description="Other forms by name, e.g. [programmes.questionnaires.refer] for "
+        "professionals (docs/develop/add-a-question.md).",
+    )
     privacy_version: str = Field(
         default="1",
         min_length=1,
@@ -366,37 +420,14 @@ class Programme(_Strict):
 
     @model_validator(mode="after")
     def _form_rules(self) -> Programme:
-        seen: dict[str, Question] = {}
-        for question in self.form:
-            if question.id in seen:
-                raise ValueError(f"question id {question.id!r} is used twice")
-            if question.when is not None:
-                earlier = seen.get(question.when.question)
-                if earlier is None:
-                    raise ValueError(
-                        f"question {question.id!r}: 'when' must name an earlier question, "
-                        f"not {question.when.question!r}"
-                    )
-                allowed = (
-                    {"yes", "no"} if earlier.kind == "yesno" else {o.id for o in earlier.options}
-                )
-                if earlier.kind not in ("single", "multi", "yesno"):
-                    raise ValueError(
-                        f"question {question.id!r}: 'when' needs a choice or yes/no question"
-                    )
-                unknown = sorted(set(question.when.any_of) - allowed)
-                if unknown:
-                    raise ValueError(
-                        f"question {question.id!r}: 'when' names unknown answers {unknown} "
-                        f"of {earlier.id!r}"
-                    )
-            seen[question.id] = question
+        _check_questions(self.form)
         resource_ids = [r.id for r in self.signposting]
         if len(set(resource_ids)) != len(resource_ids):
             raise ValueError("signposting resource ids must be unique")
         if len(self.signposting) > 20:
             raise ValueError("at most 20 signposting resources per programme")
         self._check_sources()
+        self._check_questionnaires()
         if self.coordinator_chat is not None and self.coordinator_chat >= 0:
             raise ValueError(
                 "coordinator_chat must be a group id (a negative number such as -1001234567890)"
@@ -437,6 +468,54 @@ class Programme(_Strict):
                     f"source {source.id!r}: '{self.id}-{source.id}' is longer than the "
                     f"{MAX_START_PAYLOAD} characters a Telegram link allows; use a shorter id"
                 )
+
+    def _check_questionnaires(self) -> None:
+        if MAIN_FORM in self.questionnaires:
+            raise ValueError(f"questionnaires: {MAIN_FORM!r} is the name of the programme's form")
+        clash = sorted(set(self.questionnaires) & {s.id for s in self.sources})
+        if clash:
+            raise ValueError(f"questionnaires and sources share names {clash}: their links clash")
+        for name in self.questionnaires:
+            if len(start_payload(self.id, name)) > MAX_START_PAYLOAD:
+                raise ValueError(
+                    f"questionnaire {name!r}: its link is too long; use a shorter name"
+                )
+
+    def questionnaire(self, name: str) -> Questionnaire | None:
+        """A named questionnaire (None for the programme's own form or an unknown name)."""
+        return self.questionnaires.get(name)
+
+    def questionnaire_for(self, source: Source | None) -> str:
+        """What a source's link opens: a professional's source opens the professional
+        questionnaire (if the programme has one), every other the programme's own form."""
+        if source is not None and source.kind == "professional":
+            for name, found in self.questionnaires.items():
+                if found.purpose == "professional":
+                    return name
+        return MAIN_FORM
+
+    def purpose(self, name: str) -> str | None:
+        """What sending the questionnaire ``name`` does; None if there is no such one."""
+        if name == MAIN_FORM:
+            return "referral"
+        found = self.questionnaires.get(name)
+        return found.purpose if found is not None else None
+
+    def asking(self, name: str) -> Programme | None:
+        """The programme as the dialog of questionnaire ``name`` sees it: its ``form`` (and
+        welcome and privacy notice) are the questionnaire's. The programme's own form is named
+        ``form``. None if there is no such questionnaire (it was removed from the config)."""
+        if name == MAIN_FORM:
+            return self
+        found = self.questionnaires.get(name)
+        if found is None:
+            return None
+        update: dict[str, object] = {"form": found.form}
+        if found.welcome is not None:
+            update["welcome"] = found.welcome
+        if found.privacy is not None:
+            update["privacy"] = found.privacy
+        return self.model_copy(update=update)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.form if q.id == question_id), None)
@@ -546,11 +625,51 @@ class ServiceConfig(_Strict):
         programme = max(fitting, key=lambda p: len(p.id))
         return programme, programme.source(payload[len(programme.id) + 1 :])
 
+    def opens(self, payload: str | None) -> tuple[Programme | None, Source | None, str]:
+        """Like entry(), and which questionnaire the link opens: ``<programme>-<name>`` opens
+        a questionnaire with ``link = true``; a source of kind ``professional`` opens the
+        programme's professional questionnaire; anything else the programme's own form."""
+        programme, source = self.entry(payload)
+        if programme is None:
+            return None, None, MAIN_FORM
+        tail = (payload or "")[len(programme.id) + 1 :]
+        named = programme.questionnaire(tail)
+        if named is not None and named.link:
+            return programme, None, tail
+        return programme, source, programme.questionnaire_for(source)
+
     def starting_programme(self) -> Programme | None:
         """The programme a plain /start opens, or None when the person must choose."""
         if self.default_programme is not None:
             return self.programme(self.default_programme)
         return self.programmes[0] if len(self.programmes) == 1 else None
+
+
+def _check_questions(questions: list[Question]) -> None:
+    """Ids unique; a `when` names an earlier choice question and its real answers."""
+    seen: dict[str, Question] = {}
+    for question in questions:
+        if question.id in seen:
+            raise ValueError(f"question id {question.id!r} is used twice")
+        if question.when is not None:
+            earlier = seen.get(question.when.question)
+            if earlier is None:
+                raise ValueError(
+                    f"question {question.id!r}: 'when' must name an earlier question, "
+                    f"not {question.when.question!r}"
+                )
+            allowed = {"yes", "no"} if earlier.kind == "yesno" else {o.id for o in earlier.options}
+            if earlier.kind not in ("single", "multi", "yesno"):
+                raise ValueError(
+                    f"question {question.id!r}: 'when' needs a choice or yes/no question"
+                )
+            unknown = sorted(set(question.when.any_of) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"question {question.id!r}: 'when' names unknown answers {unknown} "
+                    f"of {earlier.id!r}"
+                )
+        seen[question.id] = question
 
 
 def start_payload(programme_id: str, source_id: str | None = None) -> str:
@@ -578,6 +697,13 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
             fields.append((f"form[{i}] ({q.id}).hint", q.hint))
         for j, o in enumerate(q.options):
             fields.append((f"form[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
+    for qname, questionnaire in programme.questionnaires.items():
+        where = f"questionnaires.{qname}"
+        for part in ("welcome", "privacy"):
+            given = getattr(questionnaire, part)
+            if given is not None:
+                fields.append((f"{where}.{part}", given))
+        fields += _question_texts(f"{where}.form", questionnaire.form)
     for name in ("feedback", "closing_report"):
         for i, q in enumerate(getattr(programme, name)):
             fields.append((f"{name}[{i}] ({q.id}).text", q.text))
@@ -592,6 +718,17 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
     for k, r in enumerate(programme.signposting):
         fields.append((f"signposting[{k}] ({r.id}).name", r.name))
         fields.append((f"signposting[{k}] ({r.id}).details", r.details))
+    return fields
+
+
+def _question_texts(where: str, questions: list[Question]) -> list[tuple[str, dict[str, str]]]:
+    fields: list[tuple[str, dict[str, str]]] = []
+    for i, q in enumerate(questions):
+        fields.append((f"{where}[{i}] ({q.id}).text", q.text))
+        if q.hint is not None:
+            fields.append((f"{where}[{i}] ({q.id}).hint", q.hint))
+        for j, o in enumerate(q.options):
+            fields.append((f"{where}[{i}] ({q.id}).options[{j}] ({o.id}).label", o.label))
     return fields
 
 

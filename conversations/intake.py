@@ -21,7 +21,7 @@ from conversations.draft import (
     prune_hidden,
     visible_questions,
 )
-from conversations.forms import Programme, Question, ServiceConfig
+from conversations.forms import MAIN_FORM, Programme, Question, ServiceConfig
 from conversations.i18n import Catalog, Translate
 from conversations.preferences import CHOICES, DEFAULT_CHOICES
 from conversations.prompts import Prompt, esc
@@ -50,6 +50,9 @@ class Submission:
     urgent: bool = False
     choices: dict[str, bool] = field(default_factory=dict)
     source: str | None = None  # the configured source of the link they came by (an id)
+    questionnaire: str = MAIN_FORM  # which of the programme's questionnaires was filled in
+    purpose: str = "referral"  # what sending it does: bot/services/submissions.py
+    context: dict[str, str] = field(default_factory=dict)  # the draft's context, as begun
 
 
 @dataclass
@@ -98,17 +101,21 @@ class Intake:
 
         ``payload`` is ``<programme>`` or ``<programme>-<source>``; an unknown source is dropped
         and the programme's form opens all the same."""
-        programme, source = self.config.entry(payload)
+        programme, source, questionnaire = self.config.opens(payload)
         programme = programme or self.config.starting_programme()
         if programme is None:
             lang = self.catalog.best_language(telegram_language, list(self.catalog.languages))
             return [screens.choose_programme(self.config, lang, self.catalog.translator(lang))]
         lang = self.catalog.best_language(telegram_language, programme.languages)
         _ = self.catalog.translator(lang)
-        source_id = source.id if source is not None else None
+        # The way in rides on the consent buttons: a source id, or a linked questionnaire's name.
+        way_in = source.id if source is not None else None
+        if questionnaire != MAIN_FORM and self.config.entry(payload)[1] is None:
+            way_in = questionnaire
+        view = programme.asking(questionnaire) or programme
         return [
-            screens.welcome(programme, lang, _),
-            screens.privacy(programme, lang, programme.languages, _, source_id),
+            screens.welcome(view, lang, _),
+            screens.privacy(view, lang, programme.languages, _, way_in),
         ]
 
     def consent_press(self, press: ConsentPress) -> Opening:
@@ -119,6 +126,11 @@ class Intake:
         _ = self.catalog.translator(lang)
         found = programme.source(press.source)  # a forged or removed source is dropped
         source = found.id if found is not None else None
+        questionnaire = programme.questionnaire_for(found)
+        named = programme.questionnaire(press.source or "")
+        if named is not None and named.link and press.source:  # its own link (a professional's)
+            questionnaire = source = press.source
+        view = programme.asking(questionnaire) or programme
         match press.action:
             case "p":
                 return Opening(
@@ -129,23 +141,51 @@ class Intake:
                 )
             case "L":
                 return Opening(
-                    [], replace=screens.privacy(programme, lang, programme.languages, _, source)
+                    [], replace=screens.privacy(view, lang, programme.languages, _, source)
                 )
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":
-                return Opening([], begin=self.begin(programme, lang, source))
+                if named is not None and named.link:
+                    source = None
+                return Opening([], begin=self.begin(programme, lang, source, questionnaire))
         return Opening([], notice=self._expired(lang))
 
-    def begin(self, programme: Programme, language: str, source: str | None = None) -> Outcome:
-        draft = Draft(programme=programme.id, language=language, source=source)
-        return self._go_to(programme, draft, next_question(programme, draft, None))
+    def begin(
+        self,
+        programme: Programme,
+        language: str,
+        source: str | None = None,
+        questionnaire: str = MAIN_FORM,
+        purpose: str | None = None,
+        context: dict[str, str] | None = None,
+    ) -> Outcome:
+        """A new draft of the programme's questionnaire ``questionnaire`` (its own form unless
+        named), sent for ``purpose`` (the questionnaire's own unless given), with ``context``
+        for its submission. Only the person's own referral form asks the person's choices."""
+        view = programme.asking(questionnaire)
+        assert view is not None, f"no questionnaire {questionnaire!r} in {programme.id!r}"
+        draft = Draft(
+            programme=programme.id,
+            language=language,
+            source=source,
+            questionnaire=questionnaire,
+            purpose=purpose,
+            context=dict(context or {}),
+        )
+        draft.choices_seen = not _asks_choices(programme, draft)
+        return self._go_to(view, draft, next_question(view, draft, None))
 
     # -- with a draft -------------------------------------------------------------------------
 
-    def handle(self, draft: Draft, event: Event, today: date) -> Outcome:
+    def view(self, draft: Draft) -> Programme | None:
+        """The programme as the draft's questionnaire sees it (None: no longer in the config)."""
         programme = self.config.programme(draft.programme)
-        if programme is None:  # the programme was removed from the config
+        return programme.asking(draft.questionnaire) if programme is not None else None
+
+    def handle(self, draft: Draft, event: Event, today: date) -> Outcome:
+        programme = self.view(draft)
+        if programme is None:  # the programme (or questionnaire) was removed from the config
             _ = self.catalog.translator(draft.language)
             return Outcome(None, [screens.cancelled(_)], forget=True)
         draft = draft.model_copy(deep=True)
@@ -156,7 +196,7 @@ class Intake:
         return self._press(programme, draft, event)
 
     def resume(self, draft: Draft) -> list[Prompt]:
-        programme = self.config.programme(draft.programme)
+        programme = self.view(draft)
         _ = self.catalog.translator(draft.language)
         if programme is None:
             return [screens.cancelled(_)]
@@ -166,13 +206,13 @@ class Intake:
         if draft is None:
             lang = self.catalog.best_language(telegram_language, list(self.catalog.languages))
             return screens.help_screen(None, None, self.catalog.translator(lang))
-        programme = self.config.programme(draft.programme)
+        programme = self.view(draft)
         return screens.help_screen(programme, draft, self.catalog.translator(draft.language))
 
     def current_screen(self, programme: Programme, draft: Draft) -> Prompt:
         _ = self.catalog.translator(draft.language)
         if draft.phase == "review":
-            return screens.review(programme, draft, _)
+            return screens.review(programme, draft, _, choices=_asks_choices(programme, draft))
         if draft.phase == "choices":
             return screens.choices(draft, _)
         if draft.phase == "confirm_cancel":
@@ -340,7 +380,7 @@ class Intake:
             draft.from_review = True
             draft.phase = "asking"
             return self._go_to(programme, draft, answerable[edit - 1])
-        if press.action == "ec":
+        if press.action == "ec" and _asks_choices(programme, draft):
             draft.phase = "choices"
             return self._reshow(programme, draft)
         if press.action == "S":
@@ -357,8 +397,11 @@ class Intake:
                     draft.language,
                     answers,
                     draft.urgent,
-                    dict(draft.choices),
+                    dict(draft.choices) if _asks_choices(programme, draft) else {},
                     draft.source if programme.source(draft.source) is not None else None,
+                    draft.questionnaire,
+                    _purpose(programme, draft),
+                    dict(draft.context),
                 ),
             )
         return Outcome(draft, changed=False, notice=self._expired(draft.language))
@@ -382,10 +425,10 @@ class Intake:
             return self._reshow(programme, _back_from_menu(draft))
         if draft.phase == "asking" and draft.from_review:
             return self._go_to(programme, draft, None)
-        if draft.phase == "review":
+        if draft.phase == "review" and _asks_choices(programme, draft):
             draft.phase = "choices"
             return self._reshow(programme, draft)
-        if draft.phase == "choices":
+        if draft.phase in ("choices", "review"):
             draft.phase = "asking"
             draft.from_review = False
         while draft.trail:
@@ -420,6 +463,16 @@ class Intake:
 
     def translator(self, language: str) -> Translate:
         return self.catalog.translator(language)
+
+
+def _purpose(programme: Programme, draft: Draft) -> str:
+    """What sending the draft does: as begun, else its questionnaire's purpose."""
+    return draft.purpose or programme.purpose(draft.questionnaire) or "referral"
+
+
+def _asks_choices(programme: Programme, draft: Draft) -> bool:
+    """Check-ins, feedback, discreet: the person's own choices, asked only on their own form."""
+    return _purpose(programme, draft) == "referral"
 
 
 def _back_from_menu(draft: Draft) -> Draft:

@@ -234,8 +234,9 @@ def choices(draft: Draft, _: Translate) -> Prompt:
     return Prompt("\n\n".join(lines), keyboard)
 
 
-def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
-    """Every answer, each with a number to tap to change it, and Send."""
+def review(programme: Programme, draft: Draft, _: Translate, choices: bool = True) -> Prompt:
+    """Every answer, each with a number to tap to change it, and Send. ``choices``: the
+    person's own choices (check-ins...) are shown and can be changed (their own form only)."""
     lang = draft.language
     answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
     lines = [esc(_("Please check your answers")), ""]
@@ -244,9 +245,12 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
             f"{i}. {bold(programme.text(q.text, lang))}\n"
             f"{esc(answer_text(programme, draft, q, _))}"
         )
-    chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
-    lines.append("")
-    lines.append(bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none")))
+    if choices:
+        chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
+        lines.append("")
+        lines.append(
+            bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none"))
+        )
     lines.append("")
     lines.append(
         italic(_("To change an answer, tap its number. When it looks right, tap Send my form."))
@@ -255,9 +259,10 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
         Button(f"✎ {i}", callbacks.draft(draft.screen, "e", i))
         for i in range(1, len(answerable) + 1)
     ]
+    change_choices = (Button("✎ " + _("Choices"), callbacks.draft(draft.screen, "ec")),)
     keyboard = (
         *rows(edits, 5),
-        (Button("✎ " + _("Choices"), callbacks.draft(draft.screen, "ec")),),
+        *((change_choices,) if choices else ()),
         (Button(_("Send my form"), callbacks.draft(draft.screen, "S")),),
         (
             Button("← " + _("Back"), callbacks.draft(draft.screen, "b")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from bot.services.case_views import case_of
 from bot.services.engagements import supporter_gone
 from bot.services.funnel import note_reached
 from bot.services.reply import Clock, Reply, Sender
+from bot.services.submissions import HANDLERS, SubmitEnv, Submitted
 from conversations import callbacks, news, safety, screens
 from conversations.callbacks import AccountPress, ConsentPress, DraftPress
 from conversations.draft import Draft
@@ -335,25 +336,26 @@ class IntakeFlow:
             if changed is not None:
                 return changed
             outcome = self.intake.handle(draft, event, self.clock().date())
-            if outcome.submission is not None and await uow.referrals.live(person):
+            own_form = outcome.submission is not None and outcome.submission.purpose == "referral"
+            if own_form and await uow.referrals.live(person):
                 # A form begun before the last one was sent: the database holds one live
                 # referral per person (migration 0009), so this one is not sent.
                 await uow.drafts.delete(person)
                 log.info("intake.refused reason=already_live")
                 sent = await self._already_sent(uow, person)
                 return Reply([sent] if sent else [])
-            reference = await self._apply(uow, person, outcome)
+            submitted = await self._submit(uow, person, outcome)
+            reference = submitted.reference if submitted is not None else None
+            await self._apply(uow, person, outcome)
             if reference is not None:  # once the update's transaction is committed
                 uow.after_commit.append(lambda: crashpoints.reached("intake.submitted"))
             if outcome.crisis:
                 log.warning("safety.crisis_words stage=form")
         prompts = list(outcome.prompts)
-        if outcome.submission is not None and reference is not None:
-            programme = self.intake.config.programme(outcome.submission.programme)
-            assert programme is not None
-            lang = outcome.submission.language
-            prompts += screens.submitted(programme, lang, reference, self.intake.translator(lang))
-            log.info("referral.submitted ref=%s", reference)
+        if submitted is not None:
+            prompts += submitted.prompts
+            assert outcome.submission is not None
+            log.info("intake.sent purpose=%s ref=%s", outcome.submission.purpose, reference)
             self.wake()
         return Reply(
             prompts,
@@ -363,37 +365,16 @@ class IntakeFlow:
             clear_chat=outcome.clear_chat,
         )
 
-    async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> str | None:
-        """Store what the outcome says, in the caller's transaction. Returns a new reference."""
-        reference = None
-        if outcome.submission is not None:
-            sub = outcome.submission
-            now = self.clock()
-            referral = await uow.referrals.create(
-                person,
-                sub.programme,
-                _answers_bytes(sub.answers),
-                urgent=sub.urgent,
-                now=now,
-                source=sub.source,  # sealed, with a keyed tag for the report; never logged
-            )
-            programme = self.intake.config.programme(sub.programme)
-            assert programme is not None
-            # The hand-off: the coordinators' notice, and a reminder if nobody claims it in time
-            # (sooner for an urgent one). Both commit with the referral, so neither can be lost.
-            await uow.outbox.add(NOTICE, referral=referral, due_at=now, now=now)
-            every = programme.service_levels.claim_window(referral.urgent)
-            await uow.outbox.add(NOTICE_REMINDER, referral=referral, due_at=now + every, now=now)
-            prefs = await preferences.load(uow, person)
-            prefs.language = sub.language
-            for purpose in ("checkins", "feedback"):
-                given = sub.choices.get(purpose, False)
-                prefs.record(purpose, given, programme.privacy_version, now)
-            prefs.discreet = sub.choices.get("discreet", True)
-            prefs.silent = sub.choices.get("silent", False)
-            await preferences.save(uow, person, prefs, now)
-            await calendar.arm_waiting(uow, programme, referral, prefs, now)  # if they agreed
-            reference = referral.reference
+    async def _submit(self, uow: Unit, person: Person, outcome: Outcome) -> Submitted | None:
+        """A sent questionnaire: its purpose's handler, in the caller's transaction."""
+        if outcome.submission is None:
+            return None
+        handler = HANDLERS[outcome.submission.purpose]
+        env = SubmitEnv(self.intake.config, self.intake.catalog, self.clock())
+        return await handler(uow, person, outcome.submission, env)
+
+    async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> None:
+        """Store the outcome's draft (or its end), in the caller's transaction."""
         if outcome.draft is None:
             await uow.drafts.delete(person)
             if outcome.forget and not await uow.referrals.for_person(person):
@@ -404,7 +385,6 @@ class IntakeFlow:
             await uow.drafts.save(
                 person, outcome.draft.to_bytes(), self.clock(), outcome.draft.programme
             )
-        return reference
 
     async def _draft(self, uow: Unit, person: Person | None) -> Draft | None:
         if person is None:
@@ -504,10 +484,6 @@ class IntakeFlow:
 
     def _expired(self, who: Sender) -> str:
         return screens.expired_notice(self._translator(who))
-
-
-def _answers_bytes(answers: Mapping[str, object]) -> bytes:
-    return json.dumps(answers, ensure_ascii=False, sort_keys=True).encode()
 
 
 def _choices(prefs: Preferences) -> dict[str, bool]:
