@@ -11,6 +11,7 @@ from babel.dates import format_datetime, format_timedelta
 
 from conversations import callbacks
 from conversations.agreement import line as agreement_line
+from conversations.assessment import section as assessment_section
 from conversations.draft import Answer, Draft, visible_questions
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -47,6 +48,7 @@ class CaseView:
     closing: list[dict[str, Answer]] = field(default_factory=list)  # supporters' closing reports
     supporter: tuple[str, str] | None = None  # (name, engagement status): the latest match
     agreement: tuple[str, str, datetime] | None = None  # (version, answer, when): the latest
+    assessments: list[tuple[datetime, str, dict[str, Answer]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def details(
     parts = ["\n".join(head), "\n".join(body)]
     if thread:
         parts.append(bold(_("Notes and messages")) + "\n" + "\n".join(thread))
+    if case.assessments:  # the initial assessment (issue #15)
+        parts.append(assessment_section(p, case.assessments, lang, _))
     for report in case.closing:
         lines = [f"{bold(q)}\n{esc(a)}" for _id, q, a in readable(p, "closing", report, lang, _)]
         parts.append("\n".join([bold(_("The supporter's closing report")), *lines]))

@@ -157,7 +157,9 @@ class Source(_Strict):
 
 #: What happens when a questionnaire is sent (bot/services/submissions.py has one handler each).
 #: ``referral`` is the programme's own ``form``; the others are named questionnaires.
-Purpose = Literal["referral", "professional"]
+Purpose = Literal["referral", "professional", "assessment"]
+#: The outcomes an assessment may end with (its `outcome` question's option ids; issue #15).
+ASSESSMENT_OUTCOMES = ("match", "group", "defer", "not_suitable")
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 #: The name of the programme's own referral form among its questionnaires.
 MAIN_FORM = "form"
@@ -201,6 +203,20 @@ class Questionnaire(_Strict):
         for q in self.form:
             if q.match is not None or q.role == "verification":
                 raise ValueError(f"question {q.id!r}: 'match' and 'verification' are for the form")
+        if self.purpose == "assessment":
+            if self.link:
+                raise ValueError("an assessment is filled in by the coordinator: no 'link'")
+            outcome = next((q for q in self.form if q.id == "outcome"), None)
+            wrong = (
+                [o.id for o in outcome.options if o.id not in ASSESSMENT_OUTCOMES]
+                if (outcome is not None)
+                else []
+            )
+            if outcome is None or outcome.kind != "single" or not outcome.required or wrong:
+                raise ValueError(
+                    "an assessment needs a required 'single' question with id 'outcome' whose "
+                    "options are among " + ", ".join(ASSESSMENT_OUTCOMES)
+                )
         return self
 
 

@@ -14,6 +14,7 @@ import aiosqlite
 
 from storage import crashpoints, db
 from storage.agreements import AgreementRepo
+from storage.assessments import AssessmentRepo
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.dialogs import DialogRepo, move_legacy_states
@@ -35,6 +36,7 @@ from storage.outbox import Outbox
 from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
 from storage.relationship_checks import RelationshipCheckRepo
+from storage.relationship_stats import RelationshipStats
 from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
 from storage.sessions import SessionRepo
@@ -102,6 +104,8 @@ class Unit:
         self.talk = TalkRepo(conn, keys)  # supporter and person, through the bot
         self.agreements = AgreementRepo(conn)  # the confidentiality agreement's answers
         self.checks = RelationshipCheckRepo(conn)  # "how is it going?" after two meetings
+        self.assessments = AssessmentRepo(conn, keys)  # the initial assessment, sealed
+        self.relationship_stats = RelationshipStats(conn)  # counts for the report
 
 
 @asynccontextmanager

@@ -261,6 +261,8 @@ class ProgrammeReport:
     feedback: list[FeedbackScores] = field(default_factory=list)
     routes: list[WayIn] = field(default_factory=list)  # every route in ROUTES order
     sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
+    #: assessments, agreements, messages through the bot, "how is it going?" (issue #15)
+    relationship: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -366,6 +368,7 @@ async def gather(
     start = datetime.combine(since, time.min, UTC) if since else None
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
+    related: dict[str, dict[str, int]] = {}
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
@@ -382,6 +385,7 @@ async def gather(
             )
             rows = [_row(r, outcomes, sources.get(r.id)) for r in referrals]
             funnel = await uow.funnel.counts(programme.id, since, until)
+            related[programme.id] = await uow.relationship_stats.counts(referrals)
             read.append((programme, rows, funnel))
     return Report(
         generated_at=now,
@@ -392,6 +396,7 @@ async def gather(
             replace(
                 summarise(p, rows, f, since, until, threshold),
                 feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
+                relationship=related[p.id],
             )
             for p, rows, f in read
         ],

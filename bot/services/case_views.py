@@ -57,6 +57,9 @@ async def case_view(
         closing=closing,
         supporter=supporter,
         agreement=agreed,
+        assessments=[
+            (a.at, a.outcome, json.loads(a.answers)) for a in await uow.assessments.list(referral)
+        ],
     )
     return view, available(case_of(referral), viewer_id)
 

@@ -26,6 +26,7 @@ from bot.errors import SetupError
 from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.agreement import AgreementFlow
+from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
@@ -192,6 +193,8 @@ class Runtime:
         survey_flow = SurveyFlow(self.store, self.config, catalog, self.clock, wake)
         talk = TalkFlow(self.store, self.config, catalog, self.clock, wake)
         talk.mark_urgent = casework.mark_urgent  # crisis words to a supporter: urgent too
+        assess = AssessmentFlow(self.store, self.config, catalog, self.clock, wake)
+        assess.intake = engine  # the assessment is asked by the questionnaire dialog
         self.app = build_application(
             self.settings.api_url,
             self.token,
@@ -207,6 +210,7 @@ class Runtime:
                 talk=talk,
                 agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
+                assessment=assess,
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

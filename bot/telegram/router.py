@@ -86,6 +86,7 @@ def register(app: Application) -> None:
     press(r"^g:", talk_handlers.agreement)
     press(r"^h:", talk_handlers.care)
     command("feedback", talk_handlers.feedback, private)
+    command("assess", talk_handlers.assess, private)
     command("talk", talk_handlers.menu, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)

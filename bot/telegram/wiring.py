@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.services.agreement import AgreementFlow
+from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
@@ -34,6 +35,7 @@ class Services:
     talk: TalkFlow | None = None
     agreement: AgreementFlow | None = None
     care: CareFlow | None = None
+    assessment: AssessmentFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

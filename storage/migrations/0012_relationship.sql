@@ -49,3 +49,17 @@ CREATE TABLE relationship_checks (
 ) WITHOUT ROWID;
 CREATE INDEX relationship_checks_supporter ON relationship_checks(supporter_id)
     WHERE supporter_id IS NOT NULL;
+
+-- The initial assessment: what the holder answered at "Assessing". The answers are sealed under
+-- the person's data key (the referral's owner), so erasing the person shreds them; the outcome
+-- is a short code from the config (match, group, defer, not_suitable), counted in reports.
+CREATE TABLE assessments (
+    id          INTEGER PRIMARY KEY,
+    referral_id TEXT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
+    by_id       TEXT REFERENCES people(id) ON DELETE SET NULL,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('match', 'group', 'defer', 'not_suitable')),
+    at          TEXT NOT NULL,
+    answers     BLOB
+);
+CREATE INDEX assessments_referral ON assessments(referral_id, id);
+CREATE INDEX assessments_by ON assessments(by_id) WHERE by_id IS NOT NULL;

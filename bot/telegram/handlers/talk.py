@@ -1,6 +1,6 @@
 """Handlers for messages between a supporter and the person (/talk and the ``t:`` buttons),
 the person's answer to the confidentiality agreement (``g:`` buttons), the person's answer to
-"how is it going?" (``h:`` buttons) and a coordinator's /feedback."""
+"how is it going?" (``h:`` buttons) a coordinator's /feedback and /assess."""
 
 from __future__ import annotations
 
@@ -52,3 +52,11 @@ async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply 
     found = services(context).care
     assert found is not None
     return await found.feedback(sender(update), update.update_id)
+
+
+async def assess(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """/assess PD-…: the holder fills in the initial assessment, one question at a time."""
+    found = services(context).assessment
+    assert found is not None
+    reference = " ".join(context.args or [])
+    return await found.start(sender(update), reference, update.update_id)
