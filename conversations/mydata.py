@@ -477,6 +477,7 @@ def _thread_label(kind: str, _: Translate) -> str:
         "talk_to_person": _("Your supporter wrote"),
         "agreement_accepted": _("You accepted the agreement, version"),
         "agreement_declined": _("You did not accept the agreement, version"),
+        "assessment": _("Your coordinator's assessment"),
     }.get(kind, kind)
 
 

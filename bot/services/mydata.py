@@ -125,6 +125,10 @@ class MyData:
                 + [  # and their answers to the confidentiality agreement
                     ThreadItem(f"agreement_{a.answer}", a.at, a.version)
                     for a in await uow.agreements.for_referral(referral)
+                ]
+                + [  # and what their coordinator noted in the initial assessment
+                    ThreadItem("assessment", a.at, _assessment_text(a.answers))
+                    for a in await uow.assessments.list(referral)
                 ],
                 key=lambda item: item.at,
             ),
@@ -181,3 +185,13 @@ async def _meetings(uow: Unit, referral: Referral) -> list[MeetingCopy]:
                 )
             )
     return sorted(found, key=lambda m: m.at)
+
+
+def _assessment_text(raw: bytes) -> str:
+    """The assessment's answers as "question id: answer" lines (the person's copy)."""
+    answers = json.loads(raw)
+    return "\n".join(
+        f"{qid}: {', '.join(v) if isinstance(v, list) else v}"
+        for qid, v in answers.items()
+        if v is not None
+    )

@@ -112,10 +112,22 @@ async def test_the_holder_fills_in_the_assessment_and_it_is_sealed_and_shown(
         counted = report.programmes[0].relationship
         assert counted["assessment:match"] == 1 and counted["assessment:defer"] == 0
 
+        await robin.send("/mydata")  # the person's copy has it
+        copy = await robin.wait_for(lambda m: "Your coordinator's assessment" in m.content)
+        assert f"suitability: {SUITABILITY}" in copy.content and "outcome: match" in copy.content
+        await robin.send("/delete")  # and their erasure takes it
+        await robin.wait_for(lambda m: m.content.startswith("Delete everything?"))
+        await robin.press("Yes, delete everything")
+        await robin.wait_for(lambda m: "Everything we held about you is deleted" in m.content)
+        await drained(emulator)
+        assert outcomes(files) == []
+
     assert SUITABILITY.encode() not in files.raw_bytes()
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("peerdoor"))
     assert f"assessment.saved ref={reference} outcome=match" in logged
     assert "HERON-ASSESS-CANARY" not in logged
     group = emulator.group(GROUP_ID)
     assert not any("HERON" in m.content for m in group.bot_messages)
-    assert not any("HERON" in m.content for m in robin.bot_messages)
+    # the person reads it only in their own copy of their data (/mydata), nowhere else
+    shown = [m for m in robin.bot_messages if "HERON" in m.content]
+    assert shown and all("Your coordinator's assessment" in m.content for m in shown)
