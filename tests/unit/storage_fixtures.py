@@ -53,7 +53,8 @@ async def people(store: Store, *telegram_ids: int) -> list[Person]:
 def before_index_move(path: Path, keystore: Path) -> None:
     """Turn a closed database and its key store back into what they held just before migration
     0011 (db.INDEX_MOVED): the Telegram-id lookup tags in people.lookup, none in the key store,
-    and the outbox without the 'parked' state. Nothing else changed in 0011."""
+    and the outbox without the 'parked' state. Nothing else changed in 0011; the tables of later
+    migrations are dropped, as they run again."""
     with raw(keystore) as conn:
         tags = dict(conn.execute("SELECT person_id, lookup FROM lookups").fetchall())
         conn.execute("DROP TABLE lookups")
@@ -98,6 +99,12 @@ def before_index_move(path: Path, keystore: Path) -> None:
                 WHERE slot IS NOT NULL AND state != 'dropped';
             CREATE INDEX outbox_claimed ON outbox(kind)
                 WHERE state = 'pending' AND claimed_at IS NOT NULL;
+            -- what later migrations made (0012: supporter and person, issue #15): they run again
+            DROP TABLE IF EXISTS relationship_checks;
+            DROP TABLE IF EXISTS talk_stops;
+            DROP TABLE IF EXISTS talk;
+            DROP TABLE IF EXISTS agreements;
+            DROP TABLE IF EXISTS assessments;
             PRAGMA user_version = 10;
             """
         )
