@@ -185,3 +185,60 @@ async def test_feedback_per_supporter_shows_numbers_only_from_five_answers(
         assert await flow.feedback(Sender(STRANGER, "en"), 2) is None  # not a coordinator
     finally:
         await store.close()
+
+
+async def test_writing_closes_when_support_ends_or_the_supporter_loses_the_role(
+    tmp_path: Path,
+) -> None:
+    store, flow, eid, _clock = await setup(tmp_path)
+    person = Actor(PERSON, "Robin", "en", True)
+    helper = Actor(SUPPORTER, "Sam", "en", True)
+    try:
+        assert "I will pass it on" in (await flow.press(helper, f"t:w:{eid}", 1)).prompts[0].text
+        assert "I will pass it on" in (await flow.press(person, f"t:w:{eid}", 2)).prompts[0].text
+        async with store.unit() as uow:  # the role is taken away
+            sam = await uow.people.find(SUPPORTER)
+            assert sam is not None
+            await uow.roles.revoke(sam, "supporter", "hiv")
+        gone = await flow.typed(helper, "are you there?", 3)
+        assert gone is not None and "was not passed on" in gone.prompts[0].text
+        async with store.unit() as uow:  # and support ends
+            engagement = await uow.engagements.get(eid)
+            assert engagement is not None and await uow.engagements.end(engagement, NOW)
+        ended = await flow.typed(person, "hello?", 4)
+        assert ended is not None and "These messages are closed" in ended.prompts[0].text
+        assert await flow.typed(person, "and again", 5) is None  # the frame is gone: not theirs
+        referral, _person = await _referral(store)
+        async with store.unit() as uow:
+            assert await uow.talk.list(referral) == []  # nothing was kept or passed on
+    finally:
+        await store.close()
+
+
+def test_the_agreement_buttons_and_when_it_is_needed() -> None:
+    from conversations import agreement
+    from conversations.agreement import AgreementPress
+
+    assert agreement.parse("g:y:2024-1.b") == AgreementPress("y", "2024-1.b")
+    for forged in (
+        None,
+        "",
+        "g:y",
+        "g:y:",
+        "g:z:1",
+        "g:y:1:2",
+        "g:y:a b",
+        "t:y:1",
+        "g:y:" + "1" * 21,
+    ):
+        assert agreement.parse(forged) is None, forged
+    config = load_config(EXAMPLE_CONFIG)
+    programme = config.programmes[0]
+    assert programme.agreement is None and not agreement.needed(programme, None)
+    terms = {"version": "2", "text": dict.fromkeys(programme.languages, "Keep it private.")}
+    from conversations.forms import Agreement
+
+    agreed = programme.model_copy(update={"agreement": Agreement.model_validate(terms)})
+    assert agreement.needed(agreed, None)
+    assert agreement.needed(agreed, "1")  # an older version's yes does not count
+    assert not agreement.needed(agreed, "2")
