@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 
 from conversations import callbacks, referring
+from conversations.agreement import line as agreement_line
+from conversations.assessment import section as assessment_section
 from conversations.draft import Answer, Draft, visible_questions
 from conversations.forms import Programme
 from conversations.i18n import Translate
@@ -48,6 +50,8 @@ class CaseView:
     route: str = "self"  # how it came (self, professional, staff): see conversations.referring
     referred_by: str | None = None  # the coordinator who took it by phone
     referrer: list[tuple[str, str]] = field(default_factory=list)  # the professional's details
+    agreement: tuple[str, str, datetime] | None = None  # (version, answer, when): the latest
+    assessments: list[tuple[datetime, str, dict[str, Answer]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ def details(
             )
         )
     head += referring.made_for_them(case.route, case.referred_by, _)
+    if case.agreement is not None:  # the confidentiality agreement (issue #15)
+        version, answer, at = case.agreement
+        head.append(esc(agreement_line(version, answer, at, p.timezone, _)))
     body = _answers(case, _)
     if case.referrer:
         body.append(bold(_("The professional who referred them")))
@@ -158,6 +165,8 @@ def details(
     parts = ["\n".join(head), "\n".join(body)]
     if thread:
         parts.append(bold(_("Notes and messages")) + "\n" + "\n".join(thread))
+    if case.assessments:  # the initial assessment (issue #15)
+        parts.append(assessment_section(p, case.assessments, lang, _))
     for report in case.closing:
         lines = [f"{bold(q)}\n{esc(a)}" for _id, q, a in readable(p, "closing", report, lang, _)]
         parts.append("\n".join([bold(_("The supporter's closing report")), *lines]))

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: The dialogs that keep state between updates. Their names are stored: never rename one.
 #: "staff" is only read (the release before this one): it is converted when loaded.
 DialogName = Literal[
-    "intake", "survey", "casework", "meeting", "profile", "applicant", "language", "staff"
+    "intake", "survey", "talk", "casework", "meeting", "profile", "applicant", "language", "staff"
 ]
 
 #: Which dialogs are a referral form in progress (what retention's `drafts_days` applies to).
@@ -35,7 +35,15 @@ STAFF: tuple[DialogName, ...] = ("casework", "meeting", "profile", "applicant")
 #: Sub-dialogs: pushed on top of whatever the person is in, popped back to it.
 SUB: tuple[DialogName, ...] = ("language",)
 #: The layer of each dialog: a new frame goes above every frame of its layer or a lower one.
-LAYER: dict[str, int] = {"intake": 0, "survey": 0, **dict.fromkeys(STAFF, 1), "language": 2}
+#: Writing to one's supporter or person ("talk") sits with the form and a survey: the one opened
+#: last gets typed text.
+LAYER: dict[str, int] = {
+    "intake": 0,
+    "survey": 0,
+    "talk": 0,
+    **dict.fromkeys(STAFF, 1),
+    "language": 2,
+}
 
 
 class Frame(BaseModel):

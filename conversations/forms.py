@@ -167,7 +167,9 @@ class Source(_Strict):
 
 #: What happens when a questionnaire is sent (bot/services/submissions.py has one handler each).
 #: ``referral`` is the programme's own ``form``; the others are named questionnaires.
-Purpose = Literal["referral", "professional", "volunteer"]
+Purpose = Literal["referral", "professional", "volunteer", "assessment"]
+#: The outcomes an assessment may end with (its `outcome` question's option ids; issue #15).
+ASSESSMENT_OUTCOMES = ("match", "group", "defer", "not_suitable")
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 #: The name of the programme's own referral form among its questionnaires.
 MAIN_FORM = "form"
@@ -232,6 +234,20 @@ class Questionnaire(_Strict):
             )
         if self.purpose != "professional" and (consent or self.updates):
             raise ValueError("'consent' questions and 'updates' are for a professional's form")
+        if self.purpose == "assessment":
+            if self.link:
+                raise ValueError("an assessment is filled in by the coordinator: no 'link'")
+            outcome = next((q for q in self.form if q.id == "outcome"), None)
+            wrong = (
+                [o.id for o in outcome.options if o.id not in ASSESSMENT_OUTCOMES]
+                if (outcome is not None)
+                else []
+            )
+            if outcome is None or outcome.kind != "single" or not outcome.required or wrong:
+                raise ValueError(
+                    "an assessment needs a required 'single' question with id 'outcome' whose "
+                    "options are among " + ", ".join(ASSESSMENT_OUTCOMES)
+                )
         return self
 
 
@@ -290,6 +306,47 @@ class Sessions(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("remind_before_hours: each time only once")
         return sorted(value, reverse=True)
+
+
+class Talk(_Strict):
+    """A supporter and the person they support writing to each other through the bot."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "After a hand-over, the supporter and the person can write to each other through "
+            "the bot, without seeing each other's Telegram account."
+        ),
+    )
+    holder_reads: bool = Field(
+        default=False,
+        description=(
+            "The coordinator holding the referral can read these messages. The person is told "
+            "so before they write; messages written while this was off stay unread."
+        ),
+    )
+
+
+class Agreement(_Strict):
+    """A confidentiality agreement the person reads and accepts in the bot (issue #15)."""
+
+    version: str = Field(
+        pattern=r"^[A-Za-z0-9._-]{1,20}$",
+        description=(
+            "Change it whenever the text changes: people who accepted an older version are "
+            "asked again before their next hand-over. Letters, digits, '.', '_', '-'."
+        ),
+    )
+    text: Localized = Field(
+        description="The agreement, per language, in plain words. Its first line is neutral."
+    )
+    when: Literal["before_handover"] = Field(
+        default="before_handover",
+        description=(
+            "When it is asked: `before_handover` (when a coordinator taps Match; the hand-over "
+            "waits until the person has accepted the current version)."
+        ),
+    )
 
 
 class QuietHours(_Strict):
@@ -372,6 +429,12 @@ class Programme(_Strict):
     )
     crisis: Crisis = Field(default_factory=Crisis)
     sessions: Sessions = Field(default_factory=Sessions)
+    talk: Talk = Field(
+        default_factory=Talk, description="Messages between a supporter and the person."
+    )
+    agreement: Agreement | None = Field(
+        default=None, description="A confidentiality agreement the person accepts in the bot."
+    )
     feedback: list[Question] = Field(
         default_factory=list,
         max_length=10,
@@ -737,6 +800,8 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
     for name in ("training_modules", "checks"):
         for k, item in enumerate(getattr(programme, name)):
             fields.append((f"{name}[{k}] ({item.id}).name", item.name))
+    if programme.agreement is not None:  # every language of the programme (issue #15)
+        fields.append(("agreement.text", programme.agreement.text))
     for k, src in enumerate(programme.sources):
         fields.append((f"sources[{k}] ({src.id}).name", src.name))
     for k, r in enumerate(programme.signposting):

@@ -30,7 +30,7 @@ PART_LIMIT = 3500
 
 @dataclass(frozen=True)
 class ThreadItem:
-    kind: str  # note | to_referrer | from_referrer
+    kind: str  # note | to_referrer | from_referrer | talk_to_supporter | talk_to_person
     at: datetime
     text: str
 
@@ -547,6 +547,11 @@ def _thread_label(kind: str, _: Translate) -> str:
         "note": _("Team note"),
         "to_referrer": _("The team wrote"),
         "from_referrer": _("You wrote"),
+        "talk_to_supporter": _("You wrote to your supporter"),
+        "talk_to_person": _("Your supporter wrote"),
+        "agreement_accepted": _("You accepted the agreement, version"),
+        "agreement_declined": _("You did not accept the agreement, version"),
+        "assessment": _("Your coordinator's assessment"),
     }.get(kind, kind)
 
 

@@ -19,7 +19,18 @@ from conversations.prompts import Button, Prompt, bold, esc, italic
 AgreedBy = Literal["phone", "in_person"]
 AGREED_BY: tuple[str, ...] = get_args(AgreedBy)
 #: What the holder of an offline person's referral is asked to do, per outbox kind's task.
-Task = Literal["news", "message", "checkin", "door", "feedback", "meeting", "reminder"]
+Task = Literal[
+    "news",
+    "message",
+    "checkin",
+    "door",
+    "feedback",
+    "meeting",
+    "reminder",
+    "talk",
+    "agreement",
+    "going",
+]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
 #: The choices a coordinator asks on the phone (no Telegram: discreet and silent mean nothing).
@@ -259,6 +270,9 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "feedback": _("ask how the support went"),
         "meeting": _("tell them about their meeting with a supporter"),
         "reminder": _("remind them of their meeting"),
+        "talk": _("tell them their supporter wrote to them: the supporter can call them instead"),
+        "agreement": _("read them the confidentiality agreement and ask if they agree"),
+        "going": _("ask how it is going with their supporter"),
     }.get(task, _("a next step"))
     return Prompt(
         "\n\n".join(

@@ -13,7 +13,9 @@ from pathlib import Path
 import aiosqlite
 
 from storage import crashpoints, db
+from storage.agreements import AgreementRepo
 from storage.applicants import ApplicantRepo
+from storage.assessments import AssessmentRepo
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
 from storage.dialogs import DialogRepo, move_legacy_states
@@ -34,6 +36,8 @@ from storage.models import AuditReport
 from storage.outbox import Outbox
 from storage.people import PeopleRepo
 from storage.referrals import ReferralRepo
+from storage.relationship_checks import RelationshipCheckRepo
+from storage.relationship_stats import RelationshipStats
 from storage.retention import RetentionRepo
 from storage.roles import RolesRepo
 from storage.sessions import SessionRepo
@@ -41,6 +45,7 @@ from storage.staff import StaffStateRepo
 from storage.stats import StatsRepo
 from storage.supporters import SupporterRepo
 from storage.surveys import SurveyRepo
+from storage.talk import TalkRepo
 from storage.thread import ThreadRepo
 from storage.updates import UpdateLog
 from storage.vault import Vault
@@ -98,6 +103,11 @@ class Unit:
         self.sessions = SessionRepo(conn, keys)
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
         self.applicants = ApplicantRepo(conn, keys, lookup)  # volunteers (issue 15)
+        self.talk = TalkRepo(conn, keys)  # supporter and person, through the bot
+        self.agreements = AgreementRepo(conn)  # the confidentiality agreement's answers
+        self.checks = RelationshipCheckRepo(conn)  # "how is it going?" after two meetings
+        self.assessments = AssessmentRepo(conn, keys)  # the initial assessment, sealed
+        self.relationship_stats = RelationshipStats(conn)  # counts for the report
 
 
 @asynccontextmanager

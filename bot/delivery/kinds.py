@@ -51,6 +51,14 @@ CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a 
 
 # -- ways in (issue 13) --------------------------------------------------------------------------
 PRO_UPDATE = "pro_update"  # the professional who referred: "received" / "contact made" (payload)
+# -- supporter and person through the bot (issue #15) --------------------------------------------
+TALK_TO_SUPPORTER = "talk_to_supporter"  # the supporter: the person's message, relayed
+TALK_TO_PERSON = "talk_to_person"  # the person: their supporter's message, relayed
+AGREEMENT = "agreement"  # the person: the confidentiality agreement to read and answer
+AGREEMENT_ANSWER = "agreement_answer"  # the holder: accepted, declined, or "talk about it"
+HOW_IS_IT_GOING = "how_is_it_going"  # the person, after two meetings (slot "<engagement id>")
+CHANGE_ASKED = "change_asked"  # the holder: the person would like a different supporter
+MISSED_TWICE = "missed_twice"  # the holder: two meetings in a row did not happen
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
@@ -165,6 +173,21 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(CONCERN_NOTE, "holder_or_coordinators"),
     # -- ways in ---------------------------------------------------------------------------------
     Kind(PRO_UPDATE, "professional", scheduling.NEWS),
+    # -- supporter and person through the bot ----------------------------------------------------
+    Kind(TALK_TO_SUPPORTER, "supporter"),
+    Kind(TALK_TO_PERSON, "referrer", on_resume=True, task="talk"),
+    Kind(AGREEMENT, "referrer", scheduling.NEWS, on_resume=True, task="agreement"),
+    Kind(AGREEMENT_ANSWER, "holder"),
+    Kind(
+        HOW_IS_IT_GOING,
+        "referrer",
+        scheduling.CHECKIN,
+        scheduled=True,
+        consent="feedback",
+        task="going",
+    ),
+    Kind(CHANGE_ASKED, "holder_or_coordinators"),
+    Kind(MISSED_TWICE, "holder_or_coordinators"),
 )
 
 

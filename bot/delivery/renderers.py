@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot.delivery import calendar, kinds, session_renderers, support_views
+from bot.delivery import calendar, kinds, session_renderers, support_views, talk_renderers
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
-from conversations import applicants, casework, checkins, news, referring, revoking, surveys
+from conversations import (
+    applicants,
+    casework,
+    checkins,
+    news,
+    referring,
+    relationship,
+    revoking,
+    surveys,
+)
 from conversations.lifecycle import in_queue
-from conversations.prompts import Prompt
+from conversations.prompts import Prompt, esc
 from storage import Unit
 
 Renderer = Callable[[Context], Awaitable[Rendered | None]]
@@ -155,6 +164,8 @@ async def news_for_referrer(ctx: Context) -> Rendered | None:
         prompt = news.deferred(programme, chosen, lang, _)
     elif what == "matched":
         prompt = news.matched(programme, lang, _)
+        if programme.talk.enabled:  # and how to write to their supporter (issue #15)
+            prompt = Prompt(f"{prompt.text}\n\n{esc(relationship.how_to_write(_))}")
     elif what == "closed":
         prompt = news.closed(programme, lang, _)
     else:
@@ -300,4 +311,5 @@ RENDERERS: Mapping[str, Renderer] = {
     kinds.SUPPORTER_WELCOME: supporter_welcome,
     kinds.NEW_APPLICANT: new_applicant,
     **session_renderers.RENDERERS,
+    **talk_renderers.RENDERERS,
 }

@@ -286,6 +286,8 @@ class ProgrammeReport:
     sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
     #: Volunteers at each step now (conversations.applicants.STAGES order): the plain stage only.
     volunteers: list[int] = field(default_factory=list)
+    #: assessments, agreements, messages through the bot, "how is it going?" (issue #15)
+    relationship: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -392,6 +394,7 @@ async def gather(
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
     volunteers: dict[str, list[int]] = {}
+    related: dict[str, dict[str, int]] = {}
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
@@ -409,6 +412,7 @@ async def gather(
             )
             rows = [_row(r, outcomes, sources.get(r.id)) for r in referrals]
             funnel = await uow.funnel.counts(programme.id, since, until)
+            related[programme.id] = await uow.relationship_stats.counts(referrals)
             read.append((programme, rows, funnel))
             at = await uow.applicants.stage_counts(programme.id)
             volunteers[programme.id] = [at.get(stage, 0) for stage in STAGES_OF_VOLUNTEERS]
@@ -423,6 +427,7 @@ async def gather(
                 feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
                 volunteers=volunteers[p.id],
                 answers=answer_scores(p, answered.get(p.id, {}), threshold),
+                relationship=related[p.id],
             )
             for p, rows, f in read
         ],

@@ -21,6 +21,7 @@ from bot.ops.report import (
     protect_one,
 )
 from conversations.applicants import STAGES
+from storage.relationship_stats import ROWS as RELATIONSHIP_ROWS
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem;
@@ -322,6 +323,18 @@ VOLUNTEER_STEPS = {
 }
 
 
+def _relationship_table(p: ProgrammeReport, t: int) -> str:
+    pid = escape(p.programme_id)
+    keys = [(key, label) for key, label in RELATIONSHIP_ROWS]
+    cells = protect([p.relationship.get(key, 0) for key, _label in keys], t)
+    rows = "".join(
+        f'<tr id="{pid}-{escape(key.replace(":", "-"))}"><td>{escape(label)}</td>'
+        f"{_cell(c, t)}</tr>"
+        for (key, label), c in zip(keys, cells, strict=True)
+    )
+    return f"<table><thead><tr><th>what</th><th>how many</th></tr></thead>{rows}</table>"
+
+
 def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
     pid = escape(p.programme_id)
     return f"""
@@ -355,6 +368,11 @@ period.</p>
 the outcome recorded before they were closed. Closed in total: see the summary above.</p>
 {_img(found["outcomes"], "Horizontal bar chart of outcomes.")}
 {_outcomes_table(p, t)}
+<h3>Assessment, agreement and the relationship</h3>
+<p class="note">For the referrals sent in the period: assessment outcomes, answers to the
+confidentiality agreement, messages passed on between people and their supporters, and the
+answers to "how is it going?" after two meetings. Counts only; small numbers are hidden.</p>
+{_relationship_table(p, t)}
 <h3>Feedback at the end of support</h3>
 {_feedback(p, found["feedback"], t)}
 <h3>Volunteers</h3>

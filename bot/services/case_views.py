@@ -45,6 +45,8 @@ async def case_view(
         latest = matches[-1]
         supporter = (await supporter_name(uow, latest.supporter_id), latest.status)
     by, referrer = await _referred_by(uow, config, referral)
+    answered = await uow.agreements.for_referral(referral)  # the latest answer, if any
+    agreed = (answered[-1].version, answered[-1].answer, answered[-1].at) if answered else None
     view = CaseView(
         reference=referral.reference,
         programme=programme,
@@ -62,6 +64,10 @@ async def case_view(
         route=referral.route,
         referred_by=by,
         referrer=referrer,
+        agreement=agreed,
+        assessments=[
+            (a.at, a.outcome, json.loads(a.answers)) for a in await uow.assessments.list(referral)
+        ],
     )
     return view, available(case_of(referral), viewer_id)
 

@@ -621,6 +621,12 @@ class CaseworkFlow(ServiceFlow):
             kinds.NOTICE_REMINDER, referral=referral, due_at=now + window, now=now
         )
 
+    async def mark_urgent(
+        self, uow: Unit, person: Person, referral: Referral, now: datetime
+    ) -> None:
+        """Crisis words in a message to a supporter (bot.services.talk): the same as below."""
+        await self._mark_urgent(uow, person, referral, now)
+
     async def _mark_urgent(
         self, uow: Unit, person: Person, referral: Referral, now: datetime
     ) -> None:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
+from bot.services import agreement_gate as agreements
 from bot.services.reply import Reply
 from bot.services.supporter_records import eligible_supporters
 from conversations import coordinating, matching, screens, supporting
@@ -57,6 +58,10 @@ class Matchmaker:
             if live.status == "offered":
                 return Reply([supporting.offer_waiting(referral.reference, name, _)])
             return Reply([supporting.matched_with(referral.reference, name, _)])
+        if action in ("match", "offer"):  # the agreement first, where the programme has one
+            waiting = await agreements.gate(uow, coordinator, programme, referral, self.clock(), _)
+            if waiting is not None:
+                return Reply([waiting], keep_buttons=action == "offer")
         if action == "match":
             return await self._suggest(uow, coordinator, referral, programme, ctx)
         state = CaseState.parse(await uow.dialogs.frame(coordinator, "casework"))

@@ -139,9 +139,25 @@ class MyData:
             outcome=outcome
             if isinstance(outcome, dict) or outcome is None
             else {"value": outcome},
-            thread=[
-                ThreadItem(e.kind, e.at, e.body.decode()) for e in await uow.thread.list(referral)
-            ],
+            thread=sorted(
+                [
+                    ThreadItem(e.kind, e.at, e.body.decode())
+                    for e in await uow.thread.list(referral)
+                ]
+                + [  # and the messages with their supporter (issue #15)
+                    ThreadItem(f"talk_{m.direction}", m.at, m.body.decode())
+                    for m in await uow.talk.list(referral)
+                ]
+                + [  # and their answers to the confidentiality agreement
+                    ThreadItem(f"agreement_{a.answer}", a.at, a.version)
+                    for a in await uow.agreements.for_referral(referral)
+                ]
+                + [  # and what their coordinator noted in the initial assessment
+                    ThreadItem("assessment", a.at, _assessment_text(a.answers))
+                    for a in await uow.assessments.list(referral)
+                ],
+                key=lambda item: item.at,
+            ),
             activity=[
                 Activity(e.at, e.action)
                 for e in await uow.audit.entries(reference=referral.reference, limit=AUDIT_LIMIT)
@@ -205,3 +221,13 @@ async def _meetings(uow: Unit, referral: Referral) -> list[MeetingCopy]:
                 )
             )
     return sorted(found, key=lambda m: m.at)
+
+
+def _assessment_text(raw: bytes) -> str:
+    """The assessment's answers as "question id: answer" lines (the person's copy)."""
+    answers = json.loads(raw)
+    return "\n".join(
+        f"{qid}: {', '.join(v) if isinstance(v, list) else v}"
+        for qid, v in answers.items()
+        if v is not None
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds, session_calendar
-from bot.services import preferences
+from bot.services import preferences, relationship_care
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
 from conversations import callbacks, meeting_plan, screens, sessions, surveys
@@ -253,6 +253,9 @@ class SessionsFlow(ServiceFlow):
             note = Draft(sessions.ASK_NOTE, session.engagement_id, session=session.id)
             await uow.dialogs.put(person, "meeting", note.to_bytes(), now)
             log.warning("session.concern ref=%s", referral.reference)
+        logged = await uow.sessions.get(session.id)  # with its outcome, for the care rules
+        if logged is not None:
+            await relationship_care.after_log(uow, logged, referral, now)
         return Reply(replace=sessions.logged(outcome, session.id, _))
 
     async def _reminders(

@@ -18,12 +18,12 @@ from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.engagements import supporter_gone, tell_holder
 from bot.services.reply import Reply
-from conversations import profile_edit, screens, sessions, supporting
+from conversations import profile_edit, relationship, screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.matching import Profile
-from conversations.prompts import Prompt
+from conversations.prompts import Prompt, esc
 from storage import Engagement, Person, Referral, Unit
 
 log = logging.getLogger("peerdoor.supporting")
@@ -184,6 +184,9 @@ class SupportFlow(ServiceFlow):
         await self._tell_holder(uow, engagement, referral, "accepted", now)
         log.info("engagement.accepted ref=%s", referral.reference)
         done = supporting.accepted(referral.reference, _)  # and the way to plan a first meeting
+        programme = self.config.programme(await uow.referrals.programme_id(referral))
+        if programme is not None and programme.talk.enabled:  # and how to write to them
+            done = Prompt(f"{done.text}\n\n{esc(relationship.how_to_write(_))}", done.buttons)
         return Reply([Prompt(done.text, (*done.buttons, sessions.plan_row(engagement.id, _)))])
 
     async def _tell_holder(

@@ -1,11 +1,12 @@
 """Which flow typed text is for, from the top frame of the person's dialog stack alone.
 
 The frames are layered (conversations/dialogs.py): what a member of staff is in the middle of
-(a coordinator's case work, a meeting's time or place, a profile field) sits above a survey or
-the form, so a member of staff's question outranks a survey of their own; a sub-dialog on top
-(the language being chosen) waits for a press, and text goes to where the person was under it.
-With no frame, text is the referrer's: a message to their coordinator, or the form's opening
-(for a "stranger", someone the bot holds nothing about).
+(a coordinator's case work, a meeting's time or place, a profile field, a note on a volunteer)
+sits above a survey, the form or a message being written to one's supporter or person ("talk"),
+so a member of staff's question outranks those; among the bottom layer the frame opened last
+gets the text. A sub-dialog on top (the language being chosen) waits for a press, and text goes
+to where the person was under it. With no frame, text is the referrer's: a message to their
+coordinator, or the form's opening (for a "stranger", someone the bot holds nothing about).
 The look is inside the update's one transaction, so the flow it picks reads the same stack
 again from the unit's memory, not from disk.
 """
@@ -18,7 +19,15 @@ from conversations.dialogs import SUB, DialogName
 from storage import Store
 
 Owner = Literal[
-    "casework", "sessions", "profile", "applicants", "survey", "form", "referrer", "stranger"
+    "casework",
+    "sessions",
+    "profile",
+    "applicants",
+    "survey",
+    "talk",
+    "form",
+    "referrer",
+    "stranger",
 ]
 
 #: The flow that reads typed text for each dialog's frame.
@@ -28,6 +37,7 @@ FLOWS: dict[DialogName, Owner] = {
     "profile": "profile",
     "applicant": "applicants",
     "survey": "survey",
+    "talk": "talk",
     "intake": "form",
 }
 

@@ -25,15 +25,19 @@ from bot.delivery.worker import DeliveryWorker
 from bot.errors import SetupError
 from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
+from bot.services.agreement import AgreementFlow
 from bot.services.applicants import ApplicantsFlow
+from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
+from bot.services.relationship_care import CareFlow
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
 from bot.services.sub_dialogs import SubDialogFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
+from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.messenger import TelegramMessenger
@@ -189,6 +193,10 @@ class Runtime:
         casework = CaseworkFlow(self.store, self.config, catalog, self.clock, wake)
         checkins = CheckinsFlow(self.store, self.config, catalog, self.clock, wake)
         survey_flow = SurveyFlow(self.store, self.config, catalog, self.clock, wake)
+        talk = TalkFlow(self.store, self.config, catalog, self.clock, wake)
+        talk.mark_urgent = casework.mark_urgent  # crisis words to a supporter: urgent too
+        assess = AssessmentFlow(self.store, self.config, catalog, self.clock, wake)
+        assess.intake = engine  # the assessment is asked by the questionnaire dialog
         self.app = build_application(
             self.settings.api_url,
             self.token,
@@ -203,6 +211,10 @@ class Runtime:
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
                 sub_dialogs=SubDialogFlow(self.store, self.config, catalog, self.clock, wake),
                 applicants=ApplicantsFlow(self.store, self.config, catalog, self.clock, wake),
+                talk=talk,
+                agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
+                care=CareFlow(self.store, self.config, catalog, self.clock, wake),
+                assessment=assess,
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -35,6 +35,7 @@ from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
 from bot.telegram.handlers import supporter as supporter_handlers
 from bot.telegram.handlers import surveys as survey_handlers
+from bot.telegram.handlers import talk as talk_handlers
 from bot.telegram.replies import deliver
 from bot.telegram.wiring import REPEATED, services
 
@@ -102,6 +103,12 @@ def register(app: Application) -> None:
     press(r"^v:", applicant_handlers.press)
     command("applicants", applicant_handlers.listing, private)
     command("invite", applicant_handlers.invite, private)
+    press(r"^t:", talk_handlers.press)
+    press(r"^g:", talk_handlers.agreement)
+    press(r"^h:", talk_handlers.care)
+    command("feedback", talk_handlers.feedback, private)
+    command("assess", talk_handlers.assess, private)
+    command("talk", talk_handlers.menu, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)
     command("referral", coordinator.referral, private, repeats=False)

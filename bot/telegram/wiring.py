@@ -7,14 +7,18 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.services.agreement import AgreementFlow
 from bot.services.applicants import ApplicantsFlow
+from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
+from bot.services.relationship_care import CareFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.sub_dialogs import SubDialogFlow
 from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
+from bot.services.talk import TalkFlow
 from conversations.intake import Intake
 from storage import Store
 
@@ -37,6 +41,10 @@ class Services:
     support: SupportFlow | None = None
     sub_dialogs: SubDialogFlow | None = None
     applicants: ApplicantsFlow | None = None
+    talk: TalkFlow | None = None
+    agreement: AgreementFlow | None = None
+    care: CareFlow | None = None
+    assessment: AssessmentFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -261,3 +261,91 @@ async def test_answers_given_on_someone_s_behalf_never_rest_in_plaintext(
         assert needle not in log, f"{what} is in the log"
         assert all(value not in text for text in group_texts), f"{what} is in the group"
     assert str(PRO_ID).encode() not in after and str(PRO_ID).encode() not in log
+
+
+TALK_CANARIES = ("Heron-CANARY my viral load came back", "Osprey-CANARY call me on 07700")
+
+
+async def test_messages_between_supporter_and_person_never_rest_in_plaintext(
+    tmp_path: Path, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #15: what a person and their supporter write to each other through the bot is
+    on disk only sealed, never in the log (every level), never in the coordinators' group."""
+    import logging
+
+    from tests.e2e.coordination import CORA, refer
+    from tests.e2e.harness import drained, in_process
+    from tests.e2e.test_sessions import claimed, match, supporter
+
+    caplog.set_level(logging.DEBUG)
+    files = BotFiles(tmp_path, config_path=canary_config(tmp_path))
+    group = emulator.group(GROUP_ID, "Coordinators")
+    person, cora = emulator.user(TELEGRAM_ID, "Q"), emulator.user(CORA, "Cora")
+    sam = supporter(emulator, 6459)
+    async with in_process(files, emulator) as runtime:
+        await cora.send("/start")
+        reference = await refer(person, HIV_PLAN, files.config())
+        await claimed(cora, reference)
+        await match(runtime.store, reference, sam.id)
+        await person.send("/talk")
+        menu = await person.wait_for(lambda m: "Write a message" in m.button_texts)
+        await person.press("Write a message", message=menu)
+        await person.wait_for(lambda m: "I will pass it on" in m.text)
+        await person.send(TALK_CANARIES[0])
+        got = await sam.wait_for(lambda m: TALK_CANARIES[0] in m.text)
+        await sam.press("Reply", message=got)
+        await sam.wait_for(lambda m: "I will pass it on" in m.text)
+        await sam.send(TALK_CANARIES[1])
+        await person.wait_for(lambda m: TALK_CANARIES[1] in m.text)
+        await drained(emulator)
+    raw = files.raw_bytes()
+    # the bot's own loggers at every level (the libraries' debug output of raw updates is
+    # silenced by the bot's logging set-up, which the process canary above checks)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("peerdoor"))
+    assert "talk.sent ref=" + reference in logged, "the log is captured and has the events"
+    group_texts = [t for m in group.messages for t in (m.text or "", *m.edits)]
+    for canary in TALK_CANARIES:
+        assert canary.encode() not in raw
+        assert canary not in logged
+        assert not any(canary in t for t in group_texts)
+
+
+ASSESS_CANARY = "Kestrel-CANARY disclosed a new diagnosis"
+
+
+async def test_assessment_answers_never_rest_in_plaintext(
+    tmp_path: Path, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #15: what a coordinator answers in the initial assessment is on disk only sealed,
+    never in the bot's log (every level), never in the group or to the supporter side."""
+    import logging
+
+    from tests.e2e.harness import drained, fill_form, in_process
+    from tests.e2e.test_assessment import assessment_config
+    from tests.e2e.test_supporters_match import contacted_referral
+
+    caplog.set_level(logging.DEBUG)
+    files = BotFiles(tmp_path, config_path=assessment_config(tmp_path))
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    view = programme.asking("assessment")
+    assert view is not None
+    group = emulator.group(GROUP_ID, "Coordinators")
+    async with in_process(files, emulator):
+        _robin, cora, reference, status = await contacted_referral(emulator, files)
+        await cora.press("Assessing", message=status)
+        await cora.wait_for(lambda m: f"{reference} is now assessing" in m.content)
+        cora.skip_sent()
+        await cora.send(f"/assess {reference}")
+        middle = files.raw_bytes()
+        plan = {"ready": "No", "suitability": ASSESS_CANARY, "outcome": "Not suitable"}
+        await fill_form(cora, view, plan)
+        middle += files.raw_bytes()  # the unfinished assessment is on disk too: sealed
+        await cora.press("Send my form", contains=True)
+        await cora.wait_for(lambda m: "is saved" in m.content)
+        await drained(emulator)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("peerdoor"))
+    assert f"assessment.saved ref={reference}" in logged, "the log is captured"
+    assert ASSESS_CANARY.encode() not in middle + files.raw_bytes()
+    assert ASSESS_CANARY not in logged
+    assert not any(ASSESS_CANARY in t for m in group.messages for t in (m.text or "", *m.edits))

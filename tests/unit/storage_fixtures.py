@@ -102,6 +102,12 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS applicants;
             DROP TABLE IF EXISTS referrers;
             DROP TABLE IF EXISTS answer_counts;
+            -- what later migrations made (0012: supporter and person, issue #15): they run again
+            DROP TABLE IF EXISTS relationship_checks;
+            DROP TABLE IF EXISTS talk_stops;
+            DROP TABLE IF EXISTS talk;
+            DROP TABLE IF EXISTS agreements;
+            DROP TABLE IF EXISTS assessments;
             PRAGMA user_version = 10;
             """
         )

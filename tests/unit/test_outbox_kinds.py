@@ -21,6 +21,8 @@ STORED = {
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
     "concern_note", "supporter_welcome", "new_applicant", "pro_update",
+    "talk_to_supporter", "talk_to_person", "agreement", "agreement_answer",
+    "how_is_it_going", "change_asked", "missed_twice",
 }  # fmt: skip
 
 
@@ -34,12 +36,15 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     """Before the registry these were hand-written tuples; the same kinds, in any order."""
     assert set(kinds.AT_MOST_ONCE) == {
         "checkin", "door_open", "feedback", "closing_report",
-        "session_reminder", "session_reminder_referrer", "session_log",
+        "session_reminder", "session_reminder_referrer", "session_log", "how_is_it_going",
     }  # fmt: skip
-    assert set(kinds.FOR_REFERRER) == {"news", "to_referrer", "session_news", "feedback"}
+    assert set(kinds.FOR_REFERRER) == {
+        "news", "to_referrer", "session_news", "feedback", "talk_to_person", "agreement",
+    }  # fmt: skip
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
-        "session_reminder_referrer", "feedback",
+        "session_reminder_referrer", "feedback", "talk_to_person", "agreement",
+        "how_is_it_going",
     }  # fmt: skip
     assert set(kinds.CHECKINS_CONSENT) == {"checkin", "door_open", "session_reminder_referrer"}
 

@@ -40,7 +40,8 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply |
 
 async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """Typed text goes to the one flow that asked for it (see bot/services/typed_route.py):
-    a member of staff's note, a meeting's time, a profile field, a survey answer; else the
+    a member of staff's note, a meeting's time, a profile field, a survey answer, a message
+    for one's supporter or person; else the
     referrer's message to their coordinator, or an answer to the form."""
     assert update.effective_message is not None
     text = update.effective_message.text or ""
@@ -50,7 +51,7 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     repeated = REPEATED.get()  # the form shows where the person is; the rest did it already
     route = await owner(found.store, who.telegram_id)
     match route:
-        case "casework" | "sessions" | "profile" | "applicants" if repeated:
+        case "casework" | "sessions" | "profile" | "applicants" | "talk" if repeated:
             reply = Reply()
         case "casework":
             reply = await found.casework.typed(who, text)
@@ -62,6 +63,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.applicants.typed(who, text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
+        case "talk" if found.talk is not None:
+            reply = await found.talk.typed(who, text, update.update_id)
     if reply is None and route != "form":
         reply = await found.casework.referrer_message(who, text, repeated)
     if reply is None and repeated and route == "referrer":
