@@ -22,7 +22,6 @@ from bot.services.case_views import person_language
 from bot.services.reply import Reply, Sender
 from conversations import safety, surveys
 from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Translate
 from conversations.surveys import SurveyKind, SurveyPress, SurveyState
 from storage import Engagement, Person, Referral, Unit
 
@@ -269,6 +268,3 @@ class SurveyFlow(ServiceFlow):
             await uow.outbox.add(kinds.CLOSING_RECEIVED, referral=referral, due_at=now, now=now)
             self.wake()
         log.info("survey.submitted kind=%s ref=%s", state.kind, referral.reference)
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)
