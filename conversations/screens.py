@@ -236,18 +236,8 @@ def choices(draft: Draft, _: Translate) -> Prompt:
 
 def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
     """Every answer, each with a number to tap to change it, and Send."""
-    lang = draft.language
     answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
-    lines = [esc(_("Please check your answers")), ""]
-    for i, q in enumerate(answerable, start=1):
-        lines.append(
-            f"{i}. {bold(programme.text(q.text, lang))}\n"
-            f"{esc(answer_text(programme, draft, q, _))}"
-        )
-    chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
-    lines.append("")
-    lines.append(bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none")))
-    lines.append("")
+    lines = [esc(_("Please check your answers")), "", *_answer_lines(programme, draft, _), ""]
     lines.append(
         italic(_("To change an answer, tap its number. When it looks right, tap Send my form."))
     )
@@ -265,6 +255,20 @@ def review(programme: Programme, draft: Draft, _: Translate) -> Prompt:
         ),
     )
     return Prompt("\n".join(lines), keyboard)
+
+
+def _answer_lines(programme: Programme, draft: Draft, _: Translate) -> list[str]:
+    """Each answer under its question, numbered, then the choices: the review's body."""
+    lang = draft.language
+    answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
+    lines = [
+        f"{i}. {bold(programme.text(q.text, lang))}\n{esc(answer_text(programme, draft, q, _))}"
+        for i, q in enumerate(answerable, start=1)
+    ]
+    chosen = [choice_label(k, _) for k in CHOICES if draft.choices.get(k)]
+    lines.append("")
+    lines.append(bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none")))
+    return lines
 
 
 def confirm_cancel(draft: Draft, _: Translate) -> Prompt:
@@ -290,8 +294,16 @@ def language_choice(draft: Draft, offered: list[str], _: Translate) -> Prompt:
     return Prompt(esc(_("Which language would you like?")), keyboard)
 
 
-def submitted(programme: Programme, language: str, reference: str, _: Translate) -> list[Prompt]:
-    """What the person reads after sending: reference, what happens next, where to get help."""
+def submitted(
+    programme: Programme,
+    language: str,
+    reference: str,
+    _: Translate,
+    sent: Draft | None = None,
+) -> list[Prompt]:
+    """What the person reads after sending: reference, what happens next, what they sent
+    (``sent``: the draft as it was sent), where to get help. One message: it takes the review
+    screen's place (edited in), so the answers stay in front of the person."""
     first = "\n\n".join(
         [
             esc(_("Thank you. Your form has been sent.")),
@@ -314,7 +326,10 @@ def submitted(programme: Programme, language: str, reference: str, _: Translate)
             esc(programme.text(programme.complaints, language)),
         ]
     )
-    return [Prompt(first), Prompt(help_text)]
+    if sent is None:
+        return [Prompt(first + "\n\n" + help_text)]
+    answers = "\n".join([bold(_("What you sent")), "", *_answer_lines(programme, sent, _)])
+    return [Prompt("\n\n".join([first, answers, help_text]))]
 
 
 def already_sent(programme: Programme, language: str, reference: str, _: Translate) -> Prompt:

@@ -298,12 +298,8 @@ async def consent(person: ScriptedUser, payload: str = "hiv", agree: str = "Yes,
         lambda m: any((b.data or "").startswith("c:y:") for row in m.buttons for b in row)
     )
     await person.press(agree)
-    await wait_until(
-        person.world,
-        lambda: any(m.message_id > notice.message_id for m in person.bot_messages),
-        5.0,
-        lambda: f"no answer to {agree!r}:\n{person.transcript()}",
-    )
+    # The answer: the notice edited into the first question, or a new message.
+    await person.wait_for(lambda m: m.message_id >= notice.message_id, 5.0)
 
 
 async def answer_question(

@@ -37,9 +37,11 @@ async def test_self_referral_in_english(
     reference = REFERENCE.search(sent.text)
     assert reference is not None
     assert "within 3 working days" in sent.text
-    help_now = await robin.wait_for(lambda m: "If you need help now" in m.text)
-    assert "999" in help_now.text
-    assert "If you are unhappy with our service" in help_now.text
+    # One message, in the review's place: what they sent stays in front of them.
+    assert sent.message_id == review.message_id
+    assert "What you sent" in sent.text and "Robin" in sent.text
+    assert "If you need help now" in sent.text and "999" in sent.text
+    assert "If you are unhappy with our service" in sent.text
 
     store = await files.open_store()
     try:
