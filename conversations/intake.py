@@ -106,10 +106,7 @@ class Intake:
         lang = self.catalog.best_language(telegram_language, programme.languages)
         _ = self.catalog.translator(lang)
         source_id = source.id if source is not None else None
-        return [
-            screens.welcome(programme, lang, _),
-            screens.privacy(programme, lang, programme.languages, _, source_id),
-        ]
+        return [screens.opening(programme, lang, programme.languages, _, source_id)]
 
     def consent_press(self, press: ConsentPress) -> Opening:
         programme = self.config.programme(press.programme)
@@ -121,15 +118,10 @@ class Intake:
         source = found.id if found is not None else None
         match press.action:
             case "p":
-                return Opening(
-                    [
-                        screens.welcome(programme, lang, _),
-                        screens.privacy(programme, lang, programme.languages, _),
-                    ]
-                )
+                return Opening([screens.opening(programme, lang, programme.languages, _)])
             case "L":
                 return Opening(
-                    [], replace=screens.privacy(programme, lang, programme.languages, _, source)
+                    [], replace=screens.opening(programme, lang, programme.languages, _, source)
                 )
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])

@@ -52,6 +52,19 @@ def privacy(
     return Prompt(text, tuple(tuple(row) for row in buttons if row))
 
 
+def opening(
+    programme: Programme,
+    language: str,
+    offered: list[str],
+    _: Translate,
+    source: str | None = None,
+) -> Prompt:
+    """The welcome and the privacy notice in one message (one call, not two), with the
+    consent buttons. Its first line is the welcome's, which is neutral."""
+    notice = privacy(programme, language, offered, _, source)
+    return Prompt(welcome(programme, language, _).text + "\n\n" + notice.text, notice.buttons)
+
+
 def choose_programme(config: ServiceConfig, language: str, _: Translate) -> Prompt:
     buttons = [
         Button(p.text(p.name, language), callbacks.consent("p", p.id, language))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from typing import Any
 
 from . import errors
@@ -161,8 +159,8 @@ def _apply_edit(world: World, message: StoredMessage, params: Params, **fields: 
     for key, value in fields.items():
         setattr(message, key, value)
     message.edit_date = world.now()
-    if retold:  # a new screen in the old one's place: the person sees it as it is now
-        message.chat.shown_by_bot.append(copy.copy(message))
+    if retold:  # a new screen in the old one's place: shown again (as it stands, like a send)
+        message.chat.shown_by_bot.append(message)
     world.notify()
     return message.to_api()
 
