@@ -3,11 +3,12 @@ screen), send new messages."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Bot, InputFile, Update
+from telegram import Bot, CallbackQuery, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services.reply import Reply
@@ -22,11 +23,36 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
     chat = update.effective_chat
     assert chat is not None
     prompts = list(reply.prompts)
+    answering = None
     if query is not None:
-        try:
-            await query.answer(reply.notice, show_alert=bool(reply.notice))
-        except BadRequest:
-            log.info("callback.answer_late")  # "query is too old": the press is still handled
+        # The answer to the press (it stops the button's spinner, or shows the notice) goes out
+        # beside the real answer, not before it: the next screen is not held up by it.
+        answering = asyncio.ensure_future(_answer(query, reply.notice))
+    try:
+        await _show(update, context, reply, chat.id, prompts)
+    finally:
+        if answering is not None:
+            await answering
+
+
+async def _answer(query: CallbackQuery, notice: str | None) -> None:
+    try:
+        await query.answer(notice, show_alert=bool(notice))
+    except BadRequest:
+        log.info("callback.answer_late")  # "query is too old": the press is still handled
+    except TelegramError as exc:  # the press itself is answered by the edit or the message
+        log.info("callback.answer_failed reason=%s", type(exc).__name__)
+
+
+async def _show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    reply: Reply,
+    chat_id: int,
+    prompts: list[Prompt],
+) -> None:
+    query = update.callback_query
+    if query is not None:
         if reply.replace is not None:
             await _edit(
                 query.edit_message_text(
@@ -36,18 +62,18 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
                 )
             )
         elif in_place(reply) and query.message is not None:
-            prompts = await _into_pressed(context.bot, chat.id, query.message.message_id, prompts)
+            prompts = await _into_pressed(context.bot, chat_id, query.message.message_id, prompts)
         elif not reply.keep_buttons:
             await _edit(query.edit_message_reply_markup(None))
     if reply.clear_chat:
         message = query.message if query is not None else update.effective_message
         if message is not None:
-            await clear_chat(context.bot, chat.id, message.message_id)
+            await clear_chat(context.bot, chat_id, message.message_id)
     for prompt in prompts:
-        await send_prompt(context.bot, chat.id, prompt, reply.protect)
+        await send_prompt(context.bot, chat_id, prompt, reply.protect)
     for file in reply.files:
         document = InputFile(file.data, filename=file.filename, attach=True)
-        await context.bot.send_document(chat.id, document, caption=file.caption or None)
+        await context.bot.send_document(chat_id, document, caption=file.caption or None)
 
 
 def in_place(reply: Reply) -> bool:
