@@ -92,3 +92,25 @@ async def test_an_older_screen_pressed_after_a_typed_answer_is_answered_kindly(
         robin.callback_answers[-1].text
         == "This button has expired. Please use the newest message."
     )
+
+
+async def test_when_telegram_refuses_the_edit_the_next_screen_comes_as_a_new_message(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """A message Telegram will not edit (too old, say): the press is still answered, with the
+    next screen as a new message under it."""
+    robin = emulator.user(5003, "Robin", language_code="en")
+    await consent(robin)
+    info = await robin.wait_for(lambda m: m.text.startswith("Good to know"))
+    emulator.fail_next(
+        "editMessageText",
+        status=400,
+        description="Bad Request: message can't be edited",
+        chat_id=robin.id,
+    )
+    await robin.press("Continue", message=info)
+    question = await robin.wait_for(lambda m: "What would you like us to call you?" in m.text)
+    assert question.message_id > info.message_id  # a new message, not the refused edit
+    refused = [r for r in emulator.requests_for("editMessageText") if not r.ok]
+    assert len(refused) == 1, refused  # the fault was hit
+    assert info.text.startswith("Good to know")  # left as it was
