@@ -114,3 +114,20 @@ async def test_when_telegram_refuses_the_edit_the_next_screen_comes_as_a_new_mes
     refused = [r for r in emulator.requests_for("editMessageText") if not r.ok]
     assert len(refused) == 1, refused  # the fault was hit
     assert info.text.startswith("Good to know")  # left as it was
+
+
+async def test_a_failed_answer_to_the_press_does_not_hold_back_the_next_screen(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """answerCallbackQuery goes out beside the edit: when it fails, the next screen still comes
+    and nothing says something went wrong."""
+    robin = emulator.user(5004, "Robin", language_code="en")
+    await consent(robin)
+    info = await robin.wait_for(lambda m: m.text.startswith("Good to know"))
+    emulator.fail_next("answerCallbackQuery", status=500)
+    await robin.press("Continue", message=info)
+    await robin.wait_for(lambda m: "What would you like us to call you?" in m.text)
+    await drained(emulator)
+    failed = [r for r in emulator.requests_for("answerCallbackQuery") if not r.ok]
+    assert len(failed) == 1, failed  # the fault was hit
+    assert not any("went wrong" in m.text for m in robin.bot_messages), robin.transcript()
