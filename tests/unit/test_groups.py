@@ -1,0 +1,262 @@
+"""Peer support groups, the pure parts: schedule rules, config entries, who may be offered a
+group, ranking with reasons, the waiting list, and how facilitators see a member."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from conversations.forms import ServiceConfig
+from conversations.group_schedule import GroupConfig, Rule, days, meetings, parse_rule
+from conversations.groups import (
+    GroupCandidate,
+    initials,
+    next_in_line,
+    offer_kind,
+    rank_groups,
+    shown_name,
+    wants_group,
+)
+from conversations.matching import Wish
+
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "bot" / "example_config.toml"
+LONDON = ZoneInfo("Europe/London")
+TUE, THU, MON, FRI = 1, 3, 0, 4
+
+
+def _raw() -> dict[str, Any]:
+    with CONFIG_PATH.open("rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("every Tuesday 18:30", Rule(TUE, time(18, 30))),
+        ("Every second Tuesday 18:30", Rule(TUE, time(18, 30), every_weeks=2)),
+        ("every other tuesday at 18.30", Rule(TUE, time(18, 30), every_weeks=2)),
+        ("every 3 weeks on Thursday at 10:00", Rule(THU, time(10, 0), every_weeks=3)),
+        ("first Monday of the month 18:00", Rule(MON, time(18, 0), nth=1)),
+        ("last Friday of each month at 19:00", Rule(FRI, time(19, 0), nth=-1)),
+        ("varje tisdag 18.30", Rule(TUE, time(18, 30))),
+        ("varannan tisdag kl 18.30", Rule(TUE, time(18, 30), every_weeks=2)),
+        ("första måndagen i månaden 18.00", Rule(MON, time(18, 0), nth=1)),
+        ("sista fredagen i varje månad kl 19.00", Rule(FRI, time(19, 0), nth=-1)),
+    ],
+)
+def test_schedule_rules_as_people_write_them(text: str, rule: Rule) -> None:
+    assert parse_rule(text) == rule
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "tuesdays",
+        "every Tuesday",
+        "every Blursday 18:30",
+        "every Tuesday 25:00",
+        "every 9 weeks on Tuesday at 18:30",
+        "fifth Monday of the month 18:00",
+    ],
+)
+def test_unreadable_rules_are_none(text: str) -> None:
+    assert parse_rule(text) is None
+
+
+def test_fortnightly_keeps_its_rhythm_from_the_first_meeting() -> None:
+    rule = parse_rule("every second Tuesday 18:30")
+    assert rule is not None
+    first = date(2026, 1, 13)
+    # asked in the off week and in the on week: always 13 Jan + a multiple of 14 days
+    for after in (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 10, 12, tzinfo=UTC)):
+        found = meetings(rule, first, LONDON, after, 3)
+        assert [(m.date() - first).days % 14 for m in found] == [0, 0, 0]
+        assert all(m > after for m in found)
+    assert meetings(rule, first, LONDON, datetime(2026, 2, 1, tzinfo=UTC), 2) == [
+        datetime(2026, 2, 10, 18, 30, tzinfo=UTC),
+        datetime(2026, 2, 24, 18, 30, tzinfo=UTC),
+    ]
+
+
+def test_local_time_holds_across_summer_time() -> None:
+    rule = parse_rule("every Tuesday 18:30")
+    assert rule is not None
+    found = meetings(rule, date(2026, 3, 17), LONDON, datetime(2026, 3, 16, tzinfo=UTC), 3)
+    # 17 March GMT, 24 March GMT, 31 March BST (clocks went forward on 29 March)
+    assert [m.astimezone(LONDON).time() for m in found] == [time(18, 30)] * 3
+    assert [m.hour for m in found] == [18, 18, 17]
+
+
+def test_a_skipped_wall_time_is_the_clock_time_before_the_jump() -> None:
+    rule = parse_rule("last Sunday of the month 01:30")
+    assert rule is not None
+    (march,) = meetings(rule, date(2026, 3, 1), LONDON, datetime(2026, 3, 1, tzinfo=UTC), 1)
+    assert march == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 02:30 BST: happens, once
+
+
+def test_monthly_rules_skip_months_without_that_day() -> None:
+    rule = Rule(MON, time(18), nth=4)
+    found = days(rule, date(2026, 1, 1), date(2026, 12, 31))
+    assert len(found) == 12 and all(d.weekday() == MON and 22 <= d.day <= 28 for d in found)
+    last = days(Rule(FRI, time(18), nth=-1), date(2026, 1, 1), date(2026, 3, 31))
+    assert last == [date(2026, 1, 30), date(2026, 2, 27), date(2026, 3, 27)]
+
+
+@given(
+    weekday=st.integers(0, 6),
+    every=st.integers(1, 4),
+    offset=st.integers(0, 6),
+    after_days=st.integers(0, 500),
+    hour=st.integers(0, 23),
+)
+def test_meetings_are_on_the_rule_in_order_and_after(
+    weekday: int, every: int, offset: int, after_days: int, hour: int
+) -> None:
+    rule = Rule(weekday, time(hour, 15), every_weeks=every)
+    first = date(2026, 1, 5) + timedelta(days=offset)
+    after = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=after_days, hours=hour)
+    found = meetings(rule, first, LONDON, after, 4)
+    assert len(found) == 4
+    assert found == sorted(found) and all(m > after for m in found)
+    local = [m.astimezone(LONDON) for m in found]
+    assert all(d.weekday() == weekday for d in local)
+    gaps = {(b.date() - a.date()).days for a, b in itertools.pairwise(local)}
+    assert gaps == {7 * every}
+    # nothing skipped: the first one found is within one period of "after" (or of the first day)
+    since = max(after.astimezone(LONDON).date(), first)
+    assert (local[0].date() - since).days <= 7 * every
+    assert (local[0].date() - first).days % (7 * every) == (weekday - first.weekday()) % 7
+
+
+def _group(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "g",
+        "name": {"en": "Group"},
+        "language": "en",
+        "setting": "online",
+        "schedule": "every Tuesday 18:30",
+        "first_meeting": date(2026, 1, 13),
+    }
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"schedule": "Tuesdays-ish"}, "cannot be read"),
+        ({"setting": "in_person"}, "needs a 'venue'"),
+        ({"venue": {"en": "Hall"}}, "has a 'link', not a 'venue'"),
+        ({"first_meeting": date(2026, 1, 14)}, "not on the schedule's weekday"),
+        ({"capacity": 1}, "greater than or equal to 2"),
+        ({"link": "http://plain.example"}, "should match pattern"),
+    ],
+)
+def test_a_bad_group_entry_names_the_problem(changes: dict[str, Any], words: str) -> None:
+    with pytest.raises(ValidationError, match=words):
+        GroupConfig.model_validate(_group(**changes))
+
+
+def test_programme_rules_for_groups() -> None:
+    raw = _raw()
+    hiv = raw["programmes"][0]
+    twice = {**hiv, "groups": [hiv["groups"][0], hiv["groups"][0]]}
+    with pytest.raises(ValidationError, match="group ids must be unique"):
+        ServiceConfig.model_validate({**raw, "programmes": [twice]})
+    no_sv = {**hiv, "groups": [{**hiv["groups"][0], "name": {"en": "Only English"}}]}
+    with pytest.raises(ValidationError, match=r"groups\[0\] \(talking_together\)\.name has no"):
+        ServiceConfig.model_validate({**raw, "programmes": [no_sv]})
+    french = {**hiv, "groups": [{**hiv["groups"][0], "language": "fr"}]}
+    with pytest.raises(ValidationError, match="not one of the programme's languages"):
+        ServiceConfig.model_validate({**raw, "programmes": [french]})
+    wrong = {**hiv, "group_wish": {"question": "support_type", "any_of": ["groups"]}}
+    with pytest.raises(ValidationError, match="unknown answers"):
+        ServiceConfig.model_validate({**raw, "programmes": [wrong]})
+    text = {**hiv, "group_wish": {"question": "area", "any_of": ["x"]}}
+    with pytest.raises(ValidationError, match="must be a choice or yes/no question"):
+        ServiceConfig.model_validate({**raw, "programmes": [text]})
+
+
+def test_who_may_be_offered_a_group() -> None:
+    config = ServiceConfig.model_validate(_raw())
+    hiv, diabetes = config.programme("hiv"), config.programme("diabetes")
+    assert hiv is not None and diabetes is not None
+    assert wants_group(hiv, {"support_type": "group"})
+    assert wants_group(hiv, {"support_type": "both"})
+    assert not wants_group(hiv, {"support_type": "one_to_one"})
+    assert not wants_group(hiv, {"support_type": "not_sure"})
+    assert not wants_group(hiv, {})
+    assert wants_group(diabetes, {})  # no group_wish: everyone may be
+    none = hiv.model_copy(update={"groups": [], "group_wish": None})
+    assert not wants_group(none, {"support_type": "group"})
+
+
+def _candidate(gid: str, **changes: Any) -> GroupCandidate:
+    base: dict[str, Any] = {
+        "group_id": gid,
+        "name": gid,
+        "language": "en",
+        "setting": "online",
+        "area": "",
+        "capacity": 10,
+        "taken": 3,
+        "waiting": 0,
+    }
+    base.update(changes)
+    return GroupCandidate(**base)
+
+
+def test_ranking_puts_fitting_groups_with_room_first_with_reasons() -> None:
+    wanted = Wish(languages=("sv",), setting="in_person", area="Malmö centre")
+    groups = [
+        _candidate("online_en"),
+        _candidate("malmo", language="sv", setting="in_person", area="Malmö"),
+        _candidate("full", language="sv", setting="in_person", capacity=8, taken=8, waiting=2),
+        _candidate("paused", language="sv", setting="in_person", status="paused"),
+        _candidate("closed", language="sv", setting="in_person", status="closed"),
+    ]
+    ranked = rank_groups(wanted, groups)
+    assert [s.group_id for s in ranked] == ["malmo", "online_en", "full"]
+    best = ranked[0]
+    assert [(r.code, r.good) for r in best.reasons] == [
+        ("languages", True),
+        ("setting", True),
+        ("area", True),
+        ("room", True),
+    ]
+    assert ranked[1].score < 0 and ("languages", False) in [
+        (r.code, r.good) for r in ranked[1].reasons
+    ]
+    full = ranked[2]
+    assert not full.has_room
+    assert [(r.code, r.values, r.good) for r in full.reasons][-2:] == [
+        ("room", ("0", "8"), False),
+        ("waiting", ("2",), False),
+    ]
+
+
+def test_the_waiting_list_and_freed_places() -> None:
+    assert offer_kind(capacity=8, taken=7) == "place"
+    assert offer_kind(capacity=8, taken=8) == "waiting"
+    queue = ["p1", "p2", "p3"]
+    assert next_in_line(capacity=8, taken=8, waiting=queue) == []
+    assert next_in_line(capacity=8, taken=7, waiting=queue) == ["p1"]
+    assert next_in_line(capacity=8, taken=5, waiting=queue) == queue
+    assert next_in_line(capacity=8, taken=9, waiting=queue) == []
+
+
+def test_members_are_shown_as_they_chose() -> None:
+    assert shown_name("Sam Rivera", "name") == "Sam Rivera"
+    assert shown_name("Sam Rivera", "initials") == "S. R."
+    assert shown_name("  ", "name") == "?"
+    assert initials("åsa von berg lind") == "Å. V. B."
