@@ -26,6 +26,7 @@ from storage.errors import (
     WrongMasterKey,
 )
 from storage.funnel import FunnelRepo
+from storage.groups import GroupRepo
 from storage.invites import InviteRepo
 from storage.keys import KEY_VERSION, DataKeys, KeyCache, wrap_context
 from storage.keystore import KeyStore, keystore_path
@@ -96,6 +97,7 @@ class Unit:
         self.engagements = EngagementRepo(conn, keys)
         self.sessions = SessionRepo(conn, keys)
         self.surveys = SurveyRepo(conn, keys, lookup, self.dialogs)
+        self.groups = GroupRepo(conn, keys, lookup, self.vault)
 
 
 @asynccontextmanager
