@@ -31,7 +31,7 @@ from storage.referrals import CROCKFORD
 from storage.vault import SERVICE, Vault
 
 GROUP_OWNER = "~groups"  # in associated data only; no person id can look like this
-LIVE_PLACES = ("invited", "member", "waiting")
+LIVE_PLACES = ("invited", "asked", "member", "waiting")
 TAKEN = ("invited", "member")  # a place held: the waiting list is not counted
 
 
@@ -263,10 +263,11 @@ class GroupRepo:
         status: str,
         now: datetime,
     ) -> bool:
-        """Invite the person (``invited``) or put them on the waiting list (``waiting``). A
-        person who declined or left before may be offered again; one with a live place (invited,
-        member, waiting) is not: False."""
-        assert status in ("invited", "waiting")
+        """Invite the person (``invited``: a place is held for them), ask whether they would
+        join the waiting list of a full group (``asked``), or put them on it (``waiting``). A
+        person who declined or left before may be offered again; one with a live place is not:
+        False."""
+        assert status in ("invited", "asked", "waiting")
         async with self._conn.execute(
             "INSERT INTO group_places (group_id, person_id, referral_id, status, queued_at,"
             " changed_at) VALUES (?, ?, ?, ?, ?, ?)"

@@ -46,6 +46,9 @@ SESSION_NEWS = "session_news"  # the person: a time is set ("<id>"), or called o
 SESSION_PLANNED = "session_planned"  # the supporter: a coordinator planned a meeting
 CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a concern
 
+GROUP_INVITE = "group_invite"  # the person: a place in a group, or its waiting list (payload)
+GROUP_ANSWER = "group_answer"  # the holder: joined, waiting, not now, left (payload)
+
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
 #: "holder_or_coordinators": the holder, else each coordinator's private chat (never a group);
@@ -132,6 +135,8 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(SESSION_PLANNED, "supporter"),
     Kind(CONCERN, "holder_or_coordinators"),
     Kind(CONCERN_NOTE, "holder_or_coordinators"),
+    Kind(GROUP_INVITE, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(GROUP_ANSWER, "holder"),
 )
 
 

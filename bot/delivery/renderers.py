@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot.delivery import calendar, kinds, session_renderers, support_views
+from bot.delivery import calendar, group_renderers, kinds, session_renderers, support_views
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
@@ -243,4 +243,5 @@ RENDERERS: Mapping[str, Renderer] = {
     kinds.SUPPORT_ENDED: support_ended,
     kinds.CLOSING_RECEIVED: closing_received,
     **session_renderers.RENDERERS,
+    **group_renderers.RENDERERS,
 }

@@ -27,6 +27,7 @@ from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow, Sender
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
@@ -199,6 +200,7 @@ class Runtime:
                 survey_flow,
                 support=SupportFlow(self.store, self.config, catalog, self.clock, wake),
                 sessions=SessionsFlow(self.store, self.config, catalog, self.clock, wake),
+                groups=GroupsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.services.reply import Reply
 from bot.telegram.handlers import checkins as checkins_handlers
 from bot.telegram.handlers import coordinator
+from bot.telegram.handlers import groups as group_handlers
 from bot.telegram.handlers import intake as intake_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
 from bot.telegram.handlers import sessions as session_handlers
@@ -79,6 +80,8 @@ def register(app: Application) -> None:
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m:", session_handlers.press)
     command("sessions", session_handlers.people, private)
+    press(r"^g:", group_handlers.press)
+    command("groups", group_handlers.mine, private)
     press(r"^[ps]:", supporter_handlers.press)
     command("profile", supporter_handlers.profile, private)
     command("queue", coordinator.queue, private)

@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.supporting import SupportFlow
@@ -28,6 +29,7 @@ class Services:
     surveys: SurveyFlow | None = None
     sessions: SessionsFlow | None = None
     support: SupportFlow | None = None
+    groups: GroupsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -29,8 +29,9 @@ CREATE TABLE group_facilitators (
 );
 CREATE INDEX group_facilitators_person ON group_facilitators(person_id);
 
--- A person's place in a group: invited (the invitation is out), member, waiting (the waiting
--- list, in queued_at order), declined, left. How facilitators see them (their preferred name
+-- A person's place in a group: invited (the invitation is out and holds a place), asked (the
+-- group was full: asked whether to join the waiting list), member, waiting (the waiting list,
+-- in queued_at order), declined, left. How facilitators see them (their preferred name
 -- or its initials, as they chose) is sealed under the person's own key. referral_id: the
 -- referral the place was offered on (its holder hears a facilitator's concern).
 CREATE TABLE group_places (
@@ -38,7 +39,7 @@ CREATE TABLE group_places (
     person_id   TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     referral_id TEXT REFERENCES referrals(id) ON DELETE SET NULL,
     status      TEXT NOT NULL
-                CHECK (status IN ('invited', 'member', 'waiting', 'declined', 'left')),
+                CHECK (status IN ('invited', 'asked', 'member', 'waiting', 'declined', 'left')),
     shown_as    BLOB,                                  -- sealed (the person's key)
     reminders   INTEGER NOT NULL DEFAULT 0 CHECK (reminders IN (0, 1)),
     queued_at   TEXT NOT NULL,

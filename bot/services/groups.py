@@ -1,0 +1,384 @@
+"""Group use cases: a coordinator offers a group on a referral; the person joins, says not now,
+joins the waiting list, chooses how facilitators see them, lists and leaves their groups; a
+freed place goes to the next in line.
+
+Who may offer: the coordinator holding the referral, while "Match" is open to them, on a
+referral whose person asked for a group (`conversations.groups.wants_group`). Every change is
+one update in one transaction: the place, its audit entry (no content) and the outbox rows (the
+invitation, the holder's news) commit together; then the worker is woken.
+
+The groups the config defines are written to the database the first time a coordinator looks
+at the programme's groups (and brought up to date with the config every time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.delivery import kinds
+from bot.services import preferences
+from bot.services.base import ServiceFlow
+from bot.services.case_views import case_of
+from bot.services.reply import Reply, Sender
+from conversations import group_screens, matching, screens, sessions
+from conversations.forms import Programme, ServiceConfig
+from conversations.group_schedule import GroupConfig, meetings
+from conversations.group_screens import GroupPress, MyGroup
+from conversations.groups import (
+    GroupCandidate,
+    next_in_line,
+    offer_kind,
+    rank_groups,
+    shown_name,
+    wants_group,
+)
+from conversations.i18n import Translate
+from conversations.lifecycle import decide
+from conversations.prompts import Prompt
+from storage import Person, Referral, Unit
+from storage.groups import TAKEN, Group
+
+log = logging.getLogger("peerdoor.groups")
+
+
+class Details(BaseModel):
+    """What is sealed as a group's details: its programme and its description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    programme: str
+    group: GroupConfig
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def of(cls, group: Group) -> Details:
+        return cls.model_validate_json(group.details)
+
+
+def next_meeting_text(
+    details: Details, programme: Programme, after: datetime, lang: str, _: Translate
+) -> str | None:
+    """The group's next meeting by its schedule, in the programme's time zone."""
+    zone = ZoneInfo(programme.timezone)
+    group = details.group
+    found = meetings(group.rule, group.first_meeting, zone, after, 1)
+    return sessions.when_text(found[0], zone, lang, _) if found else None
+
+
+def preferred_name(programme: Programme, answers: dict[str, object]) -> str:
+    """The name the person asked to be called by (the form's ``role = "name"`` answer)."""
+    question = next((q for q in programme.form if q.role == "name"), None)
+    value = answers.get(question.id) if question is not None else None
+    return value if isinstance(value, str) else ""
+
+
+async def offerable(uow: Unit, config: ServiceConfig, referral: Referral, viewer: Person) -> bool:
+    """Whether the holder's view of this referral shows "Offer a group": Match is open to the
+    viewer, and the person asked for a group (or both)."""
+    if not decide(case_of(referral), "match", viewer.id).allowed:
+        return False
+    programme = config.programme(await uow.referrals.programme_id(referral))
+    if programme is None:
+        return False
+    return wants_group(programme, json.loads(await uow.referrals.answers(referral)))
+
+
+async def with_group_button(
+    uow: Unit,
+    config: ServiceConfig,
+    referral: Referral,
+    viewer: Person,
+    details: Prompt,
+    _: Translate,
+) -> Prompt:
+    """The holder's view of a referral, with "Offer a group" beside the other actions when
+    it is open to them."""
+    if not await offerable(uow, config, referral, viewer):
+        return details
+    button = group_screens.offer_button(referral.reference, _)
+    return Prompt(details.text, (*details.buttons, (button,)))
+
+
+class GroupsFlow(ServiceFlow):
+    # -- what every group use case needs --------------------------------------------------------
+
+    async def groups_of(self, uow: Unit, programme: Programme) -> list[tuple[Group, Details]]:
+        """The programme's groups (not closed), the config's written or updated first."""
+        now = self.clock()
+        for config in programme.groups:
+            details = Details(programme=programme.id, group=config)
+            found = await uow.groups.from_config(programme.id, config.id)
+            if found is None:
+                found = await uow.groups.create(
+                    programme.id, details.to_bytes(), config.capacity, now, config_id=config.id
+                )
+            elif Details.of(found) != details or found.capacity != config.capacity:
+                await uow.groups.update(found.id, details.to_bytes(), config.capacity, now)
+            facilitators = [
+                p for p in [await uow.people.find(t) for t in config.facilitators] if p is not None
+            ]
+            if sorted(p.id for p in facilitators) != await uow.groups.facilitators(found.id):
+                await uow.groups.set_facilitators(found.id, facilitators)
+        return [(g, Details.of(g)) for g in await uow.groups.of_programme(programme.id)]
+
+    async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
+        if person is not None:
+            chosen = (await preferences.load(uow, person)).language
+            if chosen in self.catalog.languages:
+                return chosen
+        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
+
+    def _t(self, language: str) -> Translate:
+        return self.catalog.translator(language)
+
+    async def offerable(self, uow: Unit, referral: Referral, viewer: Person) -> bool:
+        return await offerable(uow, self.config, referral, viewer)
+
+    # -- buttons --------------------------------------------------------------------------------
+
+    async def press(self, who: Sender, raw: str | None, update_id: int) -> Reply:
+        press = group_screens.parse(raw)
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply(keep_buttons=True)
+            person = await uow.people.find(who.telegram_id)
+            lang = await self._language(uow, person, who)
+            _ = self._t(lang)
+            if press is None or person is None:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            if press.action in ("o", "p", "x"):
+                reply = await self._coordinator(uow, person, press, lang)
+            else:
+                reply = await self._member(uow, person, press, lang)
+        self.wake()
+        return reply
+
+    async def mine(self, who: Sender, update_id: int) -> Reply:
+        """/groups: the person's groups and waiting lists, with Leave."""
+        async with self.store.unit() as uow:
+            await uow.updates.claim(update_id, self.clock())
+            person = await uow.people.find(who.telegram_id)
+            lang = await self._language(uow, person, who)
+            _ = self._t(lang)
+            found: list[MyGroup] = []
+            for place in await uow.groups.places_of(person.id) if person else []:
+                group = await uow.groups.get(place.group_id)
+                if group is None or place.status in ("declined", "left"):
+                    continue
+                details = Details.of(group)
+                programme = self.config.programme(details.programme)
+                if programme is None:
+                    continue
+                name = group_screens.name_of(details.group, programme, lang)
+                when = next_meeting_text(details, programme, self.clock(), lang, _)
+                found.append(MyGroup(group.id, name, place.status, when))
+        return Reply([group_screens.my_groups(found, _)])
+
+    # -- the coordinator ------------------------------------------------------------------------
+
+    async def _coordinator(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        _ = self._t(lang)
+        referral = await uow.referrals.by_reference(press.target)
+        if referral is None or not await self.offerable(uow, referral, person):
+            await uow.audit.record(person, "refused:group_offer", self.clock())
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        programme = self.config.programme(await uow.referrals.programme_id(referral))
+        assert programme is not None
+        if press.action == "x":
+            return Reply(replace=group_screens.cancelled(_))
+        groups = await self.groups_of(uow, programme)
+        if press.action == "o":
+            return await self._suggest(uow, referral, programme, groups, lang)
+        chosen = next(((g, d) for g, d in groups if g.id == press.arg), None)
+        if chosen is None or chosen[0].status != "open":
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        group, details = chosen
+        name = group_screens.name_of(details.group, programme, lang)
+        counts = await uow.groups.counts(group.id)
+        kind = offer_kind(group.capacity, counts.taken)
+        now = self.clock()
+        status = "invited" if kind == "place" else "asked"
+        if not await uow.groups.offer(group, referral.person_id, referral, status, now):
+            return Reply(
+                notice=group_screens.already_offered(referral.reference, name, _),
+                keep_buttons=True,
+            )
+        await uow.audit.record(person, "group_offer", now, reference=referral.reference)
+        await uow.outbox.add(
+            kinds.GROUP_INVITE,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"group": group.id}).encode(),
+        )
+        return Reply(replace=group_screens.offered(referral.reference, name, kind == "waiting", _))
+
+    async def _suggest(
+        self,
+        uow: Unit,
+        referral: Referral,
+        programme: Programme,
+        groups: list[tuple[Group, Details]],
+        lang: str,
+    ) -> Reply:
+        _ = self._t(lang)
+        answers = json.loads(await uow.referrals.answers(referral))
+        wanted = matching.wish(programme, answers)
+        candidates = []
+        when: dict[str, str] = {}
+        for group, details in groups:
+            counts = await uow.groups.counts(group.id)
+            config = details.group
+            candidates.append(
+                GroupCandidate(
+                    group.id,
+                    group_screens.name_of(config, programme, lang),
+                    config.language,
+                    config.setting,
+                    config.area,
+                    group.capacity,
+                    counts.taken,
+                    counts.waiting,
+                    "open" if group.status == "open" else "paused",
+                )
+            )
+            text = next_meeting_text(details, programme, self.clock(), lang, _)
+            if text:
+                when[group.id] = text
+        ranked = rank_groups(wanted, candidates)
+        prompt = group_screens.suggestions(programme, referral.reference, ranked, when, lang, _)
+        return Reply([prompt], protect=True)
+
+    # -- the person -----------------------------------------------------------------------------
+
+    async def _member(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        _ = self._t(lang)
+        place = await uow.groups.place(press.target, person.id)
+        group = await uow.groups.get(press.target)
+        if place is None or group is None:
+            return Reply(notice=group_screens.gone(_), keep_buttons=True)
+        details = Details.of(group)
+        programme = self.config.programme(details.programme)
+        if programme is None:
+            return Reply(notice=group_screens.gone(_), keep_buttons=True)
+        name = group_screens.name_of(details.group, programme, lang)
+        referral = await uow.referrals.get(place.referral_id) if place.referral_id else None
+        now = self.clock()
+        a = press.action
+        if a == "j":
+            if group.status != "open":
+                return Reply(notice=group_screens.gone(_), keep_buttons=True)
+            counts = await uow.groups.counts(group.id)
+            if place.status == "invited" or (
+                place.status == "asked" and counts.taken < group.capacity
+            ):
+                after = "member"
+            else:
+                after = "waiting"
+            if not await uow.groups.move(group.id, person.id, ("invited", "asked"), after, now):
+                return Reply(notice=group_screens.gone(_), keep_buttons=True)
+            await uow.audit.record(person, f"group_{after}", now)
+            await self._tell_holder(uow, referral, group, "joined" if after == "member" else after)
+            preferred = ""
+            if referral is not None:
+                preferred = preferred_name(
+                    programme, json.loads(await uow.referrals.answers(referral))
+                )
+            return Reply(
+                [group_screens.choose_shown_as(group.id, preferred, _)],
+                replace=group_screens.joined(name, after == "waiting", _),
+            )
+        if a == "n":
+            if not await uow.groups.move(
+                group.id, person.id, ("invited", "asked"), "declined", now
+            ):
+                return Reply(notice=group_screens.gone(_), keep_buttons=True)
+            await uow.audit.record(person, "group_declined", now)
+            await self._tell_holder(uow, referral, group, "declined")
+            if place.status in TAKEN:
+                await self._fill(uow, group)
+            return Reply(replace=group_screens.not_now(_))
+        if a == "s" and press.arg in ("n", "i") and place.status in ("member", "waiting"):
+            preferred = ""
+            if referral is not None:
+                preferred = preferred_name(
+                    programme, json.loads(await uow.referrals.answers(referral))
+                )
+            shown = shown_name(preferred, "name" if press.arg == "n" else "initials")
+            await uow.groups.choose(group.id, person.id, shown, reminders=place.reminders)
+            return Reply(replace=group_screens.shown_as_saved(shown, _))
+        if a == "l" and place.status in ("member", "waiting", "invited", "asked"):
+            return Reply([group_screens.confirm_leave(group.id, name, _)])
+        if a == "L":
+            live = ("member", "waiting", "invited", "asked")
+            if not await uow.groups.move(group.id, person.id, live, "left", now):
+                return Reply(notice=group_screens.gone(_), keep_buttons=True)
+            await uow.audit.record(person, "group_left", now)
+            await self._tell_holder(uow, referral, group, "left")
+            if place.status in TAKEN:
+                await self._fill(uow, group)
+            return Reply(replace=group_screens.left(name, _))
+        if a == "k":
+            return Reply(replace=group_screens.stayed(_))
+        return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+
+    async def _tell_holder(
+        self, uow: Unit, referral: Referral | None, group: Group, answer: str
+    ) -> None:
+        if referral is None or referral.holder_id is None:
+            return
+        now = self.clock()
+        await uow.outbox.add(
+            kinds.GROUP_ANSWER,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"group": group.id, "answer": answer}).encode(),
+        )
+
+    async def _fill(self, uow: Unit, group: Group) -> None:
+        """A place is free: the next in line is invited (their place held for them)."""
+        if group.status != "open":
+            return
+        now = self.clock()
+        counts = await uow.groups.counts(group.id)
+        for person_id in next_in_line(
+            group.capacity, counts.taken, await uow.groups.waiting(group.id)
+        ):
+            place = await uow.groups.place(group.id, person_id)
+            referral = (
+                await uow.referrals.get(place.referral_id)
+                if place is not None and place.referral_id
+                else None
+            )
+            if referral is None:
+                continue  # nobody to write to: they stay on the list
+            if await uow.groups.move(group.id, person_id, ("waiting",), "invited", now):
+                await uow.outbox.add(
+                    kinds.GROUP_INVITE,
+                    referral=referral,
+                    due_at=now,
+                    now=now,
+                    payload=json.dumps({"group": group.id}).encode(),
+                )
+
+
+def invitation_for(
+    details: Details,
+    group: Group,
+    programme: Programme,
+    status: str,
+    when: str | None,
+    lang: str,
+    _: Translate,
+) -> Prompt:
+    how = group_screens.how_text(details.group, programme, lang, _)
+    name = group_screens.name_of(details.group, programme, lang)
+    return group_screens.invitation(group.id, name, when, how, status == "asked", _)

@@ -1,0 +1,283 @@
+"""What the bot says about groups: the coordinator's ranked list, the person's invitation, the
+answers to Join / Not now, how facilitators see them, /groups and leaving.
+
+Pure screen builders. Every message to the person starts with a neutral line (it may show on a
+lock screen) and never names another member. Buttons carry ``g:<action>:<target>[:<arg>]``:
+a referral's reference or a group's random code, never anything a person said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conversations.forms import Programme
+from conversations.group_schedule import GroupConfig
+from conversations.groups import GroupSuggestion, initials
+from conversations.i18n import Translate
+from conversations.prompts import Button, Prompt, bold, esc, italic, rows
+from conversations.supporting import reason_text
+
+MAX_BYTES = 64
+MAX_GROUPS_SHOWN = 8
+ACTIONS = frozenset({"o", "p", "x", "j", "n", "s", "l", "L", "k"})
+
+
+@dataclass(frozen=True)
+class GroupPress:
+    action: str
+    target: str
+    arg: str = ""
+
+
+def data(action: str, target: str, arg: str = "") -> str:
+    value = f"g:{action}:{target}" + (f":{arg}" if arg else "")
+    if len(value.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {value!r}")
+    return value
+
+
+def parse(raw: str | None) -> GroupPress | None:
+    """A group button's press; None for anything forged or broken."""
+    if not raw or len(raw.encode()) > MAX_BYTES:
+        return None
+    parts = raw.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "g" or parts[1] not in ACTIONS:
+        return None
+    target = parts[2]
+    if not target or not target.replace("-", "").isalnum():
+        return None
+    arg = parts[3] if len(parts) == 4 else ""
+    if arg and not arg.isalnum():
+        return None
+    return GroupPress(parts[1], target, arg)
+
+
+def name_of(group: GroupConfig, programme: Programme, lang: str) -> str:
+    return group.name.get(lang) or group.name.get(programme.default_language) or group.id
+
+
+def how_text(group: GroupConfig, programme: Programme, lang: str, _: Translate) -> str:
+    """Online or where (the link itself is never here: it comes shortly before a meeting)."""
+    if group.setting == "online":
+        return _("Online. We send you the link privately, shortly before each meeting.")
+    assert group.venue is not None
+    venue = group.venue.get(lang) or group.venue.get(programme.default_language) or ""
+    return _("In person: {place}").format(place=venue)
+
+
+# -- the coordinator ----------------------------------------------------------------------------
+
+
+def offer_button(reference: str, _: Translate) -> Button:
+    return Button(_("Offer a group"), data("o", reference))
+
+
+def suggestions(
+    programme: Programme,
+    reference: str,
+    found: list[GroupSuggestion],
+    next_meeting: dict[str, str],
+    lang: str,
+    _: Translate,
+) -> Prompt:
+    """The programme's open groups for this referral, best fit first, each with its reasons in
+    one line and its next meeting; the coordinator picks one."""
+    cancel = Button(_("Cancel"), data("x", reference))
+    if not found:
+        return Prompt(
+            esc(_("{reference}: this programme has no open groups.").format(reference=reference)),
+            ((cancel,),),
+        )
+    lines = [esc(_("Groups for {reference}, best fit first:").format(reference=reference))]
+    shown = found[:MAX_GROUPS_SHOWN]
+    for i, s in enumerate(shown, start=1):
+        why = [reason_text(programme, r, lang, _) for r in s.reasons if r.code != "waiting"]
+        if not s.has_room:
+            why.append("✗ " + _("{count} on the waiting list").format(count=s.waiting))
+        when = next_meeting.get(s.group_id)
+        if when:
+            why.append(_("next: {when}").format(when=when))
+        lines.append(f"{bold(f'{i}. {s.name}')}\n{esc(' · '.join(why))}")
+    buttons = [
+        Button(f"{i}. {s.name}", data("p", reference, s.group_id))
+        for i, s in enumerate(shown, start=1)
+    ]
+    return Prompt("\n\n".join(lines), (*rows(buttons, 2), (cancel,)))
+
+
+def offered(reference: str, group_name: str, waiting: bool, _: Translate) -> Prompt:
+    if waiting:
+        text = _("{group} is full. {reference} is asked whether to join its waiting list.").format(
+            group=group_name, reference=reference
+        )
+    else:
+        text = _("{reference} is invited to {group}. You will hear their answer.").format(
+            reference=reference, group=group_name
+        )
+    return Prompt(esc(text))
+
+
+def already_offered(reference: str, group_name: str, _: Translate) -> str:
+    return _("{reference} already has a place or an invitation in {group}.").format(
+        reference=reference, group=group_name
+    )
+
+
+def cancelled(_: Translate) -> Prompt:
+    return Prompt(esc(_("No group offered.")))
+
+
+def answer_for_holder(reference: str, group_name: str, answer: str, _: Translate) -> Prompt:
+    """The holder hears what the person chose (the reference and the group: nothing else)."""
+    text = {
+        "joined": _("{reference} joined {group}."),
+        "waiting": _("{reference} is on the waiting list of {group}."),
+        "declined": _("{reference} said not now to {group}."),
+        "left": _("{reference} left {group}."),
+    }[answer]
+    return Prompt(esc(text.format(reference=reference, group=group_name)))
+
+
+# -- the person ---------------------------------------------------------------------------------
+
+
+def invitation(
+    group_id: str,
+    name: str,
+    when: str | None,
+    how: str,
+    waiting_list: bool,
+    _: Translate,
+) -> Prompt:
+    """A place in a group (or, when it is full, on its waiting list). Neutral first line."""
+    lines = [esc(_("We have some news for you.")), ""]
+    if waiting_list:
+        lines.append(
+            esc(
+                _("The group {group} is full just now. You can join its waiting list.").format(
+                    group=name
+                )
+            )
+        )
+    else:
+        lines.append(esc(_("There is a place for you in the group {group}.").format(group=name)))
+    if when:
+        lines.append(esc(_("Next meeting: {when}").format(when=when)))
+    lines += [
+        esc(how),
+        "",
+        esc(
+            _(
+                "Nobody in the group sees your answers or your Telegram account. "
+                "You choose how the people who run it see your name."
+            )
+        ),
+    ]
+    join = _("Join the waiting list") if waiting_list else _("Join")
+    return Prompt(
+        "\n".join(lines),
+        ((Button(join, data("j", group_id)), Button(_("Not now"), data("n", group_id))),),
+    )
+
+
+def choose_shown_as(group_id: str, preferred: str, _: Translate) -> Prompt:
+    """How the group's facilitators will see them: their name, or its initials only."""
+    name = preferred.strip()
+    buttons = []
+    if name:
+        buttons.append(Button(_("My name ({name})").format(name=name), data("s", group_id, "n")))
+    buttons.append(
+        Button(
+            _("Only initials ({initials})").format(initials=initials(name)),
+            data("s", group_id, "i"),
+        )
+    )
+    return Prompt(
+        esc(_("How should the people who run the group see you?"))
+        + "\n\n"
+        + italic(_("Other members never get your name from us.")),
+        tuple((b,) for b in buttons),
+    )
+
+
+def joined(name: str, waiting: bool, _: Translate) -> Prompt:
+    if waiting:
+        text = _(
+            "You are on the waiting list for {group}. We will tell you when a place is free."
+        ).format(group=name)
+    else:
+        text = _("You are in the group {group}.").format(group=name)
+    return Prompt(esc(text) + "\n\n" + esc(_("You can see or leave your groups with /groups.")))
+
+
+def shown_as_saved(shown: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Saved. The people who run the group will see you as: {name}").format(name=shown))
+        + "\n\n"
+        + esc(_("You can see or leave your groups with /groups."))
+    )
+
+
+def not_now(_: Translate) -> Prompt:
+    return Prompt(
+        esc(_("That is fine."))
+        + "\n\n"
+        + esc(_("If you change your mind, just type here and we will help."))
+    )
+
+
+def gone(_: Translate) -> str:
+    return _("This invitation is no longer open.")
+
+
+@dataclass(frozen=True)
+class MyGroup:
+    group_id: str
+    name: str
+    status: str  # member, waiting, invited, asked
+    when: str | None
+
+
+def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
+    """/groups: the person's groups and waiting lists, each with Leave."""
+    if not found:
+        return Prompt(esc(_("You are not in any group just now.")))
+    lines = [esc(_("Your groups:"))]
+    buttons = []
+    for g in found:
+        state = {
+            "member": _("member"),
+            "waiting": _("on the waiting list"),
+            "invited": _("invited"),
+            "asked": _("invited to the waiting list"),
+        }[g.status]
+        line = f"{bold(g.name)} · {esc(state)}"
+        if g.when and g.status == "member":
+            line += "\n" + esc(_("Next meeting: {when}").format(when=g.when))
+        lines.append(line)
+        buttons.append(Button(_("Leave {group}").format(group=g.name), data("l", g.group_id)))
+    return Prompt("\n\n".join(lines), tuple((b,) for b in buttons))
+
+
+def confirm_leave(group_id: str, name: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Leave {group}?").format(group=name)),
+        (
+            (
+                Button(_("Yes, leave"), data("L", group_id)),
+                Button(_("No, stay"), data("k", group_id)),
+            ),
+        ),
+    )
+
+
+def left(name: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("You have left {group}.").format(group=name))
+        + "\n\n"
+        + esc(_("You are welcome back at any time. Just type here."))
+    )
+
+
+def stayed(_: Translate) -> Prompt:
+    return Prompt(esc(_("Good. Nothing has changed.")))
