@@ -113,12 +113,22 @@ def suggest_group(wanted: Wish, group: GroupCandidate) -> GroupSuggestion:
 
 
 def rank_groups(wanted: Wish, groups: list[GroupCandidate]) -> list[GroupSuggestion]:
-    """Open groups only, best first: those with room before full ones, then by fit, then by
-    most room, then the shortest waiting list; ties by name for a stable order."""
+    """Open groups only, best first: a group that does not fit (the wrong language or setting)
+    after every one that does; among either, those with room before full ones (whose waiting
+    list the person is offered), then by fit, by most room, by the shortest waiting list; ties
+    by name for a stable order."""
     found = [suggest_group(wanted, g) for g in groups if g.status == "open"]
     return sorted(
         found,
-        key=lambda s: (not s.has_room, -s.score, -s.free, s.waiting, s.name, s.group_id),
+        key=lambda s: (
+            s.score < 0,
+            not s.has_room,
+            -s.score,
+            -s.free,
+            s.waiting,
+            s.name,
+            s.group_id,
+        ),
     )
 
 

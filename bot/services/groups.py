@@ -254,7 +254,7 @@ class GroupsFlow(ServiceFlow):
                 when[group.id] = text
         ranked = rank_groups(wanted, candidates)
         prompt = group_screens.suggestions(programme, referral.reference, ranked, when, lang, _)
-        return Reply([prompt], protect=True)
+        return Reply([prompt], keep_buttons=True, protect=True)
 
     # -- the person -----------------------------------------------------------------------------
 

@@ -1,0 +1,175 @@
+"""Peer support groups end to end: a coordinator offers a group on a referral whose person asked
+for one, the person joins and chooses how facilitators see them, a full group offers its waiting
+list, a member leaves and the freed place goes to the next in line, erasure empties every list.
+
+The real bot against the emulator, with the shipped example's online group cut to two places.
+Nothing about a group reaches the coordinators' group chat, and no member is ever shown another.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.harness import HIV_PLAN, BotFiles, drained, in_process
+
+BOTH = {**HIV_PLAN, "support_type": "Both"}
+GROUP = "Talking Together"
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> AsyncIterator[tuple[BotFiles, Runtime]]:
+    path = write_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("capacity = 10\n", "capacity = 2\n", 1), encoding="utf-8")
+    files = BotFiles(tmp_path, config_path=path)
+    async with in_process(files, emulator) as runtime:
+        yield files, runtime
+
+
+async def referral_view(
+    emulator: BotApiEmulator, files: BotFiles, person: ScriptedUser, plan: dict[str, object]
+) -> tuple[str, StoredMessage]:
+    """The person refers themselves; Cora claims, marks contacted and opens the referral."""
+    group = emulator.group(GROUP_ID, "Coordinators")
+    reference = await refer(person, plan, files.config())
+    await group_notice(group, reference)
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(
+        lambda m: m.text.startswith(f"Referral {reference}") and "Match" in m.button_texts
+    )
+    return reference, view
+
+
+async def offer(emulator: BotApiEmulator, reference: str, view: StoredMessage) -> StoredMessage:
+    cora = emulator.user(CORA, "Cora")
+    await cora.press("Offer a group", message=view)
+    found = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+    await cora.press(GROUP, message=found, contains=True)
+    await emulator.wait_until(lambda: not found.text.startswith("Groups for"), what="sent")
+    return found
+
+
+async def join(person: ScriptedUser, emulator: BotApiEmulator, *, waiting: bool) -> None:
+    first = "The group" if waiting else "There is a place for you"
+    invitation = await person.wait_for(lambda m: first in m.text)
+    assert invitation.text.startswith("We have some news for you.")  # neutral on a lock screen
+    await person.press("Join the waiting list" if waiting else "Join", message=invitation)
+    await emulator.wait_until(
+        lambda: "waiting list for" in invitation.text or "You are in the group" in invitation.text,
+        what="joined",
+    )
+
+
+async def test_offer_join_waiting_list_leave_and_erase(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, _runtime = service
+    cora = emulator.user(CORA, "Cora")
+    coordinators = emulator.group(GROUP_ID, "Coordinators")
+
+    # a person who asked for one-to-one support only is not offered a group
+    solo = emulator.user(5701, "Solo")
+    _, solo_view = await referral_view(emulator, files, solo, HIV_PLAN)
+    assert "Offer a group" not in solo_view.button_texts
+
+    robin = emulator.user(5601, "Robin")
+    reference, view = await referral_view(emulator, files, robin, BOTH)
+    assert "Offer a group" in view.button_texts and "Match" in view.button_texts
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+    first, second = ranked.text.split("\n\n")[1:3]
+    assert first.startswith(f"1. {GROUP}")
+    assert "✓ speaks English" in first and "✓ Online" in first
+    assert "✓ 2 of 2 places free" in first and "next: " in first
+    assert second.startswith("2. Thursday group") and "✗ no shared language" in second
+    assert ranked.protect_content
+    await cora.press(f"1. {GROUP}", message=ranked)
+    await emulator.wait_until(
+        lambda: f"{reference} is invited to {GROUP}" in ranked.text, what="sent"
+    )
+
+    invitation = await robin.wait_for(lambda m: "There is a place for you" in m.text)
+    assert invitation.text.startswith("We have some news for you.")
+    assert "Next meeting:" in invitation.text and "link privately" in invitation.text
+    assert "https://" not in invitation.text  # the link comes shortly before a meeting
+    await robin.press("Join", message=invitation)
+    shown = await robin.wait_for(lambda m: "How should the people who run the group" in m.text)
+    assert shown.button_texts == ["My name (Robin)", "Only initials (R.)"]
+    await robin.press("Only initials (R.)", message=shown)
+    await emulator.wait_until(lambda: "will see you as: R." in shown.text, what="saved")
+    told = await cora.wait_for(lambda m: f"{reference} joined {GROUP}" in m.text)
+    assert told.protect_content
+
+    # a second member fills the group; a third is asked about the waiting list
+    kim = emulator.user(5602, "Kim")
+    kim_ref, kim_view = await referral_view(emulator, files, kim, {**BOTH, "name": "Kim"})
+    await offer(emulator, kim_ref, kim_view)
+    await join(kim, emulator, waiting=False)
+    lee = emulator.user(5603, "Lee")
+    lee_ref, lee_view = await referral_view(emulator, files, lee, {**BOTH, "name": "Lee"})
+    full = await offer(emulator, lee_ref, lee_view)
+    assert f"{GROUP} is full" in full.text
+    await join(lee, emulator, waiting=True)
+    await cora.wait_for(lambda m: f"{lee_ref} is on the waiting list of {GROUP}" in m.text)
+
+    # offering the same group twice is refused kindly
+    await cora.press("Offer a group", message=lee_view)
+    again = await cora.wait_for(lambda m: f"Groups for {lee_ref}, best fit first" in m.text)
+    assert "✗ no places free" in again.text and "1 on the waiting list" in again.text
+    refused = await cora.press(f"1. {GROUP}", message=again)
+    answer = await refused.answered()
+    assert answer.text is not None and "already has a place" in answer.text
+
+    # /groups, Leave: the freed place goes to Lee, next in line
+    await robin.send("/groups")
+    mine = await robin.wait_for(lambda m: m.text.startswith("Your groups:"))
+    assert f"{GROUP} · member" in mine.text and "Next meeting:" in mine.text
+    await robin.press(f"Leave {GROUP}", message=mine)
+    sure = await robin.wait_for(lambda m: m.text == f"Leave {GROUP}?")
+    await robin.press("Yes, leave", message=sure)
+    await emulator.wait_until(lambda: f"You have left {GROUP}" in sure.text, what="left")
+    await cora.wait_for(lambda m: f"{reference} left {GROUP}" in m.text)
+    await join(lee, emulator, waiting=False)
+    await cora.wait_for(lambda m: f"{lee_ref} joined {GROUP}" in m.text)
+    await robin.send("/groups")
+    await robin.wait_for(lambda m: m.text == "You are not in any group just now.")
+
+    # Kim erases everything: gone from every group and list
+    await kim.send("/delete")
+    await kim.wait_for(lambda m: m.text.startswith("Delete everything?"))
+    await kim.press("Yes, delete everything")
+    await kim.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
+
+    # nobody saw another member; the coordinators' chat never heard of the group
+    for person, others in (
+        (robin, ("Kim", "Lee")),
+        (kim, ("Robin", "Lee")),
+        (lee, ("Robin", "Kim")),
+    ):
+        for message in person.messages:
+            assert not any(name in message.text for name in others), message.text
+    assert not any(GROUP in m.text for m in coordinators.messages)
+    await drained(emulator)
+    with sqlite3.connect(files.database) as conn:
+        rows = conn.execute("SELECT status FROM group_places ORDER BY queued_at").fetchall()
+    assert sorted(r[0] for r in rows) == ["left", "member"]  # Robin left, Lee in; Kim erased
+    raw = b"".join(
+        p.read_bytes() for p in (files.database, Path(f"{files.database}-wal")) if p.exists()
+    )
+    for canary in (GROUP.encode(), b"Robin", b"talking_together"):
+        assert canary not in raw
