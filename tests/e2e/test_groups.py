@@ -14,10 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import load_catalog
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
-from tests.e2e.harness import HIV_PLAN, BotFiles, drained, in_process
+from tests.e2e.harness import (
+    HIV_PLAN,
+    REFERENCE,
+    SKIP,
+    BotFiles,
+    consent,
+    drained,
+    fill_form,
+    in_process,
+)
 
 BOTH = {**HIV_PLAN, "support_type": "Both"}
 GROUP = "Talking Together"
@@ -173,3 +183,73 @@ async def test_offer_join_waiting_list_leave_and_erase(
     )
     for canary in (GROUP.encode(), b"Robin", b"talking_together"):
         assert canary not in raw
+
+
+async def test_a_swedish_person_is_invited_and_joins_in_swedish(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, _runtime = service
+    sv = load_catalog().translator("sv")
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    group = emulator.group(GROUP_ID, "Coordinators")
+    astrid = emulator.user(5704, "Astrid", language_code="sv")
+    await consent(astrid, agree=sv("Yes, I agree"))
+    chosen = {"support_type": "both", "languages": "sv", "setting": "in_person"}
+    plan: dict[str, object] = {}
+    for q in programme.form:
+        if q.id not in HIV_PLAN or HIV_PLAN[q.id] is SKIP:
+            continue
+        labels = {o.id: programme.text(o.label, "sv") for o in q.options}
+        if q.kind == "multi":
+            plan[q.id] = [labels[chosen.get(q.id, q.options[0].id)]]
+        elif q.kind == "single":
+            pick = chosen.get(q.id, q.options[2 if q.role == "age" else 0].id)
+            plan[q.id] = labels[pick]
+        else:
+            plan[q.id] = "Astrid"
+    await fill_form(
+        astrid,
+        programme,
+        plan,
+        "sv",
+        skip_label=sv("Skip"),
+        prefer_label=sv("Prefer not to say"),
+        done=sv("Done"),
+        proceed=sv("Continue"),
+    )
+    await astrid.press(sv("Send my form"))
+    sent = await astrid.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    match = REFERENCE.search(sent.text)
+    assert match is not None
+    reference = match.group(0)
+    await group_notice(group, reference)
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+    best = ranked.text.split("\n\n")[1]
+    assert best.startswith("1. Thursday group")
+    assert "✓ speaks Swedish" in best and "✓ In person" in best
+    await cora.press("1. Thursday group", message=ranked)
+
+    invitation = await astrid.wait_for(lambda m: "Torsdagsgruppen" in m.text)
+    assert invitation.text.startswith(sv("We have some news for you."))
+    assert sv("We have some news for you.") != "We have some news for you."
+    assert "Samlingssalen, Exempelgatan 1, Malmö" in invitation.text
+    assert "Nästa träff:" in invitation.text
+    await astrid.press(sv("Join"), message=invitation)
+    shown = await astrid.wait_for(
+        lambda m: sv("How should the people who run the group see you?") in m.text
+    )
+    await astrid.press("Mitt namn (Astrid)", message=shown)
+    await emulator.wait_until(lambda: "ser dig som: Astrid" in shown.text, what="saved")
+    await astrid.send("/groups")
+    mine = await astrid.wait_for(lambda m: m.text.startswith("Dina grupper:"))
+    assert "Torsdagsgruppen · medlem" in mine.text
