@@ -8,7 +8,8 @@ a referral's reference or a group's random code, never anything a person said.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from conversations.forms import Programme
 from conversations.group_schedule import GroupConfig
@@ -245,12 +246,7 @@ def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
     lines = [esc(_("Your groups:"))]
     buttons = []
     for g in found:
-        state = {
-            "member": _("member"),
-            "waiting": _("on the waiting list"),
-            "invited": _("invited"),
-            "asked": _("invited to the waiting list"),
-        }[g.status]
+        state = status_text(g.status, _)
         line = f"{bold(g.name)} · {esc(state)}"
         if g.when and g.status == "member":
             line += "\n" + esc(_("Next meeting: {when}").format(when=g.when))
@@ -281,3 +277,62 @@ def left(name: str, _: Translate) -> Prompt:
 
 def stayed(_: Translate) -> Prompt:
     return Prompt(esc(_("Good. Nothing has changed.")))
+
+
+# -- the person's own copy (/mydata) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCopy:
+    """A person's place in a group, for their own copy."""
+
+    name: str
+    status: str  # invited, asked, member, waiting, declined, left
+    since: datetime
+    shown_as: str | None
+    #: the meetings they answered or were marked at: when, their answer, whether they came
+    meetings: list[tuple[datetime, str | None, bool | None]] = field(default_factory=list)
+
+
+def status_text(status: str, _: Translate) -> str:
+    return {
+        "member": _("member"),
+        "waiting": _("on the waiting list"),
+        "invited": _("invited"),
+        "asked": _("invited to the waiting list"),
+        "declined": _("said not now"),
+        "left": _("left"),
+    }[status]
+
+
+def copy_block(groups: list[GroupCopy], _: Translate) -> str:
+    """/mydata: the groups, and how the people who run them see the person."""
+    lines = [bold(_("Your groups"))]
+    for g in groups:
+        line = f"{esc(g.name)} · {esc(status_text(g.status, _))}"
+        if g.shown_as:
+            line += " · " + esc(_("shown as: {name}").format(name=g.shown_as))
+        lines.append(line)
+        for when, answer, came in g.meetings:
+            said = {"coming": _("coming"), "not_coming": _("not coming")}.get(answer or "", "")
+            was = "" if came is None else (_("came") if came else _("did not come"))
+            lines.append(
+                esc(f"  {when:%Y-%m-%d %H:%M} UTC · " + " · ".join(x for x in (said, was) if x))
+            )
+    return "\n".join(lines)
+
+
+def copy_data(groups: list[GroupCopy]) -> list[dict[str, object]]:
+    return [
+        {
+            "name": g.name,
+            "status": g.status,
+            "since": g.since.isoformat(),
+            "shown_as": g.shown_as,
+            "meetings": [
+                {"at": when.isoformat(), "answer": answer, "came": came}
+                for when, answer, came in g.meetings
+            ],
+        }
+        for g in groups
+    ]

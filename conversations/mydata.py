@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from conversations import supporting, surveys
+from conversations import group_screens, supporting, surveys
 from conversations.casework import status_name
 from conversations.draft import Answer, Draft
 from conversations.forms import Programme, Question
+from conversations.group_screens import GroupCopy
 from conversations.i18n import LANGUAGE_NAMES, Translate
 from conversations.prompts import Prompt, bold, esc, italic
 from conversations.screens import answer_text
@@ -101,6 +102,7 @@ class Holding:
     draft: DraftCopy | None
     referrals: list[ReferralCopy]
     profile: dict[str, Any] | None = None  # a peer supporter's own profile
+    groups: list[GroupCopy] = field(default_factory=list)  # places in peer support groups
 
 
 # -- the readable summary --------------------------------------------------------------------
@@ -115,6 +117,8 @@ def summary(holding: Holding, _: Translate) -> list[Prompt]:
         blocks += _draft_blocks(holding.draft, holding.language, _)
     for referral in holding.referrals:
         blocks += _referral_blocks(referral, holding.language, _)
+    if holding.groups:
+        blocks.append(group_screens.copy_block(holding.groups, _))
     blocks.append(_not_held(_))
     return _parts(blocks, _)
 
@@ -294,6 +298,8 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
     }
     if holding.profile is not None:
         data["supporter_profile"] = holding.profile
+    if holding.groups:
+        data["groups"] = group_screens.copy_data(holding.groups)
     if holding.draft is not None:
         d, p = holding.draft.draft, holding.draft.programme
         data["unfinished_form"] = {

@@ -28,7 +28,7 @@ from bot.services.reply import Reply, Sender
 from conversations import group_screens, matching, screens, sessions
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, meetings
-from conversations.group_screens import GroupPress, MyGroup
+from conversations.group_screens import GroupCopy, GroupPress, MyGroup
 from conversations.groups import (
     GroupCandidate,
     next_in_line,
@@ -344,30 +344,68 @@ class GroupsFlow(ServiceFlow):
         )
 
     async def _fill(self, uow: Unit, group: Group) -> None:
-        """A place is free: the next in line is invited (their place held for them)."""
-        if group.status != "open":
-            return
-        now = self.clock()
-        counts = await uow.groups.counts(group.id)
-        for person_id in next_in_line(
-            group.capacity, counts.taken, await uow.groups.waiting(group.id)
-        ):
-            place = await uow.groups.place(group.id, person_id)
-            referral = (
-                await uow.referrals.get(place.referral_id)
-                if place is not None and place.referral_id
-                else None
+        await fill(uow, group, self.clock())
+
+
+async def fill(uow: Unit, group: Group, now: datetime) -> None:
+    """A place is free: the next in line is invited (their place held for them)."""
+    if group.status != "open":
+        return
+    counts = await uow.groups.counts(group.id)
+    waiting = await uow.groups.waiting(group.id)
+    for person_id in next_in_line(group.capacity, counts.taken, waiting):
+        place = await uow.groups.place(group.id, person_id)
+        referral = (
+            await uow.referrals.get(place.referral_id)
+            if place is not None and place.referral_id
+            else None
+        )
+        if referral is None:
+            continue  # nobody to write to: they stay on the list
+        if await uow.groups.move(group.id, person_id, ("waiting",), "invited", now):
+            await uow.outbox.add(
+                kinds.GROUP_INVITE,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps({"group": group.id}).encode(),
             )
-            if referral is None:
-                continue  # nobody to write to: they stay on the list
-            if await uow.groups.move(group.id, person_id, ("waiting",), "invited", now):
-                await uow.outbox.add(
-                    kinds.GROUP_INVITE,
-                    referral=referral,
-                    due_at=now,
-                    now=now,
-                    payload=json.dumps({"group": group.id}).encode(),
-                )
+
+
+async def places_held(uow: Unit, person: Person) -> list[str]:
+    """Before erasing a person: the groups where they hold a place (to offer it on after)."""
+    return [p.group_id for p in await uow.groups.places_of(person.id) if p.status in TAKEN]
+
+
+async def refill(uow: Unit, group_ids: list[str], now: datetime) -> None:
+    """After erasing a person: each place they held goes to the next in line."""
+    for group_id in group_ids:
+        group = await uow.groups.get(group_id)
+        if group is not None:
+            await fill(uow, group, now)
+
+
+async def copies(uow: Unit, config: ServiceConfig, person: Person, lang: str) -> list[GroupCopy]:
+    found = []
+    for place in await uow.groups.places_of(person.id):
+        group = await uow.groups.get(place.group_id)
+        if group is None:
+            continue
+        details = Details.of(group)
+        programme = config.programme(details.programme)
+        name = (
+            group_screens.name_of(details.group, programme, lang)
+            if programme
+            else details.group.id
+        )
+        mine = []
+        for meeting in await uow.groups.meetings(group.id):
+            answer, came = (await uow.groups.attendance(meeting.id)).get(person.id, (None, None))
+            if answer is not None or came is not None:
+                mine.append((meeting.starts_at, answer, came))
+        shown = await uow.groups.shown_as(group.id, person.id)
+        found.append(GroupCopy(name, place.status, place.queued_at, shown, mine))
+    return found
 
 
 def invitation_for(

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.services import groups
 from bot.services.reply import Clock, Reply, Sender
 from conversations import mydata, screens
 from conversations.draft import Draft
@@ -92,6 +93,7 @@ class MyData:
             draft=None if draft is None else DraftCopy(config.programme(draft.programme), draft),
             referrals=referrals,
             profile=await _profile(uow, person),
+            groups=await groups.copies(uow, config, person, language),
         )
 
     async def _referral(self, uow: Unit, referral: Referral) -> ReferralCopy:

@@ -76,7 +76,7 @@ async def offer(emulator: BotApiEmulator, reference: str, view: StoredMessage) -
 
 async def join(person: ScriptedUser, emulator: BotApiEmulator, *, waiting: bool) -> None:
     first = "The group" if waiting else "There is a place for you"
-    invitation = await person.wait_for(lambda m: first in m.text)
+    invitation = await person.wait_for(lambda m: first in (m.text or ""))
     assert invitation.text.startswith("We have some news for you.")  # neutral on a lock screen
     await person.press("Join the waiting list" if waiting else "Join", message=invitation)
     await emulator.wait_until(
@@ -158,12 +158,28 @@ async def test_offer_join_waiting_list_leave_and_erase(
     await cora.wait_for(lambda m: f"{lee_ref} joined {GROUP}" in m.text)
     await robin.send("/groups")
     await robin.wait_for(lambda m: m.text == "You are not in any group just now.")
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(
+        lambda m: m.text.startswith(f"Referral {reference}") and "Offer a group" in m.button_texts
+    )
 
-    # Kim erases everything: gone from every group and list
+    # Robin may be offered the group again: it is full, so its waiting list
+    await offer(emulator, reference, view)
+    await join(robin, emulator, waiting=True)
+    await cora.wait_for(lambda m: f"{reference} is on the waiting list of {GROUP}" in m.text)
+
+    # /mydata: Robin's own copy lists the group and how its facilitators see them
+    await robin.send("/mydata")
+    copy = await robin.wait_for(lambda m: "Your groups" in (m.text or ""))
+    assert f"{GROUP} · on the waiting list · shown as: R." in copy.text
+
+    # Kim erases everything: gone from every group and list, and the place goes to Robin
     await kim.send("/delete")
     await kim.wait_for(lambda m: m.text.startswith("Delete everything?"))
     await kim.press("Yes, delete everything")
     await kim.wait_for(lambda m: "Everything we held about you is deleted" in m.text)
+    await join(robin, emulator, waiting=False)
+    await cora.wait_for(lambda m: f"{reference} joined {GROUP}" in m.text)
 
     # nobody saw another member; the coordinators' chat never heard of the group
     for person, others in (
@@ -172,12 +188,12 @@ async def test_offer_join_waiting_list_leave_and_erase(
         (lee, ("Robin", "Kim")),
     ):
         for message in person.messages:
-            assert not any(name in message.text for name in others), message.text
+            assert not any(name in (message.text or "") for name in others), message.text
     assert not any(GROUP in m.text for m in coordinators.messages)
     await drained(emulator)
     with sqlite3.connect(files.database) as conn:
         rows = conn.execute("SELECT status FROM group_places ORDER BY queued_at").fetchall()
-    assert sorted(r[0] for r in rows) == ["left", "member"]  # Robin left, Lee in; Kim erased
+    assert sorted(r[0] for r in rows) == ["member", "member"]  # Lee, Robin again; Kim erased
     raw = b"".join(
         p.read_bytes() for p in (files.database, Path(f"{files.database}-wal")) if p.exists()
     )
