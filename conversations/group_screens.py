@@ -20,7 +20,7 @@ from conversations.supporting import reason_text
 
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
-ACTIONS = frozenset({"o", "p", "x", "j", "n", "s", "l", "L", "k"})
+ACTIONS = frozenset({"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k"})
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,56 @@ def shown_as_saved(shown: str, _: Translate) -> Prompt:
         + "\n\n"
         + esc(_("You can see or leave your groups with /groups."))
     )
+
+
+def ask_reminders(group_id: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Would you like a short reminder before each meeting?")),
+        (
+            (
+                Button(_("Yes, remind me"), data("r", group_id, "1")),
+                Button(_("No, thank you"), data("r", group_id, "0")),
+            ),
+        ),
+    )
+
+
+def reminders_saved(on: bool, _: Translate) -> Prompt:
+    if on:
+        return Prompt(esc(_("Good. We will send you a short reminder before each meeting.")))
+    return Prompt(esc(_("Fine. No reminders.")))
+
+
+def member_reminder(meeting_id: int, when: str, how: str, _: Translate) -> Prompt:
+    """Before a group meeting: neutral first line, no group name, Coming / Can't come."""
+    return Prompt(
+        esc(_("A short reminder: you have a meeting on {when}.").format(when=when))
+        + "\n"
+        + esc(how),
+        (
+            (
+                Button(_("Coming"), data("c", str(meeting_id), "y")),
+                Button(_("Can't come"), data("c", str(meeting_id), "n")),
+            ),
+        ),
+    )
+
+
+def meeting_link(when: str, link: str, _: Translate) -> Prompt:
+    """An online meeting's link, to one member privately, shortly before it starts."""
+    return Prompt(
+        esc(_("Your meeting starts soon."))
+        + "\n\n"
+        + esc(_("{when}. The link to join:").format(when=when))
+        + "\n"
+        + esc(link)
+    )
+
+
+def answered(coming: bool, _: Translate) -> Prompt:
+    if coming:
+        return Prompt(esc(_("Thank you. See you there.")))
+    return Prompt(esc(_("Thank you for letting us know.")))
 
 
 def not_now(_: Translate) -> Prompt:

@@ -308,6 +308,13 @@ class GroupRepo:
             (sealed, int(reminders), group_id, person_id),
         )
 
+    async def set_reminders(self, group_id: str, person_id: str, on: bool) -> bool:
+        async with self._conn.execute(
+            "UPDATE group_places SET reminders = ? WHERE group_id = ? AND person_id = ?",
+            (int(on), group_id, person_id),
+        ) as cursor:
+            return cursor.rowcount == 1
+
     async def shown_as(self, group_id: str, person_id: str) -> str | None:
         rows = list(
             await self._conn.execute_fetchall(

@@ -1,5 +1,6 @@
 """Rendering a group's outbox rows: the person's invitation (a place, or the waiting list of a
-full group) and the holder's news of their answer.
+full group), the holder's news of their answer, a member's reminders before a meeting and an
+online meeting's link shortly before it.
 
 Rendered at send time from what the database holds: an invitation already answered, or for a
 group closed or paused since, is not sent (the row is discarded). The invitation names the
@@ -9,13 +10,14 @@ group, when it meets and how (online: the link comes later, privately), never an
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
 from bot.delivery.context import Context, Rendered
 from bot.delivery.worker import Discard
-from bot.services.groups import Details, invitation_for, next_meeting_text
-from conversations import group_screens
-from storage.groups import Group
+from bot.services.groups import Details, arm_member, invitation_for, next_meeting_text
+from conversations import group_screens, sessions
+from storage.groups import Group, Meeting
 
 
 async def _group(ctx: Context) -> tuple[Group, Details]:
@@ -53,7 +55,60 @@ async def answer(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, prompt)
 
 
+async def _meeting(ctx: Context) -> tuple[Meeting, Group, Details] | None:
+    """The meeting a reminder or link is for (slot "<meeting id>[:<n>]"), of a group the person
+    is a member of; the member's next meetings are queued too. None (nothing sent, the queueing
+    kept) when the meeting was cancelled or has begun."""
+    head = (ctx.item.slot or "").split(":")[0]
+    meeting = await ctx.uow.groups.get_meeting(int(head)) if head.isdigit() else None
+    group = await ctx.uow.groups.get(meeting.group_id) if meeting else None
+    if meeting is None or group is None:
+        raise Discard("gone")
+    place = await ctx.uow.groups.place(group.id, ctx.referral.person_id)
+    if place is None or place.status != "member" or group.status != "open":
+        raise Discard("not_a_member")
+    # whatever happens to this one, the member's next meeting is queued
+    await arm_member(ctx.uow, ctx.programme, group, ctx.referral, meeting.starts_at, ctx.now)
+    if meeting.state not in ("planned", "moved") or meeting.starts_at <= ctx.now:
+        return None
+    return meeting, group, Details.of(group)
+
+
+async def reminder(ctx: Context) -> Rendered | None:
+    found = await _meeting(ctx)
+    if found is None:
+        return None
+    meeting, group, details = found
+    place = await ctx.uow.groups.place(group.id, ctx.referral.person_id)
+    if place is None or not place.reminders:
+        return None  # turned off since: nothing sent
+    target = ctx.to
+    lang = target.language
+    _ = ctx.t(lang)
+    when = sessions.when_text(meeting.starts_at, ZoneInfo(ctx.programme.timezone), lang, _)
+    how = group_screens.how_text(details.group, ctx.programme, lang, _)
+    prompt = group_screens.member_reminder(meeting.id, when, how, _)
+    return Rendered(ctx.targets, ctx.discreet(prompt, target))
+
+
+async def link(ctx: Context) -> Rendered | None:
+    found = await _meeting(ctx)
+    if found is None:
+        return None
+    meeting, _group, details = found
+    if details.group.link is None:
+        raise Discard("no_link")
+    target = ctx.to
+    lang = target.language
+    _ = ctx.t(lang)
+    when = sessions.when_text(meeting.starts_at, ZoneInfo(ctx.programme.timezone), lang, _)
+    prompt = group_screens.meeting_link(when, details.group.link, _)
+    return Rendered(ctx.targets, ctx.discreet(prompt, target))
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_INVITE: invite,
     kinds.GROUP_ANSWER: answer,
+    kinds.GROUP_REMINDER: reminder,
+    kinds.GROUP_LINK: link,
 }

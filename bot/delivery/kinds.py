@@ -48,6 +48,8 @@ CONCERN_NOTE = "concern_note"  # the holder: the supporter's short note after a 
 
 GROUP_INVITE = "group_invite"  # the person: a place in a group, or its waiting list (payload)
 GROUP_ANSWER = "group_answer"  # the holder: joined, waiting, not now, left (payload)
+GROUP_REMINDER = "group_reminder"  # a member who asked, before a meeting (slot "<id>:<i>")
+GROUP_LINK = "group_link"  # each member of an online group, shortly before (slot "<id>")
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
@@ -137,6 +139,8 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(CONCERN_NOTE, "holder_or_coordinators"),
     Kind(GROUP_INVITE, "referrer", scheduling.NEWS, on_resume=True),
     Kind(GROUP_ANSWER, "holder"),
+    Kind(GROUP_REMINDER, "referrer", scheduling.REMINDER, scheduled=True),
+    Kind(GROUP_LINK, "referrer", scheduling.REMINDER, scheduled=True),
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +25,7 @@ from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
-from conversations import group_screens, matching, screens, sessions
+from conversations import group_screens, matching, screens, session_times, sessions
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, meetings
 from conversations.group_screens import GroupCopy, GroupPress, MyGroup
@@ -41,7 +41,7 @@ from conversations.i18n import Translate
 from conversations.lifecycle import decide
 from conversations.prompts import Prompt
 from storage import Person, Referral, Unit
-from storage.groups import TAKEN, Group
+from storage.groups import TAKEN, Group, Meeting
 
 log = logging.getLogger("peerdoor.groups")
 
@@ -155,6 +155,8 @@ class GroupsFlow(ServiceFlow):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             if press.action in ("o", "p", "x"):
                 reply = await self._coordinator(uow, person, press, lang)
+            elif press.action == "c":
+                reply = await self._rsvp(uow, person, press, lang)
             else:
                 reply = await self._member(uow, person, press, lang)
         self.wake()
@@ -285,6 +287,8 @@ class GroupsFlow(ServiceFlow):
             if not await uow.groups.move(group.id, person.id, ("invited", "asked"), after, now):
                 return Reply(notice=group_screens.gone(_), keep_buttons=True)
             await uow.audit.record(person, f"group_{after}", now)
+            if after == "member" and referral is not None:
+                await arm_member(uow, programme, group, referral, now, now)
             await self._tell_holder(uow, referral, group, "joined" if after == "member" else after)
             preferred = ""
             if referral is not None:
@@ -313,7 +317,16 @@ class GroupsFlow(ServiceFlow):
                 )
             shown = shown_name(preferred, "name" if press.arg == "n" else "initials")
             await uow.groups.choose(group.id, person.id, shown, reminders=place.reminders)
-            return Reply(replace=group_screens.shown_as_saved(shown, _))
+            return Reply(
+                [group_screens.ask_reminders(group.id, _)],
+                replace=group_screens.shown_as_saved(shown, _),
+            )
+        if a == "r" and press.arg in ("0", "1") and place.status in ("member", "waiting"):
+            on = press.arg == "1"
+            await uow.groups.set_reminders(group.id, person.id, on)
+            if referral is not None and place.status == "member":
+                await arm_member(uow, programme, group, referral, now, now)
+            return Reply(replace=group_screens.reminders_saved(on, _))
         if a == "l" and place.status in ("member", "waiting", "invited", "asked"):
             return Reply([group_screens.confirm_leave(group.id, name, _)])
         if a == "L":
@@ -328,6 +341,26 @@ class GroupsFlow(ServiceFlow):
         if a == "k":
             return Reply(replace=group_screens.stayed(_))
         return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+
+    async def _rsvp(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        """Coming / Can't come, under a reminder: noted for the meeting."""
+        _ = self._t(lang)
+        meeting = (
+            await uow.groups.get_meeting(int(press.target)) if press.target.isdigit() else None
+        )
+        place = await uow.groups.place(meeting.group_id, person.id) if meeting else None
+        if (
+            meeting is None
+            or place is None
+            or place.status != "member"
+            or meeting.state not in ("planned", "moved")
+            or meeting.starts_at <= self.clock()
+            or press.arg not in ("y", "n")
+        ):
+            return Reply(notice=group_screens.gone(_), keep_buttons=True)
+        coming = press.arg == "y"
+        await uow.groups.answer(meeting.id, person.id, "coming" if coming else "not_coming")
+        return Reply(replace=group_screens.answered(coming, _))
 
     async def _tell_holder(
         self, uow: Unit, referral: Referral | None, group: Group, answer: str
@@ -370,6 +403,73 @@ async def fill(uow: Unit, group: Group, now: datetime) -> None:
                 now=now,
                 payload=json.dumps({"group": group.id}).encode(),
             )
+
+
+#: How many meetings ahead a member's messages are queued: each one sent queues the ones after
+#: it, and with two queued a meeting whose messages were lost to downtime does not end the chain.
+ARMED_AHEAD = 2
+
+
+async def arm_member(
+    uow: Unit,
+    programme: Programme,
+    group: Group,
+    referral: Referral,
+    after: datetime,
+    now: datetime,
+) -> list[Meeting]:
+    """Queue a member's messages for the group's next meetings after ``after`` that are still
+    on: their reminders (if they asked for them) and, for an online group, the link shortly
+    before. Each is a slot of the outbox (unique per referral, kind and meeting), so arming
+    again never queues twice; sending one arms the meetings after it."""
+    place = await uow.groups.place(group.id, referral.person_id)
+    if group.status != "open" or place is None or place.status != "member":
+        return []
+    details = Details.of(group)
+    rule, zone = details.group.rule, ZoneInfo(programme.timezone)
+    armed: list[Meeting] = []
+    for slot in meetings(rule, details.group.first_meeting, zone, after, ARMED_AHEAD + 2):
+        meeting = await uow.groups.meeting(group.id, slot, now)
+        if meeting.state not in ("planned", "moved") or meeting.starts_at <= max(after, now):
+            continue
+        await _arm_meeting(uow, programme, details, meeting, place.reminders, referral, now)
+        armed.append(meeting)
+        if len(armed) == ARMED_AHEAD:
+            break
+    return armed
+
+
+async def _arm_meeting(
+    uow: Unit,
+    programme: Programme,
+    details: Details,
+    meeting: Meeting,
+    reminders: bool,
+    referral: Referral,
+    now: datetime,
+) -> None:
+    settings = programme.sessions
+    if reminders:
+        planned = session_times.plan(
+            meeting.starts_at, settings.remind_before_hours, settings.log_after_hours, now
+        )
+        for index, due in planned.reminders:
+            await uow.outbox.schedule(
+                kinds.GROUP_REMINDER,
+                slot=f"{meeting.id}:{index}",
+                referral=referral,
+                due_at=due,
+                now=now,
+            )
+    if details.group.setting == "online" and details.group.link:
+        due = meeting.starts_at - timedelta(minutes=programme.group_link_minutes_before)
+        await uow.outbox.schedule(
+            kinds.GROUP_LINK,
+            slot=str(meeting.id),
+            referral=referral,
+            due_at=max(due, now),
+            now=now,
+        )
 
 
 async def places_held(uow: Unit, person: Person) -> list[str]:

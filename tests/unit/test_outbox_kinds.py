@@ -20,7 +20,7 @@ STORED = {
     "handover", "offer_answer",
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
-    "concern_note", "group_invite", "group_answer",
+    "concern_note", "group_invite", "group_answer", "group_reminder", "group_link",
 }  # fmt: skip
 
 
@@ -35,11 +35,12 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     assert set(kinds.AT_MOST_ONCE) == {
         "checkin", "door_open", "feedback", "closing_report",
         "session_reminder", "session_reminder_referrer", "session_log",
+        "group_reminder", "group_link",
     }  # fmt: skip
     assert set(kinds.FOR_REFERRER) == {"news", "to_referrer", "session_news", "group_invite"}
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
-        "session_reminder_referrer", "feedback", "group_invite",
+        "session_reminder_referrer", "feedback", "group_invite", "group_reminder", "group_link",
     }  # fmt: skip
     assert set(kinds.CHECKINS_CONSENT) == {"checkin", "door_open", "session_reminder_referrer"}
 

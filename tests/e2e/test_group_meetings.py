@@ -1,0 +1,193 @@
+"""A group's meetings end to end: a member who asked for reminders gets them before each meeting
+and answers Coming; every member of an online group gets its link privately, shortly before;
+each once, and the next meeting is queued as one is sent. A process killed after a reminder
+went out and before it was marked sends it never again, and the other members' still come.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.delivery.kinds import GROUP_REMINDER
+from bot.i18n import load_catalog
+from bot.services.groups import GroupsFlow
+from conversations.group_schedule import meetings
+from sandbox.emulator import BotApiEmulator, ScriptedUser
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.harness import (
+    HIV_PLAN,
+    BotFiles,
+    BotProcess,
+    MovableClock,
+    drained,
+    in_process,
+    later,
+)
+
+BOTH = {**HIV_PLAN, "support_type": "Both"}
+GROUP = "Talking Together"
+LONDON = ZoneInfo("Europe/London")
+REMINDER = "A short reminder: you have a meeting on"
+LINK = "Your meeting starts soon."
+
+
+def texts(person: ScriptedUser, start: str) -> list[str]:
+    """The bot's messages to the person that began with ``start`` (as first sent: an answered
+    reminder is edited into its answer afterwards)."""
+    found = []
+    for m in person.chat.sent_by_bot:
+        first = (m.edits[0] if m.edits else m.text) or ""
+        if first.startswith(start):
+            found.append(first)
+    return found
+
+
+async def test_reminders_coming_and_the_link_each_once(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    config = next(g for g in programme.groups if g.id == "talking_together")
+    clock = MovableClock()
+    soon = datetime.now(UTC) + timedelta(days=4)
+    meeting_at, following = meetings(config.rule, config.first_meeting, LONDON, soon, 2)
+    clock.start = meeting_at - timedelta(days=3)  # three days before a meeting
+    async with in_process(files, emulator, clock) as runtime:
+        group = emulator.group(GROUP_ID, "Coordinators")
+        robin = emulator.user(5601, "Robin")
+        reference = await refer(robin, BOTH, files.config())
+        await group_notice(group, reference)
+        cora = emulator.user(CORA, "Cora")
+        await cora.send("/start")
+        await cora.press("Claim", chat=group)
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+        await cora.press("Contacted", message=details)
+        await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+        await cora.send(f"/referral {reference}")
+        view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+        await cora.press("Offer a group", message=view)
+        ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
+        await cora.press(GROUP, message=ranked, contains=True)
+        invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
+        await robin.press("Join", message=invitation)
+        shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
+        await robin.press("Only initials (R.)", message=shown)
+        asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
+        await robin.press("Yes, remind me", message=asked)
+        await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+        await drained(emulator)
+        assert texts(robin, REMINDER) == [] and texts(robin, LINK) == []
+
+        # a day before (reminders at 24 h and 1 h, the link 30 minutes before)
+        await later(runtime, emulator, clock, timedelta(days=2, minutes=1).total_seconds())
+        (first,) = [m for m in robin.chat.sent_by_bot if (m.text or "").startswith(REMINDER)]
+        assert "Talking Together" not in first.text  # the group's name is not on the screen
+        assert "link privately" in first.text
+        await robin.press("Coming", message=first)
+        await emulator.wait_until(lambda: first.text == "Thank you. See you there.", what="rsvp")
+        await later(runtime, emulator, clock, timedelta(hours=23).total_seconds())
+        assert len(texts(robin, REMINDER)) == 2 and texts(robin, LINK) == []
+        await later(runtime, emulator, clock, timedelta(minutes=30).total_seconds())
+        (link,) = texts(robin, LINK)
+        assert "https://meet.example.org/talking-together" in link
+        await later(runtime, emulator, clock, timedelta(hours=2).total_seconds())
+        assert len(texts(robin, REMINDER)) == 2 and len(texts(robin, LINK)) == 1
+
+    with sqlite3.connect(files.database) as conn:
+        came = conn.execute("SELECT answer FROM group_attendance").fetchall()
+        slots = conn.execute(
+            "SELECT m.starts_at, o.kind, o.state FROM outbox o JOIN group_meetings m"
+            " ON m.id = CAST(substr(o.slot, 1, instr(o.slot || ':', ':') - 1) AS INTEGER)"
+            " WHERE o.kind IN ('group_reminder', 'group_link') ORDER BY m.starts_at, o.kind"
+        ).fetchall()
+    assert came == [("coming",)]
+    # this meeting's three went out; the next meeting's are queued
+    states = Counter((when, kind, state) for when, kind, state in slots)
+    sent_now = sum(n for (when, _k, s), n in states.items() if s == "sent")
+    assert sent_now == 3
+    pending = {(k, s) for (when, k, s) in states if when.startswith(following.date().isoformat())}
+    assert pending == {("group_reminder", "pending"), ("group_link", "pending")}
+
+
+async def seed_members(files: BotFiles, telegram_ids: list[int]) -> list[str]:
+    """Members of the online group, each with reminders on, and a meeting in two hours whose
+    1-hour reminder is due now for each: written while no bot runs."""
+    now = datetime.now(UTC)
+    config = files.config()
+    programme = config.programme("hiv")
+    assert programme is not None
+    store = await files.open_store()
+    made = []
+    try:
+        flow = GroupsFlow(store, config, load_catalog(), lambda: now)
+        async with store.unit() as uow:
+            groups = await flow.groups_of(uow, programme)
+            group = next(g for g, d in groups if d.group.id == "talking_together")
+            meeting = await uow.groups.meeting(group.id, now + timedelta(hours=2), now)
+            for telegram_id in telegram_ids:
+                person = await uow.people.create(telegram_id, now)
+                answers = json.dumps({"name": "Robin", "support_type": "both"}).encode()
+                referral = await uow.referrals.create(person, "hiv", answers, False, now)
+                assert await uow.groups.offer(group, person.id, referral, "invited", now)
+                assert await uow.groups.move(group.id, person.id, ("invited",), "member", now)
+                await uow.groups.set_reminders(group.id, person.id, True)
+                await uow.outbox.schedule(
+                    GROUP_REMINDER, slot=f"{meeting.id}:1", referral=referral, due_at=now, now=now
+                )
+                made.append(referral.reference)
+    finally:
+        await store.close()
+    return made
+
+
+def reminder_states(database: Path) -> list[tuple[str, bool]]:
+    """The seeded reminders (the first two rows): state, and whether claimed for the wire."""
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT state, claimed_at IS NOT NULL FROM outbox WHERE kind = 'group_reminder'"
+            " ORDER BY id LIMIT 2"
+        ).fetchall()
+    return sorted((state, bool(claimed)) for state, claimed in rows)
+
+
+@pytest.mark.slow
+async def test_killed_after_a_reminder_went_out_it_is_never_sent_again(tmp_path: Path) -> None:
+    async with BotApiEmulator(rate_limits=False) as emulator:
+        files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+        files.data_dir.mkdir(parents=True, exist_ok=True)
+        ann, bea = emulator.user(8201, "Ann"), emulator.user(8202, "Bea")
+        for person in (ann, bea):
+            person.chat.exists = True  # they wrote to the bot before (their form, seeded)
+        await seed_members(files, [ann.id, bea.id])
+        bot = BotProcess(files, emulator)
+
+        await bot.start(
+            ready=False, PEERDOOR_CRASH_AT="delivery.sent", PEERDOOR_RATE_LIMIT="false"
+        )
+        await bot.crashed("delivery.sent")
+        # in flight: one reminder reached its member, claimed for the wire and not marked sent;
+        # the other not sent
+        told = {p.profile.first_name: len(texts(p, REMINDER)) for p in (ann, bea)}
+        assert sorted(told.values()) == [0, 1], told
+        assert reminder_states(files.database) == [("pending", False), ("pending", True)]
+
+        await bot.start(PEERDOOR_RATE_LIMIT="false")
+        await emulator.wait_until(
+            lambda: all(texts(p, REMINDER) for p in (ann, bea)), timeout=20, what="both told"
+        )
+        assert await bot.stop() == 0
+    # each member once: the one on the wire when the process died is never sent again
+    assert {p.profile.first_name: len(texts(p, REMINDER)) for p in (ann, bea)} == {
+        "Ann": 1,
+        "Bea": 1,
+    }
+    # the one that may have arrived is settled as failed ("ambiguous"), never sent again
+    assert [state for state, _claimed in reminder_states(files.database)] == ["failed", "sent"]
