@@ -20,7 +20,9 @@ from conversations.supporting import reason_text
 
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
-ACTIONS = frozenset({"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k"})
+ACTIONS = frozenset(
+    {"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k", "f", "a", "X", "M", "D"}
+)
 
 
 @dataclass(frozen=True)
@@ -386,3 +388,82 @@ def copy_data(groups: list[GroupCopy]) -> list[dict[str, object]]:
         }
         for g in groups
     ]
+
+
+# -- the facilitators -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attendee:
+    shown: str  # as the member chose to be shown
+    answer: str | None  # coming, not_coming, or no answer yet
+    came: bool | None  # marked after the meeting
+
+
+def groups_you_run(groups: list[tuple[str, str]], _: Translate) -> Prompt:
+    """(group id, name) of the groups this supporter runs."""
+    return Prompt(
+        esc(_("Groups you run:")),
+        tuple((Button(name, data("f", gid)),) for gid, name in groups),
+    )
+
+
+def meeting_view(
+    group_id: str,
+    meeting_id: int,
+    name: str,
+    when: str,
+    state: str,
+    past: bool,
+    people: list[Attendee],
+    _: Translate,
+) -> Prompt:
+    """One meeting for its facilitators: who said they are coming (as each member chose to be
+    shown), and after it, one tap per member to mark who came."""
+    states = {
+        "planned": _("planned"),
+        "moved": _("moved"),
+        "cancelled": _("cancelled"),
+        "held": _("held"),
+    }
+    lines = [f"{bold(name)} · {esc(when)} · {esc(states[state])}"]
+    if not people:
+        lines.append(esc(_("No members yet.")))
+    for person in people:
+        said = {
+            "coming": _("coming"),
+            "not_coming": _("not coming"),
+        }.get(person.answer or "", _("no answer"))
+        lines.append(esc(f"{person.shown} · {said}"))
+    buttons: list[tuple[Button, ...]] = []
+    if past and state != "cancelled":
+        lines += ["", esc(_("Tap each member who came."))]
+        for i, person in enumerate(people):
+            mark = "✓ " if person.came else "☐ "
+            buttons.append((Button(mark + person.shown, data("a", str(meeting_id), str(i))),))
+    elif state in ("planned", "moved"):
+        buttons.append(
+            (
+                Button(_("Move"), data("M", str(meeting_id))),
+                Button(_("Cancel this meeting"), data("X", str(meeting_id))),
+            )
+        )
+    nav = "n" if past else "p"
+    label = _("Next meeting") if past else _("Last meeting")
+    buttons.append((Button(label, data("f", group_id, nav)),))
+    return Prompt("\n".join(lines), tuple(buttons))
+
+
+def move_to(meeting_id: int, days: list[tuple[str, str]], _: Translate) -> Prompt:
+    """(yyyymmdd, label) of the days the meeting can move to, at the same time."""
+    buttons = [Button(label, data("D", str(meeting_id), day)) for day, label in days]
+    return Prompt(esc(_("Move it to which day? (Same time.)")), rows(buttons, 2))
+
+
+def meeting_changed(old_when: str, new_when: str | None, _: Translate) -> Prompt:
+    """To each member at once: neutral first line, then what changed."""
+    if new_when is None:
+        text = _("The meeting on {when} is not going ahead.").format(when=old_when)
+    else:
+        text = _("The meeting on {old} is moved to {new}.").format(old=old_when, new=new_when)
+    return Prompt(esc(_("A change of plan.")) + "\n\n" + esc(text))

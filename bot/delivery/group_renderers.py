@@ -10,6 +10,7 @@ group, when it meets and how (online: the link comes later, privately), never an
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
@@ -106,9 +107,31 @@ async def link(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, ctx.discreet(prompt, target))
 
 
+async def change(ctx: Context) -> Rendered | None:
+    """A meeting moved or cancelled, to a member at once (still a member: else nothing)."""
+    payload = await ctx.payload()
+    meeting_id = payload.get("meeting")
+    meeting = await ctx.uow.groups.get_meeting(int(meeting_id)) if meeting_id else None
+    if meeting is None:
+        raise Discard("gone")
+    place = await ctx.uow.groups.place(meeting.group_id, ctx.referral.person_id)
+    if place is None or place.status != "member":
+        raise Discard("not_a_member")
+    target = ctx.to
+    lang = target.language
+    _ = ctx.t(lang)
+    zone = ZoneInfo(ctx.programme.timezone)
+    old = sessions.when_text(datetime.fromisoformat(str(payload["old"])), zone, lang, _)
+    new = payload.get("new")
+    new_when = sessions.when_text(datetime.fromisoformat(str(new)), zone, lang, _) if new else None
+    prompt = group_screens.meeting_changed(old, new_when, _)
+    return Rendered(ctx.targets, ctx.discreet(prompt, target))
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_INVITE: invite,
     kinds.GROUP_ANSWER: answer,
     kinds.GROUP_REMINDER: reminder,
     kinds.GROUP_LINK: link,
+    kinds.GROUP_CHANGE: change,
 }

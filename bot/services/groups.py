@@ -27,7 +27,7 @@ from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
 from conversations import group_screens, matching, screens, session_times, sessions
 from conversations.forms import Programme, ServiceConfig
-from conversations.group_schedule import GroupConfig, meetings
+from conversations.group_schedule import GroupConfig, instant, meetings
 from conversations.group_screens import GroupCopy, GroupPress, MyGroup
 from conversations.groups import (
     GroupCandidate,
@@ -157,6 +157,8 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._coordinator(uow, person, press, lang)
             elif press.action == "c":
                 reply = await self._rsvp(uow, person, press, lang)
+            elif press.action in ("f", "a", "X", "M", "D"):
+                reply = await self._facilitator(uow, person, press, lang)
             else:
                 reply = await self._member(uow, person, press, lang)
         self.wake()
@@ -181,7 +183,27 @@ class GroupsFlow(ServiceFlow):
                 name = group_screens.name_of(details.group, programme, lang)
                 when = next_meeting_text(details, programme, self.clock(), lang, _)
                 found.append(MyGroup(group.id, name, place.status, when))
-        return Reply([group_screens.my_groups(found, _)])
+            running = await self._running(uow, person, lang) if person else []
+        prompts = [group_screens.groups_you_run(running, _)] if running else []
+        if found or not running:
+            prompts.append(group_screens.my_groups(found, _))
+        return Reply(prompts)
+
+    async def _running(self, uow: Unit, person: Person, lang: str) -> list[tuple[str, str]]:
+        """The groups this person runs (the config's facilitators brought up to date first)."""
+        for each in self.config.programmes:
+            if each.groups:
+                await self.groups_of(uow, each)
+        running = []
+        for group_id in await uow.groups.facilitating(person.id):
+            group = await uow.groups.get(group_id)
+            if group is None or group.status == "closed":
+                continue
+            details = Details.of(group)
+            programme = self.config.programme(details.programme)
+            if programme is not None:
+                running.append((group.id, group_screens.name_of(details.group, programme, lang)))
+        return running
 
     # -- the coordinator ------------------------------------------------------------------------
 
@@ -361,6 +383,153 @@ class GroupsFlow(ServiceFlow):
         coming = press.arg == "y"
         await uow.groups.answer(meeting.id, person.id, "coming" if coming else "not_coming")
         return Reply(replace=group_screens.answered(coming, _))
+
+    # -- the facilitators -------------------------------------------------------------------
+
+    async def _facilitator(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        _ = self._t(lang)
+        now = self.clock()
+        if press.action == "f":
+            group = await uow.groups.get(press.target)
+            meeting = None
+            if group is not None and person.id in await uow.groups.facilitators(group.id):
+                meeting = await self._meeting_for_view(uow, group, press.arg == "p")
+            if group is None or meeting is None:
+                return Reply(notice=group_screens.gone(_), keep_buttons=True)
+            return await self._view(uow, group, meeting, lang, replace=press.arg != "")
+        meeting = (
+            await uow.groups.get_meeting(int(press.target)) if press.target.isdigit() else None
+        )
+        group = await uow.groups.get(meeting.group_id) if meeting else None
+        if (
+            meeting is None
+            or group is None
+            or person.id not in await uow.groups.facilitators(group.id)
+        ):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        details = Details.of(group)
+        programme = self.config.programme(details.programme)
+        assert programme is not None
+        zone = ZoneInfo(programme.timezone)
+        if press.action == "a":
+            members = await uow.groups.members(group.id)
+            index = int(press.arg) if press.arg.isdigit() else -1
+            if meeting.starts_at > now or meeting.state == "cancelled" or index >= len(members):
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            member = members[index]
+            _answer, came = (await uow.groups.attendance(meeting.id)).get(
+                member.person_id, (None, None)
+            )
+            await uow.groups.mark(meeting.id, member.person_id, not came)
+            await uow.groups.change_meeting(meeting.id, "held", now)  # once: stays held
+            fresh = await uow.groups.get_meeting(meeting.id)
+            assert fresh is not None
+            return await self._view(uow, group, fresh, lang, replace=True)
+        if meeting.state not in ("planned", "moved") or meeting.starts_at <= now:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if press.action == "M":
+            today = now.astimezone(zone).date()
+            current = meeting.starts_at.astimezone(zone).date()
+            days = [today + timedelta(days=i) for i in range(1, session_times.DAYS_AHEAD)]
+            choices = [
+                (d.strftime("%Y%m%d"), sessions.date_text(d, lang)) for d in days if d != current
+            ]
+            return Reply([group_screens.move_to(meeting.id, choices, _)])
+        new_start = None
+        if press.action == "D":
+            try:
+                day = datetime.strptime(press.arg, "%Y%m%d").date()
+            except ValueError:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            at = meeting.starts_at.astimezone(zone).time()
+            new_start = instant(day, at, zone)
+            if new_start <= now:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        await self._change(uow, programme, group, meeting, new_start)
+        await uow.audit.record(person, "group_moved" if new_start else "group_cancelled", now)
+        fresh = await uow.groups.get_meeting(meeting.id)
+        assert fresh is not None
+        return await self._view(uow, group, fresh, lang, replace=True)
+
+    async def _meeting_for_view(self, uow: Unit, group: Group, past: bool) -> Meeting | None:
+        """The group's last meeting (to mark who came), or its next one (who is coming)."""
+        now = self.clock()
+        if past:
+            gone = [m for m in await uow.groups.meetings(group.id) if m.starts_at <= now]
+            return max(gone, key=lambda m: m.starts_at) if gone else None
+        details = Details.of(group)
+        programme = self.config.programme(details.programme)
+        assert programme is not None
+        zone = ZoneInfo(programme.timezone)
+        known = [m for m in await uow.groups.meetings(group.id) if m.starts_at > now]
+        for slot in meetings(details.group.rule, details.group.first_meeting, zone, now, 1):
+            known.append(await uow.groups.meeting(group.id, slot, now))
+        ahead = [m for m in known if m.starts_at > now]
+        return min(ahead, key=lambda m: m.starts_at) if ahead else None
+
+    async def _view(
+        self, uow: Unit, group: Group, meeting: Meeting, lang: str, *, replace: bool
+    ) -> Reply:
+        _ = self._t(lang)
+        details = Details.of(group)
+        programme = self.config.programme(details.programme)
+        assert programme is not None
+        zone = ZoneInfo(programme.timezone)
+        marks = await uow.groups.attendance(meeting.id)
+        people = []
+        for member in await uow.groups.members(group.id):
+            shown = await uow.groups.shown_as(group.id, member.person_id) or _("A member")
+            answer, came = marks.get(member.person_id, (None, None))
+            people.append(group_screens.Attendee(shown, answer, came))
+        prompt = group_screens.meeting_view(
+            group.id,
+            meeting.id,
+            group_screens.name_of(details.group, programme, lang),
+            sessions.when_text(meeting.starts_at, zone, lang, _),
+            meeting.state,
+            meeting.starts_at <= self.clock(),
+            people,
+            _,
+        )
+        if replace:
+            return Reply(replace=prompt)
+        return Reply([prompt], keep_buttons=True, protect=True)
+
+    async def _change(
+        self,
+        uow: Unit,
+        programme: Programme,
+        group: Group,
+        meeting: Meeting,
+        new_start: datetime | None,
+    ) -> None:
+        """Move or cancel a meeting: each member told at once, its reminders and link queued
+        again for the new time (or dropped)."""
+        now = self.clock()
+        if new_start is None:
+            await uow.groups.change_meeting(meeting.id, "cancelled", now)
+        else:
+            await uow.groups.change_meeting(meeting.id, "moved", now, starts_at=new_start)
+        payload = {
+            "meeting": meeting.id,
+            "old": meeting.starts_at.isoformat(),
+            "new": new_start.isoformat() if new_start else None,
+        }
+        for member in await uow.groups.members(group.id):
+            referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+            if referral is None:
+                continue
+            await uow.outbox.drop_slots(
+                referral, (kinds.GROUP_REMINDER, kinds.GROUP_LINK), str(meeting.id)
+            )
+            await uow.outbox.add(
+                kinds.GROUP_CHANGE,
+                referral=referral,
+                due_at=now,
+                now=now,
+                payload=json.dumps(payload).encode(),
+            )
+            await arm_member(uow, programme, group, referral, now, now)
 
     async def _tell_holder(
         self, uow: Unit, referral: Referral | None, group: Group, answer: str

@@ -18,6 +18,8 @@ import pytest
 from bot.delivery.kinds import GROUP_REMINDER
 from bot.i18n import load_catalog
 from bot.services.groups import GroupsFlow
+from bot.telegram.app import Runtime
+from conversations import sessions
 from conversations.group_schedule import meetings
 from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
@@ -36,6 +38,7 @@ GROUP = "Talking Together"
 LONDON = ZoneInfo("Europe/London")
 REMINDER = "A short reminder: you have a meeting on"
 LINK = "Your meeting starts soon."
+SAM = 8101
 
 
 def texts(person: ScriptedUser, start: str) -> list[str]:
@@ -191,3 +194,118 @@ async def test_killed_after_a_reminder_went_out_it_is_never_sent_again(tmp_path:
     }
     # the one that may have arrived is settled as failed ("ambiguous"), never sent again
     assert [state for state, _claimed in reminder_states(files.database)] == ["failed", "sent"]
+
+
+async def test_facilitator_sees_who_is_coming_moves_cancels_and_marks_who_came(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("facilitators = []", f"facilitators = [{SAM}]", 1), "utf-8")
+    files = BotFiles(tmp_path, config_path=path)
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    config = next(g for g in programme.groups if g.id == "talking_together")
+    assert config.facilitators == [SAM]
+    clock = MovableClock()
+    soon = datetime.now(UTC) + timedelta(days=4)
+    meeting_at, following = meetings(config.rule, config.first_meeting, LONDON, soon, 2)
+    clock.start = meeting_at - timedelta(days=3)
+    async with in_process(files, emulator, clock) as runtime:
+        sam = emulator.user(SAM, "Sam")
+        await join_as_supporter(sam, runtime)
+        robin = await member(emulator, files)
+
+        # Sam runs the group: the next meeting, who said they are coming, as they chose
+        await sam.send("/groups")
+        run = await sam.wait_for(lambda m: m.text == "Groups you run:")
+        await sam.press(GROUP, message=run)
+        view = await sam.wait_for(lambda m: m.text.startswith(f"{GROUP} · "))
+        assert "planned" in view.text and "R. · no answer" in view.text
+        assert "Robin" not in view.text
+
+        # moved to the next day, same time: Robin is told at once
+        await sam.press("Move", message=view)
+        days = await sam.wait_for(lambda m: m.text.startswith("Move it to which day?"))
+        new_day = (meeting_at.astimezone(LONDON) + timedelta(days=1)).date()
+        await sam.press(sessions.date_text(new_day, "en"), message=days)
+        await emulator.wait_until(lambda: "· moved" in days.text, what="moved")  # the view again
+        told = await robin.wait_for(lambda m: (m.text or "").startswith("A change of plan."))
+        assert "is moved to" in told.text and sessions.date_text(new_day, "en") in told.text
+
+        # its reminders and link come for the new time, each once
+        moved_at = meeting_at + timedelta(days=1)
+        for before in (timedelta(hours=24) - timedelta(minutes=1), timedelta(minutes=59)):
+            await later(runtime, emulator, clock, (moved_at - before - clock()).total_seconds())
+        await later(runtime, emulator, clock, (moved_at - clock()).total_seconds() - 20 * 60)
+        assert len(texts(robin, REMINDER)) == 2 and len(texts(robin, LINK)) == 1
+        assert all(sessions.date_text(new_day, "en") in t for t in texts(robin, REMINDER))
+
+        # after it: one tap per member to mark who came
+        await later(runtime, emulator, clock, 2 * 3600)
+        await sam.send("/groups")
+        run = await sam.wait_for(lambda m: m.text == "Groups you run:")
+        await sam.press(GROUP, message=run)
+        view = await sam.wait_for(lambda m: m.text.startswith(f"{GROUP} · "))
+        await sam.press("Last meeting", message=view)
+        await emulator.wait_until(lambda: "Tap each member who came" in view.text, what="past")
+        await sam.press("☐ R.", message=view)
+        await emulator.wait_until(lambda: "✓ R." in view.button_texts, what="marked")
+        assert "· held" in view.text
+
+        # the next one cancelled: Robin is told, and nothing more comes for it
+        await sam.press("Next meeting", message=view)
+        await emulator.wait_until(lambda: "Cancel this meeting" in view.button_texts, what="next")
+        await sam.press("Cancel this meeting", message=view)
+        await emulator.wait_until(lambda: "· cancelled" in view.text, what="cancelled")
+        off = await robin.wait_for(lambda m: "is not going ahead" in (m.text or ""))
+        following_day = sessions.date_text(following.astimezone(LONDON).date(), "en")
+        assert following_day in off.text
+        # stepping through the times its reminders and link were queued for (a single jump
+        # would drop them as late, cancelled or not)
+        for before in (timedelta(hours=24) - timedelta(minutes=1), timedelta(minutes=59)):
+            await later(runtime, emulator, clock, (following - before - clock()).total_seconds())
+        await later(runtime, emulator, clock, (following - clock()).total_seconds() - 20 * 60)
+        assert not any(following_day in t for t in texts(robin, REMINDER) + texts(robin, LINK))
+
+    with sqlite3.connect(files.database) as conn:
+        states = conn.execute("SELECT state FROM group_meetings ORDER BY slot").fetchall()
+        came = conn.execute("SELECT came FROM group_attendance").fetchall()
+    assert [s for (s,) in states][:2] == ["held", "cancelled"]
+    assert came == [(1,)]
+
+
+async def join_as_supporter(person: ScriptedUser, runtime: Runtime) -> None:
+    now = runtime.clock()
+    async with runtime.store.unit() as uow:
+        code = await uow.invites.create("supporter", "hiv", now, now + timedelta(days=1))
+    await person.send(f"/join {code}")
+    await person.wait_for(lambda m: "peer supporter" in (m.text or ""))
+
+
+async def member(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
+    """Robin refers themselves (a group or both), is offered the group by Cora and joins,
+    shown by initials, with reminders."""
+    group = emulator.group(GROUP_ID, "Coordinators")
+    robin = emulator.user(5601, "Robin")
+    reference = await refer(robin, BOTH, files.config())
+    await group_notice(group, reference)
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press(GROUP, message=ranked, contains=True)
+    invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
+    await robin.press("Join", message=invitation)
+    shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
+    await robin.press("Only initials (R.)", message=shown)
+    asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
+    await robin.press("Yes, remind me", message=asked)
+    await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+    return robin
