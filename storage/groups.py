@@ -414,6 +414,11 @@ class GroupRepo:
         )
         return {r[0]: (r[1], None if r[2] is None else bool(r[2])) for r in rows}
 
+    async def figures(
+        self, programme_id: str, start: datetime | None, end: datetime
+    ) -> GroupFigures:
+        return await figures(self._conn, self._lookup.programme(programme_id), start, end)
+
     async def missed_in_a_row(self, group_id: str, person_id: str) -> int:
         """How many of the group's latest held meetings in a row the member did not come to
         (a meeting nobody marked them at counts as missed; one they came to ends the run)."""
@@ -429,3 +434,49 @@ class GroupRepo:
                 break
             missed += 1
         return missed
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Counts for reports: no person, no group name."""
+
+    running: int  # open groups
+    meetings_held: int
+    attended: int  # members marked as having come, over those meetings
+    members: int  # members now
+    waiting: int  # on waiting lists now
+    left: int  # places given up (left) in the period
+
+
+async def figures(
+    conn: aiosqlite.Connection,
+    programme_tag: bytes,
+    start: datetime | None,
+    end: datetime,
+) -> GroupFigures:
+    """The programme's group counts: meetings (and attendance) held in [start, end), places now,
+    places left in the period."""
+    since = to_text(start) if start else ""
+    until = to_text(end)
+    running = await conn.execute_fetchall(
+        "SELECT COUNT(*) FROM groups WHERE programme_tag = ? AND status = 'open'", (programme_tag,)
+    )
+    held = await conn.execute_fetchall(
+        "SELECT COUNT(*), COALESCE(SUM((SELECT COUNT(*) FROM group_attendance a"
+        " WHERE a.meeting_id = m.id AND a.came = 1)), 0)"
+        " FROM group_meetings m JOIN groups g ON g.id = m.group_id"
+        " WHERE g.programme_tag = ? AND m.state = 'held' AND m.starts_at >= ? AND m.starts_at < ?",
+        (programme_tag, since, until),
+    )
+    places = await conn.execute_fetchall(
+        "SELECT COALESCE(SUM(p.status = 'member'), 0), COALESCE(SUM(p.status = 'waiting'), 0),"
+        " COALESCE(SUM(p.status = 'left' AND p.changed_at >= ? AND p.changed_at < ?), 0)"
+        " FROM group_places p JOIN groups g ON g.id = p.group_id WHERE g.programme_tag = ?",
+        (since, until, programme_tag),
+    )
+    (n_running,) = next(iter(running))
+    n_held, n_attended = next(iter(held))
+    members, waiting, left = next(iter(places))
+    return GroupFigures(
+        int(n_running), int(n_held), int(n_attended), int(members), int(waiting), int(left)
+    )

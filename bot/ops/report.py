@@ -28,6 +28,7 @@ from conversations.forms import Programme, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
 from conversations.screens import question_text
 from storage import Referral, Store
+from storage.groups import GroupFigures
 from storage.referrals import ROUTES
 
 DEFAULT_THRESHOLD = 5
@@ -261,6 +262,7 @@ class ProgrammeReport:
     feedback: list[FeedbackScores] = field(default_factory=list)
     routes: list[WayIn] = field(default_factory=list)  # every route in ROUTES order
     sources: list[WayIn] = field(default_factory=list)  # configured sources, then "no source"
+    groups: GroupFigures | None = None  # peer support groups, when the programme has any
 
 
 @dataclass
@@ -366,6 +368,7 @@ async def gather(
     start = datetime.combine(since, time.min, UTC) if since else None
     end = datetime.combine(until + timedelta(days=1), time.min, UTC)
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
+    group_figures: dict[str, GroupFigures] = {}
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
@@ -383,6 +386,8 @@ async def gather(
             rows = [_row(r, outcomes, sources.get(r.id)) for r in referrals]
             funnel = await uow.funnel.counts(programme.id, since, until)
             read.append((programme, rows, funnel))
+            if programme.groups:
+                group_figures[programme.id] = await uow.groups.figures(programme.id, start, end)
     return Report(
         generated_at=now,
         since=since,
@@ -392,6 +397,7 @@ async def gather(
             replace(
                 summarise(p, rows, f, since, until, threshold),
                 feedback=feedback_scores(p, scores.get(p.id, {}), threshold),
+                groups=group_figures.get(p.id),
             )
             for p, rows, f in read
         ],
