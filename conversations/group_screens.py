@@ -467,3 +467,22 @@ def meeting_changed(old_when: str, new_when: str | None, _: Translate) -> Prompt
     else:
         text = _("The meeting on {old} is moved to {new}.").format(old=old_when, new=new_when)
     return Prompt(esc(_("A change of plan.")) + "\n\n" + esc(text))
+
+
+def door_open(_: Translate) -> Prompt:
+    """After two missed meetings in a row: gentle, no pressure, neutral first line."""
+    return Prompt(
+        "\n\n".join(
+            [
+                esc(_("Hello, just checking in.")),
+                esc(
+                    _(
+                        "We have not seen you at the group lately. There is no need to explain. "
+                        "The door stays open: come to a meeting whenever you feel ready, or "
+                        "leave the group with /groups."
+                    )
+                ),
+                esc(_("To stop these check-ins, send /stop.")),
+            ]
+        )
+    )

@@ -128,10 +128,38 @@ async def change(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, ctx.discreet(prompt, target))
 
 
+async def door(ctx: Context) -> Rendered | None:
+    """Missed two meetings in a row, ending with this one: one gentle word (slot "door:<id>")."""
+    head = (ctx.item.slot or "").removeprefix("door:")
+    meeting = await ctx.uow.groups.get_meeting(int(head)) if head.isdigit() else None
+    if meeting is None:
+        raise Discard("gone")
+    person_id = ctx.referral.person_id
+    place = await ctx.uow.groups.place(meeting.group_id, person_id)
+    if place is None or place.status != "member":
+        raise Discard("not_a_member")
+    held = [m for m in await ctx.uow.groups.meetings(meeting.group_id) if m.state == "held"]
+    upto = [m for m in held if m.starts_at <= meeting.starts_at]
+    if [m.id for m in upto[-1:]] != [meeting.id]:
+        raise Discard("not_held")
+    marks = [(await ctx.uow.groups.attendance(m.id)).get(person_id, (None, None))[1] for m in upto]
+    missed = 0
+    for came in reversed(marks):
+        if came:
+            break
+        missed += 1
+    if missed != 2:  # once per run of missed meetings: at the second
+        raise Discard("not_two_missed")
+    target = ctx.to
+    _ = ctx.t(target.language)
+    return Rendered(ctx.targets, ctx.discreet(group_screens.door_open(_), target))
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_INVITE: invite,
     kinds.GROUP_ANSWER: answer,
     kinds.GROUP_REMINDER: reminder,
     kinds.GROUP_LINK: link,
     kinds.GROUP_CHANGE: change,
+    kinds.GROUP_DOOR: door,
 }

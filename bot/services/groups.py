@@ -41,7 +41,7 @@ from conversations.i18n import Translate
 from conversations.lifecycle import decide
 from conversations.prompts import Prompt
 from storage import Person, Referral, Unit
-from storage.groups import TAKEN, Group, Meeting
+from storage.groups import TAKEN, Group, GroupPlace, Meeting
 
 log = logging.getLogger("peerdoor.groups")
 
@@ -422,6 +422,7 @@ class GroupsFlow(ServiceFlow):
             )
             await uow.groups.mark(meeting.id, member.person_id, not came)
             await uow.groups.change_meeting(meeting.id, "held", now)  # once: stays held
+            await self._door_later(uow, group, meeting, members)
             fresh = await uow.groups.get_meeting(meeting.id)
             assert fresh is not None
             return await self._view(uow, group, fresh, lang, replace=True)
@@ -450,6 +451,23 @@ class GroupsFlow(ServiceFlow):
         fresh = await uow.groups.get_meeting(meeting.id)
         assert fresh is not None
         return await self._view(uow, group, fresh, lang, replace=True)
+
+    async def _door_later(
+        self, uow: Unit, group: Group, meeting: Meeting, members: list[GroupPlace]
+    ) -> None:
+        """A day after a held meeting (time for every mark), a member who has then missed two
+        in a row gets one gentle "the door stays open" (if they agreed to check-ins)."""
+        due = max(meeting.starts_at + DOOR_AFTER, self.clock())
+        for member in members:
+            referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+            if referral is not None:
+                await uow.outbox.schedule(
+                    kinds.GROUP_DOOR,
+                    slot=f"door:{meeting.id}",
+                    referral=referral,
+                    due_at=due,
+                    now=self.clock(),
+                )
 
     async def _meeting_for_view(self, uow: Unit, group: Group, past: bool) -> Meeting | None:
         """The group's last meeting (to mark who came), or its next one (who is coming)."""
@@ -574,6 +592,8 @@ async def fill(uow: Unit, group: Group, now: datetime) -> None:
             )
 
 
+#: How long after a held meeting a member who missed it and the one before hears from us.
+DOOR_AFTER = timedelta(days=1)
 #: How many meetings ahead a member's messages are queued: each one sent queues the ones after
 #: it, and with two queued a meeting whose messages were lost to downtime does not end the chain.
 ARMED_AHEAD = 2

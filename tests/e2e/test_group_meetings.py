@@ -24,6 +24,7 @@ from conversations.group_schedule import meetings
 from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import (
+    CHOICES_KEY,
     HIV_PLAN,
     BotFiles,
     BotProcess,
@@ -283,12 +284,18 @@ async def join_as_supporter(person: ScriptedUser, runtime: Runtime) -> None:
     await person.wait_for(lambda m: "peer supporter" in (m.text or ""))
 
 
-async def member(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
-    """Robin refers themselves (a group or both), is offered the group by Cora and joins,
-    shown by initials, with reminders."""
+async def member(
+    emulator: BotApiEmulator,
+    files: BotFiles,
+    user_id: int = 5601,
+    name: str = "Robin",
+    plan: dict[str, object] | None = None,
+) -> ScriptedUser:
+    """Robin (or someone else) refers themselves (a group or both), is offered the group by
+    Cora and joins, shown by initials, with reminders."""
     group = emulator.group(GROUP_ID, "Coordinators")
-    robin = emulator.user(5601, "Robin")
-    reference = await refer(robin, BOTH, files.config())
+    robin = emulator.user(user_id, name)
+    reference = await refer(robin, {**BOTH, "name": name, **(plan or {})}, files.config())
     await group_notice(group, reference)
     cora = emulator.user(CORA, "Cora")
     await cora.send("/start")
@@ -304,8 +311,55 @@ async def member(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
     invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
     await robin.press("Join", message=invitation)
     shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
-    await robin.press("Only initials (R.)", message=shown)
+    await robin.press(f"Only initials ({name[0]}.)", message=shown)
     asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
     await robin.press("Yes, remind me", message=asked)
     await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
     return robin
+
+
+DOOR = "We have not seen you at the group lately."
+
+
+async def test_two_missed_meetings_in_a_row_one_gentle_word(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("facilitators = []", f"facilitators = [{SAM}]", 1), "utf-8")
+    files = BotFiles(tmp_path, config_path=path)
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    config = next(g for g in programme.groups if g.id == "talking_together")
+    clock = MovableClock()
+    soon = datetime.now(UTC) + timedelta(days=4)
+    first, second, third = meetings(config.rule, config.first_meeting, LONDON, soon, 3)
+    clock.start = first - timedelta(days=3)
+    async with in_process(files, emulator, clock) as runtime:
+        sam = emulator.user(SAM, "Sam")
+        await join_as_supporter(sam, runtime)
+        agreed = {CHOICES_KEY: ["Short check-in messages"]}
+        robin = await member(emulator, files, 5601, "Robin", agreed)
+        kim = await member(emulator, files, 5602, "Kim", agreed)
+
+        async def only_kim_came(after: datetime) -> None:
+            await later(runtime, emulator, clock, (after - clock()).total_seconds() + 3600)
+            await sam.send("/groups")
+            run = await sam.wait_for(lambda m: m.text == "Groups you run:")
+            await sam.press(GROUP, message=run)
+            view = await sam.wait_for(lambda m: m.text.startswith(f"{GROUP} · "))
+            await sam.press("Last meeting", message=view)
+            await emulator.wait_until(lambda: "☐ K." in view.button_texts, what="past")
+            await sam.press("☐ K.", message=view)
+            await emulator.wait_until(lambda: "✓ K." in view.button_texts, what="marked")
+            await later(runtime, emulator, clock, timedelta(days=1, minutes=1).total_seconds())
+
+        await only_kim_came(first)
+        assert texts(robin, "Hello, just checking in.") == []  # one missed: nothing yet
+        await only_kim_came(second)
+        (word,) = [m.text for m in robin.chat.sent_by_bot if DOOR in (m.text or "")]
+        assert word.startswith("Hello, just checking in.")  # neutral on a lock screen
+        assert GROUP not in word
+        assert not any(DOOR in (m.text or "") for m in kim.chat.sent_by_bot)
+        await only_kim_came(third)  # a third missed: no second word
+        assert len([m for m in robin.chat.sent_by_bot if DOOR in (m.text or "")]) == 1

@@ -21,7 +21,7 @@ STORED = {
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
     "concern_note", "group_invite", "group_answer", "group_reminder", "group_link",
-    "group_change",
+    "group_change", "group_door",
 }  # fmt: skip
 
 
@@ -36,7 +36,7 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     assert set(kinds.AT_MOST_ONCE) == {
         "checkin", "door_open", "feedback", "closing_report",
         "session_reminder", "session_reminder_referrer", "session_log",
-        "group_reminder", "group_link",
+        "group_reminder", "group_link", "group_door",
     }  # fmt: skip
     assert set(kinds.FOR_REFERRER) == {
         "news", "to_referrer", "session_news", "group_invite", "group_change",
@@ -44,9 +44,11 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
         "session_reminder_referrer", "feedback", "group_invite", "group_reminder", "group_link",
-        "group_change",
+        "group_change", "group_door",
     }  # fmt: skip
-    assert set(kinds.CHECKINS_CONSENT) == {"checkin", "door_open", "session_reminder_referrer"}
+    assert set(kinds.CHECKINS_CONSENT) == {
+        "checkin", "door_open", "session_reminder_referrer", "group_door",
+    }  # fmt: skip
 
 
 def test_timing_per_kind() -> None:
