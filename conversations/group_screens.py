@@ -21,7 +21,7 @@ from conversations.supporting import reason_text
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
 ACTIONS = frozenset(
-    {"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k", "f", "a", "X", "M", "D"}
+    {"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k", "f", "a", "X", "M", "D", "w", "W"}
 )
 
 
@@ -448,6 +448,8 @@ def meeting_view(
                 Button(_("Cancel this meeting"), data("X", str(meeting_id))),
             )
         )
+    if people:
+        buttons.append((Button(_("Raise a concern"), data("w", str(meeting_id))),))
     nav = "n" if past else "p"
     label = _("Next meeting") if past else _("Last meeting")
     buttons.append((Button(label, data("f", group_id, nav)),))
@@ -484,5 +486,36 @@ def door_open(_: Translate) -> Prompt:
                 ),
                 esc(_("To stop these check-ins, send /stop.")),
             ]
+        )
+    )
+
+
+def concern_about_whom(meeting_id: int, people: list[str], _: Translate) -> Prompt:
+    """Which member a facilitator is worried about (as each chose to be shown)."""
+    buttons = [Button(shown, data("W", str(meeting_id), str(i))) for i, shown in enumerate(people)]
+    return Prompt(
+        esc(_("Who are you worried about? The coordinator who knows them will be told."))
+        + "\n"
+        + italic(_("Nothing else is passed on. They will get in touch with you.")),
+        rows(buttons, 2),
+    )
+
+
+def concern_sent(shown: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Thank you. The coordinator who knows {name} is told.").format(name=shown))
+    )
+
+
+def concern_for_holder(reference: str, group_name: str, _: Translate) -> Prompt:
+    """At once, to the referral's holder: the reference, the group, and what to do."""
+    return Prompt(
+        esc(_("Please look at {reference} soon.").format(reference=reference))
+        + "\n\n"
+        + esc(
+            _(
+                "A facilitator of {group} has a concern about them. Please get in touch with "
+                "the facilitator."
+            ).format(group=group_name)
         )
     )

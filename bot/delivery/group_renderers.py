@@ -155,6 +155,14 @@ async def door(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, ctx.discreet(group_screens.door_open(_), target))
 
 
+async def concern(ctx: Context) -> Rendered | None:
+    """A facilitator's concern: the reference and the group's name, never more."""
+    _group_row, details = await _group(ctx)
+    _ = ctx.t(ctx.targets[0].language)
+    name = group_screens.name_of(details.group, ctx.programme, ctx.targets[0].language)
+    return Rendered(ctx.targets, group_screens.concern_for_holder(ctx.referral.reference, name, _))
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_INVITE: invite,
     kinds.GROUP_ANSWER: answer,
@@ -162,4 +170,5 @@ RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_LINK: link,
     kinds.GROUP_CHANGE: change,
     kinds.GROUP_DOOR: door,
+    kinds.GROUP_CONCERN: concern,
 }

@@ -51,6 +51,7 @@ GROUP_ANSWER = "group_answer"  # the holder: joined, waiting, not now, left (pay
 GROUP_REMINDER = "group_reminder"  # a member who asked, before a meeting (slot "<id>:<i>")
 GROUP_LINK = "group_link"  # each member of an online group, shortly before (slot "<id>")
 GROUP_CHANGE = "group_change"  # each member, at once: a meeting moved or cancelled (payload)
+GROUP_CONCERN = "group_concern"  # the holder, at once: a facilitator's concern (payload)
 GROUP_DOOR = "group_door"  # a member who missed two meetings in a row (slot "door:<meeting>")
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
@@ -144,6 +145,7 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(GROUP_REMINDER, "referrer", scheduling.REMINDER, scheduled=True),
     Kind(GROUP_LINK, "referrer", scheduling.REMINDER, scheduled=True),
     Kind(GROUP_CHANGE, "referrer", scheduling.NEWS, on_resume=True),
+    Kind(GROUP_CONCERN, "holder_or_coordinators"),
     Kind(GROUP_DOOR, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
 )
 

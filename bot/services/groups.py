@@ -157,7 +157,7 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._coordinator(uow, person, press, lang)
             elif press.action == "c":
                 reply = await self._rsvp(uow, person, press, lang)
-            elif press.action in ("f", "a", "X", "M", "D"):
+            elif press.action in ("f", "a", "X", "M", "D", "w", "W"):
                 reply = await self._facilitator(uow, person, press, lang)
             else:
                 reply = await self._member(uow, person, press, lang)
@@ -426,6 +426,8 @@ class GroupsFlow(ServiceFlow):
             fresh = await uow.groups.get_meeting(meeting.id)
             assert fresh is not None
             return await self._view(uow, group, fresh, lang, replace=True)
+        if press.action in ("w", "W"):
+            return await self._concern(uow, person, group, meeting, press, lang)
         if meeting.state not in ("planned", "moved") or meeting.starts_at <= now:
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         if press.action == "M":
@@ -451,6 +453,44 @@ class GroupsFlow(ServiceFlow):
         fresh = await uow.groups.get_meeting(meeting.id)
         assert fresh is not None
         return await self._view(uow, group, fresh, lang, replace=True)
+
+    async def _concern(
+        self,
+        uow: Unit,
+        person: Person,
+        group: Group,
+        meeting: Meeting,
+        press: GroupPress,
+        lang: str,
+    ) -> Reply:
+        """A facilitator's concern about a member goes to whoever holds the member's referral
+        (else each coordinator, privately): the reference and the group only."""
+        _ = self._t(lang)
+        members = await uow.groups.members(group.id)
+        shown = [
+            await uow.groups.shown_as(group.id, m.person_id) or _("A member") for m in members
+        ]
+        if press.action == "w":
+            return Reply(
+                [group_screens.concern_about_whom(meeting.id, shown, _)], keep_buttons=True
+            )
+        index = int(press.arg) if press.arg.isdigit() else -1
+        if index >= len(members):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        member = members[index]
+        referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+        if referral is None:
+            return Reply(notice=group_screens.gone(_), keep_buttons=True)
+        now = self.clock()
+        await uow.outbox.add(
+            kinds.GROUP_CONCERN,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"group": group.id}).encode(),
+        )
+        await uow.audit.record(person, "group_concern", now, reference=referral.reference)
+        return Reply(replace=group_screens.concern_sent(shown[index], _))
 
     async def _door_later(
         self, uow: Unit, group: Group, meeting: Meeting, members: list[GroupPlace]

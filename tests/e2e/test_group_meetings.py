@@ -254,6 +254,17 @@ async def test_facilitator_sees_who_is_coming_moves_cancels_and_marks_who_came(
         await emulator.wait_until(lambda: "✓ R." in view.button_texts, what="marked")
         assert "· held" in view.text
 
+        # a concern about a member goes to the coordinator holding their referral
+        await sam.press("Raise a concern", message=view)
+        whom = await sam.wait_for(lambda m: m.text.startswith("Who are you worried about?"))
+        assert whom.button_texts == ["R."]
+        await sam.press("R.", message=whom)
+        await emulator.wait_until(lambda: "who knows R. is told" in whom.text, what="concern")
+        cora = emulator.user(CORA, "Cora")
+        worry = await cora.wait_for(lambda m: "has a concern about them" in (m.text or ""))
+        assert worry.text.startswith("Please look at PD-") and GROUP in worry.text
+        assert worry.protect_content and "Robin" not in worry.text
+
         # the next one cancelled: Robin is told, and nothing more comes for it
         await sam.press("Next meeting", message=view)
         await emulator.wait_until(lambda: "Cancel this meeting" in view.button_texts, what="next")

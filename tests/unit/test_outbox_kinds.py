@@ -21,7 +21,7 @@ STORED = {
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
     "concern_note", "group_invite", "group_answer", "group_reminder", "group_link",
-    "group_change", "group_door",
+    "group_change", "group_door", "group_concern",
 }  # fmt: skip
 
 
