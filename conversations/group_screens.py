@@ -21,7 +21,28 @@ from conversations.supporting import reason_text
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
 ACTIONS = frozenset(
-    {"o", "p", "x", "j", "n", "s", "r", "c", "l", "L", "k", "f", "a", "X", "M", "D", "w", "W"}
+    {
+        "o",
+        "p",
+        "x",
+        "j",
+        "n",
+        "s",
+        "r",
+        "c",
+        "l",
+        "L",
+        "k",
+        "f",
+        "a",
+        "X",
+        "M",
+        "D",
+        "w",
+        "W",
+        "G",
+        "P",
+    }
 )
 
 
@@ -519,3 +540,86 @@ def concern_for_holder(reference: str, group_name: str, _: Translate) -> Prompt:
             ).format(group=group_name)
         )
     )
+
+
+# -- the coordinators ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    group_id: str
+    name: str
+    status: str  # open, paused
+    members: int
+    capacity: int
+    waiting: int
+    when: str | None
+
+
+def programme_groups(groups: list[GroupSummary], _: Translate) -> Prompt:
+    """A coordinator's /groups: the groups of their programmes."""
+    lines = [esc(_("Groups of your programmes:"))]
+    for g in groups:
+        lines.append(_summary_line(g, _))
+    buttons = [Button(g.name, data("G", g.group_id)) for g in groups]
+    return Prompt("\n\n".join(lines), rows(buttons, 2))
+
+
+def _summary_line(g: GroupSummary, _: Translate) -> str:
+    state = _("open") if g.status == "open" else _("paused")
+    line = f"{bold(g.name)} · {esc(state)}\n" + esc(
+        _("{members} of {capacity} places taken, {waiting} waiting").format(
+            members=g.members, capacity=g.capacity, waiting=g.waiting
+        )
+    )
+    if g.when and g.status == "open":
+        line += "\n" + esc(_("Next meeting: {when}").format(when=g.when))
+    return line
+
+
+def group_admin(g: GroupSummary, _: Translate) -> Prompt:
+    toggle = (
+        Button(_("Pause"), data("P", g.group_id, "p"))
+        if g.status == "open"
+        else Button(_("Open again"), data("P", g.group_id, "o"))
+    )
+    return Prompt(
+        _summary_line(g, _),
+        ((toggle, Button(_("Close the group"), data("P", g.group_id, "c"))),),
+    )
+
+
+def confirm_close(group_id: str, name: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Close {group} for good? Its members are told it has ended.").format(group=name)),
+        (
+            (
+                Button(_("Yes, close it"), data("P", group_id, "x")),
+                Button(_("No, keep it"), data("G", group_id)),
+            ),
+        ),
+    )
+
+
+def group_ended(name: str, _: Translate) -> Prompt:
+    """To each member and each person waiting, when a group is closed."""
+    return Prompt(
+        esc(_("A change of plan."))
+        + "\n\n"
+        + esc(
+            _("The group {group} has come to an end. Thank you for being part of it.").format(
+                group=name
+            )
+        )
+        + "\n\n"
+        + esc(_("If you would like other support, just type here."))
+    )
+
+
+def closed(name: str, _: Translate) -> Prompt:
+    return Prompt(esc(_("{group} is closed.").format(group=name)))
+
+
+def a_member(_: Translate) -> str:
+    """A member who has not chosen how to be shown yet: nothing of their name."""
+    return _("A member")

@@ -327,6 +327,13 @@ class GroupRepo:
         key = await self._keys.get(person_id)
         return key.open("group_places", "shown_as", f"{group_id}|{person_id}", rows[0][0]).decode()
 
+    async def places_of_group(self, group_id: str) -> list[GroupPlace]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_PLACE} FROM group_places WHERE group_id = ? ORDER BY queued_at, person_id",  # noqa: S608
+            (group_id,),
+        )
+        return [_place(r) for r in rows]
+
     async def waiting(self, group_id: str) -> list[str]:
         """The waiting list, first in line first."""
         rows = await self._conn.execute_fetchall(

@@ -163,6 +163,15 @@ async def concern(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, group_screens.concern_for_holder(ctx.referral.reference, name, _))
 
 
+async def ended(ctx: Context) -> Rendered | None:
+    """The group closed: told to each member and each person waiting (when it closed)."""
+    _group_row, details = await _group(ctx)
+    target = ctx.to
+    _ = ctx.t(target.language)
+    name = group_screens.name_of(details.group, ctx.programme, target.language)
+    return Rendered(ctx.targets, ctx.discreet(group_screens.group_ended(name, _), target))
+
+
 RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_INVITE: invite,
     kinds.GROUP_ANSWER: answer,
@@ -171,4 +180,5 @@ RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.GROUP_CHANGE: change,
     kinds.GROUP_DOOR: door,
     kinds.GROUP_CONCERN: concern,
+    kinds.GROUP_ENDED: ended,
 }

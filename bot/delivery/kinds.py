@@ -52,6 +52,7 @@ GROUP_REMINDER = "group_reminder"  # a member who asked, before a meeting (slot 
 GROUP_LINK = "group_link"  # each member of an online group, shortly before (slot "<id>")
 GROUP_CHANGE = "group_change"  # each member, at once: a meeting moved or cancelled (payload)
 GROUP_CONCERN = "group_concern"  # the holder, at once: a facilitator's concern (payload)
+GROUP_ENDED = "group_ended"  # members and those waiting, at once: the group closed (payload)
 GROUP_DOOR = "group_door"  # a member who missed two meetings in a row (slot "door:<meeting>")
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
@@ -146,6 +147,7 @@ KINDS: Mapping[str, Kind] = _registry(
     Kind(GROUP_LINK, "referrer", scheduling.REMINDER, scheduled=True),
     Kind(GROUP_CHANGE, "referrer", scheduling.NEWS, on_resume=True),
     Kind(GROUP_CONCERN, "holder_or_coordinators"),
+    Kind(GROUP_ENDED, "referrer", scheduling.NEWS, on_resume=True),
     Kind(GROUP_DOOR, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins"),
 )
 

@@ -25,6 +25,7 @@ from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
+from bot.services.revocation import has_role
 from conversations import group_screens, matching, screens, session_times, sessions
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, instant, meetings
@@ -157,6 +158,8 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._coordinator(uow, person, press, lang)
             elif press.action == "c":
                 reply = await self._rsvp(uow, person, press, lang)
+            elif press.action in ("G", "P"):
+                reply = await self._admin(uow, person, press, lang)
             elif press.action in ("f", "a", "X", "M", "D", "w", "W"):
                 reply = await self._facilitator(uow, person, press, lang)
             else:
@@ -174,7 +177,11 @@ class GroupsFlow(ServiceFlow):
             found: list[MyGroup] = []
             for place in await uow.groups.places_of(person.id) if person else []:
                 group = await uow.groups.get(place.group_id)
-                if group is None or place.status in ("declined", "left"):
+                if (
+                    group is None
+                    or group.status == "closed"
+                    or place.status in ("declined", "left")
+                ):
                     continue
                 details = Details.of(group)
                 programme = self.config.programme(details.programme)
@@ -184,10 +191,94 @@ class GroupsFlow(ServiceFlow):
                 when = next_meeting_text(details, programme, self.clock(), lang, _)
                 found.append(MyGroup(group.id, name, place.status, when))
             running = await self._running(uow, person, lang) if person else []
-        prompts = [group_screens.groups_you_run(running, _)] if running else []
-        if found or not running:
+            coordinating = await self._summaries(uow, person, lang) if person else []
+        prompts = [group_screens.programme_groups(coordinating, _)] if coordinating else []
+        if running:
+            prompts.append(group_screens.groups_you_run(running, _))
+        if found or not (running or coordinating):
             prompts.append(group_screens.my_groups(found, _))
-        return Reply(prompts)
+        return Reply(prompts, protect=bool(coordinating or running))
+
+    async def _coordinates(self, uow: Unit, person: Person) -> list[Programme]:
+        return [
+            p
+            for p in self.config.programmes
+            if await has_role(uow, self.config, person, "coordinator", p.id)
+        ]
+
+    async def _summaries(
+        self, uow: Unit, person: Person, lang: str
+    ) -> list[group_screens.GroupSummary]:
+        """The groups (not closed) of the programmes this person coordinates."""
+        found = []
+        for programme in await self._coordinates(uow, person):
+            for group, details in await self.groups_of(uow, programme):
+                found.append(await self._summary(uow, group, details, programme, lang))
+        return found
+
+    async def _summary(
+        self, uow: Unit, group: Group, details: Details, programme: Programme, lang: str
+    ) -> group_screens.GroupSummary:
+        _ = self._t(lang)
+        counts = await uow.groups.counts(group.id)
+        return group_screens.GroupSummary(
+            group.id,
+            group_screens.name_of(details.group, programme, lang),
+            group.status,
+            counts.taken,
+            group.capacity,
+            counts.waiting,
+            next_meeting_text(details, programme, self.clock(), lang, _),
+        )
+
+    async def _admin(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        """A coordinator pauses, opens again or closes a group of their programme."""
+        _ = self._t(lang)
+        group = await uow.groups.get(press.target)
+        details = Details.of(group) if group is not None else None
+        programme = self.config.programme(details.programme) if details is not None else None
+        if (
+            group is None
+            or details is None
+            or programme is None
+            or group.status == "closed"
+            or not await has_role(uow, self.config, person, "coordinator", programme.id)
+        ):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        now = self.clock()
+        name = group_screens.name_of(details.group, programme, lang)
+        if press.action == "P" and press.arg == "c":
+            return Reply(replace=group_screens.confirm_close(group.id, name, _))
+        if press.action == "P" and press.arg in ("p", "o", "x"):
+            status = {"p": "paused", "o": "open", "x": "closed"}[press.arg]
+            if await uow.groups.set_status(group.id, status, now):
+                await uow.audit.record(person, f"group_{status}", now)
+                if status == "closed":
+                    await self._ended(uow, group)
+                    return Reply(replace=group_screens.closed(name, _))
+                if status == "open":
+                    fresh = await uow.groups.get(group.id)
+                    assert fresh is not None
+                    await fill(uow, fresh, now)
+            group = await uow.groups.get(group.id)
+            assert group is not None
+        summary = await self._summary(uow, group, details, programme, lang)
+        return Reply(replace=group_screens.group_admin(summary, _))
+
+    async def _ended(self, uow: Unit, group: Group) -> None:
+        now = self.clock()
+        for place in await uow.groups.places_of_group(group.id):
+            if place.status not in ("member", "waiting", "invited", "asked"):
+                continue
+            referral = await uow.referrals.get(place.referral_id) if place.referral_id else None
+            if referral is not None:
+                await uow.outbox.add(
+                    kinds.GROUP_ENDED,
+                    referral=referral,
+                    due_at=now,
+                    now=now,
+                    payload=json.dumps({"group": group.id}).encode(),
+                )
 
     async def _running(self, uow: Unit, person: Person, lang: str) -> list[tuple[str, str]]:
         """The groups this person runs (the config's facilitators brought up to date first)."""
@@ -468,7 +559,8 @@ class GroupsFlow(ServiceFlow):
         _ = self._t(lang)
         members = await uow.groups.members(group.id)
         shown = [
-            await uow.groups.shown_as(group.id, m.person_id) or _("A member") for m in members
+            await uow.groups.shown_as(group.id, m.person_id) or group_screens.a_member(_)
+            for m in members
         ]
         if press.action == "w":
             return Reply(
@@ -536,7 +628,9 @@ class GroupsFlow(ServiceFlow):
         marks = await uow.groups.attendance(meeting.id)
         people = []
         for member in await uow.groups.members(group.id):
-            shown = await uow.groups.shown_as(group.id, member.person_id) or _("A member")
+            shown = await uow.groups.shown_as(
+                group.id, member.person_id
+            ) or group_screens.a_member(_)
             answer, came = marks.get(member.person_id, (None, None))
             people.append(group_screens.Attendee(shown, answer, came))
         prompt = group_screens.meeting_view(

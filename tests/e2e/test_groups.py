@@ -269,3 +269,42 @@ async def test_a_swedish_person_is_invited_and_joins_in_swedish(
     await astrid.send("/groups")
     mine = await astrid.wait_for(lambda m: m.text.startswith("Dina grupper:"))
     assert "Torsdagsgruppen · medlem" in mine.text
+
+
+async def test_a_coordinator_pauses_opens_and_closes_a_group(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, _runtime = service
+    cora = emulator.user(CORA, "Cora")
+    robin = emulator.user(5601, "Robin")
+    reference, view = await referral_view(emulator, files, robin, BOTH)
+    await offer(emulator, reference, view)
+    await join(robin, emulator, waiting=False)
+
+    await cora.send("/groups")
+    listed = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
+    assert f"{GROUP} · open" in listed.text and "1 of 2 places taken, 0 waiting" in listed.text
+    assert "Robin" not in listed.text
+    await cora.press(GROUP, message=listed)
+    await emulator.wait_until(lambda: "Pause" in listed.button_texts, what="admin")
+    await cora.press("Pause", message=listed)
+    await emulator.wait_until(lambda: f"{GROUP} · paused" in listed.text, what="paused")
+
+    # a paused group is not offered
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+    assert GROUP not in ranked.text and "Thursday group" in ranked.text
+
+    await cora.press("Open again", message=listed)
+    await emulator.wait_until(lambda: f"{GROUP} · open" in listed.text, what="open")
+    await cora.press("Close the group", message=listed)
+    await emulator.wait_until(lambda: "Yes, close it" in listed.button_texts, what="confirm")
+    await cora.press("Yes, close it", message=listed)
+    await emulator.wait_until(lambda: listed.text == f"{GROUP} is closed.", what="closed")
+    ended = await robin.wait_for(lambda m: "has come to an end" in (m.text or ""))
+    assert ended.text.startswith("A change of plan.")
+    await robin.send("/groups")
+    await robin.wait_for(lambda m: m.text == "You are not in any group just now.")
+    await cora.send("/groups")
+    again = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
+    assert GROUP not in again.text

@@ -21,7 +21,7 @@ STORED = {
     "session_reminder", "session_reminder_referrer", "session_log", "concern", "feedback",
     "closing_report", "support_ended", "closing_received", "session_news", "session_planned",
     "concern_note", "group_invite", "group_answer", "group_reminder", "group_link",
-    "group_change", "group_door", "group_concern",
+    "group_change", "group_door", "group_concern", "group_ended",
 }  # fmt: skip
 
 
@@ -39,12 +39,12 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
         "group_reminder", "group_link", "group_door",
     }  # fmt: skip
     assert set(kinds.FOR_REFERRER) == {
-        "news", "to_referrer", "session_news", "group_invite", "group_change",
+        "news", "to_referrer", "session_news", "group_invite", "group_change", "group_ended",
     }  # fmt: skip
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
         "session_reminder_referrer", "feedback", "group_invite", "group_reminder", "group_link",
-        "group_change", "group_door",
+        "group_change", "group_door", "group_ended",
     }  # fmt: skip
     assert set(kinds.CHECKINS_CONSENT) == {
         "checkin", "door_open", "session_reminder_referrer", "group_door",
