@@ -20,30 +20,9 @@ from conversations.supporting import reason_text
 
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
-ACTIONS = frozenset(
-    {
-        "o",
-        "p",
-        "x",
-        "j",
-        "n",
-        "s",
-        "r",
-        "c",
-        "l",
-        "L",
-        "k",
-        "f",
-        "a",
-        "X",
-        "M",
-        "D",
-        "w",
-        "W",
-        "G",
-        "P",
-    }
-)
+#: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D w W: a facilitator;
+#: G P N: a coordinator looks after the programme's groups and makes new ones.
+ACTIONS = frozenset("opxjnsrclLkfaXMDwWGPN")
 
 
 @dataclass(frozen=True)
@@ -68,10 +47,10 @@ def parse(raw: str | None) -> GroupPress | None:
     if len(parts) not in (3, 4) or parts[0] != "g" or parts[1] not in ACTIONS:
         return None
     target = parts[2]
-    if not target or not target.replace("-", "").isalnum():
+    if not target or not target.replace("-", "").replace("_", "").isalnum():
         return None
     arg = parts[3] if len(parts) == 4 else ""
-    if arg and not arg.isalnum():
+    if arg and not arg.replace("_", "").isalnum():
         return None
     return GroupPress(parts[1], target, arg)
 
@@ -556,13 +535,20 @@ class GroupSummary:
     when: str | None
 
 
-def programme_groups(groups: list[GroupSummary], _: Translate) -> Prompt:
-    """A coordinator's /groups: the groups of their programmes."""
+def programme_groups(
+    groups: list[GroupSummary], programmes: list[tuple[str, str]], _: Translate
+) -> Prompt:
+    """A coordinator's /groups: the groups of their programmes, and (id, name) of the
+    programmes they may make a new group in."""
     lines = [esc(_("Groups of your programmes:"))]
     for g in groups:
         lines.append(_summary_line(g, _))
     buttons = [Button(g.name, data("G", g.group_id)) for g in groups]
-    return Prompt("\n\n".join(lines), rows(buttons, 2))
+    new = [
+        (Button(_("New group: {programme}").format(programme=name), data("N", pid)),)
+        for pid, name in programmes
+    ]
+    return Prompt("\n\n".join(lines), (*rows(buttons, 2), *new))
 
 
 def _summary_line(g: GroupSummary, _: Translate) -> str:

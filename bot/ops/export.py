@@ -80,7 +80,9 @@ class Exported:
 
 
 def group_id(group: Group) -> str:
-    """The config's id of a group (its details are sealed; the operator holds the key)."""
+    """The config's id of a group the config defines; the code of one made in the bot."""
+    if not group.config:
+        return group.id
     details = json.loads(group.details)
     found = details.get("group", {}).get("id") if isinstance(details, dict) else None
     return str(found or group.id)

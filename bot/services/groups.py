@@ -26,7 +26,7 @@ from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
 from bot.services.revocation import has_role
-from conversations import group_screens, matching, screens, session_times, sessions
+from conversations import group_dialog, group_screens, matching, screens, session_times, sessions
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, instant, meetings
 from conversations.group_screens import GroupCopy, GroupPress, MyGroup
@@ -40,6 +40,7 @@ from conversations.groups import (
 )
 from conversations.i18n import Translate
 from conversations.lifecycle import decide
+from conversations.matching import Profile
 from conversations.prompts import Prompt
 from storage import Person, Referral, Unit
 from storage.groups import TAKEN, Group, GroupPlace, Meeting
@@ -158,6 +159,8 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._coordinator(uow, person, press, lang)
             elif press.action == "c":
                 reply = await self._rsvp(uow, person, press, lang)
+            elif press.action == "N":
+                reply = await self._new_group(uow, person, press, lang)
             elif press.action in ("G", "P"):
                 reply = await self._admin(uow, person, press, lang)
             elif press.action in ("f", "a", "X", "M", "D", "w", "W"):
@@ -172,6 +175,10 @@ class GroupsFlow(ServiceFlow):
         async with self.store.unit() as uow:
             await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
+            if person is None and any(
+                who.telegram_id in p.coordinators for p in self.config.programmes
+            ):
+                person = await uow.people.create(who.telegram_id, self.clock())  # as casework does
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
             found: list[MyGroup] = []
@@ -192,12 +199,14 @@ class GroupsFlow(ServiceFlow):
                 found.append(MyGroup(group.id, name, place.status, when))
             running = await self._running(uow, person, lang) if person else []
             coordinating = await self._summaries(uow, person, lang) if person else []
-        prompts = [group_screens.programme_groups(coordinating, _)] if coordinating else []
+            programmes = await self._coordinates(uow, person) if person else []
+        names = [(p.id, p.text(p.name, lang)) for p in programmes]
+        prompts = [group_screens.programme_groups(coordinating, names, _)] if names else []
         if running:
             prompts.append(group_screens.groups_you_run(running, _))
-        if found or not (running or coordinating):
+        if found or not (running or names):
             prompts.append(group_screens.my_groups(found, _))
-        return Reply(prompts, protect=bool(coordinating or running))
+        return Reply(prompts, protect=bool(names or running))
 
     async def _coordinates(self, uow: Unit, person: Person) -> list[Programme]:
         return [
@@ -264,6 +273,82 @@ class GroupsFlow(ServiceFlow):
             assert group is not None
         summary = await self._summary(uow, group, details, programme, lang)
         return Reply(replace=group_screens.group_admin(summary, _))
+
+    # -- a new group, in the bot ---------------------------------------------------------------
+
+    async def _new_group(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        _ = self._t(lang)
+        if press.target != "new":  # "New group" for a programme: start
+            programme = self.config.programme(press.target)
+            if programme is None or not await has_role(
+                uow, self.config, person, "coordinator", programme.id
+            ):
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            supporters = []
+            for supporter in await uow.roles.holders("supporter", programme.id):
+                profile = Profile.from_bytes(await uow.supporters.profile(supporter))
+                supporters.append((supporter.id, profile.name))
+            outcome = group_dialog.start(programme, supporters, _)
+            return await self._apply(uow, person, outcome, programme, lang, keep=True)
+        draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
+        programme = self.config.programme(draft.programme) if draft else None
+        if draft is None or programme is None:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if not await has_role(uow, self.config, person, "coordinator", programme.id):
+            await uow.staff.clear(person)
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        today = self.clock().astimezone(ZoneInfo(programme.timezone)).date()
+        outcome = group_dialog.press(draft, press.arg, programme, today, _)
+        return await self._apply(uow, person, outcome, programme, lang)
+
+    async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
+        """A coordinator's typed answer in the new-group dialog."""
+        async with self.store.unit() as uow:
+            if not await uow.updates.claim(update_id, self.clock()):
+                return Reply()
+            person = await uow.people.find(who.telegram_id)
+            lang = await self._language(uow, person, who)
+            _ = self._t(lang)
+            draft = group_dialog.Draft.from_bytes(await uow.staff.load(person)) if person else None
+            programme = self.config.programme(draft.programme) if draft else None
+            if person is None or draft is None or programme is None:
+                return Reply([Prompt(screens.expired_notice(_))])
+            outcome = group_dialog.typed(draft, text, programme, _)
+            reply = await self._apply(uow, person, outcome, programme, lang)
+        self.wake()
+        return reply
+
+    async def _apply(
+        self,
+        uow: Unit,
+        person: Person,
+        outcome: group_dialog.Outcome,
+        programme: Programme,
+        lang: str,
+        keep: bool = False,
+    ) -> Reply:
+        _ = self._t(lang)
+        now = self.clock()
+        if outcome.save is not None:
+            draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
+            await uow.staff.clear(person)
+            details = Details(programme=programme.id, group=outcome.save)
+            group = await uow.groups.create(
+                programme.id, details.to_bytes(), outcome.save.capacity, now, created_by=person
+            )
+            chosen = [draft.supporters[i] for i in draft.chosen] if draft else []
+            runners = [p for p in [await uow.people.get(i) for i in chosen] if p is not None]
+            await uow.groups.set_facilitators(group.id, runners)
+            await uow.audit.record(person, "group_made", now)
+            summary = await self._summary(uow, group, details, programme, lang)
+            return Reply(replace=group_screens.group_admin(summary, _))
+        if outcome.draft is None:
+            await uow.staff.clear(person)
+        else:
+            await uow.staff.save(person, outcome.draft.to_bytes(), now)
+        if outcome.notice is not None:
+            return Reply(notice=outcome.notice, keep_buttons=True)
+        return Reply(outcome.prompts, keep_buttons=keep)
 
     async def _ended(self, uow: Unit, group: Group) -> None:
         now = self.clock()

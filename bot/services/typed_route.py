@@ -15,7 +15,7 @@ from typing import Literal
 
 from storage import Store
 
-Owner = Literal["casework", "sessions", "profile", "survey", "referrer"]
+Owner = Literal["casework", "sessions", "profile", "groups", "survey", "referrer"]
 
 
 async def owner(store: Store, telegram_id: int) -> Owner:
@@ -34,6 +34,8 @@ async def owner(store: Store, telegram_id: int) -> Owner:
             return "sessions"
         if pending.startswith("profile:"):
             return "profile"
+        if pending.startswith("group:"):
+            return "groups"
         return "casework"
     if stack.get("survey") is not None:
         return "survey"

@@ -308,3 +308,48 @@ async def test_a_coordinator_pauses_opens_and_closes_a_group(
     await cora.send("/groups")
     again = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
     assert GROUP not in again.text
+
+
+async def test_a_coordinator_makes_a_new_group_in_the_bot(
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+) -> None:
+    files, _runtime = service
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.send("/groups")
+    listed = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
+    await cora.press("New group: Side by Side peer support", message=listed)
+    await cora.wait_for(lambda m: m.text.startswith("New group. What is it called?"))
+    await cora.send("Friday circle")
+    language = await cora.wait_for(lambda m: m.text == "Which language does it meet in?")
+    await cora.press("English", message=language)
+    setting = await cora.wait_for(lambda m: m.text == "Does it meet online or in person?")
+    await cora.press("In person", message=setting)
+    await cora.wait_for(lambda m: m.text.startswith("Where does it meet?"))
+    await cora.send("Room 4, 10 High Street, Brighton")
+    await cora.wait_for(lambda m: m.text.startswith("When does it meet?"))
+    await cora.send("every Fridays sometime")  # not a schedule: asked again, kindly
+    await cora.wait_for(lambda m: m.text.startswith("I could not read that."))
+    await cora.send("every second Friday 17:00")
+    places = await cora.wait_for(lambda m: m.text == "How many places?")
+    await cora.press("8", message=places)
+    who = await cora.wait_for(lambda m: m.text.startswith("Who runs it?"))
+    await cora.press("Done", message=who)
+    summary = await cora.wait_for(lambda m: m.text.startswith("Friday circle"))
+    assert "every second Friday 17:00" in summary.text and "8 places" in summary.text
+    await cora.press("Save", message=summary)
+    await emulator.wait_until(lambda: "Friday circle · open" in summary.text, what="saved")
+    assert "0 of 8 places taken" in summary.text and "Next meeting: Friday" in summary.text
+
+    # it is offered like the others, and a person joins it
+    robin = emulator.user(5601, "Robin")
+    plan = {**BOTH, "setting": "In person", "area": "Brighton"}
+    reference, view = await referral_view(emulator, files, robin, plan)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+    first = ranked.text.split("\n\n")[1]
+    assert first.startswith("1. Friday circle") and "✓ In person" in first
+    await cora.press("1. Friday circle", message=ranked)
+    invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
+    assert "In person: Room 4, 10 High Street, Brighton" in invitation.text
+    assert "Next meeting: Friday" in invitation.text

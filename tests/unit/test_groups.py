@@ -261,3 +261,66 @@ def test_members_are_shown_as_they_chose() -> None:
     assert shown_name("Sam Rivera", "initials") == "S. R."
     assert shown_name("  ", "name") == "?"
     assert initials("åsa von berg lind") == "Å. V. B."
+
+
+def test_group_buttons_parse_and_forged_ones_do_nothing() -> None:
+    from conversations import group_screens
+
+    assert group_screens.parse("g:j:ABC123") == group_screens.GroupPress("j", "ABC123")
+    assert group_screens.parse("g:N:new:in_person") == group_screens.GroupPress(
+        "N", "new", "in_person"
+    )
+    for forged in (None, "", "g:", "g:z:ABC", "g:j:", "g:j:AB C", "g:j:A:b:c", "x:j:ABC",
+                   "g:j:" + "A" * 70, "g:c:12:<b>"):  # fmt: skip
+        assert group_screens.parse(forged) is None, forged
+
+
+def test_the_new_group_dialog_step_by_step() -> None:
+    from conversations import group_dialog
+
+    config = ServiceConfig.model_validate(_raw())
+    hiv = config.programme("hiv")
+    assert hiv is not None
+
+    def _(text: str) -> str:
+        return text
+
+    today = date(2026, 12, 2)  # a Wednesday
+    outcome = group_dialog.start(hiv, [("p1", "Sam"), ("p2", "Ria")], _)
+    draft = outcome.draft
+    assert draft is not None and draft.step == "name"
+    assert group_dialog.typed(draft, "x" * 61, hiv, _).notice is not None  # too long: asked again
+    draft = group_dialog.typed(draft, "  Friday   circle ", hiv, _).draft
+    assert draft is not None and (draft.name, draft.step) == ("Friday circle", "language")
+    assert group_dialog.press(draft, "fr", hiv, today, _).notice is not None  # not offered
+    draft = group_dialog.press(draft, "sv", hiv, today, _).draft
+    assert draft is not None and draft.step == "setting"
+    draft = group_dialog.press(draft, "online", hiv, today, _).draft
+    assert draft is not None and draft.step == "where"
+    again = group_dialog.typed(draft, "meet.example.org/x", hiv, _)  # not https: asked again
+    assert again.draft is not None and again.draft.step == "where"
+    assert "could not use" in again.prompts[0].text
+    draft = group_dialog.typed(draft, "https://meet.example.org/friday", hiv, _).draft
+    assert draft is not None and draft.step == "schedule"
+    assert "could not read" in group_dialog.typed(draft, "Fridays", hiv, _).prompts[0].text
+    draft = group_dialog.typed(draft, "every second Friday 17:00", hiv, _).draft
+    assert draft is not None and draft.step == "capacity"
+    assert group_dialog.press(draft, "7", hiv, today, _).notice is not None  # not a choice
+    draft = group_dialog.press(draft, "8", hiv, today, _).draft
+    assert draft is not None and draft.step == "who"
+    draft = group_dialog.press(draft, "1", hiv, today, _).draft
+    assert draft is not None and draft.chosen == [1]
+    draft = group_dialog.press(draft, "done", hiv, today, _).draft
+    assert draft is not None and draft.step == "confirm"
+    assert "Run by: Ria" in group_dialog.typed(draft, "anything", hiv, _).prompts[0].text
+    saved = group_dialog.press(draft, "save", hiv, today, _)
+    assert saved.draft is None and saved.save is not None
+    group = saved.save
+    assert group.name == {"en": "Friday circle", "sv": "Friday circle"}
+    assert (group.language, group.setting, group.link) == ("sv", "online", draft.where)
+    assert group.first_meeting == date(2026, 12, 4) and group.capacity == 8
+    cancelled = group_dialog.press(draft, "cancel", hiv, today, _)
+    assert cancelled.draft is None and cancelled.save is None
+    # the draft survives the staff frame's round trip
+    assert group_dialog.Draft.from_bytes(draft.to_bytes()) == draft
+    assert group_dialog.Draft.from_bytes(b'{"pending": "match"}') is None

@@ -52,6 +52,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.sessions.typed(sender(update), text, update.update_id)
         case "profile" if found.support is not None:
             reply = await found.support.typed(who, text, update.update_id)
+        case "groups" if found.groups is not None:
+            reply = await found.groups.typed(sender(update), text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
     if reply is None:
