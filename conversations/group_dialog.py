@@ -48,6 +48,8 @@ class Draft(BaseModel):
     supporters: list[str] = []  # the programme's supporters, as offered (person ids)
     names: list[str] = []  # their names, as offered
     chosen: list[int] = []  # positions in ``supporters``
+    editing: str = ""  # the group being changed (its code); empty for a new one
+    first: str = ""  # a changed group's first meeting (ISO date): its rhythm stays
 
     def to_bytes(self) -> bytes:
         return json.dumps({"pending": PENDING, **self.model_dump()}).encode()
@@ -81,13 +83,49 @@ def start(programme: Programme, supporters: list[tuple[str, str]], _: Translate)
     return Outcome(draft, [_ask(draft, programme, _)])
 
 
+def edit(
+    programme: Programme,
+    group_id: str,
+    group: GroupConfig,
+    supporters: list[tuple[str, str]],
+    running: list[str],
+    _: Translate,
+) -> Outcome:
+    """Change a group made in the bot: its name, place or link, places, who runs it. (When and
+    in which language it meets stay: members planned around them.)"""
+    ids = [s for s, _n in supporters]
+    draft = Draft(
+        programme=programme.id,
+        step="confirm",
+        name=group.name.get(programme.default_language) or next(iter(group.name.values())),
+        language=group.language,
+        setting=group.setting,
+        where=group.link or (group.venue or {}).get(programme.default_language, ""),
+        schedule=group.schedule,
+        capacity=group.capacity,
+        supporters=ids,
+        names=[n for _s, n in supporters],
+        chosen=[ids.index(p) for p in running if p in ids],
+        editing=group_id,
+        first=group.first_meeting.isoformat(),
+    )
+    return Outcome(draft, [_ask(draft, programme, _)])
+
+
+def _next(draft: Draft, step: Step) -> None:
+    """The step after an answer: back to the summary when changing a group."""
+    draft.step = "confirm" if draft.editing else step
+
+
 def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcome:
     text = " ".join(text.split())
     if draft.step == "name":
         if not 1 <= len(text) <= NAME_MAX:
             return Outcome(draft, notice=_("Please keep the name short (up to 60 letters)."))
         draft.name = text
-        if len(programme.languages) == 1:
+        if draft.editing:
+            draft.step = "confirm"
+        elif len(programme.languages) == 1:
             draft.language = programme.languages[0]
             draft.step = "setting"
         else:
@@ -98,7 +136,7 @@ def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcom
         if not 1 <= len(text) <= WHERE_MAX:
             return Outcome(draft, [_ask(draft, programme, _, again=True)])
         draft.where = text
-        draft.step = "schedule"
+        _next(draft, "schedule")
     elif draft.step == "schedule":
         if parse_rule(text) is None:
             return Outcome(draft, [_ask(draft, programme, _, again=True)])
@@ -111,6 +149,8 @@ def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcom
 
 def press(draft: Draft, choice: str, programme: Programme, today: date, _: Translate) -> Outcome:
     if choice == "cancel":
+        if draft.editing:
+            return Outcome(None, [Prompt(esc(_("Nothing changed.")))])
         return Outcome(None, [Prompt(esc(_("No group made.")))])
     if draft.step == "language" and choice in programme.languages:
         draft.language = choice
@@ -120,11 +160,17 @@ def press(draft: Draft, choice: str, programme: Programme, today: date, _: Trans
         draft.step = "where"
     elif draft.step == "capacity" and choice.isdigit() and int(choice) in CAPACITIES:
         draft.capacity = int(choice)
-        draft.step = "who"
+        _next(draft, "who")
     elif draft.step == "who" and choice.isdigit() and int(choice) < len(draft.supporters):
         draft.chosen = sorted(set(draft.chosen) ^ {int(choice)})
     elif draft.step == "who" and choice == "done":
         draft.step = "confirm"
+    elif (
+        draft.step == "confirm"
+        and draft.editing
+        and choice in ("name", "where", "capacity", "who")
+    ):
+        draft.step = choice  # type: ignore[assignment]
     elif draft.step == "confirm" and choice == "save":
         return Outcome(None, save=as_config(draft, programme, today))
     else:
@@ -150,7 +196,9 @@ def as_config(draft: Draft, programme: Programme, today: date) -> GroupConfig:
         venue=where if draft.setting == "in_person" else None,
         link=draft.where if draft.setting == "online" else None,
         schedule=draft.schedule,
-        first_meeting=first_day(draft.schedule, today),
+        first_meeting=(
+            date.fromisoformat(draft.first) if draft.first else first_day(draft.schedule, today)
+        ),
         capacity=min(draft.capacity, MAX_CAPACITY),
     )
 
@@ -228,7 +276,19 @@ def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = Fals
         esc(_("{count} places").format(count=draft.capacity)),
         esc(_("Run by: {names}").format(names=who)),
     ]
+    change: tuple[tuple[Button, ...], ...] = ()
+    if draft.editing:
+        change = rows(
+            [
+                Button(_("Name"), data("N", "new", "name")),
+                Button(_("Link") if draft.setting == "online" else _("Place"),
+                       data("N", "new", "where")),
+                Button(_("Places"), data("N", "new", "capacity")),
+                Button(_("Who runs it"), data("N", "new", "who")),
+            ],
+            2,
+        )  # fmt: skip
     return Prompt(
         "\n".join(lines),
-        ((Button(_("Save"), data("N", "new", "save")),), _cancel(_)),
+        (*change, (Button(_("Save"), data("N", "new", "save")),), _cancel(_)),
     )

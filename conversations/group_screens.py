@@ -21,8 +21,8 @@ from conversations.supporting import reason_text
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
 #: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D w W: a facilitator;
-#: G P N: a coordinator looks after the programme's groups and makes new ones.
-ACTIONS = frozenset("opxjnsrclLkfaXMDwWGPN")
+#: G P N E: a coordinator looks after the programme's groups, makes new ones and changes them.
+ACTIONS = frozenset("opxjnsrclLkfaXMDwWGPNE")
 
 
 @dataclass(frozen=True)
@@ -563,15 +563,17 @@ def _summary_line(g: GroupSummary, _: Translate) -> str:
     return line
 
 
-def group_admin(g: GroupSummary, _: Translate) -> Prompt:
+def group_admin(g: GroupSummary, _: Translate, *, changeable: bool = False) -> Prompt:
+    """One group for a coordinator; one made in the bot can be changed there too."""
     toggle = (
         Button(_("Pause"), data("P", g.group_id, "p"))
         if g.status == "open"
         else Button(_("Open again"), data("P", g.group_id, "o"))
     )
+    change = ((Button(_("Change"), data("E", g.group_id)),),) if changeable else ()
     return Prompt(
         _summary_line(g, _),
-        ((toggle, Button(_("Close the group"), data("P", g.group_id, "c"))),),
+        ((toggle, Button(_("Close the group"), data("P", g.group_id, "c"))), *change),
     )
 
 

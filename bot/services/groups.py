@@ -159,7 +159,7 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._coordinator(uow, person, press, lang)
             elif press.action == "c":
                 reply = await self._rsvp(uow, person, press, lang)
-            elif press.action == "N":
+            elif press.action in ("N", "E"):
                 reply = await self._new_group(uow, person, press, lang)
             elif press.action in ("G", "P"):
                 reply = await self._admin(uow, person, press, lang)
@@ -272,23 +272,21 @@ class GroupsFlow(ServiceFlow):
             group = await uow.groups.get(group.id)
             assert group is not None
         summary = await self._summary(uow, group, details, programme, lang)
-        return Reply(replace=group_screens.group_admin(summary, _))
+        return Reply(replace=group_screens.group_admin(summary, _, changeable=not group.config))
 
     # -- a new group, in the bot ---------------------------------------------------------------
 
     async def _new_group(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
         _ = self._t(lang)
+        if press.action == "E":
+            return await self._edit(uow, person, press, lang)
         if press.target != "new":  # "New group" for a programme: start
             programme = self.config.programme(press.target)
             if programme is None or not await has_role(
                 uow, self.config, person, "coordinator", programme.id
             ):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            supporters = []
-            for supporter in await uow.roles.holders("supporter", programme.id):
-                profile = Profile.from_bytes(await uow.supporters.profile(supporter))
-                supporters.append((supporter.id, profile.name))
-            outcome = group_dialog.start(programme, supporters, _)
+            outcome = group_dialog.start(programme, await self._supporters(uow, programme), _)
             return await self._apply(uow, person, outcome, programme, lang, keep=True)
         draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
         programme = self.config.programme(draft.programme) if draft else None
@@ -300,6 +298,38 @@ class GroupsFlow(ServiceFlow):
         today = self.clock().astimezone(ZoneInfo(programme.timezone)).date()
         outcome = group_dialog.press(draft, press.arg, programme, today, _)
         return await self._apply(uow, person, outcome, programme, lang)
+
+    async def _supporters(self, uow: Unit, programme: Programme) -> list[tuple[str, str]]:
+        found = []
+        for supporter in await uow.roles.holders("supporter", programme.id):
+            profile = Profile.from_bytes(await uow.supporters.profile(supporter))
+            found.append((supporter.id, profile.name))
+        return found
+
+    async def _edit(self, uow: Unit, person: Person, press: GroupPress, lang: str) -> Reply:
+        """Change a group made in the bot (a config group is changed in the config)."""
+        _ = self._t(lang)
+        group = await uow.groups.get(press.target)
+        details = Details.of(group) if group is not None else None
+        programme = self.config.programme(details.programme) if details else None
+        if (
+            group is None
+            or details is None
+            or programme is None
+            or group.config
+            or group.status == "closed"
+            or not await has_role(uow, self.config, person, "coordinator", programme.id)
+        ):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        outcome = group_dialog.edit(
+            programme,
+            group.id,
+            details.group,
+            await self._supporters(uow, programme),
+            await uow.groups.facilitators(group.id),
+            _,
+        )
+        return await self._apply(uow, person, outcome, programme, lang, keep=True)
 
     async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
         """A coordinator's typed answer in the new-group dialog."""
@@ -333,15 +363,22 @@ class GroupsFlow(ServiceFlow):
             draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
             await uow.staff.clear(person)
             details = Details(programme=programme.id, group=outcome.save)
-            group = await uow.groups.create(
-                programme.id, details.to_bytes(), outcome.save.capacity, now, created_by=person
-            )
+            editing = await uow.groups.get(draft.editing) if draft and draft.editing else None
+            if editing is not None:
+                await uow.groups.update(editing.id, details.to_bytes(), outcome.save.capacity, now)
+                group = await uow.groups.get(editing.id)
+                assert group is not None
+                await fill(uow, group, now)  # more places: the next in line are invited
+            else:
+                group = await uow.groups.create(
+                    programme.id, details.to_bytes(), outcome.save.capacity, now, created_by=person
+                )
             chosen = [draft.supporters[i] for i in draft.chosen] if draft else []
             runners = [p for p in [await uow.people.get(i) for i in chosen] if p is not None]
             await uow.groups.set_facilitators(group.id, runners)
-            await uow.audit.record(person, "group_made", now)
+            await uow.audit.record(person, "group_changed" if editing else "group_made", now)
             summary = await self._summary(uow, group, details, programme, lang)
-            return Reply(replace=group_screens.group_admin(summary, _))
+            return Reply(replace=group_screens.group_admin(summary, _, changeable=True))
         if outcome.draft is None:
             await uow.staff.clear(person)
         else:

@@ -341,6 +341,26 @@ async def test_a_coordinator_makes_a_new_group_in_the_bot(
     await emulator.wait_until(lambda: "Friday circle · open" in summary.text, what="saved")
     assert "0 of 8 places taken" in summary.text and "Next meeting: Friday" in summary.text
 
+    # changed afterwards: a new name and more places; when it meets stays
+    first_next = summary.text.split("Next meeting: ")[1]
+    await cora.press("Change", message=summary)
+    change = await cora.wait_for(
+        lambda m: m.text.startswith("Friday circle") and "Name" in m.button_texts
+    )
+    await cora.press("Name", message=change)
+    await cora.wait_for(lambda m: m.text.startswith("New group. What is it called?"))
+    await cora.send("Friday friends")
+    change = await cora.wait_for(lambda m: m.text.startswith("Friday friends"))
+    await cora.press("Places", message=change)
+    places = await cora.wait_for(lambda m: m.text == "How many places?")
+    await cora.press("10", message=places)
+    change = await cora.wait_for(
+        lambda m: m.text.startswith("Friday friends") and "10 places" in m.text
+    )
+    await cora.press("Save", message=change)
+    await emulator.wait_until(lambda: "0 of 10 places taken" in change.text, what="changed")
+    assert change.text.startswith("Friday friends · open") and first_next in change.text
+
     # it is offered like the others, and a person joins it
     robin = emulator.user(5601, "Robin")
     plan = {**BOTH, "setting": "In person", "area": "Brighton"}
@@ -348,8 +368,8 @@ async def test_a_coordinator_makes_a_new_group_in_the_bot(
     await cora.press("Offer a group", message=view)
     ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
     first = ranked.text.split("\n\n")[1]
-    assert first.startswith("1. Friday circle") and "✓ In person" in first
-    await cora.press("1. Friday circle", message=ranked)
+    assert first.startswith("1. Friday friends") and "✓ In person" in first
+    await cora.press("1. Friday friends", message=ranked)
     invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
     assert "In person: Room 4, 10 High Street, Brighton" in invitation.text
     assert "Next meeting: Friday" in invitation.text
