@@ -8,6 +8,7 @@ Nothing about a group reaches the coordinators' group chat, and no member is eve
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from tests.e2e.harness import (
     fill_form,
     in_process,
 )
+from tests.e2e.test_router import applied
 
 BOTH = {**HIV_PLAN, "support_type": "Both"}
 GROUP = "Talking Together"
@@ -311,9 +313,10 @@ async def test_a_coordinator_pauses_opens_and_closes_a_group(
 
 
 async def test_a_coordinator_makes_a_new_group_in_the_bot(
-    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator
+    service: tuple[BotFiles, Runtime], emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     files, _runtime = service
+    caplog.set_level(logging.DEBUG, logger="peerdoor.router")
     cora = emulator.user(CORA, "Cora")
     await cora.send("/start")
     await cora.send("/groups")
@@ -339,6 +342,10 @@ async def test_a_coordinator_makes_a_new_group_in_the_bot(
     assert "every second Friday 17:00" in summary.text and "8 places" in summary.text
     await cora.press("Save", message=summary)
     await emulator.wait_until(lambda: "Friday circle · open" in summary.text, what="saved")
+    # /groups, each press and each typed answer: one write transaction each
+    routes = applied(caplog)
+    assert {route for route, _n in routes} >= {"mine", "press", "typed"}, routes
+    assert all(n == 1 for _route, n in routes), routes
     assert "0 of 8 places taken" in summary.text and "Next meeting: Friday" in summary.text
 
     # changed afterwards: a new name and more places; when it meets stays
