@@ -194,7 +194,7 @@ def as_config(draft: Draft, programme: Programme, today: date) -> GroupConfig:
         language=draft.language,
         setting="online" if draft.setting == "online" else "in_person",
         venue=where if draft.setting == "in_person" else None,
-        link=draft.where if draft.setting == "online" else None,
+        link=(draft.where or None) if draft.setting == "online" else None,
         schedule=draft.schedule,
         first_meeting=(
             date.fromisoformat(draft.first) if draft.first else first_day(draft.schedule, today)

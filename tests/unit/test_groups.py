@@ -324,3 +324,32 @@ def test_the_new_group_dialog_step_by_step() -> None:
     # the draft survives the staff frame's round trip
     assert group_dialog.Draft.from_bytes(draft.to_bytes()) == draft
     assert group_dialog.Draft.from_bytes(b'{"pending": "match"}') is None
+
+
+def test_changing_a_group_keeps_its_rhythm_and_returns_to_the_summary() -> None:
+    from conversations import group_dialog
+
+    config = ServiceConfig.model_validate(_raw())
+    hiv = config.programme("hiv")
+    assert hiv is not None
+
+    def _(text: str) -> str:
+        return text
+
+    made = GroupConfig.model_validate(_group(first_meeting=date(2026, 1, 13), capacity=8))
+    outcome = group_dialog.edit(hiv, "G1", made, [("p1", "Sam"), ("p2", "Ria")], ["p2"], _)
+    draft = outcome.draft
+    assert draft is not None and draft.step == "confirm" and draft.chosen == [1]
+    labels = [b.label for row in outcome.prompts[0].buttons for b in row]
+    assert labels[:4] == ["Name", "Link", "Places", "Who runs it"]
+    assert group_dialog.press(draft, "schedule", hiv, date(2026, 12, 2), _).notice is not None
+    draft = group_dialog.press(draft, "capacity", hiv, date(2026, 12, 2), _).draft
+    assert draft is not None and draft.step == "capacity"
+    draft = group_dialog.press(draft, "12", hiv, date(2026, 12, 2), _).draft
+    assert draft is not None and draft.step == "confirm"  # straight back to the summary
+    saved = group_dialog.press(draft, "save", hiv, date(2026, 12, 2), _).save
+    assert saved is not None and saved.capacity == 12
+    assert saved.first_meeting == date(2026, 1, 13) and saved.schedule == made.schedule
+    assert group_dialog.press(draft, "cancel", hiv, date(2026, 12, 2), _).prompts[0].text == (
+        "Nothing changed."
+    )
