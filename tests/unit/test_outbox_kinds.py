@@ -58,6 +58,12 @@ def test_timing_per_kind() -> None:
     assert kinds.timing(kinds.CLOSING_REPORT) == scheduling.CHECKIN
     assert kinds.timing(kinds.SESSION_REMINDER_REFERRER) == scheduling.REMINDER
     assert kinds.timing("no_such_kind") == scheduling.IMMEDIATE
+    # groups: news waits out quiet hours; reminders and the link are for a moment, at most once
+    assert kinds.timing(kinds.GROUP_INVITE) == scheduling.NEWS
+    assert kinds.timing(kinds.GROUP_CHANGE) == scheduling.NEWS
+    assert kinds.timing(kinds.GROUP_REMINDER) == scheduling.REMINDER
+    assert kinds.timing(kinds.GROUP_LINK) == scheduling.REMINDER
+    assert kinds.timing(kinds.GROUP_DOOR) == scheduling.CHECKIN
     # what waits for a consent goes to the referrer, whose consent it is
     assert all(k.to == "referrer" for k in kinds.KINDS.values() if k.consent is not None)
     # what comes at once when a pause ends goes to the referrer, and was not set for a time
