@@ -24,11 +24,13 @@ Place = Literal["invited", "member", "waiting", "declined", "left"]
 ShownAs = Literal["name", "initials"]
 
 
-def wants_group(programme: Programme, answers: dict[str, Answer]) -> bool:
-    """Whether this referral may be offered a group: the programme has groups and the person
-    chose a group (or both) where the form asks (``group_wish``); without that question,
-    everyone may be."""
-    if not programme.groups and programme.group_wish is None:
+def wants_group(
+    programme: Programme, answers: dict[str, Answer], has_groups: bool = False
+) -> bool:
+    """Whether this referral may be offered a group: the programme has groups (in the config,
+    or made in the bot: ``has_groups``) and the person chose a group (or both) where the form
+    asks (``group_wish``); without that question, everyone may be."""
+    if not programme.groups and not has_groups and programme.group_wish is None:
         return False
     wish = programme.group_wish
     if wish is None:

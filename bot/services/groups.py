@@ -89,7 +89,8 @@ async def offerable(uow: Unit, config: ServiceConfig, referral: Referral, viewer
     programme = config.programme(await uow.referrals.programme_id(referral))
     if programme is None:
         return False
-    return wants_group(programme, json.loads(await uow.referrals.answers(referral)))
+    made = bool(await uow.groups.of_programme(programme.id)) if not programme.groups else True
+    return wants_group(programme, json.loads(await uow.referrals.answers(referral)), made)
 
 
 async def with_group_button(

@@ -199,6 +199,7 @@ def test_who_may_be_offered_a_group() -> None:
     assert wants_group(diabetes, {})  # no group_wish: everyone may be
     none = hiv.model_copy(update={"groups": [], "group_wish": None})
     assert not wants_group(none, {"support_type": "group"})
+    assert wants_group(none, {"support_type": "group"}, has_groups=True)  # made in the bot
 
 
 def _candidate(gid: str, **changes: Any) -> GroupCandidate:
