@@ -20,9 +20,9 @@ from conversations.supporting import reason_text
 
 MAX_BYTES = 64
 MAX_GROUPS_SHOWN = 8
-#: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D w W: a facilitator;
+#: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D T w W: a facilitator;
 #: G P N E: a coordinator looks after the programme's groups, makes new ones and changes them.
-ACTIONS = frozenset("opxjnsrclLkfaXMDwWGPNE")
+ACTIONS = frozenset("opxjnsrclLkfaXMDTwWGPNE")
 
 
 @dataclass(frozen=True)
@@ -457,9 +457,22 @@ def meeting_view(
 
 
 def move_to(meeting_id: int, days: list[tuple[str, str]], _: Translate) -> Prompt:
-    """(yyyymmdd, label) of the days the meeting can move to, at the same time."""
+    """(yyyymmdd, label) of the days the meeting can move to (its own day too)."""
     buttons = [Button(label, data("D", str(meeting_id), day)) for day, label in days]
-    return Prompt(esc(_("Move it to which day? (Same time.)")), rows(buttons, 2))
+    return Prompt(esc(_("Move it to which day?")), rows(buttons, 2))
+
+
+#: The times a meeting can move to, besides its own time (local, on the hour).
+MOVE_HOURS = tuple(range(9, 22))
+
+
+def move_at(meeting_id: int, day: str, same: str, _: Translate) -> Prompt:
+    """The time on the chosen day (``day`` yyyymmdd): the same time (``same`` HH:MM), or
+    another hour."""
+    at = [(same.replace(":", ""), _("Same time ({time})").format(time=same))]
+    at += [(f"{h:02d}00", f"{h:02d}:00") for h in MOVE_HOURS if f"{h:02d}:00" != same]
+    buttons = [Button(label, data("T", str(meeting_id), day + hhmm)) for hhmm, label in at]
+    return Prompt(esc(_("At what time?")), (*rows(buttons[:1], 1), *rows(buttons[1:], 4)))
 
 
 def meeting_changed(old_when: str, new_when: str | None, _: Translate) -> Prompt:

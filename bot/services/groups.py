@@ -164,7 +164,7 @@ class GroupsFlow(ServiceFlow):
                 reply = await self._new_group(uow, person, press, lang)
             elif press.action in ("G", "P"):
                 reply = await self._admin(uow, person, press, lang)
-            elif press.action in ("f", "a", "X", "M", "D", "w", "W"):
+            elif press.action in ("f", "a", "X", "M", "D", "T", "w", "W"):
                 reply = await self._facilitator(uow, person, press, lang)
             else:
                 reply = await self._member(uow, person, press, lang)
@@ -646,21 +646,22 @@ class GroupsFlow(ServiceFlow):
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         if press.action == "M":
             today = now.astimezone(zone).date()
-            current = meeting.starts_at.astimezone(zone).date()
-            days = [today + timedelta(days=i) for i in range(1, session_times.DAYS_AHEAD)]
-            choices = [
-                (d.strftime("%Y%m%d"), sessions.date_text(d, lang)) for d in days if d != current
-            ]
-            return Reply([group_screens.move_to(meeting.id, choices, _)])
-        new_start = None
+            days = [today + timedelta(days=i) for i in range(session_times.DAYS_AHEAD)]
+            choices = [(d.strftime("%Y%m%d"), sessions.date_text(d, lang)) for d in days]
+            return Reply([group_screens.move_to(meeting.id, choices, _)], keep_buttons=True)
         if press.action == "D":
+            same = meeting.starts_at.astimezone(zone).strftime("%H:%M")
+            if len(press.arg) != 8 or not press.arg.isdigit():
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            return Reply(replace=group_screens.move_at(meeting.id, press.arg, same, _))
+        new_start = None
+        if press.action == "T":
             try:
-                day = datetime.strptime(press.arg, "%Y%m%d").date()
+                moment = datetime.strptime(press.arg, "%Y%m%d%H%M")
             except ValueError:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            at = meeting.starts_at.astimezone(zone).time()
-            new_start = instant(day, at, zone)
-            if new_start <= now:
+            new_start = instant(moment.date(), moment.time(), zone)
+            if new_start <= now or new_start == meeting.starts_at:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         await self._change(uow, programme, group, meeting, new_start)
         await uow.audit.record(person, "group_moved" if new_start else "group_cancelled", now)

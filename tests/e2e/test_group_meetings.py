@@ -230,12 +230,16 @@ async def test_facilitator_sees_who_is_coming_moves_cancels_and_marks_who_came(
         days = await sam.wait_for(lambda m: m.text.startswith("Move it to which day?"))
         new_day = (meeting_at.astimezone(LONDON) + timedelta(days=1)).date()
         await sam.press(sessions.date_text(new_day, "en"), message=days)
+        await emulator.wait_until(lambda: days.text == "At what time?", what="times")
+        assert days.button_texts[0] == "Same time (18:30)" and "19:00" in days.button_texts
+        await sam.press("19:00", message=days)
         await emulator.wait_until(lambda: "· moved" in days.text, what="moved")  # the view again
+        assert "at 19:00" in days.text
         told = await robin.wait_for(lambda m: (m.text or "").startswith("A change of plan."))
         assert "is moved to" in told.text and sessions.date_text(new_day, "en") in told.text
 
         # its reminders and link come for the new time, each once
-        moved_at = meeting_at + timedelta(days=1)
+        moved_at = meeting_at + timedelta(days=1, minutes=30)  # 18:30 -> 19:00 the next day
         for before in (timedelta(hours=24) - timedelta(minutes=1), timedelta(minutes=59)):
             await later(runtime, emulator, clock, (moved_at - before - clock()).total_seconds())
         await later(runtime, emulator, clock, (moved_at - clock()).total_seconds() - 20 * 60)
