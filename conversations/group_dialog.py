@@ -4,7 +4,7 @@ the schedule, the number of places, who runs it, then Save.
 A pure step, `(draft, event) -> outcome`, like the meeting planner: the draft lives in the
 coordinator's staff frame (sealed), typed answers and presses come in as events, and the outcome
 says what to show and whether to save. No I/O and no clock: "today" is passed in. Buttons carry
-``g:N:new:<choice>`` (a language code, a setting, a number of places, a supporter's position),
+``u:N:new:<choice>`` (a language code, a setting, a number of places, a supporter's position),
 never anything typed.
 """
 

@@ -2,7 +2,7 @@
 answers to Join / Not now, how facilitators see them, /groups and leaving.
 
 Pure screen builders. Every message to the person starts with a neutral line (it may show on a
-lock screen) and never names another member. Buttons carry ``g:<action>:<target>[:<arg>]``:
+lock screen) and never names another member. Buttons carry ``u:<action>:<target>[:<arg>]``:
 a referral's reference or a group's random code, never anything a person said.
 """
 
@@ -19,6 +19,8 @@ from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 from conversations.supporting import reason_text
 
 MAX_BYTES = 64
+#: The groups' buttons start "u:" (g, t, h ... are other flows'; see register in the router).
+PREFIX = "u"
 MAX_GROUPS_SHOWN = 8
 #: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D T w W: a facilitator;
 #: G P N E: a coordinator looks after the programme's groups, makes new ones and changes them.
@@ -33,7 +35,7 @@ class GroupPress:
 
 
 def data(action: str, target: str, arg: str = "") -> str:
-    value = f"g:{action}:{target}" + (f":{arg}" if arg else "")
+    value = f"{PREFIX}:{action}:{target}" + (f":{arg}" if arg else "")
     if len(value.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {value!r}")
     return value
@@ -44,7 +46,7 @@ def parse(raw: str | None) -> GroupPress | None:
     if not raw or len(raw.encode()) > MAX_BYTES:
         return None
     parts = raw.split(":")
-    if len(parts) not in (3, 4) or parts[0] != "g" or parts[1] not in ACTIONS:
+    if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in ACTIONS:
         return None
     target = parts[2]
     if not target or not target.replace("-", "").replace("_", "").isalnum():

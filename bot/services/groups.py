@@ -109,6 +109,18 @@ async def with_group_button(
     return Prompt(details.text, (*details.buttons, (button,)))
 
 
+async def _draft(uow: Unit, person: Person) -> group_dialog.Draft | None:
+    """The coordinator's new or changed group, from their staff frame (``pending`` =
+    "group:new"; typed text reaches it through bot/services/typed_route.py). The only places
+    that touch the frame: this, `_end_draft` and the save in `GroupsFlow._apply`."""
+    return group_dialog.Draft.from_bytes(await uow.staff.load(person))
+
+
+async def _end_draft(uow: Unit, person: Person) -> None:
+    if await _draft(uow, person) is not None:  # never another dialog's frame
+        await uow.staff.clear(person)
+
+
 class GroupsFlow(ServiceFlow):
     # -- what every group use case needs --------------------------------------------------------
 
@@ -289,12 +301,12 @@ class GroupsFlow(ServiceFlow):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             outcome = group_dialog.start(programme, await self._supporters(uow, programme), _)
             return await self._apply(uow, person, outcome, programme, lang, keep=True)
-        draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
+        draft = await _draft(uow, person)
         programme = self.config.programme(draft.programme) if draft else None
         if draft is None or programme is None:
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         if not await has_role(uow, self.config, person, "coordinator", programme.id):
-            await uow.staff.clear(person)
+            await _end_draft(uow, person)
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         today = self.clock().astimezone(ZoneInfo(programme.timezone)).date()
         outcome = group_dialog.press(draft, press.arg, programme, today, _)
@@ -340,7 +352,7 @@ class GroupsFlow(ServiceFlow):
             person = await uow.people.find(who.telegram_id)
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
-            draft = group_dialog.Draft.from_bytes(await uow.staff.load(person)) if person else None
+            draft = await _draft(uow, person) if person else None
             programme = self.config.programme(draft.programme) if draft else None
             if person is None or draft is None or programme is None:
                 return Reply([Prompt(screens.expired_notice(_))])
@@ -361,8 +373,8 @@ class GroupsFlow(ServiceFlow):
         _ = self._t(lang)
         now = self.clock()
         if outcome.save is not None:
-            draft = group_dialog.Draft.from_bytes(await uow.staff.load(person))
-            await uow.staff.clear(person)
+            draft = await _draft(uow, person)
+            await _end_draft(uow, person)
             details = Details(programme=programme.id, group=outcome.save)
             editing = await uow.groups.get(draft.editing) if draft and draft.editing else None
             if editing is not None:
@@ -381,9 +393,9 @@ class GroupsFlow(ServiceFlow):
             summary = await self._summary(uow, group, details, programme, lang)
             return Reply(replace=group_screens.group_admin(summary, _, changeable=True))
         if outcome.draft is None:
-            await uow.staff.clear(person)
+            await _end_draft(uow, person)
         else:
-            await uow.staff.save(person, outcome.draft.to_bytes(), now)
+            await uow.staff.save(person, outcome.draft.to_bytes(), now)  # see _draft
         if outcome.notice is not None:
             return Reply(notice=outcome.notice, keep_buttons=True)
         return Reply(outcome.prompts, keep_buttons=keep)

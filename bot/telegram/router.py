@@ -80,7 +80,7 @@ def register(app: Application) -> None:
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m:", session_handlers.press)
     command("sessions", session_handlers.people, private)
-    press(r"^g:", group_handlers.press)
+    press(r"^u:", group_handlers.press)
     command("groups", group_handlers.mine, private)
     press(r"^[ps]:", supporter_handlers.press)
     command("profile", supporter_handlers.profile, private)

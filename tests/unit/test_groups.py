@@ -267,12 +267,12 @@ def test_members_are_shown_as_they_chose() -> None:
 def test_group_buttons_parse_and_forged_ones_do_nothing() -> None:
     from conversations import group_screens
 
-    assert group_screens.parse("g:j:ABC123") == group_screens.GroupPress("j", "ABC123")
-    assert group_screens.parse("g:N:new:in_person") == group_screens.GroupPress(
+    assert group_screens.parse("u:j:ABC123") == group_screens.GroupPress("j", "ABC123")
+    assert group_screens.parse("u:N:new:in_person") == group_screens.GroupPress(
         "N", "new", "in_person"
     )
-    for forged in (None, "", "g:", "g:z:ABC", "g:j:", "g:j:AB C", "g:j:A:b:c", "x:j:ABC",
-                   "g:j:" + "A" * 70, "g:c:12:<b>"):  # fmt: skip
+    for forged in (None, "", "u:", "u:z:ABC", "u:j:", "u:j:AB C", "u:j:A:b:c", "g:j:ABC",
+                   "u:j:" + "A" * 70, "u:c:12:<b>"):  # fmt: skip
         assert group_screens.parse(forged) is None, forged
 
 

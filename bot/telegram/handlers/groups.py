@@ -1,4 +1,4 @@
-"""Handlers for groups: /groups and the ``g:`` buttons."""
+"""Handlers for groups: /groups and the ``u:`` buttons."""
 
 from __future__ import annotations
 
