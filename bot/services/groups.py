@@ -141,7 +141,12 @@ class GroupsFlow(ServiceFlow):
             ]
             if sorted(p.id for p in facilitators) != await uow.groups.facilitators(found.id):
                 await uow.groups.set_facilitators(found.id, facilitators)
-        return [(g, Details.of(g)) for g in await uow.groups.of_programme(programme.id)]
+        groups = await uow.groups.of_programme(programme.id)
+        for group in groups:
+            # a place freed without a word to us (a member erased by the retention purge) goes
+            # to the next in line the next time anyone looks at the programme's groups
+            await fill(uow, group, now)
+        return [(g, Details.of(g)) for g in groups]
 
     async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
         if person is not None:
