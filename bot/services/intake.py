@@ -22,7 +22,7 @@ from bot.delivery.kinds import (
     REOPENED,
     WITHDRAWN,
 )
-from bot.services import preferences
+from bot.services import groups, preferences
 from bot.services.case_views import case_of
 from bot.services.engagements import supporter_gone
 from bot.services.funnel import note_reached
@@ -286,7 +286,9 @@ class IntakeFlow:
             if person is None:
                 return Reply([screens.nothing_held(_)])
             await self._tell_holders(uow, person)
+            freed = await groups.places_held(uow, person)
             await uow.people.erase(person)
+            await groups.refill(uow, freed, self.clock())
         log.info("person.erased")
         return Reply([screens.deleted_everything(_)])
 
