@@ -30,6 +30,9 @@ Task = Literal[
     "talk",
     "agreement",
     "going",
+    "group",
+    "group_meeting",
+    "group_link",
 ]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
@@ -273,6 +276,9 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "talk": _("tell them their supporter wrote to them: the supporter can call them instead"),
         "agreement": _("read them the confidentiality agreement and ask if they agree"),
         "going": _("ask how it is going with their supporter"),
+        "group": _("tell them about their place in a peer support group"),
+        "group_meeting": _("tell them about their next group meeting"),
+        "group_link": _("give them the way to join the online group meeting"),
     }.get(task, _("a next step"))
     return Prompt(
         "\n\n".join(

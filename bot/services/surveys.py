@@ -161,6 +161,7 @@ class SurveyFlow(ServiceFlow):
             notice=outcome.notice,
             replace=outcome.replace,
             keep_buttons=outcome.keep_buttons or outcome.replace is not None,
+            in_place=outcome.state is None or outcome.state.screen != state.screen,
         )
 
     async def support_ended(self, who: Sender, engagement_id: str, update_id: int) -> Reply:
@@ -233,7 +234,7 @@ class SurveyFlow(ServiceFlow):
                 return Reply([surveys.current(going, state, self._t(state.language))])
         state = surveys.begin(programme, kind, engagement.id, lang)
         await uow.surveys.save_state(person, state.to_bytes(), self.clock())
-        return Reply([surveys.current(programme, state, _)])
+        return Reply([surveys.current(programme, state, _)], in_place=True)  # over the invitation
 
     async def _apply(self, uow: Unit, person: Person, outcome: surveys.Outcome) -> None:
         now = self.clock()

@@ -30,6 +30,7 @@ from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow, Sender
 from bot.services.relationship_care import CareFlow
 from bot.services.revocation import hand_back_orphans
@@ -215,6 +216,7 @@ class Runtime:
                 agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
                 assessment=assess,
+                groups=GroupsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

@@ -12,6 +12,7 @@ from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow
 from bot.services.relationship_care import CareFlow
 from bot.services.sessions import SessionsFlow
@@ -45,6 +46,7 @@ class Services:
     agreement: AgreementFlow | None = None
     care: CareFlow | None = None
     assessment: AssessmentFlow | None = None
+    groups: GroupsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
