@@ -486,6 +486,18 @@ def meeting_changed(old_when: str, new_when: str | None, _: Translate) -> Prompt
     return Prompt(esc(_("A change of plan.")) + "\n\n" + esc(text))
 
 
+def new_schedule(name: str, when: str | None, _: Translate) -> Prompt:
+    """To each member at once when their group meets at a new time: neutral first line."""
+    lines = [
+        esc(_("A change of plan.")),
+        esc(_("{group} now meets at a new time.").format(group=name)),
+    ]
+    if when:
+        lines.append(esc(_("The next meeting is on {when}.").format(when=when)))
+    lines.append(esc(_("Meetings planned at the old time will not happen.")))
+    return Prompt("\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:]))
+
+
 def door_open(_: Translate) -> Prompt:
     """After two missed meetings in a row: gentle, no pressure, neutral first line."""
     return Prompt(

@@ -382,9 +382,15 @@ class GroupsFlow(ServiceFlow):
             details = Details(programme=programme.id, group=outcome.save)
             editing = await uow.groups.get(draft.editing) if draft and draft.editing else None
             if editing is not None:
+                before = Details.of(editing).group
                 await uow.groups.update(editing.id, details.to_bytes(), outcome.save.capacity, now)
                 group = await uow.groups.get(editing.id)
                 assert group is not None
+                if (before.rule, before.first_meeting) != (
+                    outcome.save.rule,
+                    outcome.save.first_meeting,
+                ):
+                    await rescheduled(uow, programme, group, now)
                 await fill(uow, group, now)  # more places: the next in line are invited
             else:
                 group = await uow.groups.create(
@@ -839,6 +845,38 @@ class GroupsFlow(ServiceFlow):
 
     async def _fill(self, uow: Unit, group: Group) -> None:
         await fill(uow, group, self.clock())
+
+
+async def rescheduled(uow: Unit, programme: Programme, group: Group, now: datetime) -> None:
+    """The group meets on a new schedule: its meetings still to come (planned, moved or
+    cancelled) are dropped with their queued reminders and links, each member is told at once
+    and their messages are queued for the new meetings. Past meetings and who came stay."""
+    ahead = [
+        m.id
+        for m in await uow.groups.meetings(group.id)
+        if m.starts_at > now and m.state != "held"
+    ]
+    for member in await uow.groups.members(group.id):
+        referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+        if referral is None:
+            continue
+        for meeting_id in ahead:
+            await uow.outbox.drop_slots(
+                referral, (kinds.GROUP_REMINDER, kinds.GROUP_LINK), str(meeting_id)
+            )
+    await uow.groups.drop_meetings(ahead)
+    for member in await uow.groups.members(group.id):
+        referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+        if referral is None:
+            continue
+        await uow.outbox.add(
+            kinds.GROUP_CHANGE,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"group": group.id, "schedule": True}).encode(),
+        )
+        await arm_member(uow, programme, group, referral, now, now)
 
 
 async def fill(uow: Unit, group: Group, now: datetime) -> None:

@@ -1,0 +1,172 @@
+"""A group's life after it is made, end to end: a coordinator changes when a group made in the
+bot meets (its planned meetings move to the new schedule, each member is told at once, the
+old meetings' reminders never come, who came to past meetings stays).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from conversations import sessions
+from conversations.group_schedule import meetings, parse_rule
+from sandbox.emulator import BotApiEmulator, ScriptedUser
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
+from tests.e2e.test_group_meetings import LINK, REMINDER, SAM, join_as_supporter, texts
+
+LONDON = ZoneInfo("Europe/London")
+BOTH = {**HIV_PLAN, "support_type": "Both"}
+NAME = "Tuesday circle"
+
+
+async def make_group(emulator: BotApiEmulator, cora: ScriptedUser, schedule: str) -> None:
+    """Cora makes an online group run by Sam (a supporter already)."""
+    await cora.send("/start")
+    await cora.send("/groups")
+    listed = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
+    await cora.press("New group: Side by Side peer support", message=listed)
+    await cora.wait_for(lambda m: m.text.startswith("New group. What is it called?"))
+    await cora.send(NAME)
+    language = await cora.wait_for(lambda m: m.text == "Which language does it meet in?")
+    await cora.press("English", message=language)
+    setting = await cora.wait_for(lambda m: m.text == "Does it meet online or in person?")
+    await cora.press("Online", message=setting)
+    await cora.wait_for(lambda m: m.text.startswith("Type the meeting link"))
+    await cora.send("https://meet.example.org/tuesday")
+    await cora.wait_for(lambda m: m.text.startswith("When does it meet?"))
+    await cora.send(schedule)
+    places = await cora.wait_for(lambda m: m.text == "How many places?")
+    await cora.press("8", message=places)
+    who = await cora.wait_for(lambda m: m.text.startswith("Who runs it?"))
+    assert len(who.button_texts) == 3, who.button_texts  # Sam, Done, Cancel
+    await cora.press(who.button_texts[0], message=who)
+    who = await cora.wait_for(
+        lambda m: m.text.startswith("Who runs it?") and m.button_texts[0].startswith("☑")
+    )
+    await cora.press("Done", message=who)
+    summary = await cora.wait_for(lambda m: m.text.startswith(NAME) and "Save" in m.button_texts)
+    await cora.press("Save", message=summary)
+    await emulator.wait_until(lambda: f"{NAME} · open" in summary.text, what="saved")
+
+
+async def joined(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
+    """Robin refers themselves, Cora offers the new group, Robin joins with reminders."""
+    group = emulator.group(GROUP_ID, "Coordinators")
+    robin = emulator.user(5601, "Robin")
+    reference = await refer(robin, {**BOTH, "name": "Robin"}, files.config())
+    await group_notice(group, reference)
+    cora = emulator.user(CORA, "Cora")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press(NAME, message=ranked, contains=True)
+    invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
+    await robin.press("Join", message=invitation)
+    shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
+    await robin.press("Only initials (R.)", message=shown)
+    asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
+    await robin.press("Yes, remind me", message=asked)
+    await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+    return robin
+
+
+def day_text(moment: datetime) -> str:
+    return sessions.date_text(moment.astimezone(LONDON).date(), "en")
+
+
+async def test_a_coordinator_changes_when_a_group_meets(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    clock = MovableClock()
+    tuesdays = parse_rule("every Tuesday 18:30")
+    thursdays = parse_rule("every Thursday 18:30")
+    assert tuesdays is not None and thursdays is not None
+    soon = datetime.now(UTC) + timedelta(days=4)
+    first_at, second_at, third_at = meetings(tuesdays, date(2020, 1, 7), LONDON, soon, 3)
+    clock.start = first_at - timedelta(days=3)  # three days before the first meeting
+    async with in_process(files, emulator, clock) as runtime:
+        sam = emulator.user(SAM, "Sam")
+        await join_as_supporter(sam, runtime)
+        cora = emulator.user(CORA, "Cora")
+        await make_group(emulator, cora, "every Tuesday 18:30")
+        robin = await joined(emulator, files)
+
+        # the first meeting: Robin's reminders, the link, and Sam marks that Robin came
+        for before in (timedelta(hours=24) - timedelta(minutes=1), timedelta(minutes=59)):
+            await later(runtime, emulator, clock, (first_at - before - clock()).total_seconds())
+        await later(runtime, emulator, clock, (first_at - clock()).total_seconds() - 20 * 60)
+        assert len(texts(robin, REMINDER)) == 2 and len(texts(robin, LINK)) == 1
+        await later(runtime, emulator, clock, 2 * 3600)
+        await mark_came(emulator, sam)
+
+        # the day after, Cora moves the group to Thursdays
+        await later(runtime, emulator, clock, timedelta(hours=20).total_seconds())
+        await change_schedule(emulator, cora, "every Thursday 18:30")
+        told = await robin.wait_for(lambda m: "now meets at a new time" in (m.text or ""))
+        assert told.text.startswith("A change of plan.\n\n")  # neutral on a lock screen
+        thursday_at = meetings(thursdays, clock().date(), LONDON, clock(), 1)[0]
+        assert thursday_at - clock() < timedelta(days=2)  # this week's Thursday
+        assert day_text(thursday_at) in told.text and "18:30" in told.text
+        await drained(emulator)
+        assert len([m for m in robin.chat.sent_by_bot if "new time" in (m.text or "")]) == 1
+
+        # the Thursdays' reminders and link come, each once; nothing for the old Tuesday
+        before_change = len(texts(robin, REMINDER))
+        first_thu, second_thu = meetings(thursdays, clock().date(), LONDON, clock(), 2)
+        leads = (timedelta(hours=24, minutes=-1), timedelta(minutes=59), timedelta(minutes=20))
+        steps = sorted(at - lead for at in (first_thu, second_thu, second_at) for lead in leads)
+        for step in [*steps, second_thu + timedelta(hours=1)]:
+            await later(runtime, emulator, clock, (step - clock()).total_seconds())
+        reminders = texts(robin, REMINDER)[before_change:]
+        assert not any(day_text(second_at) in t for t in reminders), reminders
+        for each in (first_thu, second_thu):
+            assert sum(day_text(each) in t for t in reminders) == 2, reminders
+        assert len(reminders) == 4 and len(texts(robin, LINK)) == 3
+
+    with sqlite3.connect(files.database) as conn:
+        past = conn.execute(
+            "SELECT m.starts_at, m.state, a.came FROM group_meetings m"
+            " JOIN group_attendance a ON a.meeting_id = m.id ORDER BY m.starts_at"
+        ).fetchall()
+        old_left = conn.execute(
+            "SELECT count(*) FROM group_meetings WHERE starts_at IN (?, ?)",
+            (second_at.isoformat(), third_at.isoformat()),
+        ).fetchone()
+    # who came to the Tuesday before the change stays; no Tuesday after it is left
+    assert past[0][1:] == ("held", 1) and past[0][0].startswith(first_at.date().isoformat())
+    assert old_left == (0,)
+
+
+async def mark_came(emulator: BotApiEmulator, sam: ScriptedUser) -> None:
+    await sam.send("/groups")
+    run = await sam.wait_for(lambda m: m.text == "Groups you run:")
+    await sam.press(NAME, message=run)
+    view = await sam.wait_for(lambda m: m.text.startswith(f"{NAME} · "))
+    await sam.press("Last meeting", message=view)
+    await emulator.wait_until(lambda: "Tap each member who came" in view.text, what="past")
+    await sam.press("☐ R.", message=view)
+    await emulator.wait_until(lambda: "✓ R." in view.button_texts, what="marked")
+
+
+async def change_schedule(emulator: BotApiEmulator, cora: ScriptedUser, schedule: str) -> None:
+    await cora.send("/groups")
+    listed = await cora.wait_for(lambda m: m.text.startswith("Groups of your programmes:"))
+    await cora.press(NAME, message=listed)
+    admin = await cora.wait_for(lambda m: m.text.startswith(NAME) and "Change" in m.button_texts)
+    await cora.press("Change", message=admin)
+    change = await cora.wait_for(lambda m: m.text.startswith(NAME) and "When" in m.button_texts)
+    await cora.press("When", message=change)
+    await cora.wait_for(lambda m: m.text.startswith("When does it meet?"))
+    await cora.send(schedule)
+    summary = await cora.wait_for(lambda m: m.text.startswith(NAME) and schedule in m.text)
+    await cora.press("Save", message=summary)
+    await emulator.wait_until(lambda: f"{NAME} · open" in summary.text, what="saved")
