@@ -26,7 +26,15 @@ from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
 from bot.services.revocation import has_role
-from conversations import group_dialog, group_screens, matching, screens, session_times, sessions
+from conversations import (
+    callbacks,
+    group_dialog,
+    group_screens,
+    matching,
+    screens,
+    session_times,
+    sessions,
+)
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, instant, meetings
 from conversations.group_screens import GroupCopy, GroupPress, MyGroup
@@ -107,6 +115,24 @@ async def with_group_button(
         return details
     button = group_screens.offer_button(referral.reference, _)
     return Prompt(details.text, (*details.buttons, (button,)))
+
+
+async def beside_match(
+    uow: Unit,
+    config: ServiceConfig,
+    referral: Referral,
+    viewer_id: str | None,
+    prompt: Prompt,
+    _: Translate,
+) -> Prompt:
+    """Any screen that offers "Match" for this referral (the status after a change, a note
+    added, a message sent, the details sent on a claim, a supporter's answer, a withdrawn
+    offer) offers "Offer a group" too, when it is open to the viewer."""
+    match = callbacks.case("match", referral.reference)
+    viewer = await uow.people.get(viewer_id) if viewer_id else None
+    if viewer is None or not any(b.data == match for row in prompt.buttons for b in row):
+        return prompt
+    return await with_group_button(uow, config, referral, viewer, prompt, _)
 
 
 async def _draft(uow: Unit, person: Person) -> group_dialog.Draft | None:

@@ -170,3 +170,41 @@ async def change_schedule(emulator: BotApiEmulator, cora: ScriptedUser, schedule
     summary = await cora.wait_for(lambda m: m.text.startswith(NAME) and schedule in m.text)
     await cora.press("Save", message=summary)
     await emulator.wait_until(lambda: f"{NAME} · open" in summary.text, what="saved")
+
+
+async def test_offer_a_group_wherever_match_is_offered(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    async with in_process(files, emulator):
+        group = emulator.group(GROUP_ID, "Coordinators")
+        cora = emulator.user(CORA, "Cora")
+        await cora.send("/start")
+        robin = emulator.user(5601, "Robin")
+        reference = await refer(robin, BOTH, files.config())
+        await group_notice(group, reference)
+        await cora.press("Claim", chat=group)
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+        await cora.press("Contacted", message=details)
+        # the status after a change shows Match, and Offer a group beside it
+        status = await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+        assert {"Match", "Offer a group"} <= set(status.button_texts), status.button_texts
+        # so does the note just added
+        await cora.press("Add a note", message=status)
+        await cora.wait_for(lambda m: "note" in m.text.lower() and m is not status)
+        await cora.send("Called, prefers evenings.")
+        noted = await cora.wait_for(lambda m: m.text.startswith(f"Note added to {reference}"))
+        assert {"Match", "Offer a group"} <= set(noted.button_texts), noted.button_texts
+        await cora.press("Offer a group", message=noted)
+        ranked = await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
+        assert "Talking Together" in ranked.text
+
+        # a person who asked for one-to-one support only: Match, and no group
+        sam = emulator.user(5602, "Sam")
+        only = await refer(sam, HIV_PLAN, files.config())  # one-to-one with a peer supporter
+        await group_notice(group, only)
+        await cora.press("Claim", chat=group)
+        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {only}"))
+        await cora.press("Contacted", message=details)
+        status = await cora.wait_for(lambda m: f"{only} is now contacted" in m.text)
+        assert "Match" in status.button_texts and "Offer a group" not in status.button_texts
