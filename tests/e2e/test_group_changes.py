@@ -1,6 +1,7 @@
 """A group's life after it is made, end to end: a coordinator changes when a group made in the
 bot meets (its planned meetings move to the new schedule, each member is told at once, the
-old meetings' reminders never come, who came to past meetings stays).
+old meetings' reminders never come, who came to past meetings stays); "Offer a group" wherever
+Match is offered; a place freed by the retention purge goes to the next in line at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
 from tests.e2e.test_group_meetings import LINK, REMINDER, SAM, join_as_supporter, texts
+from tests.e2e.test_groups import join, offer, referral_view
 
 LONDON = ZoneInfo("Europe/London")
 BOTH = {**HIV_PLAN, "support_type": "Both"}
@@ -208,3 +210,46 @@ async def test_offer_a_group_wherever_match_is_offered(
         await cora.press("Contacted", message=details)
         status = await cora.wait_for(lambda m: f"{only} is now contacted" in m.text)
         assert "Match" in status.button_texts and "Offer a group" not in status.button_texts
+
+
+async def test_a_place_freed_by_the_retention_purge_goes_to_the_next_in_line_at_once(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("capacity = 10\n", "capacity = 2\n", 1), encoding="utf-8")
+    files = BotFiles(tmp_path, config_path=path)
+    async with in_process(files, emulator) as runtime:
+        robin, kim, lee = (emulator.user(5601, "Robin"), emulator.user(5602, "Kim"),
+                           emulator.user(5603, "Lee"))  # fmt: skip
+        references = []
+        for person, name, waiting in (
+            (robin, "Robin", False),
+            (kim, "Kim", False),
+            (lee, "Lee", True),
+        ):
+            plan = {**BOTH, "name": name}
+            reference, view = await referral_view(emulator, files, person, plan)
+            await offer(emulator, reference, view)
+            await join(person, emulator, waiting=waiting)
+            references.append(reference)
+        await drained(emulator)
+
+        # Robin's referral was closed long ago: the daily purge erases them, and nobody
+        # looks at the groups afterwards
+        now = runtime.clock()
+        async with runtime.store.unit() as uow:
+            closed = await uow.referrals.by_reference(references[0])
+            assert closed is not None
+            closed = await uow.referrals.set_status(closed, "closed", now)
+            await uow.referrals.mark(closed, closed_at=now - timedelta(days=400))
+        (job,) = runtime.app.job_queue.get_jobs_by_name("retention_purge")  # type: ignore[union-attr]
+        await job.run(runtime.app)
+        async with runtime.store.unit() as uow:
+            assert await uow.people.find(5601) is None  # erased entirely
+        await join(lee, emulator, waiting=False)  # Lee's invitation came by itself
+        await drained(emulator)
+
+    with sqlite3.connect(files.database) as conn:
+        rows = conn.execute("SELECT status FROM group_places").fetchall()
+    assert sorted(r[0] for r in rows) == ["member", "member"]  # Kim and Lee
