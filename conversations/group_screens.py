@@ -22,9 +22,10 @@ MAX_BYTES = 64
 #: The groups' buttons start "u:" (g, t, h ... are other flows'; see register in the router).
 PREFIX = "u"
 MAX_GROUPS_SHOWN = 8
-#: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D T w W: a facilitator;
+#: o p x: a coordinator offers; j n s r R c l L k: a person (R: reminders from /groups);
+#: f a X M D T w W: a facilitator;
 #: G P N E: a coordinator looks after the programme's groups, makes new ones and changes them.
-ACTIONS = frozenset("opxjnsrclLkfaXMDTwWGPNE")
+ACTIONS = frozenset("opxjnsrRclLkfaXMDTwWGPNE")
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,18 @@ def reminders_saved(on: bool, _: Translate) -> Prompt:
     return Prompt(esc(_("Fine. No reminders.")))
 
 
+def reminders_kept(_: Translate) -> Prompt:
+    """After /stop, to a member with group reminders on: those were asked for apart."""
+    return Prompt(
+        esc(
+            _(
+                "Your group meeting reminders stay on, because you asked for them. To turn "
+                "them off, send /groups."
+            )
+        )
+    )
+
+
 def member_reminder(meeting_id: int, when: str, how: str, _: Translate) -> Prompt:
     """Before a group meeting: neutral first line, no group name, Coming / Can't come."""
     return Prompt(
@@ -291,6 +304,7 @@ class MyGroup:
     name: str
     status: str  # member, waiting, invited, asked
     when: str | None
+    reminders: bool = False  # a member's reminders before each meeting (they chose)
 
 
 def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
@@ -304,6 +318,12 @@ def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
         line = f"{bold(g.name)} · {esc(state)}"
         if g.when and g.status == "member":
             line += "\n" + esc(_("Next meeting: {when}").format(when=g.when))
+        if g.status == "member":
+            line += "\n" + esc(_("Reminders: on") if g.reminders else _("Reminders: off"))
+            toggle = (
+                _("Stop reminders for {group}") if g.reminders else _("Remind me of {group}")
+            ).format(group=g.name)
+            buttons.append(Button(toggle, data("R", g.group_id, "0" if g.reminders else "1")))
         lines.append(line)
         buttons.append(Button(_("Leave {group}").format(group=g.name), data("l", g.group_id)))
     return Prompt("\n\n".join(lines), tuple((b,) for b in buttons))

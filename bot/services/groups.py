@@ -224,22 +224,7 @@ class GroupsFlow(ServiceFlow):
                 person = await uow.people.create(who.telegram_id, self.clock())  # as casework does
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
-            found: list[MyGroup] = []
-            for place in await uow.groups.places_of(person.id) if person else []:
-                group = await uow.groups.get(place.group_id)
-                if (
-                    group is None
-                    or group.status == "closed"
-                    or place.status in ("declined", "left")
-                ):
-                    continue
-                details = Details.of(group)
-                programme = self.config.programme(details.programme)
-                if programme is None:
-                    continue
-                name = group_screens.name_of(details.group, programme, lang)
-                when = next_meeting_text(details, programme, self.clock(), lang, _)
-                found.append(MyGroup(group.id, name, place.status, when))
+            found = await self._mine(uow, person, lang) if person else []
             running = await self._running(uow, person, lang) if person else []
             coordinating = await self._summaries(uow, person, lang) if person else []
             programmes = await self._coordinates(uow, person) if person else []
@@ -250,6 +235,23 @@ class GroupsFlow(ServiceFlow):
         if found or not (running or names):
             prompts.append(group_screens.my_groups(found, _))
         return Reply(prompts, protect=bool(names or running))
+
+    async def _mine(self, uow: Unit, person: Person, lang: str) -> list[MyGroup]:
+        """The person's groups and waiting lists (with their next meeting and reminders)."""
+        _ = self._t(lang)
+        found: list[MyGroup] = []
+        for place in await uow.groups.places_of(person.id):
+            group = await uow.groups.get(place.group_id)
+            if group is None or group.status == "closed" or place.status in ("declined", "left"):
+                continue
+            details = Details.of(group)
+            programme = self.config.programme(details.programme)
+            if programme is None:
+                continue
+            name = group_screens.name_of(details.group, programme, lang)
+            when = next_meeting_text(details, programme, self.clock(), lang, _)
+            found.append(MyGroup(group.id, name, place.status, when, place.reminders))
+        return found
 
     async def _coordinates(self, uow: Unit, person: Person) -> list[Programme]:
         return [
@@ -611,6 +613,14 @@ class GroupsFlow(ServiceFlow):
             if referral is not None and place.status == "member":
                 await arm_member(uow, programme, group, referral, now, now)
             return Reply(replace=group_screens.reminders_saved(on, _))
+        if a == "R" and press.arg in ("0", "1") and place.status == "member":
+            # from /groups: turned on or off, and the list shown again as it is now
+            on = press.arg == "1"
+            await uow.groups.set_reminders(group.id, person.id, on)
+            if referral is not None:
+                await arm_member(uow, programme, group, referral, now, now)
+            await uow.audit.record(person, "group_reminders", now)
+            return Reply(replace=group_screens.my_groups(await self._mine(uow, person, lang), _))
         if a == "l" and place.status in ("member", "waiting", "invited", "asked"):
             return Reply([group_screens.confirm_leave(group.id, name, _)])
         if a == "L":
@@ -997,6 +1007,12 @@ async def _arm_meeting(
             due_at=max(due, now),
             now=now,
         )
+
+
+async def reminders_on(uow: Unit, person: Person) -> bool:
+    """Whether the person is a member of a group with its reminders on (their own choice, apart
+    from check-ins: /stop leaves them, /groups turns them off)."""
+    return any(p.status == "member" and p.reminders for p in await uow.groups.places_of(person.id))
 
 
 async def places_held(uow: Unit, person: Person) -> list[str]:

@@ -1,7 +1,8 @@
 """A group's life after it is made, end to end: a coordinator changes when a group made in the
 bot meets (its planned meetings move to the new schedule, each member is told at once, the
 old meetings' reminders never come, who came to past meetings stays); "Offer a group" wherever
-Match is offered; a place freed by the retention purge goes to the next in line at once.
+Match is offered; a place freed by the retention purge goes to the next in line at once; /stop
+leaves the group reminders a member asked for, and /groups turns them off and on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from conversations.group_schedule import meetings, parse_rule
 from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
-from tests.e2e.test_group_meetings import LINK, REMINDER, SAM, join_as_supporter, texts
+from tests.e2e.test_group_meetings import (
+    LINK,
+    REMINDER,
+    SAM,
+    join_as_supporter,
+    member,
+    texts,
+)
 from tests.e2e.test_groups import join, offer, referral_view
 
 LONDON = ZoneInfo("Europe/London")
@@ -253,3 +261,52 @@ async def test_a_place_freed_by_the_retention_purge_goes_to_the_next_in_line_at_
     with sqlite3.connect(files.database) as conn:
         rows = conn.execute("SELECT status FROM group_places").fetchall()
     assert sorted(r[0] for r in rows) == ["member", "member"]  # Kim and Lee
+
+
+async def test_stop_keeps_group_reminders_and_groups_turns_them_off_and_on(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    config = next(g for g in programme.groups if g.id == "talking_together")
+    clock = MovableClock()
+    soon = datetime.now(UTC) + timedelta(days=4)
+    first_at, second_at = meetings(config.rule, config.first_meeting, LONDON, soon, 2)
+    clock.start = first_at - timedelta(days=3)
+    async with in_process(files, emulator, clock) as runtime:
+        robin = await member(emulator, files)  # joined with reminders on
+
+        # /stop stops check-ins; the group reminders Robin asked for stay, and Robin is told
+        await robin.send("/stop")
+        await robin.wait_for(lambda m: m.text.startswith("Done. We will not send you check-ins"))
+        await robin.wait_for(lambda m: m.text.startswith("Your group meeting reminders stay on"))
+
+        # /groups shows them, and turns them off
+        await robin.send("/groups")
+        mine = await robin.wait_for(lambda m: m.text.startswith("Your groups:"))
+        assert "Reminders: on" in mine.text
+        await robin.press("Stop reminders for Talking Together", message=mine)
+        await emulator.wait_until(lambda: "Reminders: off" in mine.text, what="off")
+        assert "Remind me of Talking Together" in mine.button_texts
+
+        # no reminder for the first meeting; its link still comes (needed to join)
+        leads = (timedelta(hours=24, minutes=-1), timedelta(minutes=59), timedelta(minutes=20))
+        for lead in leads:
+            await later(runtime, emulator, clock, (first_at - lead - clock()).total_seconds())
+        assert texts(robin, REMINDER) == [] and len(texts(robin, LINK)) == 1
+
+        # turned on again from /groups: the next meeting's reminders come, each once
+        await later(runtime, emulator, clock, 3600)
+        await robin.send("/groups")
+        mine = await robin.wait_for(lambda m: "Reminders: off" in (m.text or ""))
+        await robin.press("Remind me of Talking Together", message=mine)
+        await emulator.wait_until(lambda: "Reminders: on" in mine.text, what="on")
+        for lead in leads:
+            await later(runtime, emulator, clock, (second_at - lead - clock()).total_seconds())
+        reminders = texts(robin, REMINDER)
+        assert len(reminders) == 2 and all(day_text(second_at) in t for t in reminders)
+        assert len(texts(robin, LINK)) == 2
+        await drained(emulator)
+        stop_replies = [m for m in robin.chat.sent_by_bot if "stay on" in (m.text or "")]
+        assert len(stop_replies) == 1
