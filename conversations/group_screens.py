@@ -484,15 +484,17 @@ def move_to(meeting_id: int, days: list[tuple[str, str]], _: Translate) -> Promp
     return Prompt(esc(_("Move it to which day?")), rows(buttons, 2))
 
 
-#: The times a meeting can move to, besides its own time (local, on the hour).
+#: The times a meeting can move to, besides its own time (local, on the hour and the half
+#: hour, 09:00 to 21:30).
 MOVE_HOURS = tuple(range(9, 22))
+MOVE_TIMES = tuple(f"{h:02d}:{m:02d}" for h in MOVE_HOURS for m in (0, 30))
 
 
 def move_at(meeting_id: int, day: str, same: str, _: Translate) -> Prompt:
     """The time on the chosen day (``day`` yyyymmdd): the same time (``same`` HH:MM), or
-    another hour."""
+    another time on the hour or half hour."""
     at = [(same.replace(":", ""), _("Same time ({time})").format(time=same))]
-    at += [(f"{h:02d}00", f"{h:02d}:00") for h in MOVE_HOURS if f"{h:02d}:00" != same]
+    at += [(t.replace(":", ""), t) for t in MOVE_TIMES if t != same]
     buttons = [Button(label, data("T", str(meeting_id), day + hhmm)) for hhmm, label in at]
     return Prompt(esc(_("At what time?")), (*rows(buttons[:1], 1), *rows(buttons[1:], 4)))
 

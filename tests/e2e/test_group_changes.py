@@ -2,18 +2,19 @@
 bot meets (its planned meetings move to the new schedule, each member is told at once, the
 old meetings' reminders never come, who came to past meetings stays); "Offer a group" wherever
 Match is offered; a place freed by the retention purge goes to the next in line at once; /stop
-leaves the group reminders a member asked for, and /groups turns them off and on.
+leaves the group reminders a member asked for, and /groups turns them off and on; a meeting
+moves to a time that is not on the hour.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conversations import sessions
-from conversations.group_schedule import meetings, parse_rule
+from conversations.group_schedule import instant, meetings, parse_rule
 from sandbox.emulator import BotApiEmulator, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
@@ -310,3 +311,49 @@ async def test_stop_keeps_group_reminders_and_groups_turns_them_off_and_on(
         await drained(emulator)
         stop_replies = [m for m in robin.chat.sent_by_bot if "stay on" in (m.text or "")]
         assert len(stop_replies) == 1
+
+
+async def test_a_meeting_moves_to_a_time_that_is_not_on_the_hour(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    path = write_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("facilitators = []", f"facilitators = [{SAM}]", 1), "utf-8")
+    files = BotFiles(tmp_path, config_path=path)
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    config = next(g for g in programme.groups if g.id == "talking_together")
+    clock = MovableClock()
+    soon = datetime.now(UTC) + timedelta(days=4)
+    (meeting_at,) = meetings(config.rule, config.first_meeting, LONDON, soon, 1)
+    clock.start = meeting_at - timedelta(days=3)
+    async with in_process(files, emulator, clock) as runtime:
+        sam = emulator.user(SAM, "Sam")
+        await join_as_supporter(sam, runtime)
+        robin = await member(emulator, files)
+        await sam.send("/groups")
+        run = await sam.wait_for(lambda m: m.text == "Groups you run:")
+        await sam.press("Talking Together", message=run)
+        view = await sam.wait_for(lambda m: m.text.startswith("Talking Together · "))
+        await sam.press("Move", message=view)
+        days = await sam.wait_for(lambda m: m.text.startswith("Move it to which day?"))
+        new_day = (meeting_at.astimezone(LONDON) + timedelta(days=1)).date()
+        await sam.press(sessions.date_text(new_day, "en"), message=days)
+        await emulator.wait_until(lambda: days.text == "At what time?", what="times")
+        assert {"17:00", "17:30", "21:30"} <= set(days.button_texts)
+        await sam.press("17:30", message=days)
+        await emulator.wait_until(lambda: "· moved" in days.text, what="moved")
+        assert "at 17:30" in days.text
+        told = await robin.wait_for(lambda m: (m.text or "").startswith("A change of plan."))
+        assert f"{sessions.date_text(new_day, 'en')} at 17:30" in told.text
+
+        # its reminders come for 17:30 on the new day
+        moved_at = instant(new_day, time(17, 30), LONDON)
+        for lead in (timedelta(hours=24, minutes=-1), timedelta(minutes=59)):
+            await later(runtime, emulator, clock, (moved_at - lead - clock()).total_seconds())
+        reminders = texts(robin, REMINDER)
+        assert len(reminders) == 2 and all("at 17:30" in t for t in reminders), reminders
+
+    with sqlite3.connect(files.database) as conn:
+        (starts,) = conn.execute("SELECT starts_at FROM group_meetings WHERE state = 'moved'")
+    assert datetime.fromisoformat(starts[0]) == moved_at
