@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from conversations import sessions
 from conversations.group_schedule import instant, meetings, parse_rule
-from sandbox.emulator import BotApiEmulator, ScriptedUser
+from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
 from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
 from tests.e2e.test_group_meetings import (
@@ -27,6 +27,7 @@ from tests.e2e.test_group_meetings import (
     texts,
 )
 from tests.e2e.test_groups import join, offer, referral_view
+from tests.e2e.test_supporters_match import contacted_referral, profile
 
 LONDON = ZoneInfo("Europe/London")
 BOTH = {**HIV_PLAN, "support_type": "Both"}
@@ -357,3 +358,43 @@ async def test_a_meeting_moves_to_a_time_that_is_not_on_the_hour(
     with sqlite3.connect(files.database) as conn:
         (starts,) = conn.execute("SELECT starts_at FROM group_meetings WHERE state = 'moved'")
     assert datetime.fromisoformat(starts[0]) == moved_at
+
+
+async def test_offer_a_group_beside_match_after_a_supporter_says_no_and_an_offer_withdrawn(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    async with in_process(files, emulator) as runtime:
+        sam = emulator.user(SAM, "Sam")
+        await profile(sam, emulator, runtime, ["English"], "Online", "Walking")
+        _robin, cora, reference, status = await contacted_referral(emulator, files, BOTH)
+
+        async def offer_to_sam(screen: StoredMessage) -> None:
+            await cora.press("Match", message=screen)
+            offer = await cora.wait_for(lambda m: "best fit first" in m.text)
+            await cora.press("1. Sam", message=offer)
+            await emulator.wait_until(lambda: "What should Sam know" in offer.text, what="share")
+            await cora.press("Send to Sam", message=offer)
+            await emulator.wait_until(lambda: "Sent to Sam" in offer.text, what="sent")
+
+        # the supporter's answer "cannot take" offers Match again, and a group beside it
+        await offer_to_sam(status)
+        handover = await sam.wait_for(lambda m: "can you support this person" in m.text)
+        await sam.press("No, not this time", message=handover)
+        declined = await cora.wait_for(lambda m: "Sam cannot take" in m.text)
+        assert {"Match", "Offer a group"} <= set(declined.button_texts), declined.button_texts
+
+        # an offer withdrawn: the same
+        await offer_to_sam(declined)
+        await sam.wait_for(lambda m: "can you support this person" in m.text and m is not handover)
+        await cora.send(f"/referral {reference}")
+        view = await cora.wait_for(
+            lambda m: m.text.startswith(f"Referral {reference}") and "Match" in m.button_texts
+        )
+        await cora.press("Match", message=view)
+        waiting = await cora.wait_for(lambda m: "Withdraw the offer" in m.button_texts)
+        await cora.press("Withdraw the offer", message=waiting)
+        await emulator.wait_until(lambda: "is withdrawn" in waiting.text, what="withdrawn")
+        assert {"Match", "Offer a group"} <= set(waiting.button_texts), waiting.button_texts
+        await cora.press("Offer a group", message=waiting)
+        await cora.wait_for(lambda m: f"Groups for {reference}, best fit first" in m.text)
