@@ -91,8 +91,9 @@ def edit(
     running: list[str],
     _: Translate,
 ) -> Outcome:
-    """Change a group made in the bot: its name, place or link, places, who runs it. (When and
-    in which language it meets stay: members planned around them.)"""
+    """Change a group made in the bot: its name, place or link, when it meets, places, who runs
+    it. (The language it meets in stays: members joined for it.) A new schedule starts from
+    today; the service moves the planned meetings to it and tells the members."""
     ids = [s for s, _n in supporters]
     draft = Draft(
         programme=programme.id,
@@ -138,10 +139,13 @@ def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcom
         draft.where = text
         _next(draft, "schedule")
     elif draft.step == "schedule":
-        if parse_rule(text) is None:
+        rule = parse_rule(text)
+        if rule is None:
             return Outcome(draft, [_ask(draft, programme, _, again=True)])
+        if draft.editing and rule != parse_rule(draft.schedule):
+            draft.first = ""  # a new rhythm: it starts from today (see `as_config`)
         draft.schedule = text
-        draft.step = "capacity"
+        _next(draft, "capacity")
     else:
         return Outcome(draft, [_ask(draft, programme, _)])
     return Outcome(draft, [_ask(draft, programme, _)])
@@ -168,7 +172,7 @@ def press(draft: Draft, choice: str, programme: Programme, today: date, _: Trans
     elif (
         draft.step == "confirm"
         and draft.editing
-        and choice in ("name", "where", "capacity", "who")
+        and choice in ("name", "where", "schedule", "capacity", "who")
     ):
         draft.step = choice  # type: ignore[assignment]
     elif draft.step == "confirm" and choice == "save":
@@ -283,6 +287,7 @@ def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = Fals
                 Button(_("Name"), data("N", "new", "name")),
                 Button(_("Link") if draft.setting == "online" else _("Place"),
                        data("N", "new", "where")),
+                Button(_("When"), data("N", "new", "schedule")),
                 Button(_("Places"), data("N", "new", "capacity")),
                 Button(_("Who runs it"), data("N", "new", "who")),
             ],

@@ -22,9 +22,10 @@ MAX_BYTES = 64
 #: The groups' buttons start "u:" (g, t, h ... are other flows'; see register in the router).
 PREFIX = "u"
 MAX_GROUPS_SHOWN = 8
-#: o p x: a coordinator offers; j n s r c l L k: a person; f a X M D T w W: a facilitator;
+#: o p x: a coordinator offers; j n s r R c l L k: a person (R: reminders from /groups);
+#: f a X M D T w W: a facilitator;
 #: G P N E: a coordinator looks after the programme's groups, makes new ones and changes them.
-ACTIONS = frozenset("opxjnsrclLkfaXMDTwWGPNE")
+ACTIONS = frozenset("opxjnsrRclLkfaXMDTwWGPNE")
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,18 @@ def reminders_saved(on: bool, _: Translate) -> Prompt:
     return Prompt(esc(_("Fine. No reminders.")))
 
 
+def reminders_kept(_: Translate) -> Prompt:
+    """After /stop, to a member with group reminders on: those were asked for apart."""
+    return Prompt(
+        esc(
+            _(
+                "Your group meeting reminders stay on, because you asked for them. To turn "
+                "them off, send /groups."
+            )
+        )
+    )
+
+
 def member_reminder(meeting_id: int, when: str, how: str, _: Translate) -> Prompt:
     """Before a group meeting: neutral first line, no group name, Coming / Can't come."""
     return Prompt(
@@ -291,6 +304,7 @@ class MyGroup:
     name: str
     status: str  # member, waiting, invited, asked
     when: str | None
+    reminders: bool = False  # a member's reminders before each meeting (they chose)
 
 
 def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
@@ -304,6 +318,12 @@ def my_groups(found: list[MyGroup], _: Translate) -> Prompt:
         line = f"{bold(g.name)} · {esc(state)}"
         if g.when and g.status == "member":
             line += "\n" + esc(_("Next meeting: {when}").format(when=g.when))
+        if g.status == "member":
+            line += "\n" + esc(_("Reminders: on") if g.reminders else _("Reminders: off"))
+            toggle = (
+                _("Stop reminders for {group}") if g.reminders else _("Remind me of {group}")
+            ).format(group=g.name)
+            buttons.append(Button(toggle, data("R", g.group_id, "0" if g.reminders else "1")))
         lines.append(line)
         buttons.append(Button(_("Leave {group}").format(group=g.name), data("l", g.group_id)))
     return Prompt("\n\n".join(lines), tuple((b,) for b in buttons))
@@ -464,15 +484,17 @@ def move_to(meeting_id: int, days: list[tuple[str, str]], _: Translate) -> Promp
     return Prompt(esc(_("Move it to which day?")), rows(buttons, 2))
 
 
-#: The times a meeting can move to, besides its own time (local, on the hour).
+#: The times a meeting can move to, besides its own time (local, on the hour and the half
+#: hour, 09:00 to 21:30).
 MOVE_HOURS = tuple(range(9, 22))
+MOVE_TIMES = tuple(f"{h:02d}:{m:02d}" for h in MOVE_HOURS for m in (0, 30))
 
 
 def move_at(meeting_id: int, day: str, same: str, _: Translate) -> Prompt:
     """The time on the chosen day (``day`` yyyymmdd): the same time (``same`` HH:MM), or
-    another hour."""
+    another time on the hour or half hour."""
     at = [(same.replace(":", ""), _("Same time ({time})").format(time=same))]
-    at += [(f"{h:02d}00", f"{h:02d}:00") for h in MOVE_HOURS if f"{h:02d}:00" != same]
+    at += [(t.replace(":", ""), t) for t in MOVE_TIMES if t != same]
     buttons = [Button(label, data("T", str(meeting_id), day + hhmm)) for hhmm, label in at]
     return Prompt(esc(_("At what time?")), (*rows(buttons[:1], 1), *rows(buttons[1:], 4)))
 
@@ -484,6 +506,18 @@ def meeting_changed(old_when: str, new_when: str | None, _: Translate) -> Prompt
     else:
         text = _("The meeting on {old} is moved to {new}.").format(old=old_when, new=new_when)
     return Prompt(esc(_("A change of plan.")) + "\n\n" + esc(text))
+
+
+def new_schedule(name: str, when: str | None, _: Translate) -> Prompt:
+    """To each member at once when their group meets at a new time: neutral first line."""
+    lines = [
+        esc(_("A change of plan.")),
+        esc(_("{group} now meets at a new time.").format(group=name)),
+    ]
+    if when:
+        lines.append(esc(_("The next meeting is on {when}.").format(when=when)))
+    lines.append(esc(_("Meetings planned at the old time will not happen.")))
+    return Prompt("\n\n".join(lines[:1]) + "\n\n" + "\n".join(lines[1:]))
 
 
 def door_open(_: Translate) -> Prompt:

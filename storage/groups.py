@@ -385,6 +385,14 @@ class GroupRepo:
         )
         return [_meeting(r) for r in rows]
 
+    async def drop_meetings(self, meeting_ids: Sequence[int]) -> None:
+        """Meetings that will not happen (the group meets on a new schedule), with the answers
+        given for them."""
+        await self._conn.executemany(
+            "DELETE FROM group_meetings WHERE id = ? AND state != 'held'",
+            [(i,) for i in meeting_ids],
+        )
+
     async def change_meeting(
         self, meeting_id: int, state: str, now: datetime, starts_at: datetime | None = None
     ) -> bool:

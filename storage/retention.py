@@ -53,6 +53,9 @@ class Purged:
     people: int = 0
     more: bool = False  # a batch limit was reached: call again for the rest
     leftovers: int = 0  # people erased before a restore whose rows came back (Store.leftovers)
+    #: groups where an erased person held a place (invited or member): to offer it on, in the
+    #: same transaction (group ids only, never who)
+    freed_groups: tuple[str, ...] = ()
 
     def detail(self) -> str:
         counts = f"drafts={self.drafts} referrals={self.referrals} people={self.people}"
@@ -115,15 +118,22 @@ class RetentionRepo:
             "DELETE FROM dialogs WHERE person_id = ? AND form = 1", [(p,) for p in drafts]
         )
         erased = 0
+        freed: list[str] = []
         for person_id in sorted({p for _, p in referrals} | set(drafts) | referrers):
             rows = await self._conn.execute_fetchall(_HOLDS_SOMETHING, {"p": person_id})
             person = await self._people.get(person_id)
             if next(iter(rows))[0] or person is None:
                 self._scrub.append(person_id)
                 continue
+            held = await self._conn.execute_fetchall(
+                "SELECT group_id FROM group_places"
+                " WHERE person_id = ? AND status IN ('invited', 'member')",
+                (person_id,),
+            )
+            freed += [str(r[0]) for r in held if str(r[0]) not in freed]
             await self._people.erase(person)
             erased += 1
-        return Purged(len(drafts), len(referrals), erased, self._more)
+        return Purged(len(drafts), len(referrals), erased, self._more, freed_groups=tuple(freed))
 
     async def _rows(self, sql: str, params: tuple[object, ...]) -> list[Any]:
         rows = list(await self._conn.execute_fetchall(f"{sql} LIMIT ?", (*params, self._limit)))

@@ -108,8 +108,11 @@ async def link(ctx: Context) -> Rendered | None:
 
 
 async def change(ctx: Context) -> Rendered | None:
-    """A meeting moved or cancelled, to a member at once (still a member: else nothing)."""
+    """A meeting moved or cancelled, or the group's new schedule, to a member at once (still a
+    member: else nothing)."""
     payload = await ctx.payload()
+    if payload.get("schedule"):
+        return await _new_schedule(ctx)
     meeting_id = payload.get("meeting")
     meeting = await ctx.uow.groups.get_meeting(int(meeting_id)) if meeting_id else None
     if meeting is None:
@@ -125,6 +128,21 @@ async def change(ctx: Context) -> Rendered | None:
     new = payload.get("new")
     new_when = sessions.when_text(datetime.fromisoformat(str(new)), zone, lang, _) if new else None
     prompt = group_screens.meeting_changed(old, new_when, _)
+    return Rendered(ctx.targets, ctx.discreet(prompt, target))
+
+
+async def _new_schedule(ctx: Context) -> Rendered | None:
+    """The group meets at a new time: its next meeting by the schedule as it is now."""
+    group, details = await _group(ctx)
+    place = await ctx.uow.groups.place(group.id, ctx.referral.person_id)
+    if place is None or place.status != "member" or group.status != "open":
+        raise Discard("not_a_member")
+    target = ctx.to
+    lang = target.language
+    _ = ctx.t(lang)
+    name = group_screens.name_of(details.group, ctx.programme, lang)
+    when = next_meeting_text(details, ctx.programme, ctx.now, lang, _)
+    prompt = group_screens.new_schedule(name, when, _)
     return Rendered(ctx.targets, ctx.discreet(prompt, target))
 
 

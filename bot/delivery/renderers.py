@@ -21,6 +21,7 @@ from bot.delivery import (
 )
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
+from bot.services import groups
 from bot.services.case_views import case_view, person_language
 from conversations import (
     applicants,
@@ -119,7 +120,11 @@ async def details(ctx: Context) -> Rendered | None:
         return None
     view, actions = await case_view(ctx.uow, ctx.config, ctx.referral, holder_id)
     lang = ctx.to.language
-    return Rendered(ctx.targets, casework.details(view, actions, ctx.now, lang, ctx.t(lang)))
+    shown = casework.details(view, actions, ctx.now, lang, ctx.t(lang))
+    shown = await groups.beside_match(
+        ctx.uow, ctx.config, ctx.referral, holder_id, shown, ctx.t(lang)
+    )
+    return Rendered(ctx.targets, shown)
 
 
 async def urgent(ctx: Context) -> Rendered | None:
@@ -237,9 +242,11 @@ async def handover(ctx: Context) -> Rendered | None:
 
 async def offer_answer(ctx: Context) -> Rendered | None:
     t = ctx.t(ctx.to.language)
-    return Rendered(
-        ctx.targets, await support_views.offer_answer(ctx.uow, ctx.item, ctx.referral, t)
+    said = await support_views.offer_answer(ctx.uow, ctx.item, ctx.referral, t)
+    said = await groups.beside_match(
+        ctx.uow, ctx.config, ctx.referral, ctx.referral.holder_id, said, t
     )
+    return Rendered(ctx.targets, said)
 
 
 async def closing_report(ctx: Context) -> Rendered | None:

@@ -41,6 +41,7 @@ from bot.ops.keys import (
     uses_environment,
     write_key_atomically,
 )
+from bot.services import groups
 from bot.settings import Settings
 from conversations.draft import Draft
 from conversations.forms import ServiceConfig
@@ -281,6 +282,7 @@ async def purge(store: Store, config: ServiceConfig, now: datetime) -> Purged:
                 limit=PURGE_BATCH,
             )
             await uow.audit.record(None, "retention_purge", now, detail=batch.detail())
+            await groups.refill(uow, list(batch.freed_groups), now)  # the next in line, at once
         total = Purged(
             total.drafts + batch.drafts,
             total.referrals + batch.referrals,

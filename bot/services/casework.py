@@ -296,9 +296,14 @@ class CaseworkFlow(ServiceFlow):
         if action in ("claim", "take"):
             return await self._claim(uow, who, desk, referral, programme, action == "take")
         if base == "match":  # suggestions, what to share, the offer (or a typed name)
-            return await self.matchmaker.act(
+            reply = await self.matchmaker.act(
                 uow, desk.person, referral, programme, press, desk.language, _
             )
+            if reply.replace is not None:  # an offer withdrawn: Match again, and a group
+                reply.replace = await groups.beside_match(
+                    uow, self.config, referral, desk.person.id, reply.replace, _
+                )
+            return reply
         if action in TYPED_ACTIONS:
             outcome = coordinating.ask(action, referral.reference, self._ctx(desk, programme))
             await self._keep(uow, desk.person, outcome)
@@ -434,6 +439,7 @@ class CaseworkFlow(ServiceFlow):
             return Reply([casework.back_in_queue(fresh.reference, _)])
         actions = available(case_of(fresh), desk.person.id)
         status = casework.status_now(fresh.reference, fresh.status, actions, _)
+        status = await groups.beside_match(uow, self.config, fresh, desk.person.id, status, _)
         return Reply([await session_calendar.with_session_buttons(uow, fresh, status, _)])
 
     async def _verified(
@@ -537,7 +543,10 @@ class CaseworkFlow(ServiceFlow):
             await uow.thread.add(referral, "note", desk.person, text.encode(), now)
             await uow.audit.record(desk.person, "note", now, reference=referral.reference)
             actions = available(case_of(referral), desk.person.id)
-            return Reply([casework.note_added(referral.reference, actions, _)])
+            added = casework.note_added(referral.reference, actions, _)
+            return Reply(
+                [await groups.beside_match(uow, self.config, referral, desk.person.id, added, _)]
+            )
         if action == "message":
             entry = await uow.thread.add(referral, "to_referrer", desk.person, text.encode(), now)
             await uow.outbox.add(
@@ -549,7 +558,10 @@ class CaseworkFlow(ServiceFlow):
             )
             await uow.audit.record(desk.person, "message", now, reference=referral.reference)
             actions = available(case_of(referral), desk.person.id)
-            return Reply([casework.message_sent(referral.reference, actions, _)])
+            sent = casework.message_sent(referral.reference, actions, _)
+            return Reply(
+                [await groups.beside_match(uow, self.config, referral, desk.person.id, sent, _)]
+            )
         await uow.referrals.set_outcome(referral, json.dumps({"supporter": text}).encode(), now)
         return await self._change(uow, desk, referral, "match", decision.status, tell=True)
 

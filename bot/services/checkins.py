@@ -11,10 +11,10 @@ from functools import cached_property
 
 from bot.delivery import kinds
 from bot.delivery.calendar import arm_person, disarm_person
-from bot.services import preferences
+from bot.services import groups, preferences
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
-from conversations import checkins
+from conversations import checkins, group_screens
 from conversations.i18n import Translate
 from conversations.preferences import Preferences
 from conversations.prompts import Prompt
@@ -48,8 +48,10 @@ class CheckinsFlow(ServiceFlow):
             await preferences.save(uow, person, prefs, now)
             dropped = await disarm_person(uow, person, now)
             await uow.audit.record(person, "choice:checkins", now)
+            kept = await groups.reminders_on(uow, person)  # asked for apart: they stay
         log.info("checkins.stopped dropped=%d", dropped)
-        return Reply([checkins.stopped(self._t_for(who, prefs))])
+        _ = self._t_for(who, prefs)
+        return Reply([checkins.stopped(_), *([group_screens.reminders_kept(_)] if kept else [])])
 
     async def resume(self, who: Sender, update_id: int) -> Reply:
         """The button under the offer: check-ins again, from the next one due."""

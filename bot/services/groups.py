@@ -26,7 +26,15 @@ from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of
 from bot.services.reply import Reply, Sender
 from bot.services.revocation import has_role
-from conversations import group_dialog, group_screens, matching, screens, session_times, sessions
+from conversations import (
+    callbacks,
+    group_dialog,
+    group_screens,
+    matching,
+    screens,
+    session_times,
+    sessions,
+)
 from conversations.forms import Programme, ServiceConfig
 from conversations.group_schedule import GroupConfig, instant, meetings
 from conversations.group_screens import GroupCopy, GroupPress, MyGroup
@@ -107,6 +115,24 @@ async def with_group_button(
         return details
     button = group_screens.offer_button(referral.reference, _)
     return Prompt(details.text, (*details.buttons, (button,)))
+
+
+async def beside_match(
+    uow: Unit,
+    config: ServiceConfig,
+    referral: Referral,
+    viewer_id: str | None,
+    prompt: Prompt,
+    _: Translate,
+) -> Prompt:
+    """Any screen that offers "Match" for this referral (the status after a change, a note
+    added, a message sent, the details sent on a claim, a supporter's answer, a withdrawn
+    offer) offers "Offer a group" too, when it is open to the viewer."""
+    match = callbacks.case("match", referral.reference)
+    viewer = await uow.people.get(viewer_id) if viewer_id else None
+    if viewer is None or not any(b.data == match for row in prompt.buttons for b in row):
+        return prompt
+    return await with_group_button(uow, config, referral, viewer, prompt, _)
 
 
 async def _draft(uow: Unit, person: Person) -> group_dialog.Draft | None:
@@ -198,22 +224,7 @@ class GroupsFlow(ServiceFlow):
                 person = await uow.people.create(who.telegram_id, self.clock())  # as casework does
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
-            found: list[MyGroup] = []
-            for place in await uow.groups.places_of(person.id) if person else []:
-                group = await uow.groups.get(place.group_id)
-                if (
-                    group is None
-                    or group.status == "closed"
-                    or place.status in ("declined", "left")
-                ):
-                    continue
-                details = Details.of(group)
-                programme = self.config.programme(details.programme)
-                if programme is None:
-                    continue
-                name = group_screens.name_of(details.group, programme, lang)
-                when = next_meeting_text(details, programme, self.clock(), lang, _)
-                found.append(MyGroup(group.id, name, place.status, when))
+            found = await self._mine(uow, person, lang) if person else []
             running = await self._running(uow, person, lang) if person else []
             coordinating = await self._summaries(uow, person, lang) if person else []
             programmes = await self._coordinates(uow, person) if person else []
@@ -224,6 +235,23 @@ class GroupsFlow(ServiceFlow):
         if found or not (running or names):
             prompts.append(group_screens.my_groups(found, _))
         return Reply(prompts, protect=bool(names or running))
+
+    async def _mine(self, uow: Unit, person: Person, lang: str) -> list[MyGroup]:
+        """The person's groups and waiting lists (with their next meeting and reminders)."""
+        _ = self._t(lang)
+        found: list[MyGroup] = []
+        for place in await uow.groups.places_of(person.id):
+            group = await uow.groups.get(place.group_id)
+            if group is None or group.status == "closed" or place.status in ("declined", "left"):
+                continue
+            details = Details.of(group)
+            programme = self.config.programme(details.programme)
+            if programme is None:
+                continue
+            name = group_screens.name_of(details.group, programme, lang)
+            when = next_meeting_text(details, programme, self.clock(), lang, _)
+            found.append(MyGroup(group.id, name, place.status, when, place.reminders))
+        return found
 
     async def _coordinates(self, uow: Unit, person: Person) -> list[Programme]:
         return [
@@ -382,9 +410,15 @@ class GroupsFlow(ServiceFlow):
             details = Details(programme=programme.id, group=outcome.save)
             editing = await uow.groups.get(draft.editing) if draft and draft.editing else None
             if editing is not None:
+                before = Details.of(editing).group
                 await uow.groups.update(editing.id, details.to_bytes(), outcome.save.capacity, now)
                 group = await uow.groups.get(editing.id)
                 assert group is not None
+                if (before.rule, before.first_meeting) != (
+                    outcome.save.rule,
+                    outcome.save.first_meeting,
+                ):
+                    await rescheduled(uow, programme, group, now)
                 await fill(uow, group, now)  # more places: the next in line are invited
             else:
                 group = await uow.groups.create(
@@ -579,6 +613,14 @@ class GroupsFlow(ServiceFlow):
             if referral is not None and place.status == "member":
                 await arm_member(uow, programme, group, referral, now, now)
             return Reply(replace=group_screens.reminders_saved(on, _))
+        if a == "R" and press.arg in ("0", "1") and place.status == "member":
+            # from /groups: turned on or off, and the list shown again as it is now
+            on = press.arg == "1"
+            await uow.groups.set_reminders(group.id, person.id, on)
+            if referral is not None:
+                await arm_member(uow, programme, group, referral, now, now)
+            await uow.audit.record(person, "group_reminders", now)
+            return Reply(replace=group_screens.my_groups(await self._mine(uow, person, lang), _))
         if a == "l" and place.status in ("member", "waiting", "invited", "asked"):
             return Reply([group_screens.confirm_leave(group.id, name, _)])
         if a == "L":
@@ -841,6 +883,38 @@ class GroupsFlow(ServiceFlow):
         await fill(uow, group, self.clock())
 
 
+async def rescheduled(uow: Unit, programme: Programme, group: Group, now: datetime) -> None:
+    """The group meets on a new schedule: its meetings still to come (planned, moved or
+    cancelled) are dropped with their queued reminders and links, each member is told at once
+    and their messages are queued for the new meetings. Past meetings and who came stay."""
+    ahead = [
+        m.id
+        for m in await uow.groups.meetings(group.id)
+        if m.starts_at > now and m.state != "held"
+    ]
+    for member in await uow.groups.members(group.id):
+        referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+        if referral is None:
+            continue
+        for meeting_id in ahead:
+            await uow.outbox.drop_slots(
+                referral, (kinds.GROUP_REMINDER, kinds.GROUP_LINK), str(meeting_id)
+            )
+    await uow.groups.drop_meetings(ahead)
+    for member in await uow.groups.members(group.id):
+        referral = await uow.referrals.get(member.referral_id) if member.referral_id else None
+        if referral is None:
+            continue
+        await uow.outbox.add(
+            kinds.GROUP_CHANGE,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"group": group.id, "schedule": True}).encode(),
+        )
+        await arm_member(uow, programme, group, referral, now, now)
+
+
 async def fill(uow: Unit, group: Group, now: datetime) -> None:
     """A place is free: the next in line is invited (their place held for them)."""
     if group.status != "open":
@@ -933,6 +1007,12 @@ async def _arm_meeting(
             due_at=max(due, now),
             now=now,
         )
+
+
+async def reminders_on(uow: Unit, person: Person) -> bool:
+    """Whether the person is a member of a group with its reminders on (their own choice, apart
+    from check-ins: /stop leaves them, /groups turns them off)."""
+    return any(p.status == "member" and p.reminders for p in await uow.groups.places_of(person.id))
 
 
 async def places_held(uow: Unit, person: Person) -> list[str]:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from bot.delivery.kinds import WITHDRAWN
-from bot.services import preferences
+from bot.services import groups, preferences
 from bot.services.casework import Actor
 from bot.services.mydata import MyData
 from bot.services.reply import Clock, File, Reply
@@ -147,7 +147,9 @@ class StaffReferrals:
                         await uow.outbox.add(
                             WITHDRAWN, recipient=holder, due_at=now, now=now, payload=payload
                         )
+            freed = await groups.places_held(uow, owner)
             await uow.people.erase(owner)
+            await groups.refill(uow, freed, now)  # a place they held: the next in line
         self.wake()
         log.info("person.erased_by_coordinator")
         return Reply([referring.erased(referral.reference, _)])

@@ -331,6 +331,7 @@ class Runtime:
     async def _purge(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The retention purge, daily (bot.ops.maintenance)."""
         await daily_purge(self.store, self.config, self.clock())
+        self.worker.wake()  # a freed group place: the next in line's invitation goes now
 
     async def __aexit__(
         self,

@@ -342,8 +342,8 @@ def test_changing_a_group_keeps_its_rhythm_and_returns_to_the_summary() -> None:
     draft = outcome.draft
     assert draft is not None and draft.step == "confirm" and draft.chosen == [1]
     labels = [b.label for row in outcome.prompts[0].buttons for b in row]
-    assert labels[:4] == ["Name", "Link", "Places", "Who runs it"]
-    assert group_dialog.press(draft, "schedule", hiv, date(2026, 12, 2), _).notice is not None
+    assert labels[:5] == ["Name", "Link", "When", "Places", "Who runs it"]
+    assert group_dialog.press(draft, "language", hiv, date(2026, 12, 2), _).notice is not None
     draft = group_dialog.press(draft, "capacity", hiv, date(2026, 12, 2), _).draft
     assert draft is not None and draft.step == "capacity"
     draft = group_dialog.press(draft, "12", hiv, date(2026, 12, 2), _).draft
@@ -354,3 +354,36 @@ def test_changing_a_group_keeps_its_rhythm_and_returns_to_the_summary() -> None:
     assert group_dialog.press(draft, "cancel", hiv, date(2026, 12, 2), _).prompts[0].text == (
         "Nothing changed."
     )
+
+
+def test_changing_when_a_group_meets_starts_the_new_rhythm_from_today() -> None:
+    from conversations import group_dialog
+
+    config = ServiceConfig.model_validate(_raw())
+    hiv = config.programme("hiv")
+    assert hiv is not None
+
+    def _(text: str) -> str:
+        return text
+
+    today = date(2026, 12, 2)  # a Wednesday
+    made = GroupConfig.model_validate(_group(first_meeting=date(2026, 1, 13), capacity=8))
+    draft = group_dialog.edit(hiv, "G1", made, [("p1", "Sam")], [], _).draft
+    assert draft is not None
+    draft = group_dialog.press(draft, "schedule", hiv, today, _).draft
+    assert draft is not None and draft.step == "schedule"
+    # the same rule written another way: the rhythm (first meeting) stays
+    same = group_dialog.typed(draft.model_copy(), "every tuesday at 18:30", hiv, _).draft
+    assert same is not None and same.step == "confirm"
+    kept = group_dialog.press(same, "save", hiv, today, _).save
+    assert kept is not None and kept.first_meeting == date(2026, 1, 13)
+    # not readable: asked again, nothing changed
+    again = group_dialog.typed(draft.model_copy(), "thursdays", hiv, _)
+    assert again.draft is not None and again.draft.schedule == made.schedule
+    assert again.prompts[0].text.startswith("I could not read that.")
+    # a new rule: from today, back to the summary
+    moved = group_dialog.typed(draft, "every second Thursday 18:30", hiv, _).draft
+    assert moved is not None and moved.step == "confirm"
+    saved = group_dialog.press(moved, "save", hiv, today, _).save
+    assert saved is not None and saved.schedule == "every second Thursday 18:30"
+    assert saved.first_meeting == date(2026, 12, 3) and saved.capacity == 8
