@@ -31,7 +31,9 @@ def test_buttons_from_before_the_format_are_version_one_of_their_dialog() -> Non
         "i1:x:o",
         "i1:12:",
         "z1:12:o",
-        "i1:12:o:3:4",
+        "i1:12:o:3:4:5:6",  # more arguments than MAX_ARGS
+        "i1:12:o:a b",  # an argument that is not an id
+        "m:cx:12",  # a meeting-or-session action, not a screen of the planner
         "i1:-1:o",
         "i1:" + "9" * 50 + ":o",
         "i1:١٢:o",
