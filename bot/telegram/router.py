@@ -94,7 +94,7 @@ def register(app: Application) -> None:
     command("stop", checkins_handlers.stop, private)
     press(r"^[rq]:", coordinator.press, repeats=False)
     press(r"^f[0-9]*:", survey_handlers.press)
-    press(r"^m:", session_handlers.press, repeats=False)
+    press(r"^m[0-9]*:", session_handlers.press, repeats=False)
     command("sessions", session_handlers.people, private)  # a list: shown again
     press(r"^[ps]:", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
