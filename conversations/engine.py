@@ -14,8 +14,9 @@ broken: `parse` gives None and nothing happens.
 
 Buttons made before this format are read as version 1 of their dialog, so a person mid-dialog
 at an upgrade carries on with the buttons already on their screen: ``12:o:3`` for the form,
-``f:12:o:3`` for a survey (both numbered their screens), and the meeting planner's
-``m:<action>:<engagement>[:<day>]``, which carried no screen number: such a press has screen 0
+``f:12:o:3`` for a survey (both numbered their screens), the meeting planner's
+``m:<action>:<engagement>[:<day>]`` and a supporter's profile ``p:<action>[:<field>[:<arg>]]``,
+which carried no screen number: such a press has screen 0
 and `is_current` leaves it to the dialog's own checks, as the release before did.
 """
 
@@ -47,6 +48,7 @@ DIALOGS: dict[DialogName, Spec] = {
     "survey": Spec("survey", "f", 1),
     "language": Spec("language", "l", 1),
     "meeting": Spec("meeting", "m", 2, unnumbered=1),
+    "profile": Spec("profile", "p", 2, unnumbered=1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")
@@ -100,6 +102,8 @@ def parse(data: str | None) -> ScreenPress | None:
         name, version, rest = "survey", 1, parts[1:]
     elif parts[0] == "m" and len(parts) > 1 and parts[1] in _MEETING_V1:  # no screen number
         name, version, rest = "meeting", 1, ["0", *parts[1:]]
+    elif parts[0] == "p":  # a supporter's profile buttons before this format: no screen number
+        name, version, rest = "profile", 1, ["0", *parts[1:]]
     else:
         return None
     if not 2 <= len(rest) <= 2 + MAX_ARGS or not rest[1]:

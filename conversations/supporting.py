@@ -85,6 +85,8 @@ def profile_screen(
     live: int,
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     lines = [bold(_("Your supporter profile"))]
     for name in fields_of(programme):
@@ -97,22 +99,25 @@ def profile_screen(
         else esc(_("Coordinators can suggest you for new people."))
     )
     lines.append(italic(_("Tap a button to change something.")))
-    edit = [Button(field_label(n, _), callbacks.profile("edit", n)) for n in fields_of(programme)]
+    edit = [
+        Button(field_label(n, _), callbacks.profile(screen, "edit", n))
+        for n in fields_of(programme)
+    ]
     pause = (
-        Button(_("Take new people again"), callbacks.profile("resume"))
+        Button(_("Take new people again"), callbacks.profile(screen, "resume"))
         if paused
-        else Button(_("Pause new people"), callbacks.profile("pause"))
+        else Button(_("Pause new people"), callbacks.profile(screen, "pause"))
     )
     keyboard = (
         *rows(edit, 3),
         (pause,),
-        (Button(_("Leave the team"), callbacks.profile("leave")),),
+        (Button(_("Leave the team"), callbacks.profile(screen, "leave")),),
     )
     return Prompt("\n".join(lines), keyboard)
 
 
 def choose_screen(
-    programme: Programme, profile: Profile, name: str, lang: str, _: Translate
+    programme: Programme, profile: Profile, name: str, lang: str, _: Translate, *, screen: int
 ) -> Prompt:
     """Tick the options that fit (gender: one, or none)."""
     question = {
@@ -127,16 +132,17 @@ def choose_screen(
         Button(
             ("☑ " if option_id in chosen else "☐ ")
             + _labels(programme, name, [option_id], lang, _),
-            callbacks.profile("tog", name, i),
+            callbacks.profile(screen, "tog", name, i),
         )
         for i, option_id in enumerate(ids)
     ]
     return Prompt(
-        esc(question), (*rows(buttons, 1), (Button(_("Done"), callbacks.profile("show")),))
+        esc(question),
+        (*rows(buttons, 1), (Button(_("Done"), callbacks.profile(screen, "show")),)),
     )
 
 
-def ask_field(name: str, _: Translate) -> Prompt:
+def ask_field(name: str, _: Translate, *, screen: int) -> Prompt:
     text = {
         "name": _("Type the name coordinators know you by (first name is fine)."),
         "area": _("Type the town or area where you can meet people."),
@@ -145,17 +151,17 @@ def ask_field(name: str, _: Translate) -> Prompt:
             "How many people can you support at the same time? Type a number from 0 to {most}."
         ).format(most=MAX_CAPACITY),
     }[name]
-    return Prompt(esc(text), ((Button(_("Cancel"), callbacks.profile("show")),),))
+    return Prompt(esc(text), ((Button(_("Cancel"), callbacks.profile(screen, "show")),),))
 
 
-def bad_capacity(_: Translate) -> Prompt:
+def bad_capacity(_: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("Please type a whole number from 0 to {most}, like 2.").format(most=MAX_CAPACITY)),
-        ((Button(_("Cancel"), callbacks.profile("show")),),),
+        ((Button(_("Cancel"), callbacks.profile(screen, "show")),),),
     )
 
 
-def confirm_leave(_: Translate) -> Prompt:
+def confirm_leave(_: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(
             _(
@@ -164,8 +170,8 @@ def confirm_leave(_: Translate) -> Prompt:
             )
         ),
         (
-            (Button(_("Yes, leave"), callbacks.profile("leaveok")),),
-            (Button(_("No, stay"), callbacks.profile("show")),),
+            (Button(_("Yes, leave"), callbacks.profile(screen, "leaveok")),),
+            (Button(_("No, stay"), callbacks.profile(screen, "show")),),
         ),
     )
 
@@ -181,7 +187,7 @@ def not_a_supporter(_: Translate) -> Prompt:
 def joined_next(_: Translate) -> Prompt:
     return Prompt(
         esc(_("Next, tell coordinators a little about you, so they can suggest good matches.")),
-        ((Button(_("My profile"), callbacks.profile("show")),),),
+        ((Button(_("My profile"), callbacks.PROFILE_ENTRY),),),
     )
 
 

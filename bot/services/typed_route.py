@@ -3,7 +3,8 @@
 The frames are layered (conversations/dialogs.py): what a member of staff is in the middle of
 (a coordinator's case work, a meeting's time or place, a profile field) sits above a survey or
 the form, so a member of staff's question outranks a survey of their own; a sub-dialog on top
-(the language being chosen) waits for a press, and text goes to where the person was under it.
+(the language being chosen) waits for a press, and text goes to where the person was under it,
+as it does under a frame with no data (a screen shown, nothing asked: the supporter's profile).
 With no frame, text is the referrer's: a message to their coordinator, or the form's opening
 (for a "stranger", someone the bot holds nothing about).
 The look is inside the update's one transaction, so the flow it picks reads the same stack
@@ -35,5 +36,5 @@ async def owner(store: Store, telegram_id: int) -> Owner:
         if person is None:  # nothing stored about them: the form's opening
             return "stranger"
         stack = await uow.dialogs.load(person)
-    below = [f for f in stack.frames if f.dialog not in SUB]
+    below = [f for f in stack.frames if f.dialog not in SUB and f.data]
     return FLOWS.get(below[-1].dialog, "referrer") if below else "referrer"

@@ -96,7 +96,7 @@ def register(app: Application) -> None:
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m[0-9]*:", session_handlers.press, repeats=False)
     command("sessions", session_handlers.people, private)  # a list: shown again
-    press(r"^[ps]:", supporter_handlers.press, repeats=False)
+    press(r"^(p[0-9]*|s):", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
     command("queue", coordinator.queue, private)
     command("mine", coordinator.mine, private)
