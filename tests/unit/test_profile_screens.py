@@ -14,7 +14,7 @@ from bot.services.casework import Actor
 from bot.services.reply import Reply
 from bot.services.supporting import SupportFlow
 from bot.services.typed_route import owner
-from conversations import engine
+from conversations import callbacks, engine
 from conversations.prompts import Prompt
 from storage import KeyRing, Store
 from tests.e2e.harness import EXAMPLE_CONFIG
@@ -42,8 +42,6 @@ def data(prompt: Prompt | None, label: str) -> str:
 
 
 async def press(flow: SupportFlow, who: Actor, raw: str) -> Reply:
-    from conversations import callbacks
-
     found = callbacks.parse(raw)
     assert isinstance(found, callbacks.ProfilePress), raw
     return await flow.press(who, found)
