@@ -57,6 +57,8 @@ class CasePress:
     action: str
     reference: str
     arg: str = ""
+    version: int = 1  # 1: ``r:`` (no screen number); the engine's ``w2:`` for the dialog's
+    screen: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class QueuePress:
 
 def case(action: str, reference: str, arg: str | int = "") -> str:
     return _checked(f"r:{action}:{reference}" + (f":{arg}" if arg != "" else ""))
+
+
+def case_step(screen: int, action: str, reference: str, arg: str | int = "") -> str:
+    """A button of a screen of the coordinator's case-work dialog (conversations/coordinating.py:
+    a note or message asked, resources ticked, a supporter chosen, a removal confirmed): the
+    engine's format, ``w2:<screen>:<action>:<reference>[:<arg>]``."""
+    return engine.button("casework", screen, action, reference, arg)
 
 
 #: "My profile" from outside the profile dialog (after /join): opens it as /profile does.
@@ -147,6 +156,9 @@ def parse(data: str | None) -> Press | None:
     press = engine.parse(data)
     if press is not None and press.dialog == "intake":
         return DraftPress(press.screen, press.action, press.arg, press.version)
+    if press is not None and press.dialog == "casework" and press.arg and len(press.more) <= 1:
+        arg = press.more[0] if press.more else ""
+        return CasePress(press.action, press.arg, arg, press.version, press.screen)
     if press is not None and press.dialog == "profile" and len(press.more) <= 1:
         arg = press.more[0] if press.more else ""
         return ProfilePress(press.action, press.arg, arg, press.version, press.screen)

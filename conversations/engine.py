@@ -49,6 +49,7 @@ DIALOGS: dict[DialogName, Spec] = {
     "language": Spec("language", "l", 1),
     "meeting": Spec("meeting", "m", 2, unnumbered=1),
     "profile": Spec("profile", "p", 2, unnumbered=1),
+    "casework": Spec("casework", "w", 2, unnumbered=1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")
@@ -121,6 +122,6 @@ def is_current(dialog: DialogName, version: int, pressed: int, showing: int) -> 
     A press from the version before screen numbers (``unnumbered``, screen 0) is left to the
     dialog's own checks, as that release did."""
     spec = DIALOGS[dialog]
-    if spec.unnumbered and version == spec.unnumbered and pressed == 0:
-        return True
+    if spec.unnumbered and pressed == 0:  # numbered by the person's counter: from 1 on
+        return version == spec.unnumbered
     return version == spec.version and pressed == showing

@@ -233,11 +233,15 @@ def suggestions(
     found: list[Suggestion],
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     """Ranked supporters, each with its reasons in a line; the coordinator decides."""
     head = esc(_("Supporters for {reference}, best fit first:").format(reference=reference))
-    typed = Button(_("Someone else (type a name)"), callbacks.case("matchtext", reference))
-    cancel = Button(_("Cancel"), callbacks.case("stop", reference))
+    typed = Button(
+        _("Someone else (type a name)"), callbacks.case_step(screen, "matchtext", reference)
+    )
+    cancel = Button(_("Cancel"), callbacks.case_step(screen, "stop", reference))
     if not found:
         text = "\n\n".join(
             [
@@ -257,7 +261,7 @@ def suggestions(
         why = " · ".join(reason_text(programme, r, lang, _) for r in s.reasons)
         lines.append(f"{bold(f'{i}. {s.name or unnamed}')}\n{esc(why)}")
     buttons = [
-        Button(f"{i}. {s.name or unnamed}", callbacks.case("pick", reference, i - 1))
+        Button(f"{i}. {s.name or unnamed}", callbacks.case_step(screen, "pick", reference, i - 1))
         for i, s in enumerate(found[:MAX_SUGGESTIONS], start=1)
     ]
     return Prompt("\n\n".join(lines), (*rows(buttons, 2), (typed,), (cancel,)))
@@ -289,6 +293,8 @@ def choose_share(
     shared: list[str],
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     text = "\n\n".join(
         [
@@ -304,16 +310,19 @@ def choose_share(
     buttons = [
         Button(
             ("☑ " if q.id in shared else "☐ ") + _short(programme.text(q.text, lang)),
-            callbacks.case("share", reference, index[q.id]),
+            callbacks.case_step(screen, "share", reference, index[q.id]),
         )
         for q in shareable(programme, answers)
     ]
+    send = Button(
+        _("Send to {name}").format(name=supporter), callbacks.case_step(screen, "offer", reference)
+    )
     keyboard = (
         *rows(buttons, 1),
-        (Button(_("Send to {name}").format(name=supporter), callbacks.case("offer", reference)),),
+        (send,),
         (
-            Button(_("Back"), callbacks.case("match", reference)),
-            Button(_("Cancel"), callbacks.case("stop", reference)),
+            Button(_("Back"), callbacks.case_step(screen, "match", reference)),
+            Button(_("Cancel"), callbacks.case_step(screen, "stop", reference)),
         ),
     )
     return Prompt(text, keyboard)

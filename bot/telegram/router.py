@@ -92,7 +92,7 @@ def register(app: Application) -> None:
     app.add_handler(ChatMemberHandler(routed(checkins_handlers.membership, repeats=True)))
     press(r"^k:", checkins_handlers.press)
     command("stop", checkins_handlers.stop, private)
-    press(r"^[rq]:", coordinator.press, repeats=False)
+    press(r"^([rq]|w[0-9]+):", coordinator.press, repeats=False)
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m[0-9]*:", session_handlers.press, repeats=False)
     command("sessions", session_handlers.people, private)  # a list: shown again
