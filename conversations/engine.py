@@ -17,7 +17,11 @@ at an upgrade carries on with the buttons already on their screen: ``12:o:3`` fo
 ``f:12:o:3`` for a survey (both numbered their screens), the meeting planner's
 ``m:<action>:<engagement>[:<day>]`` and a supporter's profile ``p:<action>[:<field>[:<arg>]]``,
 which carried no screen number: such a press has screen 0
-and `is_current` leaves it to the dialog's own checks, as the release before did.
+and `is_current` leaves it to the dialog's own checks, as the release before did. A
+coordinator's case-work choices were ``r:<action>:<reference>[:<arg>]``, the prefix a referral's
+own actions keep: conversations/callbacks.py reads those as version 1 of the case work.
+The meeting planner, the profile and the case work number their screens with the person's
+one counter (conversations/dialogs.py), from 1 on.
 """
 
 from __future__ import annotations
