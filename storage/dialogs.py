@@ -5,8 +5,8 @@ row in the same transaction. The older per-flow tables (drafts, survey_state, st
 views onto frames of it (storage/drafts.py, storage/staff.py, storage/surveys.py) until every
 flow reads its frame through the dialog engine; `move_legacy_states` moved their rows here.
 
-The stack's screen counter (``DialogState.screens``) is also kept in ``people.screens``: the row
-goes when the last dialog ends, the counter must not (it never goes back).
+The stack's screen counter (``DialogState.screens``) is also kept in ``screen_counters``: the
+row goes when the last dialog ends, the counter must not (it never goes back).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class DialogRepo:
         self._keys = keys
         self._lookup = lookup
         self._loaded: dict[str, DialogState] = {}  # person id -> their stack, in this unit
-        self._screens: dict[str, int] = {}  # person id -> people.screens as read or written
+        self._screens: dict[str, int] = {}  # person id -> screen_counters as read or written
 
     async def load(self, person: Person) -> DialogState:
         """The person's stack (empty if they are in no conversation), read once per unit."""
@@ -41,8 +41,9 @@ class DialogRepo:
         if found is None:
             rows = list(
                 await self._conn.execute_fetchall(
-                    "SELECT d.state, p.screens FROM people p"
-                    " LEFT JOIN dialogs d ON d.person_id = p.id WHERE p.id = ?",
+                    "SELECT d.state, c.screens FROM people p"
+                    " LEFT JOIN dialogs d ON d.person_id = p.id"
+                    " LEFT JOIN screen_counters c ON c.person_id = p.id WHERE p.id = ?",
                     (person.id,),
                 )
             )
@@ -50,7 +51,7 @@ class DialogRepo:
             if rows and rows[0][0] is not None:
                 key = await self._keys.get(person.id)
                 found = DialogState.from_bytes(key.open(TABLE, COLUMN, person.id, rows[0][0]))
-            counted = int(rows[0][1]) if rows else 0
+            counted = int(rows[0][1]) if rows and rows[0][1] is not None else 0
             found.screens = max(found.screens, counted)
             self._screens[person.id] = counted
             self._loaded[person.id] = found
@@ -96,8 +97,9 @@ class DialogRepo:
         self._loaded[person.id] = state
         if state.screens > self._screens.get(person.id, 0):
             await self._conn.execute(
-                "UPDATE people SET screens = ? WHERE id = ? AND screens < ?",
-                (state.screens, person.id, state.screens),
+                "INSERT INTO screen_counters (person_id, screens) VALUES (?, ?)"
+                " ON CONFLICT (person_id) DO UPDATE SET screens = max(screens, excluded.screens)",
+                (person.id, state.screens),
             )
             self._screens[person.id] = state.screens
         if not state.frames:

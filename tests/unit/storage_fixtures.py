@@ -98,6 +98,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
                 WHERE slot IS NOT NULL AND state != 'dropped';
             CREATE INDEX outbox_claimed ON outbox(kind)
                 WHERE state = 'pending' AND claimed_at IS NOT NULL;
+            DROP TABLE IF EXISTS screen_counters;  -- what 0012 added (runs again after 0011)
             PRAGMA user_version = 10;
             """
         )

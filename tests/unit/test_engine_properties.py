@@ -224,12 +224,12 @@ NAMES: list[DialogName] = ["intake", "survey", "casework", "meeting", "profile",
 class ScreenCounterMachine(RuleBasedStateMachine):
     """One person's stack under any dialog starting, showing screens, ending, being pushed and
     popped, and being stored: the row as storage/dialogs.py keeps it (deleted when no frame is
-    left) and the counter as people.screens keeps it (never deleted)."""
+    left) and the counter as screen_counters keeps it (never deleted)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.state = DialogState()
-        self.column = 0  # people.screens
+        self.column = 0  # screen_counters.screens
         self.row: bytes | None = None  # the sealed row's content (None: no row)
         self.shown: set[tuple[DialogName, int]] = set()  # every (dialog, screen) ever shown
         self.highest = 0

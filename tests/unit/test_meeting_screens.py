@@ -34,9 +34,9 @@ async def sessions_of(store: Store, eid: str) -> int:
 
 
 async def counter(store: Store) -> tuple[int, int]:
-    """(the highest people.screens, the number of dialog rows)."""
+    """(the highest screen counter, the number of dialog rows)."""
     conn = store._conn  # the plain column and row count, as other storage tests read them
-    rows = await conn.execute_fetchall("SELECT max(screens) FROM people")
+    rows = await conn.execute_fetchall("SELECT max(screens) FROM screen_counters")
     dialogs = await conn.execute_fetchall("SELECT count(*) FROM dialogs")
     return int(next(iter(rows))[0]), int(next(iter(dialogs))[0])
 
