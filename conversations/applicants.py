@@ -515,7 +515,7 @@ def welcome(programme: Programme, lang: str, _: Translate) -> Prompt:
                 ),
             ]
         ),
-        ((Button(_("My profile"), callbacks.profile("show")),),),
+        ((Button(_("My profile"), callbacks.PROFILE_ENTRY),),),
     )
 
 

@@ -5,7 +5,9 @@ draft's, so a stale button is recognised), ``c:<action>:<programme>:<language>[:
 consent, when nothing is stored yet (the source is the id of the link they came by, from the
 config: it travels in the buttons until they agree, and is checked against the config again), and
 ``a:<action>`` for the person's whole record. Arguments are option positions and ids from the
-config, never answers.
+config, never answers. A supporter's profile screens are a dialog with the engine's buttons
+(``p2:<screen>:<action>[:<field>[:<arg>]]``, conversations/engine.py); `PROFILE_ENTRY` opens
+it from outside (like /profile).
 """
 
 from __future__ import annotations
@@ -55,15 +57,20 @@ class CasePress:
     action: str
     reference: str
     arg: str = ""
+    version: int = 1  # 1: ``r:`` (no screen number); the engine's ``w2:`` for the dialog's
+    screen: int = 0
 
 
 @dataclass(frozen=True)
 class ProfilePress:
-    """A supporter's button on their own profile: ``p:<action>[:<field>[:<arg>]]``."""
+    """A supporter's button on their own profile (the engine's format; ``p:<action>...`` before
+    it, read as version 1 with no screen number)."""
 
     action: str
     field: str = ""
     arg: str = ""
+    version: int = 1
+    screen: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,9 +100,20 @@ def case(action: str, reference: str, arg: str | int = "") -> str:
     return _checked(f"r:{action}:{reference}" + (f":{arg}" if arg != "" else ""))
 
 
-def profile(action: str, field: str = "", arg: str | int = "") -> str:
-    parts = [p for p in ("p", action, field, str(arg)) if p != ""]
-    return _checked(":".join(parts))
+def case_step(screen: int, action: str, reference: str, arg: str | int = "") -> str:
+    """A button of a screen of the coordinator's case-work dialog (conversations/coordinating.py:
+    a note or message asked, resources ticked, a supporter chosen, a removal confirmed): the
+    engine's format, ``w2:<screen>:<action>:<reference>[:<arg>]``."""
+    return engine.button("casework", screen, action, reference, arg)
+
+
+#: "My profile" from outside the profile dialog (after /join): opens it as /profile does.
+PROFILE_ENTRY = "p:show"
+
+
+def profile(screen: int, action: str, field: str = "", arg: str | int = "") -> str:
+    """A button of the profile dialog's screen number `screen`."""
+    return engine.button("profile", screen, action, field, arg)
 
 
 def support(action: str, engagement: str) -> str:
@@ -146,8 +164,6 @@ def parse(data: str | None) -> Press | None:
     parts = data.split(":")
     if parts[0] == "r" and len(parts) in (3, 4) and parts[1] and parts[2]:
         return CasePress(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
-    if parts[0] == "p" and 2 <= len(parts) <= 4 and parts[1]:
-        return ProfilePress(parts[1], *parts[2:])
     if parts[0] == "s" and len(parts) == 3 and parts[1] and parts[2]:
         return SupportPress(parts[1], parts[2])
     if parts[0] == "q" and len(parts) == 3 and parts[1] in QUEUE_VIEWS:
@@ -162,6 +178,12 @@ def parse(data: str | None) -> Press | None:
     press = engine.parse(data)
     if press is not None and press.dialog == "intake":
         return DraftPress(press.screen, press.action, press.arg, press.version)
+    if press is not None and press.dialog == "casework" and press.arg and len(press.more) <= 1:
+        arg = press.more[0] if press.more else ""
+        return CasePress(press.action, press.arg, arg, press.version, press.screen)
+    if press is not None and press.dialog == "profile" and len(press.more) <= 1:
+        arg = press.more[0] if press.more else ""
+        return ProfilePress(press.action, press.arg, arg, press.version, press.screen)
     return None
 
 

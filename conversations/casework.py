@@ -298,7 +298,7 @@ def done(action: Action, reference: str, status: str, _: Translate) -> Prompt:
     )
 
 
-def ask_text(action: Action, reference: str, _: Translate) -> Prompt:
+def ask_text(action: Action, reference: str, _: Translate, *, screen: int) -> Prompt:
     text = {
         "note": _("Type the note for {reference}. Only coordinators see it."),
         "message": _(
@@ -307,7 +307,7 @@ def ask_text(action: Action, reference: str, _: Translate) -> Prompt:
         ),
         "match": _("Type who {reference} is matched with (the supporter's name or code)."),
     }[action if action in ("note", "message", "match") else "note"]
-    cancel = Button(_("Cancel"), callbacks.case("stop", reference))
+    cancel = Button(_("Cancel"), callbacks.case_step(screen, "stop", reference))
     return Prompt(esc(text.format(reference=reference)), ((cancel,),))
 
 
@@ -324,7 +324,13 @@ def confirm_verify(reference: str, _: Translate) -> Prompt:
 
 
 def choose_resources(
-    programme: Programme, reference: str, picked: list[str], lang: str, _: Translate
+    programme: Programme,
+    reference: str,
+    picked: list[str],
+    lang: str,
+    _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     """Defer with signposting: tick resources from the programme's directory, then send."""
     text = "\n\n".join(
@@ -340,14 +346,14 @@ def choose_resources(
     buttons = [
         Button(
             ("☑ " if r.id in picked else "☐ ") + programme.text(r.name, lang),
-            callbacks.case("res", reference, i),
+            callbacks.case_step(screen, "res", reference, i),
         )
         for i, r in enumerate(programme.signposting)
     ]
     keyboard = (
         *rows(buttons, 1),
-        (Button(_("Send and defer"), callbacks.case("deferok", reference)),),
-        (Button(_("Cancel"), callbacks.case("stop", reference)),),
+        (Button(_("Send and defer"), callbacks.case_step(screen, "deferok", reference)),),
+        (Button(_("Cancel"), callbacks.case_step(screen, "stop", reference)),),
     )
     return Prompt(text, keyboard)
 

@@ -4,7 +4,8 @@ answers to share before a hand-over is offered; a role's removal waiting for "ye
 
 Pure: the service (bot/services/casework.py, bot/services/matchmaking.py) reads the state from
 the "casework" frame of the coordinator's dialog stack, checks the press against the
-coordinator's role and the referral's rules (which need the store), calls a step here, then
+coordinator's role, the screen the dialog shows (`engine.is_current`) and the referral's rules
+(which need the store), calls a step here, then
 carries out the outcome in the same transaction: the effect first (a note, a message, a
 deferral, an offer, a removal), then the new state (None ends the frame), then the screens.
 An effect that cannot be carried out (the supporter is gone, the offer was made already)
@@ -89,6 +90,7 @@ class Context:
     language: str
     _: Translate
     answers: dict[str, Answer] = field(default_factory=dict)
+    screen: int = 0  # the number a screen shown now takes (the person's next one: DialogState)
 
 
 # -- effects: what the service carries out ------------------------------------------------------
@@ -155,10 +157,12 @@ def ask(action: str, reference: str, ctx: Context) -> Outcome:
     _ = ctx._
     if action == "defer":
         assert ctx.programme is not None
-        prompt = casework.choose_resources(ctx.programme, reference, [], ctx.language, _)
+        prompt = casework.choose_resources(
+            ctx.programme, reference, [], ctx.language, _, screen=ctx.screen
+        )
         return Outcome(CaseState(pending="defer", reference=reference), prompts=[prompt])
     step = _TYPED_BY_NAME[action]
-    prompt = casework.ask_text(step, reference, _)
+    prompt = casework.ask_text(step, reference, _, screen=ctx.screen)
     return Outcome(CaseState(pending=step, reference=reference), prompts=[prompt])
 
 
@@ -184,7 +188,9 @@ def toggle(state: CaseState | None, reference: str, arg: str, ctx: Context) -> O
     moved = state.model_copy(
         update={"picked": [r.id for r in programme.signposting if r.id in picked]}
     )
-    prompt = casework.choose_resources(programme, reference, moved.picked, ctx.language, ctx._)
+    prompt = casework.choose_resources(
+        programme, reference, moved.picked, ctx.language, ctx._, screen=ctx.screen
+    )
     return Outcome(moved, replace=prompt, keep_buttons=True)
 
 
@@ -213,7 +219,9 @@ def suggested(reference: str, shown: list[Suggestion], ctx: Context) -> Outcome:
         suggested=[s.person_id for s in shown],
         names=[s.name for s in shown],
     )
-    prompt = supporting.suggestions(ctx.programme, reference, shown, ctx.language, ctx._)
+    prompt = supporting.suggestions(
+        ctx.programme, reference, shown, ctx.language, ctx._, screen=ctx.screen
+    )
     return Outcome(state, prompts=[prompt])
 
 
@@ -247,7 +255,7 @@ def choose(
         return stale(state, _)
     name = moved.names[moved.chosen] or _("(no name)")
     prompt = supporting.choose_share(
-        programme, reference, name, ctx.answers, moved.share, ctx.language, _
+        programme, reference, name, ctx.answers, moved.share, ctx.language, _, screen=ctx.screen
     )
     return Outcome(moved, replace=prompt, keep_buttons=True)
 

@@ -7,6 +7,13 @@ per person (storage/dialogs.py), sealed under the person's key, read once per up
 
 A frame's ``data`` is the dialog's own serialised state; the dialog defines what is in it.
 
+Screen numbers: the stack keeps one counter per person, ``screens``, that grows with every screen
+any of the person's dialogs shows (`show`) and never goes back — not when a frame ends, is
+replaced, pushed or popped, nor when the last one ends and the row goes (storage keeps the
+counter next to the person, storage/dialogs.py). A frame remembers the number of the screen it
+shows (``screen``); a button carries the number of its screen, so a press on any older screen,
+of any dialog, for any referral, is stale by one comparison (`shows`, `engine.is_current`).
+
 Frames are layered: the form and a survey at the bottom, what a member of staff is in the
 middle of (a coordinator's case work, a meeting being planned, a profile field) above them, and
 a short sub-dialog (the language being changed) on top, which returns the person to the frame
@@ -61,6 +68,7 @@ class Frame(BaseModel):
     dialog: DialogName
     version: int = 1
     data: str
+    screen: int = 0  # the number of the screen it shows; 0: none numbered by the stack yet
 
 
 class DialogState(BaseModel):
@@ -69,6 +77,7 @@ class DialogState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     frames: list[Frame] = Field(default_factory=list)
+    screens: int = 0  # the last screen number given out; never goes down
 
     @model_validator(mode="after")
     def _upgraded(self) -> DialogState:
@@ -84,14 +93,49 @@ class DialogState(BaseModel):
     def get(self, dialog: DialogName) -> Frame | None:
         return next((f for f in self.frames if f.dialog == dialog), None)
 
-    def put(self, dialog: DialogName, data: str | None, version: int = 1) -> None:
+    @property
+    def next_screen(self) -> int:
+        """The number the next screen shown will have (buttons are made with it first)."""
+        return self.screens + 1
+
+    def show(self, dialog: DialogName, screen: int | None = None) -> int:
+        """The frame of `dialog` now shows a new screen: its number (`next_screen` unless
+        given, never lower than one given before). Returns the number."""
+        frame = self.get(dialog)
+        if frame is None:
+            raise ValueError(f"{dialog} has no frame to show a screen of")
+        number = self.next_screen if screen is None else screen
+        if number <= self.screens:
+            raise ValueError(f"screen {number} was given out before (last {self.screens})")
+        self.screens = number
+        shown = frame.model_copy(update={"screen": number})
+        self.frames = [shown if f is frame else f for f in self.frames]
+        return number
+
+    def shows(self, dialog: DialogName, screen: int) -> bool:
+        """Whether `dialog`'s frame is showing screen number `screen` now (the stale check)."""
+        frame = self.get(dialog)
+        return frame is not None and frame.screen > 0 and frame.screen == screen
+
+    def put(
+        self, dialog: DialogName, data: str | None, version: int = 1, screen: int | None = None
+    ) -> None:
         """Set a dialog's state, or end it with None. A new frame goes on top of its layer
-        (`LAYER`); a member of staff's frame ends their other one (`STAFF`)."""
+        (`LAYER`); a member of staff's frame ends their other one (`STAFF`). A frame that stays
+        keeps the number of its screen unless `screen` is given (then `show` that number)."""
         kept = [f for f in self.frames if f.dialog != dialog]
         if data is None:
             self.frames = kept
             return
-        frame = Frame(dialog=dialog, version=version, data=data)
+        before = self.get(dialog)
+        frame = Frame(
+            dialog=dialog, version=version, data=data, screen=before.screen if before else 0
+        )
+        self._placed(dialog, frame, kept)
+        if screen is not None:
+            self.show(dialog, screen)
+
+    def _placed(self, dialog: DialogName, frame: Frame, kept: list[Frame]) -> None:
         if self.get(dialog) is not None:
             self.frames = [frame if f.dialog == dialog else f for f in self.frames]
             return
@@ -101,12 +145,16 @@ class DialogState(BaseModel):
         at = max((i + 1 for i, f in enumerate(kept) if LAYER.get(f.dialog, 0) <= layer), default=0)
         self.frames = [*kept[:at], frame, *kept[at:]]
 
-    def push(self, dialog: DialogName, data: str, version: int = 1) -> None:
+    def push(
+        self, dialog: DialogName, data: str, version: int = 1, screen: int | None = None
+    ) -> None:
         """Start a sub-dialog on top of the stack (one that was there starts again)."""
         if dialog not in SUB:
             raise ValueError(f"{dialog} is not a sub-dialog: put it, do not push it")
         self.frames = [*(f for f in self.frames if f.dialog != dialog)]
         self.frames.append(Frame(dialog=dialog, version=version, data=data))
+        if screen is not None:
+            self.show(dialog, screen)
 
     def pop(self, dialog: DialogName) -> Frame | None:
         """End the sub-dialog `dialog`: the frame below it is the top again. Returns the

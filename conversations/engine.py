@@ -1,17 +1,27 @@
 """The dialog engine's one callback format, and its one check of a press against the state.
 
-A button of a dialog screen carries ``<code><version>:<screen>:<action>[:<arg>]``: the dialog's
-one-letter code, the version of that dialog's state, the number of the screen it belongs to,
-and what it does (``i1:12:o:3`` is "option 3" on screen 12 of the intake, version 1). Arguments
-are option positions and ids from the config, never anything a person said. A screen number
-grows with every screen a dialog shows, so a press on any older screen, or from an older
-version of the dialog, is recognised by `is_current` — here, for every dialog — and answered
-with the same kind words (`conversations.screens.expired_notice`). Anything that does not
-parse is forged or broken: `parse` gives None and nothing happens.
+A button of a dialog screen carries ``<code><version>:<screen>:<action>[:<arg>...]``: the
+dialog's one-letter code, the version of that dialog's state, the number of the screen it
+belongs to, what it does, and up to `MAX_ARGS` arguments (``i1:12:o:3`` is "option 3" on screen
+12 of the intake, version 1; ``m2:40:d:ABCD1234:20270701`` is "that day" on screen 40 of the
+meeting planner for engagement ABCD1234). Arguments are option positions, ids from the config
+or from storage (an engagement, a session, a referral's reference) and dates, never anything a
+person said: each is a short run of letters, digits, ``-`` or ``_``. A screen number grows with
+every screen a dialog shows, so a press on any older screen, or from an older version of the
+dialog, is recognised by `is_current` — here, for every dialog — and answered with the same
+kind words (`conversations.screens.expired_notice`). Anything that does not parse is forged or
+broken: `parse` gives None and nothing happens.
 
-Buttons made before this format (``12:o:3`` for the form, ``f:12:o:3`` for a survey) are read
-as version 1 of their dialog, so a person mid-form at an upgrade carries on with the buttons
-already on their screen.
+Buttons made before this format are read as version 1 of their dialog, so a person mid-dialog
+at an upgrade carries on with the buttons already on their screen: ``12:o:3`` for the form,
+``f:12:o:3`` for a survey (both numbered their screens), the meeting planner's
+``m:<action>:<engagement>[:<day>]`` and a supporter's profile ``p:<action>[:<field>[:<arg>]]``,
+which carried no screen number: such a press has screen 0
+and `is_current` leaves it to the dialog's own checks, as the release before did. A
+coordinator's case-work choices were ``r:<action>:<reference>[:<arg>]``, the prefix a referral's
+own actions keep: conversations/callbacks.py reads those as version 1 of the case work.
+The meeting planner, the profile and the case work number their screens with the person's
+one counter (conversations/dialogs.py), from 1 on.
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ from conversations.dialogs import DialogName
 
 MAX_BYTES = 64  # telegram.constants.InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 MAX_SCREEN_DIGITS = 9  # screen numbers past this are forged (and would not fit a column)
+MAX_ARGS = 3  # arguments after the action
+_ARG = re.compile(r"[A-Za-z0-9_-]{1,60}")  # ids, positions, dates: never free text
 
 
 @dataclass(frozen=True)
@@ -31,17 +43,24 @@ class Spec:
 
     name: DialogName
     code: str  # one letter, unique
-    version: int  # bumped when the shape of the dialog's state changes
+    version: int  # bumped when the shape of the dialog's state or its buttons change
+    unnumbered: int = 0  # an older version whose buttons carried no screen number (0: none)
 
 
 DIALOGS: dict[DialogName, Spec] = {
     "intake": Spec("intake", "i", 1),
     "survey": Spec("survey", "f", 1),
     "language": Spec("language", "l", 1),
+    "meeting": Spec("meeting", "m", 2, unnumbered=1),
+    "profile": Spec("profile", "p", 2, unnumbered=1),
+    "casework": Spec("casework", "w", 2, unnumbered=1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")
-_LEGACY = {"": "intake", "f": "survey"}  # the formats before this one: version 1
+#: The meeting planner's own buttons in its format before this one (``m:<action>:...``); its
+#: other ``m:`` buttons (plan, list, cancel or log a meeting) act on a meeting or an
+#: engagement, not on a screen, and keep that format (conversations/sessions.py).
+_MEETING_V1 = frozenset({"d", "o", "i", "s", "q"})
 
 
 @dataclass(frozen=True)
@@ -50,13 +69,24 @@ class ScreenPress:
     version: int
     screen: int
     action: str
-    arg: str = ""
+    arg: str = ""  # the first argument ("" if none)
+    more: tuple[str, ...] = ()  # the arguments after the first
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return (self.arg, *self.more) if self.arg else ()
 
 
-def button(dialog: DialogName, screen: int, action: str, arg: str | int = "") -> str:
-    """The callback data of a button on `screen` of `dialog`."""
+def button(dialog: DialogName, screen: int, action: str, *args: str | int) -> str:
+    """The callback data of a button on `screen` of `dialog` (a trailing "" argument is left
+    out, so an optional one may be passed as "")."""
     spec = DIALOGS[dialog]
-    data = f"{spec.code}{spec.version}:{screen}:{action}" + (f":{arg}" if arg != "" else "")
+    texts = [str(a) for a in args]
+    while texts and texts[-1] == "":
+        texts.pop()
+    if len(texts) > MAX_ARGS or not all(_ARG.fullmatch(t) for t in texts):
+        raise ValueError(f"not callback arguments: {texts!r}")
+    data = ":".join([f"{spec.code}{spec.version}", str(screen), action, *texts])
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -75,16 +105,27 @@ def parse(data: str | None) -> ScreenPress | None:
         name, version, rest = "intake", 1, parts
     elif parts[0] == "f":  # a survey's buttons before this format
         name, version, rest = "survey", 1, parts[1:]
+    elif parts[0] == "m" and len(parts) > 1 and parts[1] in _MEETING_V1:  # no screen number
+        name, version, rest = "meeting", 1, ["0", *parts[1:]]
+    elif parts[0] == "p":  # a supporter's profile buttons before this format: no screen number
+        name, version, rest = "profile", 1, ["0", *parts[1:]]
     else:
         return None
-    if not 2 <= len(rest) <= 3 or not rest[1]:
+    if not 2 <= len(rest) <= 2 + MAX_ARGS or not rest[1]:
         return None
-    screen = rest[0]
+    screen, action, args = rest[0], rest[1], tuple(rest[2:])
     if not screen.isdigit() or not screen.isascii() or len(screen) > MAX_SCREEN_DIGITS:
         return None
-    return ScreenPress(name, version, int(screen), rest[1], rest[2] if len(rest) == 3 else "")
+    if not all(_ARG.fullmatch(a) for a in args):
+        return None
+    return ScreenPress(name, version, int(screen), action, args[0] if args else "", args[1:])
 
 
 def is_current(dialog: DialogName, version: int, pressed: int, showing: int) -> bool:
-    """Whether a press belongs to the screen the dialog is showing now (the one stale check)."""
-    return version == DIALOGS[dialog].version and pressed == showing
+    """Whether a press belongs to the screen the dialog is showing now (the one stale check).
+    A press from the version before screen numbers (``unnumbered``, screen 0) is left to the
+    dialog's own checks, as that release did."""
+    spec = DIALOGS[dialog]
+    if spec.unnumbered and pressed == 0:  # numbered by the person's counter: from 1 on
+        return version == spec.unnumbered
+    return version == spec.version and pressed == showing

@@ -1,7 +1,8 @@
 """Planning a meeting, as a dialog: day, time, online or a place, check, save.
 
-Pure: the service (bot/services/sessions.py) loads who is planning for whom, asks `press` or
-`typed` what to do, stores the returned draft (the "meeting" frame of the planner's dialog stack),
+Pure: the service (bot/services/sessions.py) loads who is planning for whom, checks a press
+against the screen the planner shows (`engine.is_current`), asks `press` or `typed` what to do,
+stores the returned draft (the "meeting" frame of the planner's dialog stack),
 carries out the `save` effect (the session row, its reminders, the audit entry) and sends the
 screens. Nothing here reads a clock, the store or Telegram: `Context` brings what is needed.
 """
@@ -31,6 +32,7 @@ class Context:
     zone: ZoneInfo
     now: datetime
     language: str
+    screen: int  # the number a screen shown now takes (the person's next one: DialogState)
 
     @property
     def days(self) -> list[date]:
@@ -61,7 +63,9 @@ class Outcome:
 
 def start(ctx: Context, _: Translate) -> Outcome:
     """ "Plan a session" (or "Change it"): which day?"""
-    prompt = sessions.pick_day(ctx.engagement, ctx.reference, ctx.days, ctx.language, _)
+    prompt = sessions.pick_day(
+        ctx.engagement, ctx.reference, ctx.days, ctx.language, _, screen=ctx.screen
+    )
     return Outcome(Draft(DAY, ctx.engagement), prompts=[prompt], keep_buttons=True)
 
 
@@ -76,18 +80,19 @@ def press(draft: Draft | None, action: str, arg: str, ctx: Context, _: Translate
         if day is None or day not in ctx.days:
             return _stale(draft, _)
         moved = Draft(ASK_TIME, draft.engagement, day=day.isoformat())
-        return Outcome(moved, replace=sessions.ask_time(ctx.engagement, _date(day, ctx), _))
+        asked = sessions.ask_time(ctx.engagement, _date(day, ctx), _, screen=ctx.screen)
+        return Outcome(moved, replace=asked)
     if action == "i" and draft.pending == WHERE:
-        return Outcome(_with(draft, pending=ASK_PLACE), replace=sessions.ask_place(_))
+        asked = sessions.ask_place(ctx.engagement, _, screen=ctx.screen)
+        return Outcome(_with(draft, pending=ASK_PLACE), replace=asked)
     if action == "o" and draft.pending == WHERE:
         moved = _with(draft, online=True, place="", pending=CONFIRM)
         return Outcome(moved, replace=confirm(moved, ctx, _))
     if action == "s" and draft.pending == CONFIRM:
         starts_at = starts(draft, ctx.zone)
         if starts_at is None or starts_at <= ctx.now:  # the time went by while they checked
-            return Outcome(
-                _with(draft, pending=ASK_TIME), prompts=[sessions.time_passed(ctx.engagement, _)]
-            )
+            passed = sessions.time_passed(ctx.engagement, _, screen=ctx.screen)
+            return Outcome(_with(draft, pending=ASK_TIME), prompts=[passed])
         return Outcome(None, save=Save(starts_at, Where(draft.online, draft.place)))
     return _stale(draft, _)
 
@@ -99,20 +104,26 @@ def typed(draft: Draft, text: str, ctx: Context, _: Translate) -> Outcome:
         at = session_times.parse_time(text)
         day = _iso_date(draft.day)
         if at is None or day is None:
-            return Outcome(draft, changed=False, prompts=[sessions.time_unreadable(_)])
+            unreadable = sessions.time_unreadable(ctx.engagement, _, screen=ctx.screen)
+            return Outcome(draft, changed=False, prompts=[unreadable])
         starts_at = session_times.local_start(day, at, ctx.zone)
         if starts_at is None:  # a time the clocks skip on that day
-            prompt = sessions.time_missing(_date(day, ctx), _)
+            prompt = sessions.time_missing(ctx.engagement, _date(day, ctx), _, screen=ctx.screen)
             return Outcome(draft, changed=False, prompts=[prompt])
         if starts_at <= ctx.now:
-            return Outcome(draft, changed=False, prompts=[sessions.time_passed(ctx.engagement, _)])
+            passed = sessions.time_passed(ctx.engagement, _, screen=ctx.screen)
+            return Outcome(draft, changed=False, prompts=[passed])
         moved = _with(draft, time=at.strftime("%H:%M"), pending=WHERE)
-        return Outcome(moved, prompts=[sessions.choose_where(ctx.engagement, _)])
+        return Outcome(
+            moved, prompts=[sessions.choose_where(ctx.engagement, _, screen=ctx.screen)]
+        )
     if draft.pending == ASK_PLACE:
         if not text:
-            return Outcome(draft, changed=False, prompts=[sessions.ask_place(_)])
+            asked = sessions.ask_place(ctx.engagement, _, screen=ctx.screen)
+            return Outcome(draft, changed=False, prompts=[asked])
         if len(text) > session_times.PLACE_MAX:
-            return Outcome(draft, changed=False, prompts=[sessions.place_too_long(_)])
+            too_long = sessions.place_too_long(ctx.engagement, _, screen=ctx.screen)
+            return Outcome(draft, changed=False, prompts=[too_long])
         moved = _with(draft, online=False, place=text, pending=CONFIRM)
         return Outcome(moved, prompts=[confirm(moved, ctx, _)])
     return Outcome(draft, changed=False, prompts=[_again(draft, ctx, _)])
@@ -122,7 +133,9 @@ def confirm(draft: Draft, ctx: Context, _: Translate) -> Prompt:
     starts_at = starts(draft, ctx.zone)
     assert starts_at is not None  # checked when the time was typed
     when = sessions.when_text(starts_at, ctx.zone, ctx.language, _)
-    return sessions.confirm(ctx.engagement, when, Where(draft.online, draft.place), _)
+    return sessions.confirm(
+        ctx.engagement, when, Where(draft.online, draft.place), _, screen=ctx.screen
+    )
 
 
 def starts(draft: Draft, zone: ZoneInfo) -> datetime | None:
@@ -136,10 +149,12 @@ def starts(draft: Draft, zone: ZoneInfo) -> datetime | None:
 def _again(draft: Draft, ctx: Context, _: Translate) -> Prompt:
     """The step that waits for a button, shown again after typed text."""
     if draft.pending == WHERE:
-        return sessions.choose_where(ctx.engagement, _)
+        return sessions.choose_where(ctx.engagement, _, screen=ctx.screen)
     if draft.pending == CONFIRM:
         return confirm(draft, ctx, _)
-    return sessions.pick_day(ctx.engagement, ctx.reference, ctx.days, ctx.language, _)
+    return sessions.pick_day(
+        ctx.engagement, ctx.reference, ctx.days, ctx.language, _, screen=ctx.screen
+    )
 
 
 def _stale(draft: Draft | None, _: Translate) -> Outcome:

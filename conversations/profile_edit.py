@@ -2,7 +2,8 @@
 leave the team.
 
 Pure: the service (bot/services/supporting.py) loads the profile and what the profile screen
-shows into a `Context`, asks `press` or `typed` what to do, then carries out the outcome: store
+shows into a `Context`, checks a press against the screen the dialog shows
+(`engine.is_current`), asks `press` or `typed` what to do, then carries out the outcome: store
 the changed profile, the field being asked (the "profile" frame of the supporter's dialog stack),
 pause or resume, or leave the team. Nothing here reads the store, a clock or Telegram.
 """
@@ -28,6 +29,7 @@ class Context:
     paused: bool
     live: int
     language: str
+    screen: int  # the number a screen shown now takes (the person's next one: DialogState)
 
 
 @dataclass
@@ -58,6 +60,7 @@ def screen(
         ctx.live,
         ctx.language,
         _,
+        screen=ctx.screen,
     )
 
 
@@ -69,19 +72,23 @@ def press(action: str, name: str, arg: str, ctx: Context, _: Translate) -> Outco
         paused = action == "pause"
         return Outcome(profile=ctx.profile, pause=paused, replace=screen(ctx, _, paused=paused))
     if action == "leave":
-        return Outcome(replace=supporting.confirm_leave(_))
+        return Outcome(replace=supporting.confirm_leave(_, screen=ctx.screen))
     if action == "leaveok":
         return Outcome(leave=True, asking="", replace=supporting.left(_))
     if action == "edit" and name in supporting.fields_of(ctx.programme):
         if supporting.is_choice(name):
-            chosen = supporting.choose_screen(ctx.programme, ctx.profile, name, ctx.language, _)
+            chosen = supporting.choose_screen(
+                ctx.programme, ctx.profile, name, ctx.language, _, screen=ctx.screen
+            )
             return Outcome(replace=chosen)
-        return Outcome(asking=name, prompts=[supporting.ask_field(name, _)])
+        return Outcome(asking=name, prompts=[supporting.ask_field(name, _, screen=ctx.screen)])
     if action == "tog" and supporting.is_choice(name):
         option = supporting.choice_at(ctx.programme, name, arg)
         if option is not None:
             changed = toggled(ctx.profile, name, option)
-            chosen = supporting.choose_screen(ctx.programme, changed, name, ctx.language, _)
+            chosen = supporting.choose_screen(
+                ctx.programme, changed, name, ctx.language, _, screen=ctx.screen
+            )
             return Outcome(profile=changed, replace=chosen, keep_buttons=True)
     return Outcome(notice=screens.expired_notice(_), keep_buttons=True)
 
@@ -92,8 +99,8 @@ def typed(asking: str, text: str, ctx: Context, _: Translate) -> Outcome:
         return Outcome(asking="", prompts=[Prompt(screens.expired_notice(_))])
     changed = with_typed(ctx.profile, asking, text.strip())
     if changed is None:
-        bad = supporting.bad_capacity(_) if asking == "capacity" else None
-        return Outcome(prompts=[bad or supporting.ask_field(asking, _)])
+        bad = supporting.bad_capacity(_, screen=ctx.screen) if asking == "capacity" else None
+        return Outcome(prompts=[bad or supporting.ask_field(asking, _, screen=ctx.screen)])
     return Outcome(profile=changed, asking="", prompts=[screen(ctx, _, profile=changed)])
 
 

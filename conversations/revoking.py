@@ -49,7 +49,9 @@ def not_yourself(_: Translate) -> Prompt:
     return Prompt(esc(_("You cannot take away your own role. Ask another coordinator.")))
 
 
-def confirm(role: str, programme: Programme, lang: str, held: int, _: Translate) -> Prompt:
+def confirm(
+    role: str, programme: Programme, lang: str, held: int, _: Translate, *, screen: int
+) -> Prompt:
     name = programme.text(programme.name, lang)
     lines = [
         esc(
@@ -77,8 +79,8 @@ def confirm(role: str, programme: Programme, lang: str, held: int, _: Translate)
             )
         )
     keyboard = (
-        (Button(_("Yes, take it away"), callbacks.case("revoke", YES)),),
-        (Button(_("Cancel"), callbacks.case("revoke", NO)),),
+        (Button(_("Yes, take it away"), callbacks.case_step(screen, "revoke", YES)),),
+        (Button(_("Cancel"), callbacks.case_step(screen, "revoke", NO)),),
     )
     return Prompt("\n\n".join(lines), keyboard)
 

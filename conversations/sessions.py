@@ -1,7 +1,11 @@
 """Sessions: what the supporter and the coordinator see while planning one, what the person is
 told, the reminders, and the one-tap log afterwards.
 
-Callback data is ``m:<action>[:<id>[:<arg>]]`` with engagement ids and session ids only, never
+The planner's own screens (day, time, online or a place, check) are a dialog: their buttons are
+the engine's (``m2:<screen>:<action>:<engagement>[:<day>]``, conversations/engine.py), so a
+press on any screen but the one the planner shows now is stale. Buttons that act on an
+engagement or a meeting wherever they are (plan one, list them, cancel or log one, reminders)
+are ``m:<action>[:<id>[:<arg>]]``. Both carry engagement ids and session ids only, never
 what anyone typed. Anything that may show on a lock screen starts with a neutral line: no
 service or health words.
 """
@@ -15,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from conversations import engine
 from conversations.i18n import Translate
 from conversations.prompts import Button, Keyboard, Prompt, esc, italic, rows
 
@@ -125,8 +130,13 @@ def when_text(starts_at: datetime, zone: ZoneInfo, lang: str, _: Translate) -> s
     )
 
 
-def _cancel_row(_: Translate) -> tuple[Button, ...]:
-    return (Button(_("Cancel"), data("q")),)
+def step(screen: int, action: str, engagement_id: str, *args: str) -> str:
+    """A button of the planner's screen number `screen` (the engine's format)."""
+    return engine.button("meeting", screen, action, engagement_id, *args)
+
+
+def _cancel_row(engagement_id: str, screen: int, _: Translate) -> tuple[Button, ...]:
+    return (Button(_("Cancel"), step(screen, "q", engagement_id)),)
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -141,38 +151,43 @@ def plan_row(engagement_id: str, _: Translate) -> tuple[Button, ...]:
 
 
 def pick_day(
-    engagement_id: str, reference: str, days: list[date], lang: str, _: Translate
+    engagement_id: str, reference: str, days: list[date], lang: str, _: Translate, *, screen: int
 ) -> Prompt:
     today = days[0]
     buttons = [
-        Button(day_label(d, today, lang, _), data("d", engagement_id, d.strftime("%Y%m%d")))
+        Button(
+            day_label(d, today, lang, _), step(screen, "d", engagement_id, d.strftime("%Y%m%d"))
+        )
         for d in days
     ]
     return Prompt(
         esc(_("A new meeting with {reference}.").format(reference=reference))
         + "\n\n"
         + esc(_("Which day?")),
-        (*rows(buttons, 3), _cancel_row(_)),
+        (*rows(buttons, 3), _cancel_row(engagement_id, screen, _)),
     )
 
 
-def ask_time(engagement_id: str, day: str, _: Translate) -> Prompt:
+def ask_time(engagement_id: str, day: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("What time on {day}?").format(day=day))
         + "\n\n"
         + esc(_("Please type it like this: 18:30")),
-        ((Button(_("Pick another day"), data("p", engagement_id)),), _cancel_row(_)),
+        (
+            (Button(_("Pick another day"), step(screen, "p", engagement_id)),),
+            _cancel_row(engagement_id, screen, _),
+        ),
     )
 
 
-def time_unreadable(_: Translate) -> Prompt:
+def time_unreadable(engagement_id: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("Sorry, I could not read that time. Please type it like this: 18:30")),
-        (_cancel_row(_),),
+        (_cancel_row(engagement_id, screen, _),),
     )
 
 
-def time_missing(day: str, _: Translate) -> Prompt:
+def time_missing(engagement_id: str, day: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(
             _(
@@ -180,45 +195,48 @@ def time_missing(day: str, _: Translate) -> Prompt:
                 "Please type another time."
             ).format(day=day)
         ),
-        (_cancel_row(_),),
+        (_cancel_row(engagement_id, screen, _),),
     )
 
 
-def time_passed(engagement_id: str, _: Translate) -> Prompt:
+def time_passed(engagement_id: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("That time has already gone. Please type a later time, or pick another day.")),
-        ((Button(_("Pick another day"), data("p", engagement_id)),), _cancel_row(_)),
-    )
-
-
-def choose_where(engagement_id: str, _: Translate) -> Prompt:
-    return Prompt(
-        esc(_("Will you meet online or in person?")),
         (
-            (
-                Button(_("Online"), data("o", engagement_id)),
-                Button(_("In person"), data("i", engagement_id)),
-            ),
-            _cancel_row(_),
+            (Button(_("Pick another day"), step(screen, "p", engagement_id)),),
+            _cancel_row(engagement_id, screen, _),
         ),
     )
 
 
-def ask_place(_: Translate) -> Prompt:
+def choose_where(engagement_id: str, _: Translate, *, screen: int) -> Prompt:
+    return Prompt(
+        esc(_("Will you meet online or in person?")),
+        (
+            (
+                Button(_("Online"), step(screen, "o", engagement_id)),
+                Button(_("In person"), step(screen, "i", engagement_id)),
+            ),
+            _cancel_row(engagement_id, screen, _),
+        ),
+    )
+
+
+def ask_place(engagement_id: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("Where will you meet? Please type the place, like a café and its street.")),
-        (_cancel_row(_),),
+        (_cancel_row(engagement_id, screen, _),),
     )
 
 
-def place_too_long(_: Translate) -> Prompt:
+def place_too_long(engagement_id: str, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("That is a bit long. Please keep it under {n} letters.").format(n=120)),
-        (_cancel_row(_),),
+        (_cancel_row(engagement_id, screen, _),),
     )
 
 
-def confirm(engagement_id: str, when: str, where: Where, _: Translate) -> Prompt:
+def confirm(engagement_id: str, when: str, where: Where, _: Translate, *, screen: int) -> Prompt:
     return Prompt(
         "\n".join(
             [
@@ -231,9 +249,9 @@ def confirm(engagement_id: str, when: str, where: Where, _: Translate) -> Prompt
             ]
         ),
         (
-            (Button(_("Yes, save it"), data("s", engagement_id)),),
-            (Button(_("Change it"), data("p", engagement_id)),),
-            _cancel_row(_),
+            (Button(_("Yes, save it"), step(screen, "s", engagement_id)),),
+            (Button(_("Change it"), step(screen, "p", engagement_id)),),
+            _cancel_row(engagement_id, screen, _),
         ),
     )
 

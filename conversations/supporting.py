@@ -85,6 +85,8 @@ def profile_screen(
     live: int,
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     lines = [bold(_("Your supporter profile"))]
     for name in fields_of(programme):
@@ -97,22 +99,25 @@ def profile_screen(
         else esc(_("Coordinators can suggest you for new people."))
     )
     lines.append(italic(_("Tap a button to change something.")))
-    edit = [Button(field_label(n, _), callbacks.profile("edit", n)) for n in fields_of(programme)]
+    edit = [
+        Button(field_label(n, _), callbacks.profile(screen, "edit", n))
+        for n in fields_of(programme)
+    ]
     pause = (
-        Button(_("Take new people again"), callbacks.profile("resume"))
+        Button(_("Take new people again"), callbacks.profile(screen, "resume"))
         if paused
-        else Button(_("Pause new people"), callbacks.profile("pause"))
+        else Button(_("Pause new people"), callbacks.profile(screen, "pause"))
     )
     keyboard = (
         *rows(edit, 3),
         (pause,),
-        (Button(_("Leave the team"), callbacks.profile("leave")),),
+        (Button(_("Leave the team"), callbacks.profile(screen, "leave")),),
     )
     return Prompt("\n".join(lines), keyboard)
 
 
 def choose_screen(
-    programme: Programme, profile: Profile, name: str, lang: str, _: Translate
+    programme: Programme, profile: Profile, name: str, lang: str, _: Translate, *, screen: int
 ) -> Prompt:
     """Tick the options that fit (gender: one, or none)."""
     question = {
@@ -127,16 +132,17 @@ def choose_screen(
         Button(
             ("☑ " if option_id in chosen else "☐ ")
             + _labels(programme, name, [option_id], lang, _),
-            callbacks.profile("tog", name, i),
+            callbacks.profile(screen, "tog", name, i),
         )
         for i, option_id in enumerate(ids)
     ]
     return Prompt(
-        esc(question), (*rows(buttons, 1), (Button(_("Done"), callbacks.profile("show")),))
+        esc(question),
+        (*rows(buttons, 1), (Button(_("Done"), callbacks.profile(screen, "show")),)),
     )
 
 
-def ask_field(name: str, _: Translate) -> Prompt:
+def ask_field(name: str, _: Translate, *, screen: int) -> Prompt:
     text = {
         "name": _("Type the name coordinators know you by (first name is fine)."),
         "area": _("Type the town or area where you can meet people."),
@@ -145,17 +151,17 @@ def ask_field(name: str, _: Translate) -> Prompt:
             "How many people can you support at the same time? Type a number from 0 to {most}."
         ).format(most=MAX_CAPACITY),
     }[name]
-    return Prompt(esc(text), ((Button(_("Cancel"), callbacks.profile("show")),),))
+    return Prompt(esc(text), ((Button(_("Cancel"), callbacks.profile(screen, "show")),),))
 
 
-def bad_capacity(_: Translate) -> Prompt:
+def bad_capacity(_: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(_("Please type a whole number from 0 to {most}, like 2.").format(most=MAX_CAPACITY)),
-        ((Button(_("Cancel"), callbacks.profile("show")),),),
+        ((Button(_("Cancel"), callbacks.profile(screen, "show")),),),
     )
 
 
-def confirm_leave(_: Translate) -> Prompt:
+def confirm_leave(_: Translate, *, screen: int) -> Prompt:
     return Prompt(
         esc(
             _(
@@ -164,8 +170,8 @@ def confirm_leave(_: Translate) -> Prompt:
             )
         ),
         (
-            (Button(_("Yes, leave"), callbacks.profile("leaveok")),),
-            (Button(_("No, stay"), callbacks.profile("show")),),
+            (Button(_("Yes, leave"), callbacks.profile(screen, "leaveok")),),
+            (Button(_("No, stay"), callbacks.profile(screen, "show")),),
         ),
     )
 
@@ -181,7 +187,7 @@ def not_a_supporter(_: Translate) -> Prompt:
 def joined_next(_: Translate) -> Prompt:
     return Prompt(
         esc(_("Next, tell coordinators a little about you, so they can suggest good matches.")),
-        ((Button(_("My profile"), callbacks.profile("show")),),),
+        ((Button(_("My profile"), callbacks.PROFILE_ENTRY),),),
     )
 
 
@@ -229,11 +235,15 @@ def suggestions(
     found: list[Suggestion],
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     """Ranked supporters, each with its reasons in a line; the coordinator decides."""
     head = esc(_("Supporters for {reference}, best fit first:").format(reference=reference))
-    typed = Button(_("Someone else (type a name)"), callbacks.case("matchtext", reference))
-    cancel = Button(_("Cancel"), callbacks.case("stop", reference))
+    typed = Button(
+        _("Someone else (type a name)"), callbacks.case_step(screen, "matchtext", reference)
+    )
+    cancel = Button(_("Cancel"), callbacks.case_step(screen, "stop", reference))
     if not found:
         text = "\n\n".join(
             [
@@ -253,7 +263,7 @@ def suggestions(
         why = " · ".join(reason_text(programme, r, lang, _) for r in s.reasons)
         lines.append(f"{bold(f'{i}. {s.name or unnamed}')}\n{esc(why)}")
     buttons = [
-        Button(f"{i}. {s.name or unnamed}", callbacks.case("pick", reference, i - 1))
+        Button(f"{i}. {s.name or unnamed}", callbacks.case_step(screen, "pick", reference, i - 1))
         for i, s in enumerate(found[:MAX_SUGGESTIONS], start=1)
     ]
     return Prompt("\n\n".join(lines), (*rows(buttons, 2), (typed,), (cancel,)))
@@ -285,6 +295,8 @@ def choose_share(
     shared: list[str],
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     text = "\n\n".join(
         [
@@ -300,16 +312,19 @@ def choose_share(
     buttons = [
         Button(
             ("☑ " if q.id in shared else "☐ ") + _short(programme.text(q.text, lang)),
-            callbacks.case("share", reference, index[q.id]),
+            callbacks.case_step(screen, "share", reference, index[q.id]),
         )
         for q in shareable(programme, answers)
     ]
+    send = Button(
+        _("Send to {name}").format(name=supporter), callbacks.case_step(screen, "offer", reference)
+    )
     keyboard = (
         *rows(buttons, 1),
-        (Button(_("Send to {name}").format(name=supporter), callbacks.case("offer", reference)),),
+        (send,),
         (
-            Button(_("Back"), callbacks.case("match", reference)),
-            Button(_("Cancel"), callbacks.case("stop", reference)),
+            Button(_("Back"), callbacks.case_step(screen, "match", reference)),
+            Button(_("Cancel"), callbacks.case_step(screen, "stop", reference)),
         ),
     )
     return Prompt(text, keyboard)

@@ -4,6 +4,9 @@ The stack is read once per unit of work and kept for the rest of it; each change
 row in the same transaction. The older per-flow tables (drafts, survey_state, staff_state) are
 views onto frames of it (storage/drafts.py, storage/staff.py, storage/surveys.py) until every
 flow reads its frame through the dialog engine; `move_legacy_states` moved their rows here.
+
+The stack's screen counter (``DialogState.screens``) is also kept in ``screen_counters``: the
+row goes when the last dialog ends, the counter must not (it never goes back).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class DialogRepo:
         self._keys = keys
         self._lookup = lookup
         self._loaded: dict[str, DialogState] = {}  # person id -> their stack, in this unit
+        self._screens: dict[str, int] = {}  # person id -> screen_counters as read or written
 
     async def load(self, person: Person) -> DialogState:
         """The person's stack (empty if they are in no conversation), read once per unit."""
@@ -37,13 +41,19 @@ class DialogRepo:
         if found is None:
             rows = list(
                 await self._conn.execute_fetchall(
-                    "SELECT state FROM dialogs WHERE person_id = ?", (person.id,)
+                    "SELECT d.state, c.screens FROM people p"
+                    " LEFT JOIN dialogs d ON d.person_id = p.id"
+                    " LEFT JOIN screen_counters c ON c.person_id = p.id WHERE p.id = ?",
+                    (person.id,),
                 )
             )
             found = DialogState()
-            if rows:
+            if rows and rows[0][0] is not None:
                 key = await self._keys.get(person.id)
                 found = DialogState.from_bytes(key.open(TABLE, COLUMN, person.id, rows[0][0]))
+            counted = int(rows[0][1]) if rows and rows[0][1] is not None else 0
+            found.screens = max(found.screens, counted)
+            self._screens[person.id] = counted
             self._loaded[person.id] = found
         return found
 
@@ -58,13 +68,15 @@ class DialogRepo:
         data: bytes | None,
         now: datetime | None,
         programme_id: str | None = None,
+        screen: int | None = None,
     ) -> None:
         """Set (or with None end) one dialog's state and write the stack.
 
         ``programme_id`` is the form's programme, kept as a keyed tag for retention. Ending a
-        dialog may leave ``now`` out: the row keeps the time it last changed."""
+        dialog may leave ``now`` out: the row keeps the time it last changed. ``screen``: the
+        frame now shows a new screen of that number (`DialogState.show`)."""
         state = await self.load(person)
-        state.put(dialog, data.decode() if data is not None else None)
+        state.put(dialog, data.decode() if data is not None else None, screen=screen)
         await self.save(person, state, now, programme_id, form_changed=dialog in FORMS)
 
     async def end(self, person: Person, dialog: DialogName) -> None:
@@ -83,6 +95,13 @@ class DialogRepo:
         """Write the stack. A changed form takes ``programme_id``'s tag (none if not given: a
         tag never outlives the state it was computed from); otherwise the tag stays."""
         self._loaded[person.id] = state
+        if state.screens > self._screens.get(person.id, 0):
+            await self._conn.execute(
+                "INSERT INTO screen_counters (person_id, screens) VALUES (?, ?)"
+                " ON CONFLICT (person_id) DO UPDATE SET screens = max(screens, excluded.screens)",
+                (person.id, state.screens),
+            )
+            self._screens[person.id] = state.screens
         if not state.frames:
             await self._conn.execute("DELETE FROM dialogs WHERE person_id = ?", (person.id,))
             return

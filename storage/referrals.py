@@ -209,7 +209,7 @@ class ReferralRepo:
         )
         return _referral(rows[0]) if rows else None
 
-    # --- made on someone's behalf (migration 0012) ---------------------------------------
+    # --- made on someone's behalf (migration 0013) ---------------------------------------
 
     async def add_referrer(
         self,
@@ -287,7 +287,7 @@ class ReferralRepo:
         )
         return [_referral(row) for row in rows]
 
-    # --- anonymous answer counts for reports (migration 0012) -----------------------------
+    # --- anonymous answer counts for reports (migration 0013) -----------------------------
 
     async def count_answer(
         self, programme_id: str, question_id: str, answer: str, at: datetime

@@ -84,7 +84,7 @@ class RetentionRepo:
         self._more = False
 
     async def _referrers(self, referral_ids: list[str]) -> set[str]:
-        """Who made these referrals for someone else (migration 0012): a professional is left
+        """Who made these referrals for someone else (migration 0013): a professional is left
         with nothing once the last referral they made goes."""
         found: set[str] = set()
         for referral_id in referral_ids:

@@ -19,6 +19,7 @@ from bot.delivery import calendar, kinds, session_calendar
 from bot.services import groups, preferences, referring, surveys
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of, case_view, person_language
+from bot.services.casework_frame import keep, next_screen
 from bot.services.limits import DailyCounter
 from bot.services.matchmaking import ACTIONS as MATCH_ACTIONS
 from bot.services.matchmaking import Matchmaker
@@ -28,6 +29,7 @@ from bot.services.supporter_records import joined_by_invite
 from conversations import (
     casework,
     coordinating,
+    engine,
     news,
     revoking,
     safety,
@@ -188,10 +190,14 @@ class CaseworkFlow(ServiceFlow):
             role, programme_id = found
             held = await uow.referrals.held(target, programme_id) if role == "coordinator" else []
             asked = coordinating.revoke_asked(target.id, role, programme_id)
-            await uow.dialogs.put(desk.person, "casework", asked.to_bytes(), self.clock())
+            screen = (await uow.dialogs.load(desk.person)).next_screen
+            await uow.dialogs.put(
+                desk.person, "casework", asked.to_bytes(), self.clock(), screen=screen
+            )
         programme = self.config.programme(programme_id)
         assert programme is not None
-        return Reply([revoking.confirm(role, programme, desk.language, len(held), _)])
+        confirm = revoking.confirm(role, programme, desk.language, len(held), _, screen=screen)
+        return Reply([confirm])
 
     async def _revocable(
         self, uow: Unit, target: Person, programmes: list[str]
@@ -204,14 +210,19 @@ class CaseworkFlow(ServiceFlow):
                 return role, held[0]
         return None
 
-    async def _revoke_press(self, who: Actor, confirmed: bool) -> Reply:
+    async def _revoke_press(self, who: Actor, press: CasePress) -> Reply:
+        confirmed = press.reference == revoking.YES
         async with self.store.unit() as uow:
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "revoke", None)
             _ = self._t(desk.language)
+            if not await self._current(uow, desk.person, press):
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             state = await self._state(uow, desk.person)
-            outcome = coordinating.revoke_answered(state, confirmed, who.private, self._ctx(desk))
+            outcome = coordinating.revoke_answered(
+                state, confirmed, who.private, await self._ctx(uow, desk)
+            )
             await self._keep(uow, desk.person, outcome)
             if not isinstance(outcome.effect, coordinating.Revoke):
                 return _reply(outcome)
@@ -239,11 +250,14 @@ class CaseworkFlow(ServiceFlow):
 
     async def press(self, who: Actor, press: CasePress) -> Reply:
         if press.action == "revoke":
-            return await self._revoke_press(who, press.reference == revoking.YES)
+            return await self._revoke_press(who, press)
         async with self.store.unit() as uow:
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, press.action, press.reference)
+            if not await self._current(uow, desk.person, press):
+                _ = self._t(desk.language)
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             referral = await uow.referrals.by_reference(press.reference)
             programme = await self._programme_for(uow, desk, referral)
             if referral is None or programme is None:
@@ -274,7 +288,9 @@ class CaseworkFlow(ServiceFlow):
         if action == "view":
             return await self._view(uow, who, desk, referral)
         if action == "stop":
-            outcome = coordinating.stop(await self._state(uow, desk.person), self._ctx(desk))
+            outcome = coordinating.stop(
+                await self._state(uow, desk.person), await self._ctx(uow, desk)
+            )
             await self._keep(uow, desk.person, outcome)
             return _reply(outcome)
         if action == "res":
@@ -305,7 +321,9 @@ class CaseworkFlow(ServiceFlow):
                 )
             return reply
         if action in TYPED_ACTIONS:
-            outcome = coordinating.ask(action, referral.reference, self._ctx(desk, programme))
+            outcome = coordinating.ask(
+                action, referral.reference, await self._ctx(uow, desk, programme)
+            )
             await self._keep(uow, desk.person, outcome)
             return _reply(outcome)
         if action == "verify":
@@ -313,7 +331,9 @@ class CaseworkFlow(ServiceFlow):
         if action == "verified":
             return await self._verified(uow, desk, referral, programme)
         if action == "defer":
-            outcome = coordinating.ask("defer", referral.reference, self._ctx(desk, programme))
+            outcome = coordinating.ask(
+                "defer", referral.reference, await self._ctx(uow, desk, programme)
+            )
             await self._keep(uow, desk.person, outcome)
             return _reply(outcome)
         if action == "deferok":
@@ -467,7 +487,7 @@ class CaseworkFlow(ServiceFlow):
         self, uow: Unit, desk: Desk, referral: Referral, programme: Programme, arg: str
     ) -> Reply:
         state = await self._state(uow, desk.person)
-        ctx = self._ctx(desk, programme)
+        ctx = await self._ctx(uow, desk, programme)
         outcome = coordinating.toggle(state, referral.reference, arg, ctx)
         await self._keep(uow, desk.person, outcome)
         return _reply(outcome)
@@ -725,17 +745,26 @@ class CaseworkFlow(ServiceFlow):
         """What the coordinator is in the middle of (their "casework" frame)."""
         return coordinating.CaseState.parse(await uow.dialogs.frame(person, "casework"))
 
-    async def _keep(self, uow: Unit, person: Person, outcome: coordinating.Outcome) -> None:
-        """Store the dialog's new state, or end its frame."""
-        if not outcome.changed:
-            return
-        if outcome.state is None:
-            await uow.dialogs.end(person, "casework")
-        else:
-            await uow.dialogs.put(person, "casework", outcome.state.to_bytes(), self.clock())
+    async def _current(self, uow: Unit, person: Person, press: CasePress) -> bool:
+        """Whether a press of the case-work dialog is on the screen it shows now (the engine's
+        one stale check; an ``r:`` button from before its format is left to the step's own
+        checks, as before). Buttons that are not the dialog's are ``r:`` too: always true."""
+        frame = (await uow.dialogs.load(person)).get("casework")
+        showing = frame.screen if frame is not None else 0
+        return engine.is_current("casework", press.version, press.screen, showing)
 
-    def _ctx(self, desk: Desk, programme: Programme | None = None) -> coordinating.Context:
-        return coordinating.Context(programme, desk.language, self._t(desk.language))
+    async def _keep(self, uow: Unit, person: Person, outcome: coordinating.Outcome) -> None:
+        """Store the dialog's new state, or end its frame. A screen of it shown now (one with
+        buttons) takes the number its buttons were made with (`_ctx`: the next one)."""
+        await keep(uow, person, outcome, self.clock())
+
+    async def _ctx(
+        self, uow: Unit, desk: Desk, programme: Programme | None = None
+    ) -> coordinating.Context:
+        screen = await next_screen(uow, desk.person)
+        return coordinating.Context(
+            programme, desk.language, self._t(desk.language), screen=screen
+        )
 
     def language_of(self, who: Actor) -> str:
         return self._language(who)

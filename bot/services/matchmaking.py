@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
 from bot.services import agreement_gate as agreements
+from bot.services.casework_frame import keep, next_screen
 from bot.services.reply import Reply
 from bot.services.supporter_records import eligible_supporters
 from conversations import coordinating, matching, screens, supporting
@@ -45,7 +46,7 @@ class Matchmaker:
         _: Translate,
     ) -> Reply:
         action = press.action
-        ctx = coordinating.Context(programme, lang, _)
+        ctx = coordinating.Context(programme, lang, _, screen=await next_screen(uow, coordinator))
         if action == "matchtext":  # a supporter outside the bot: the coordinator types a name
             return await self._step(
                 uow, coordinator, coordinating.ask("match", referral.reference, ctx)
@@ -67,7 +68,7 @@ class Matchmaker:
         state = CaseState.parse(await uow.dialogs.frame(coordinator, "casework"))
         if state is not None and state.pending == "choose" and action in ("pick", "share"):
             answers = json.loads(await uow.referrals.answers(referral))
-            ctx = coordinating.Context(programme, lang, _, answers)
+            ctx = coordinating.Context(programme, lang, _, answers, ctx.screen)
         outcome = coordinating.choose(state, referral.reference, action, press.arg, ctx)
         if isinstance(outcome.effect, coordinating.Offer):
             refused = await self._offer(uow, coordinator, referral, programme, outcome.effect, _)
@@ -77,10 +78,7 @@ class Matchmaker:
 
     async def _step(self, uow: Unit, coordinator: Person, outcome: coordinating.Outcome) -> Reply:
         """Store the dialog's new state (or end it); what the coordinator sees."""
-        if outcome.changed and outcome.state is None:
-            await uow.dialogs.end(coordinator, "casework")
-        elif outcome.changed and outcome.state is not None:
-            await uow.dialogs.put(coordinator, "casework", outcome.state.to_bytes(), self.clock())
+        await keep(uow, coordinator, outcome, self.clock())
         return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
 
     async def _suggest(

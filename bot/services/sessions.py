@@ -18,7 +18,7 @@ from bot.delivery import kinds, session_calendar
 from bot.services import preferences, relationship_care
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
-from conversations import callbacks, meeting_plan, screens, sessions, surveys
+from conversations import callbacks, engine, meeting_plan, screens, sessions, surveys
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt, esc
@@ -72,30 +72,60 @@ class SessionsFlow(ServiceFlow):
     # -- buttons --------------------------------------------------------------------------------
 
     async def press(self, who: Sender, raw: str | None) -> Reply:
-        press = sessions.parse(raw)
+        step = engine.parse(raw)
+        step = step if step is not None and step.dialog == "meeting" else None
+        press = sessions.parse(raw) if step is None else None
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
             lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
-            if press is None or person is None:
+            if person is None or (step is None and press is None):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            reply = await self._press(uow, person, press, lang)
+            if step is not None:
+                reply = await self._step(uow, person, step, lang)
+            else:
+                assert press is not None
+                reply = await self._press(uow, person, press, lang)
         self.wake()
         return reply
+
+    async def _step(
+        self, uow: Unit, person: Person, press: engine.ScreenPress, lang: str
+    ) -> Reply:
+        """A button of one of the planner's screens: refused without the right to plan for the
+        engagement (audited), stale unless it is on the screen the planner shows now."""
+        _ = self._t(lang)
+        state = await uow.dialogs.load(person)
+        frame = state.get("meeting")
+        showing = frame.screen if frame is not None else 0
+        if press.action == "q":  # cancel: nothing to check the right to plan against
+            if frame is None or not engine.is_current(
+                "meeting", press.version, press.screen, showing
+            ):
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+            await uow.dialogs.end(person, "meeting")
+            return Reply(replace=sessions.planning_stopped(_))
+        planning = await self._planning(uow, person, press.arg)
+        if planning is None:
+            await uow.audit.record(person, f"refused:session_{press.action}", self.clock())
+            return Reply([sessions.not_now(_)], keep_buttons=True)
+        if not engine.is_current("meeting", press.version, press.screen, showing):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        draft = await self._draft(uow, person)
+        ctx = self._context(planning, lang, state.next_screen)
+        day = press.more[0] if press.more else ""
+        outcome = meeting_plan.press(draft, press.action, day, ctx, _)
+        return await self._apply(uow, planning, outcome, lang, ctx.screen)
 
     async def _press(self, uow: Unit, person: Person, press: Press, lang: str) -> Reply:
         _ = self._t(lang)
         a = press.action
-        if a in ("p", "d", "o", "i", "s", "l"):
+        if a in ("p", "l"):  # plan (the planner's first screen) or list an engagement's meetings
             planning = await self._planning(uow, person, press.target)
             if planning is None:
                 await uow.audit.record(person, f"refused:session_{a}", self.clock())
                 return Reply([sessions.not_now(_)], keep_buttons=True)
             return await self._plan_step(uow, planning, press, lang)
-        if a == "q":
-            if await self._draft(uow, person) is not None:
-                await uow.dialogs.end(person, "meeting")
-            return Reply(replace=sessions.planning_stopped(_))
         if a == "keep":
             return Reply(replace=sessions.kept(_))
         if a in ("cx", "cy", "lg", "nn", "r1"):
@@ -109,9 +139,9 @@ class SessionsFlow(ServiceFlow):
             _ = self._t(lang)
             return Reply([await self._meetings(uow, planning, lang, _)], keep_buttons=True)
         draft = await self._draft(uow, planning.person)
-        ctx = self._context(planning, lang)
+        ctx = self._context(planning, lang, (await uow.dialogs.load(planning.person)).next_screen)
         outcome = meeting_plan.press(draft, press.action, press.arg, ctx, self._t(lang))
-        return await self._apply(uow, planning, outcome, lang, protect=press.action == "p")
+        return await self._apply(uow, planning, outcome, lang, ctx.screen, protect=True)
 
     async def _apply(
         self,
@@ -119,9 +149,11 @@ class SessionsFlow(ServiceFlow):
         planning: Planning,
         outcome: meeting_plan.Outcome,
         lang: str,
+        screen: int,
         protect: bool = False,
     ) -> Reply:
-        """Store the planner's state, or the meeting it saved; then what to show."""
+        """Store the planner's state, or the meeting it saved; then what to show. A screen of
+        the planner shown now takes the number `screen` (its buttons were made with it)."""
         reply = Reply(
             outcome.prompts,
             outcome.notice,
@@ -133,19 +165,24 @@ class SessionsFlow(ServiceFlow):
             return await self._save(uow, planning, outcome.save, lang)
         if outcome.draft is None:
             await uow.dialogs.end(planning.person, "meeting")
+        elif outcome.prompts or outcome.replace is not None:
+            await uow.dialogs.put(
+                planning.person, "meeting", outcome.draft.to_bytes(), self.clock(), screen=screen
+            )
         elif outcome.changed:
             await uow.dialogs.put(
                 planning.person, "meeting", outcome.draft.to_bytes(), self.clock()
             )
         return reply
 
-    def _context(self, planning: Planning, lang: str) -> meeting_plan.Context:
+    def _context(self, planning: Planning, lang: str, screen: int) -> meeting_plan.Context:
         return meeting_plan.Context(
             planning.engagement.id,
             planning.referral.reference,
             planning.zone,
             self.clock(),
             lang,
+            screen,
         )
 
     async def _save(
@@ -300,9 +337,9 @@ class SessionsFlow(ServiceFlow):
     async def _typed_step(
         self, uow: Unit, planning: Planning, draft: Draft, text: str, lang: str
     ) -> Reply:
-        ctx = self._context(planning, lang)
+        ctx = self._context(planning, lang, (await uow.dialogs.load(planning.person)).next_screen)
         outcome = meeting_plan.typed(draft, text, ctx, self._t(lang))
-        return await self._apply(uow, planning, outcome, lang)
+        return await self._apply(uow, planning, outcome, lang, ctx.screen)
 
     async def _note(
         self, uow: Unit, person: Person, draft: Draft, text: str, _: Translate

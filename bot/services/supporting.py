@@ -18,7 +18,7 @@ from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.engagements import supporter_gone, tell_holder
 from bot.services.reply import Reply
-from conversations import profile_edit, relationship, screens, sessions, supporting
+from conversations import engine, profile_edit, relationship, screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme
 from conversations.matching import Profile
@@ -43,7 +43,9 @@ class SupportFlow(ServiceFlow):
             if found is None:
                 return Reply([supporting.not_a_supporter(_)])
             person, programme = found
-            return Reply([await self._profile_screen(uow, person, programme, who)])
+            ctx = await self._context(uow, person, programme, who)
+            shown = profile_edit.Outcome(asking="", prompts=[profile_edit.screen(ctx, _)])
+            return await self._apply(uow, person, shown, ctx.screen)
 
     async def press(self, who: Actor, press: ProfilePress | SupportPress) -> Reply:
         lang = self.language_of(who)
@@ -69,11 +71,14 @@ class SupportFlow(ServiceFlow):
     async def _profile_press(
         self, uow: Unit, who: Actor, person: Person, programme: Programme, press: ProfilePress
     ) -> Reply:
+        frame = (await uow.dialogs.load(person)).get("profile")
+        showing = frame.screen if frame is not None else 0
         ctx = await self._context(uow, person, programme, who)
-        outcome = profile_edit.press(
-            press.action, press.field, press.arg, ctx, self._t(ctx.language)
-        )
-        return await self._apply(uow, person, outcome)
+        _ = self._t(ctx.language)
+        if not engine.is_current("profile", press.version, press.screen, showing):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        outcome = profile_edit.press(press.action, press.field, press.arg, ctx, _)
+        return await self._apply(uow, person, outcome, ctx.screen)
 
     async def typed(self, who: Actor, text: str) -> Reply | None:
         """A profile field the supporter was asked to type; else None (not ours)."""
@@ -92,10 +97,15 @@ class SupportFlow(ServiceFlow):
                 return Reply([Prompt(screens.expired_notice(self._t(self.language_of(who))))])
             ctx = await self._context(uow, person, found[1], who)
             outcome = profile_edit.typed(asking, text, ctx, self._t(ctx.language))
-            return await self._apply(uow, person, outcome)
+            return await self._apply(uow, person, outcome, ctx.screen)
 
-    async def _apply(self, uow: Unit, person: Person, outcome: profile_edit.Outcome) -> Reply:
-        """Carry out what the profile dialog decided, in this update's transaction."""
+    async def _apply(
+        self, uow: Unit, person: Person, outcome: profile_edit.Outcome, screen: int
+    ) -> Reply:
+        """Carry out what the profile dialog decided, in this update's transaction. A screen
+        of the dialog shown now takes the number `screen` (its buttons were made with it); the
+        "profile" frame stays while one shows: the field asked, or nothing (empty data: it
+        waits for a press, and typed text is not for it)."""
         now = self.clock()
         if outcome.leave:
             await self._leave(uow, person, now)
@@ -106,11 +116,20 @@ class SupportFlow(ServiceFlow):
             await uow.audit.record(
                 person, f"supporter:{'pause' if outcome.pause else 'resume'}", now
             )
-        if outcome.asking:
-            asking = json.dumps({"asking": outcome.asking}).encode()
-            await uow.dialogs.put(person, "profile", asking, now)
-        elif outcome.asking == "":
+        asking = outcome.asking
+        if asking is None:
+            asking = await self._asking(uow, person) or ""
+        data = json.dumps({"asking": asking}).encode() if asking else b""
+        shown = [*outcome.prompts, *([outcome.replace] if outcome.replace else [])]
+        if outcome.leave:
             await uow.dialogs.end(person, "profile")
+        elif any(p.buttons for p in shown):
+            await uow.dialogs.put(person, "profile", data, now, screen=screen)
+        elif outcome.asking is not None:
+            if data:
+                await uow.dialogs.put(person, "profile", data, now)
+            else:
+                await uow.dialogs.end(person, "profile")
         return Reply(outcome.prompts, outcome.notice, outcome.replace, outcome.keep_buttons)
 
     async def _context(
@@ -122,12 +141,14 @@ class SupportFlow(ServiceFlow):
             await uow.supporters.paused(person),
             (await uow.engagements.load([person.id]))[person.id],
             self.language_of(who),
+            (await uow.dialogs.load(person)).next_screen,
         )
 
     async def _asking(self, uow: Unit, person: Person) -> str | None:
-        """The profile field the supporter was asked to type, if any."""
+        """The profile field the supporter was asked to type, if any (None when the profile
+        dialog only shows a screen, or is not open)."""
         raw = await uow.dialogs.frame(person, "profile")
-        return str(json.loads(raw).get("asking", "")) if raw else None
+        return (str(json.loads(raw).get("asking", "")) or None) if raw else None
 
     async def _leave(self, uow: Unit, person: Person, now: datetime) -> None:
         """Off the team: roles revoked, profile gone; offers withdrawn; the holders of the people
@@ -205,12 +226,6 @@ class SupportFlow(ServiceFlow):
         )
         programme = self.config.programme(held[0]) if held else None
         return (person, programme) if programme is not None else None
-
-    async def _profile_screen(
-        self, uow: Unit, person: Person, programme: Programme, who: Actor
-    ) -> Prompt:
-        ctx = await self._context(uow, person, programme, who)
-        return profile_edit.screen(ctx, self._t(ctx.language))
 
     def language_of(self, who: Actor) -> str:
         return self.catalog.best_language(who.language_code, list(self.catalog.languages))

@@ -1,12 +1,14 @@
 """Which flow typed text is for, from the top frame of the person's dialog stack alone.
 
 The frames are layered (conversations/dialogs.py): what a member of staff is in the middle of
-(a coordinator's case work, a meeting's time or place, a profile field, a note on a volunteer)
-sits above a survey, the form or a message being written to one's supporter or person ("talk"),
-so a member of staff's question outranks those; among the bottom layer the frame opened last
-gets the text. A sub-dialog on top (the language being chosen) waits for a press, and text goes
-to where the person was under it. With no frame, text is the referrer's: a message to their
-coordinator, or the form's opening (for a "stranger", someone the bot holds nothing about).
+(a coordinator's case work, a meeting's time or place, a profile field, a note on a volunteer,
+a group being made) sits above a survey, the form or a message being written to one's
+supporter or person ("talk"), so a member of staff's question outranks those; among the bottom
+layer the frame opened last gets the text. A sub-dialog on top (the language being chosen)
+waits for a press, and text goes to where the person was under it, as it does under a frame
+with no data (a screen shown, nothing asked: the supporter's profile). With no frame, text is
+the referrer's: a message to their coordinator, or the form's opening (for a "stranger",
+someone the bot holds nothing about).
 The look is inside the update's one transaction, so the flow it picks reads the same stack
 again from the unit's memory, not from disk.
 """
@@ -50,5 +52,5 @@ async def owner(store: Store, telegram_id: int) -> Owner:
         if person is None:  # nothing stored about them: the form's opening
             return "stranger"
         stack = await uow.dialogs.load(person)
-    below = [f for f in stack.frames if f.dialog not in SUB]
+    below = [f for f in stack.frames if f.dialog not in SUB and f.data]
     return FLOWS.get(below[-1].dialog, "referrer") if below else "referrer"

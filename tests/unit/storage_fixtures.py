@@ -102,7 +102,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS applicants;
             DROP TABLE IF EXISTS referrers;
             DROP TABLE IF EXISTS answer_counts;
-            -- what later migrations made (0012: supporter and person, issue #15): they run again
+            -- what later migrations made (0012 to 0016): they run again
             DROP TABLE IF EXISTS relationship_checks;
             DROP TABLE IF EXISTS talk_stops;
             DROP TABLE IF EXISTS talk;
@@ -113,6 +113,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS group_places;
             DROP TABLE IF EXISTS group_facilitators;
             DROP TABLE IF EXISTS groups;
+            DROP TABLE IF EXISTS screen_counters;  -- what 0016 added (runs again after 0011)
             PRAGMA user_version = 10;
             """
         )

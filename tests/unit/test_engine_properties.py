@@ -3,7 +3,10 @@
 sub-dialog, a coordinator's case work — any sequence of events never raises, a stale press
 (an older screen, another version) never changes the state, the screen number never goes
 down, and every state survives being stored and read back. Any callback data at all is either
-a press of one dialog or refused, never an error."""
+a press of one dialog or refused, never an error. And the person's one screen counter
+(`DialogState.screens`): across any frames started, shown, ended, pushed, popped, stored and
+read back — including the row going when the last frame ends — it never goes down, and a press
+on any screen shown before, of any dialog, is never current again."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from bot.config_file import load_config
 from bot.i18n import load_catalog
 from conversations import coordinating, engine, language_choice, surveys
 from conversations.coordinating import CaseState
+from conversations.dialogs import SUB, DialogName, DialogState
 from conversations.engine import DIALOGS, ScreenPress
 from conversations.language_choice import LanguageState
 from conversations.matching import Suggestion
@@ -214,6 +218,75 @@ CaseworkMachine.TestCase.settings = SETTINGS
 TestCaseworkMachine = CaseworkMachine.TestCase
 
 
+NAMES: list[DialogName] = ["intake", "survey", "casework", "meeting", "profile", "language"]
+
+
+class ScreenCounterMachine(RuleBasedStateMachine):
+    """One person's stack under any dialog starting, showing screens, ending, being pushed and
+    popped, and being stored: the row as storage/dialogs.py keeps it (deleted when no frame is
+    left) and the counter as screen_counters keeps it (never deleted)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = DialogState()
+        self.column = 0  # screen_counters.screens
+        self.row: bytes | None = None  # the sealed row's content (None: no row)
+        self.shown: set[tuple[DialogName, int]] = set()  # every (dialog, screen) ever shown
+        self.highest = 0
+
+    @rule(dialog=st.sampled_from(NAMES), show=st.booleans())
+    def put(self, dialog: DialogName, show: bool) -> None:
+        if dialog in SUB:
+            self.state.push(dialog, "{}", screen=self.state.next_screen if show else None)
+        else:
+            self.state.put(dialog, "{}", screen=self.state.next_screen if show else None)
+        if show:
+            self.shown.add((dialog, self.state.screens))
+
+    @rule(dialog=st.sampled_from(NAMES))
+    def show(self, dialog: DialogName) -> None:
+        if self.state.get(dialog) is not None:
+            self.shown.add((dialog, self.state.show(dialog)))
+
+    @rule(dialog=st.sampled_from(NAMES))
+    def end(self, dialog: DialogName) -> None:
+        if dialog in SUB:
+            self.state.pop(dialog)
+        else:
+            self.state.put(dialog, None)
+
+    @rule()
+    def stored_and_read_back(self) -> None:
+        """The unit ends and a new one loads the person (storage/dialogs.py's load and save)."""
+        self.column = max(self.column, self.state.screens)
+        self.row = self.state.to_bytes() if self.state.frames else None
+        read = DialogState.from_bytes(self.row) if self.row is not None else DialogState()
+        read.screens = max(read.screens, self.column)
+        self.state = read
+
+    @rule(dialog=st.sampled_from(NAMES), screen=st.integers(0, 80))
+    def press(self, dialog: DialogName, screen: int) -> None:
+        """A press on a screen shown before is current only if its frame shows it now."""
+        frame = self.state.get(dialog)
+        current = self.state.shows(dialog, screen)
+        assert current == (frame is not None and frame.screen == screen and screen > 0)
+        if (dialog, screen) in self.shown and current:
+            later = [n for d, n in self.shown if d == dialog and n > screen]
+            assert not later, "an older screen of the dialog matched"
+
+    @invariant()
+    def the_counter_never_goes_down_and_every_frame_shows_a_screen_given_out(self) -> None:
+        assert self.state.screens >= self.highest
+        self.highest = self.state.screens
+        numbers = [f.screen for f in self.state.frames if f.screen > 0]
+        assert len(numbers) == len(set(numbers))  # no two frames show the same screen
+        assert all(n <= self.state.screens for n in numbers)
+
+
+ScreenCounterMachine.TestCase.settings = SETTINGS
+TestScreenCounterMachine = ScreenCounterMachine.TestCase
+
+
 @given(st.one_of(st.text(max_size=70), st.from_regex(r"[a-z]?[0-9]{0,4}(:[^:]{0,12}){0,4}")))
 @settings(max_examples=400, deadline=None)
 def test_any_callback_data_is_a_dialogs_press_or_refused(data: str) -> None:
@@ -231,6 +304,8 @@ def test_any_callback_data_is_a_dialogs_press_or_refused(data: str) -> None:
 def test_a_button_of_any_dialog_reads_back_as_made_and_is_current_only_on_its_screen(
     dialog: engine.DialogName, screen: int, action: str, arg: str
 ) -> None:
+    if DIALOGS[dialog].unnumbered:  # numbered by the person's counter: from 1 on
+        screen = max(screen, 1)
     press = engine.parse(engine.button(dialog, screen, action, arg))
     assert press == ScreenPress(dialog, DIALOGS[dialog].version, screen, action, arg)
     assert engine.is_current(dialog, press.version, press.screen, screen)

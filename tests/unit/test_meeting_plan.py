@@ -15,7 +15,7 @@ CATALOG: Catalog = load_catalog()
 _ = CATALOG.translator("en")
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 26, 9, 0, tzinfo=UTC)  # a Friday; the clocks go forward on Sunday 28th
-CTX = Context("ENG1", "PD-ABC123", LONDON, NOW, "en")
+CTX = Context("ENG1", "PD-ABC123", LONDON, NOW, "en", screen=7)
 
 
 def test_a_meeting_is_planned_step_by_step_and_saved_once() -> None:
@@ -53,7 +53,7 @@ def test_a_time_that_went_by_while_checking_goes_back_to_the_time() -> None:
     timed = meeting_plan.typed(draft, "10:00", CTX, _)
     online = meeting_plan.press(timed.draft, "o", "", CTX, _)
     assert online.draft is not None and online.draft.online
-    later = Context("ENG1", "PD-ABC123", LONDON, datetime(2027, 3, 26, 11, 0, tzinfo=UTC), "en")
+    later = Context("ENG1", "PD-ABC123", LONDON, datetime(2027, 3, 26, 11, 0, tzinfo=UTC), "en", 7)
     gone = meeting_plan.press(online.draft, "s", "", later, _)
     assert gone.save is None and gone.draft is not None and gone.draft.pending == ASK_TIME
     assert "already gone" in gone.prompts[0].text
@@ -61,7 +61,7 @@ def test_a_time_that_went_by_while_checking_goes_back_to_the_time() -> None:
 
 def test_stale_and_foreign_presses_change_nothing() -> None:
     draft = meeting_plan.start(CTX, _).draft
-    other = Context("ENG2", "PD-XYZ789", LONDON, NOW, "en")
+    other = Context("ENG2", "PD-XYZ789", LONDON, NOW, "en", 7)
     for outcome in (
         meeting_plan.press(draft, "d", "20270327", other, _),  # another engagement's planner
         meeting_plan.press(draft, "d", "20300101", CTX, _),  # a day never offered

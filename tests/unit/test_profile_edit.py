@@ -14,7 +14,9 @@ EXAMPLE = load_config(Path(__file__).resolve().parents[2] / "bot" / "example_con
 HIV = EXAMPLE.programme("hiv")
 assert HIV is not None
 _ = load_catalog().translator("en")
-CTX = Context(HIV, Profile(name="Sam", languages=["en"]), paused=False, live=1, language="en")
+CTX = Context(
+    HIV, Profile(name="Sam", languages=["en"]), paused=False, live=1, language="en", screen=3
+)
 
 
 def test_a_typed_field_is_asked_then_stored_and_the_profile_shown() -> None:

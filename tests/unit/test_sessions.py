@@ -184,12 +184,12 @@ def test_the_planning_state_round_trips_and_ignores_other_flows() -> None:
 
 def test_the_day_picker_has_fourteen_days_and_a_way_out() -> None:
     days = session_times.days_ahead(datetime(2027, 7, 1, 9, tzinfo=UTC), LONDON)
-    prompt = sessions.pick_day("ABCD1234", "PD-AAAAAA", days, "en", identity)
+    prompt = sessions.pick_day("ABCD1234", "PD-AAAAAA", days, "en", identity, screen=1)
     labels = [b.label for row in prompt.buttons for b in row]
     assert labels[:3] == ["Today", "Tomorrow", "Sat 3 Jul"]
     assert labels[-1] == "Cancel"
     assert len(labels) == 15
-    swedish = sessions.pick_day("ABCD1234", "PD-AAAAAA", days, "sv", identity)
+    swedish = sessions.pick_day("ABCD1234", "PD-AAAAAA", days, "sv", identity, screen=1)
     assert [b.label for row in swedish.buttons for b in row][2] == "lör 3 juli"
 
 

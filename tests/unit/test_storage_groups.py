@@ -1,4 +1,4 @@
-"""Peer support groups in storage (migration 0012): sealed details, places decided once, the
+"""Peer support groups in storage (migration 0015): sealed details, places decided once, the
 waiting list's order, meetings made once per slot, attendance, and erasure."""
 
 from collections.abc import AsyncIterator

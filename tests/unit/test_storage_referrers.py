@@ -1,4 +1,4 @@
-"""Storage for referrals made on someone's behalf (migration 0012): people without Telegram, the
+"""Storage for referrals made on someone's behalf (migration 0013): people without Telegram, the
 referrer's details sealed under the referrer's key, the two updates sent once each."""
 
 from __future__ import annotations
