@@ -21,7 +21,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from conversations import callbacks, supporting
+from conversations import callbacks, engine, supporting
 from conversations.draft import Answer, Draft
 from conversations.forms import CHOICE_MATCHES, Programme, TrainingItem
 from conversations.i18n import Translate
@@ -209,9 +209,18 @@ class Press:
     action: str
     applicant: str
     arg: str = ""
+    version: int = 1  # of the "applicant" dialog's buttons (1: before the engine's format)
+    screen: int = 0  # the screen pressed (0: a button without one, checked against the stage)
 
 
-def button(action: str, applicant: str, arg: str | int = "") -> str:
+def button(action: str, applicant: str, arg: str | int = "", *, screen: int = 0) -> str:
+    """A button of screen number `screen` of a volunteer's card (its moves and tools, the
+    training or checks ticked, a note asked): the engine's format,
+    ``v2:<screen>:<action>:<applicant>[:<arg>]``. Without a screen: the listing's entry button
+    ``v:open:<applicant>``, which opens the card wherever the listing shows (it acts on the
+    volunteer, checked against the coordinator's programmes when pressed)."""
+    if screen:
+        return engine.button("applicant", screen, action, applicant, arg)
     data = f"v:{action}:{applicant}" + (f":{arg}" if arg != "" else "")
     if len(data.encode()) > 64:
         raise ValueError(f"callback data over 64 bytes: {data!r}")
@@ -219,15 +228,15 @@ def button(action: str, applicant: str, arg: str | int = "") -> str:
 
 
 def parse(data: str | None) -> Press | None:
-    """A volunteer-pipeline button; None for anything else (forged or broken)."""
-    if not data or len(data.encode()) > 64:
+    """A volunteer-pipeline button; None for anything else (forged or broken). The card's
+    buttons before the engine's format (``v:<action>:<applicant>[:<arg>]``) are version 1."""
+    step = engine.parse(data)
+    if step is None or step.dialog != "applicant" or step.action not in ACTIONS:
         return None
-    parts = data.split(":")
-    if parts[0] != "v" or len(parts) not in (3, 4) or parts[1] not in ACTIONS:
+    if not step.arg or len(step.more) > 1 or not _ID.fullmatch(step.arg):
         return None
-    if not _ID.fullmatch(parts[2]):
-        return None
-    return Press(parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+    arg = step.more[0] if step.more else ""
+    return Press(step.action, step.arg, arg, step.version, step.screen)
 
 
 def position(arg: str, items: list[TrainingItem]) -> TrainingItem | None:
@@ -316,8 +325,11 @@ def card(
     today: date,
     lang: str,
     _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
-    """One volunteer: where they are, their training, checks, supervision and notes."""
+    """One volunteer: where they are, their training, checks, supervision and notes (screen
+    number `screen` of the "applicant" dialog)."""
     name = record.name or _("(no name)")
     lines = [bold(f"{name} · {stage_label(stage, _)}")]
     for entry in record.history:
@@ -358,18 +370,21 @@ def card(
     for note in record.notes[-5:]:
         by = f" ({note.by})" if note.by else ""
         lines.append(f"{italic(note.on.isoformat() + by)} {esc(note.text)}")
-    moves = [Button(move_label(to, _), button("to", applicant, to)) for to in MOVES[stage]]
-    tools = [Button(_("Add a note"), button("note", applicant))]
+    moves = [
+        Button(move_label(to, _), button("to", applicant, to, screen=screen))
+        for to in MOVES[stage]
+    ]
+    tools = [Button(_("Add a note"), button("note", applicant, screen=screen))]
     if programme.training_modules:
-        tools.append(Button(_("Training"), button("mods", applicant)))
+        tools.append(Button(_("Training"), button("mods", applicant, screen=screen)))
     if programme.checks:
-        tools.append(Button(_("Checks"), button("chks", applicant)))
+        tools.append(Button(_("Checks"), button("chks", applicant, screen=screen)))
     if stage == "active":
-        tools.append(Button(_("Supervision"), button("sup", applicant)))
+        tools.append(Button(_("Supervision"), button("sup", applicant, screen=screen)))
     keyboard = (
         *rows(moves, 2),
         *rows(tools, 2),
-        (Button(_("All volunteers"), button("list", applicant)),),
+        (Button(_("All volunteers"), button("list", applicant, screen=screen)),),
     )
     return Prompt("\n".join(lines), keyboard)
 
@@ -395,7 +410,14 @@ def application_lines(programme: Programme, record: Record, lang: str, _: Transl
 
 
 def items_screen(
-    programme: Programme, applicant: str, kind: str, record: Record, lang: str, _: Translate
+    programme: Programme,
+    applicant: str,
+    kind: str,
+    record: Record,
+    lang: str,
+    _: Translate,
+    *,
+    screen: int,
 ) -> Prompt:
     """Training modules (``kind`` "mods") or checks ("chks"): tap one to record it done today,
     tap a done one to undo it."""
@@ -415,16 +437,20 @@ def items_screen(
             buttons.append(
                 Button(
                     f"☑ {label} ({done[item.id].isoformat()})",
-                    button("unmod" if modules else "unchk", applicant, i),
+                    button("unmod" if modules else "unchk", applicant, i, screen=screen),
                 )
             )
         else:
-            buttons.append(Button(f"☐ {label}", button("mod" if modules else "chk", applicant, i)))
-    keyboard = (*rows(buttons, 1), (Button(_("Done"), button("open", applicant)),))
+            buttons.append(
+                Button(
+                    f"☐ {label}", button("mod" if modules else "chk", applicant, i, screen=screen)
+                )
+            )
+    keyboard = (*rows(buttons, 1), (Button(_("Done"), button("open", applicant, screen=screen)),))
     return Prompt(esc(head.format(name=name)), keyboard)
 
 
-def ask_note(kind: Typing, name: str, applicant: str, _: Translate) -> Prompt:
+def ask_note(kind: Typing, name: str, applicant: str, _: Translate, *, screen: int) -> Prompt:
     text = (
         _("Type your note about {name}. Only coordinators see it.")
         if kind == "note"
@@ -435,7 +461,7 @@ def ask_note(kind: Typing, name: str, applicant: str, _: Translate) -> Prompt:
     )
     return Prompt(
         esc(text.format(name=name or _("(no name)"))),
-        ((Button(_("Cancel"), button("open", applicant)),),),
+        ((Button(_("Cancel"), button("open", applicant, screen=screen)),),),
     )
 
 

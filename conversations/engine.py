@@ -16,12 +16,13 @@ Buttons made before this format are read as version 1 of their dialog, so a pers
 at an upgrade carries on with the buttons already on their screen: ``12:o:3`` for the form,
 ``f:12:o:3`` for a survey (both numbered their screens), the meeting planner's
 ``m:<action>:<engagement>[:<day>]`` and a supporter's profile ``p:<action>[:<field>[:<arg>]]``,
+and a volunteer's card ``v:<action>:<applicant>[:<arg>]`` (conversations/applicants.py),
 which carried no screen number: such a press has screen 0
 and `is_current` leaves it to the dialog's own checks, as the release before did. A
 coordinator's case-work choices were ``r:<action>:<reference>[:<arg>]``, the prefix a referral's
 own actions keep: conversations/callbacks.py reads those as version 1 of the case work.
-The meeting planner, the profile and the case work number their screens with the person's
-one counter (conversations/dialogs.py), from 1 on.
+The meeting planner, the profile, the case work and a volunteer's card number their screens
+with the person's one counter (conversations/dialogs.py), from 1 on.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ DIALOGS: dict[DialogName, Spec] = {
     "meeting": Spec("meeting", "m", 2, unnumbered=1),
     "profile": Spec("profile", "p", 2, unnumbered=1),
     "casework": Spec("casework", "w", 2, unnumbered=1),
+    "applicant": Spec("applicant", "v", 2, unnumbered=1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")
@@ -109,6 +111,8 @@ def parse(data: str | None) -> ScreenPress | None:
         name, version, rest = "meeting", 1, ["0", *parts[1:]]
     elif parts[0] == "p":  # a supporter's profile buttons before this format: no screen number
         name, version, rest = "profile", 1, ["0", *parts[1:]]
+    elif parts[0] == "v":  # a volunteer's card before this format (and the listing's entries)
+        name, version, rest = "applicant", 1, ["0", *parts[1:]]
     else:
         return None
     if not 2 <= len(rest) <= 2 + MAX_ARGS or not rest[1]:

@@ -23,7 +23,7 @@ from bot.services.casework import Actor
 from bot.services.reply import Reply
 from bot.services.revocation import has_role
 from bot.services.supporter_records import joined_by_invite
-from conversations import applicants, casework, screens
+from conversations import applicants, casework, engine, screens
 from conversations.applicants import Press, Record, Row, Stage
 from conversations.forms import Programme
 from conversations.matching import Profile
@@ -89,7 +89,7 @@ class ApplicantsFlow(ServiceFlow):
             if desk is None:
                 return await self._refuse(uow, who, press.action if press else "unknown")
             coordinator, programmes = desk
-            if press is None:
+            if press is None or not await self._current(uow, coordinator, press):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             applicant = await uow.applicants.get(press.applicant)
             programme_id = (
@@ -107,6 +107,24 @@ class ApplicantsFlow(ServiceFlow):
             reply = await self._act(uow, who, coordinator, applicant, programme, press, lang)
         self.wake()
         return reply
+
+    async def _current(self, uow: Unit, coordinator: Person, press: Press) -> bool:
+        """The one stale check (conversations/engine.py): a press on the card's screen showing
+        now; a button from before the engine's format is left to the stage checks below."""
+        frame = (await uow.dialogs.load(coordinator)).get("applicant")
+        showing = frame.screen if frame is not None else 0
+        return engine.is_current("applicant", press.version, press.screen, showing)
+
+    async def _show(
+        self, uow: Unit, coordinator: Person, applicant_id: str, pending: str = ""
+    ) -> int:
+        """The number of the card's next screen, stored with the "applicant" frame (the
+        volunteer shown, and the note asked if any): buttons of any older screen are stale."""
+        screen = (await uow.dialogs.load(coordinator)).next_screen
+        state = {"applicant": applicant_id} | ({"pending": pending} if pending else {})
+        data = json.dumps(state).encode()
+        await uow.dialogs.put(coordinator, "applicant", data, self.clock(), screen=screen)
+        return screen
 
     async def _act(
         self,
@@ -127,7 +145,8 @@ class ApplicantsFlow(ServiceFlow):
             return Reply(replace=await self._listing(uow, programme, who), protect=True)
         if action == "open":
             await uow.staff.clear(coordinator)  # a note half asked for: cancelled
-            return self._card(applicant.id, stage, record, programme, lang)
+            number = await self._show(uow, coordinator, applicant.id)
+            return self._card(applicant.id, stage, record, programme, lang, number)
         if action == "to":
             reason = applicants.refusal(programme, record, stage, press.arg)
             if reason is not None:
@@ -142,24 +161,28 @@ class ApplicantsFlow(ServiceFlow):
                 await self._make_supporter(uow, applicant, programme, record, now)
                 notice = applicants.became_supporter(record.name, programme, lang, _)
             log.info("applicant.moved stage=%s", to)
-            reply = self._card(applicant.id, to, record, programme, lang)
+            number = await self._show(uow, coordinator, applicant.id)
+            reply = self._card(applicant.id, to, record, programme, lang, number)
             reply.notice = notice
             return reply
         if action in ("mods", "chks"):
             items = programme.training_modules if action == "mods" else programme.checks
             if not items:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            screen = applicants.items_screen(programme, applicant.id, action, record, lang, _)
+            number = await self._show(uow, coordinator, applicant.id)
+            screen = applicants.items_screen(
+                programme, applicant.id, action, record, lang, _, screen=number
+            )
             return Reply(replace=screen, protect=True)
         if action in ("mod", "unmod", "chk", "unchk"):
             return await self._item(uow, coordinator, applicant, programme, record, press, lang)
         if action in ("note", "sup"):
             if action == "sup" and stage != "active":
                 return Reply(notice=applicants.refused("", _), keep_buttons=True)
-            pending = {"pending": f"{applicants.PENDING}{action}", "applicant": applicant.id}
-            await uow.dialogs.put(coordinator, "applicant", json.dumps(pending).encode(), now)
+            pending = f"{applicants.PENDING}{action}"
+            number = await self._show(uow, coordinator, applicant.id, pending)
             kind: applicants.Typing = "note" if action == "note" else "sup"
-            return Reply([applicants.ask_note(kind, record.name, applicant.id, _)])
+            return Reply([applicants.ask_note(kind, record.name, applicant.id, _, screen=number)])
         return Reply(notice=screens.expired_notice(_), keep_buttons=True)
 
     async def _item(
@@ -198,7 +221,10 @@ class ApplicantsFlow(ServiceFlow):
             detail=programme.id,
         )  # fmt: skip
         kind = "mods" if modules else "chks"
-        screen = applicants.items_screen(programme, applicant.id, kind, record, lang, _)
+        number = await self._show(uow, coordinator, applicant.id)
+        screen = applicants.items_screen(
+            programme, applicant.id, kind, record, lang, _, screen=number
+        )
         return Reply(replace=screen, protect=True)
 
     async def _make_supporter(
@@ -222,10 +248,17 @@ class ApplicantsFlow(ServiceFlow):
         await uow.audit.record(None, "join:supporter", now, detail=programme.id)
 
     def _card(
-        self, applicant_id: str, stage: Stage, record: Record, programme: Programme, lang: str
+        self,
+        applicant_id: str,
+        stage: Stage,
+        record: Record,
+        programme: Programme,
+        lang: str,
+        screen: int,
     ) -> Reply:
+        today = self._today(programme)
         prompt = applicants.card(
-            programme, applicant_id, stage, record, self._today(programme), lang, self._t(lang)
+            programme, applicant_id, stage, record, today, lang, self._t(lang), screen=screen
         )
         return Reply(replace=prompt, protect=True)
 
@@ -248,9 +281,9 @@ class ApplicantsFlow(ServiceFlow):
                 return None
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
-            await uow.dialogs.end(person, "applicant")
             desk = await self._desk(uow, who)
             if desk is None:  # no longer a coordinator: the note goes nowhere
+                await uow.dialogs.end(person, "applicant")
                 await uow.audit.record(
                     person, "refused:applicant:note", self.clock(), detail="not_a_coordinator"
                 )
@@ -263,9 +296,10 @@ class ApplicantsFlow(ServiceFlow):
             )
             programme = self.config.programme(programme_id) if programme_id else None
             if applicant is None or programme is None:
+                await uow.dialogs.end(person, "applicant")
                 return Reply([Prompt(screens.expired_notice(_))])
             found = applicants.typed_note(text, self._today(programme))
-            if found is None:  # ask again, kindly
+            if found is None:  # ask again, kindly (the Cancel under the question still works)
                 await uow.dialogs.put(person, "applicant", raw or b"{}", self.clock())
                 return Reply([Prompt(applicants.bad_note(_))])
             on, words = found
@@ -278,12 +312,15 @@ class ApplicantsFlow(ServiceFlow):
                 record = record.model_copy(update={"notes": [*record.notes, note]})
             now = self.clock()
             if not await uow.applicants.save(applicant, record.to_bytes(), now):
+                await uow.dialogs.end(person, "applicant")
                 return Reply([Prompt(screens.expired_notice(_))])
             action = "supervision" if kind == "sup" else "note"
             await uow.audit.record(person, f"applicant:{action}", now, detail=programme.id)
             stage = _stage(applicant.stage)
+            screen = await self._show(uow, person, applicant.id)  # the card again: no note asked
+            today = self._today(programme)
             card = applicants.card(
-                programme, applicant.id, stage, record, self._today(programme), lang, _
+                programme, applicant.id, stage, record, today, lang, _, screen=screen
             )
             return Reply([card], protect=True)
 

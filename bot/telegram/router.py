@@ -103,7 +103,7 @@ def register(app: Application) -> None:
     command("groups", group_handlers.mine, private)
     press(r"^(p[0-9]*|s):", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
-    press(r"^v:", applicant_handlers.press)
+    press(r"^v[0-9]*:", applicant_handlers.press)
     command("applicants", applicant_handlers.listing, private)
     command("invite", applicant_handlers.invite, private)
     press(r"^t:", talk_handlers.press)

@@ -144,13 +144,20 @@ async def test_invited_supporter_is_suggested_only_once_trained_and_checked(
     await cora.press("Training", message=card)
     await emulator.wait_until(lambda: "Tap a module" in card.text, what="training")
     basics_done = next(b.data for row in card.buttons for b in row if "basics" in b.text.lower())
-    assert basics_done == f"v:unmod:{basics_done.split(':')[2]}:0"
-    applicant = basics_done.split(":")[2]
-    await cora.press_data(f"v:mod:{applicant}:0", message=card)
+    pressed = applicants.parse(basics_done)
+    assert pressed is not None and (pressed.action, pressed.arg) == ("unmod", "0")
+    assert basics_done.startswith(f"v2:{pressed.screen}:")  # the engine's format, numbered
+    applicant = pressed.applicant
+    await cora.press_data(f"v:mod:{applicant}:0", message=card)  # a button of the release before
     await drained(emulator)
     assert cora.callback_answers[-1].text == DONE_ALREADY
     await cora.press("Done", message=card)
     await emulator.wait_until(lambda: card.text.startswith("Sam · Active"), what="card")
+    # its "undo" from the training screen gone: stale by its number, the module stays done
+    await cora.press_data(basics_done, message=card)
+    await drained(emulator)
+    assert cora.callback_answers[-1].text == EXPIRED
+    assert "Training: 1 of 2 modules" in card.text
     await tick(cora, emulator, card, "Training", ["Keeping safe"])
     await tick(cora, emulator, card, "Checks", ["Two references"])
     assert "Ready to match." in card.text

@@ -194,3 +194,14 @@ async def test_the_purge_forgets_volunteers_who_stopped_a_retention_period_ago(
         assert await u.applicants.of(stopped, "hiv") is None
         assert await u.applicants.of(resting, "hiv") is not None
         assert await u.applicants.of(applying, "hiv") is not None  # still in the pipeline
+
+
+def test_card_buttons_carry_their_screen_in_the_engines_format() -> None:
+    data = applicants.button("mod", "AB12CD34", 2, screen=7)
+    assert data == "v2:7:mod:AB12CD34:2"
+    assert applicants.parse(data) == applicants.Press("mod", "AB12CD34", "2", 2, 7)
+    for forged in ("v2:7:mod:AB12CD34:2:3", "v2:x:mod:AB12CD34", "v2:7:drop:AB12CD34", "v2:7:to"):
+        assert applicants.parse(forged) is None
+    # the listing's entry button and the card's buttons of the release before: version 1
+    assert applicants.button("open", "AB12CD34") == "v:open:AB12CD34"
+    assert applicants.parse("v:open:AB12CD34") == applicants.Press("open", "AB12CD34")
