@@ -18,9 +18,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from conversations import engine
 from conversations.forms import Programme
 from conversations.group_schedule import MAX_CAPACITY, GroupConfig, days, parse_rule
-from conversations.group_screens import data
 from conversations.i18n import LANGUAGE_NAMES, Translate
 from conversations.prompts import Button, Prompt, bold, esc, italic, rows
 
@@ -73,14 +73,17 @@ class Outcome:
     save: GroupConfig | None = None  # Save pressed: the group as it will be stored
 
 
-def start(programme: Programme, supporters: list[tuple[str, str]], _: Translate) -> Outcome:
-    """(person id, name) of the programme's supporters, who may run the group."""
+def start(
+    programme: Programme, supporters: list[tuple[str, str]], _: Translate, *, screen: int
+) -> Outcome:
+    """(person id, name) of the programme's supporters, who may run the group. `screen`: the
+    number of the screen it shows (its buttons carry it, as every step's below)."""
     draft = Draft(
         programme=programme.id,
         supporters=[s for s, _n in supporters],
         names=[n for _s, n in supporters],
     )
-    return Outcome(draft, [_ask(draft, programme, _)])
+    return Outcome(draft, [_ask(draft, programme, _, screen)])
 
 
 def edit(
@@ -90,6 +93,8 @@ def edit(
     supporters: list[tuple[str, str]],
     running: list[str],
     _: Translate,
+    *,
+    screen: int,
 ) -> Outcome:
     """Change a group made in the bot: its name, place or link, when it meets, places, who runs
     it. (The language it meets in stays: members joined for it.) A new schedule starts from
@@ -110,7 +115,7 @@ def edit(
         editing=group_id,
         first=group.first_meeting.isoformat(),
     )
-    return Outcome(draft, [_ask(draft, programme, _)])
+    return Outcome(draft, [_ask(draft, programme, _, screen)])
 
 
 def _next(draft: Draft, step: Step) -> None:
@@ -118,7 +123,7 @@ def _next(draft: Draft, step: Step) -> None:
     draft.step = "confirm" if draft.editing else step
 
 
-def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcome:
+def typed(draft: Draft, text: str, programme: Programme, _: Translate, *, screen: int) -> Outcome:
     text = " ".join(text.split())
     if draft.step == "name":
         if not 1 <= len(text) <= NAME_MAX:
@@ -133,25 +138,27 @@ def typed(draft: Draft, text: str, programme: Programme, _: Translate) -> Outcom
             draft.step = "language"
     elif draft.step == "where":
         if draft.setting == "online" and not _LINK.match(text):
-            return Outcome(draft, [_ask(draft, programme, _, again=True)])
+            return Outcome(draft, [_ask(draft, programme, _, screen, again=True)])
         if not 1 <= len(text) <= WHERE_MAX:
-            return Outcome(draft, [_ask(draft, programme, _, again=True)])
+            return Outcome(draft, [_ask(draft, programme, _, screen, again=True)])
         draft.where = text
         _next(draft, "schedule")
     elif draft.step == "schedule":
         rule = parse_rule(text)
         if rule is None:
-            return Outcome(draft, [_ask(draft, programme, _, again=True)])
+            return Outcome(draft, [_ask(draft, programme, _, screen, again=True)])
         if draft.editing and rule != parse_rule(draft.schedule):
             draft.first = ""  # a new rhythm: it starts from today (see `as_config`)
         draft.schedule = text
         _next(draft, "capacity")
     else:
-        return Outcome(draft, [_ask(draft, programme, _)])
-    return Outcome(draft, [_ask(draft, programme, _)])
+        return Outcome(draft, [_ask(draft, programme, _, screen)])
+    return Outcome(draft, [_ask(draft, programme, _, screen)])
 
 
-def press(draft: Draft, choice: str, programme: Programme, today: date, _: Translate) -> Outcome:
+def press(
+    draft: Draft, choice: str, programme: Programme, today: date, _: Translate, *, screen: int
+) -> Outcome:
     if choice == "cancel":
         if draft.editing:
             return Outcome(None, [Prompt(esc(_("Nothing changed.")))])
@@ -179,7 +186,7 @@ def press(draft: Draft, choice: str, programme: Programme, today: date, _: Trans
         return Outcome(None, save=as_config(draft, programme, today))
     else:
         return Outcome(draft, notice=_("This button has expired. Please use the newest message."))
-    return Outcome(draft, [_ask(draft, programme, _)])
+    return Outcome(draft, [_ask(draft, programme, _, screen)])
 
 
 def first_day(schedule: str, today: date) -> date:
@@ -207,34 +214,44 @@ def as_config(draft: Draft, programme: Programme, today: date) -> GroupConfig:
     )
 
 
-def _cancel(_: Translate) -> tuple[Button, ...]:
-    return (Button(_("Cancel"), data("N", "new", "cancel")),)
+def _step(screen: int, choice: str) -> str:
+    """A button of screen number `screen` of the dialog: the engine's format,
+    ``u2:<screen>:N:<choice>`` (conversations/group_screens.py reads it)."""
+    return engine.button("group", screen, "N", choice)
 
 
-def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = False) -> Prompt:
+def _cancel(_: Translate, screen: int) -> tuple[Button, ...]:
+    return (Button(_("Cancel"), _step(screen, "cancel")),)
+
+
+def _ask(
+    draft: Draft, programme: Programme, _: Translate, screen: int, *, again: bool = False
+) -> Prompt:
     step = draft.step
     if step == "name":
         return Prompt(
             esc(_("New group. What is it called?"))
             + "\n"
             + italic(_("Keep it neutral: members may see it on their screen.")),
-            (_cancel(_),),
+            (_cancel(_, screen),),
         )
     if step == "language":
         buttons = [
-            Button(LANGUAGE_NAMES.get(lang, lang), data("N", "new", lang))
+            Button(LANGUAGE_NAMES.get(lang, lang), _step(screen, lang))
             for lang in programme.languages
         ]
-        return Prompt(esc(_("Which language does it meet in?")), (*rows(buttons, 2), _cancel(_)))
+        return Prompt(
+            esc(_("Which language does it meet in?")), (*rows(buttons, 2), _cancel(_, screen))
+        )
     if step == "setting":
         return Prompt(
             esc(_("Does it meet online or in person?")),
             (
                 (
-                    Button(_("Online"), data("N", "new", "online")),
-                    Button(_("In person"), data("N", "new", "in_person")),
+                    Button(_("Online"), _step(screen, "online")),
+                    Button(_("In person"), _step(screen, "in_person")),
                 ),
-                _cancel(_),
+                _cancel(_, screen),
             ),
         )
     if step == "where":
@@ -244,7 +261,7 @@ def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = Fals
             else _("Where does it meet? Type the place and the street.")
         )
         sorry = _("I could not use that.") + " " if again else ""
-        return Prompt(esc(sorry + ask), (_cancel(_),))
+        return Prompt(esc(sorry + ask), (_cancel(_, screen),))
     if step == "schedule":
         lines = [
             esc(_("I could not read that.") if again else _("When does it meet?")),
@@ -253,21 +270,22 @@ def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = Fals
                   "Monday of the month 18:00.")
             ),
         ]  # fmt: skip
-        return Prompt("\n".join(lines), (_cancel(_),))
+        return Prompt("\n".join(lines), (_cancel(_, screen),))
     if step == "capacity":
-        buttons = [Button(str(n), data("N", "new", str(n))) for n in CAPACITIES]
-        return Prompt(esc(_("How many places?")), (*rows(buttons, 3), _cancel(_)))
+        buttons = [Button(str(n), _step(screen, str(n))) for n in CAPACITIES]
+        return Prompt(esc(_("How many places?")), (*rows(buttons, 3), _cancel(_, screen)))
     if step == "who":
         ticks = [
             Button(("☑ " if i in draft.chosen else "☐ ") + (name or _("(no name)")),
-                   data("N", "new", str(i)))
+                   _step(screen, str(i)))
             for i, name in enumerate(draft.names)
         ]  # fmt: skip
         text = esc(_("Who runs it? Tick the peer supporters, then Done."))
         if not draft.names:
             text += "\n" + italic(_("This programme has no peer supporters in the bot yet."))
         return Prompt(
-            text, (*rows(ticks, 2), (Button(_("Done"), data("N", "new", "done")),), _cancel(_))
+            text,
+            (*rows(ticks, 2), (Button(_("Done"), _step(screen, "done")),), _cancel(_, screen)),
         )
     who = ", ".join(draft.names[i] or _("(no name)") for i in draft.chosen) or _("nobody yet")
     lines = [
@@ -284,16 +302,16 @@ def _ask(draft: Draft, programme: Programme, _: Translate, *, again: bool = Fals
     if draft.editing:
         change = rows(
             [
-                Button(_("Name"), data("N", "new", "name")),
+                Button(_("Name"), _step(screen, "name")),
                 Button(_("Link") if draft.setting == "online" else _("Place"),
-                       data("N", "new", "where")),
-                Button(_("When"), data("N", "new", "schedule")),
-                Button(_("Places"), data("N", "new", "capacity")),
-                Button(_("Who runs it"), data("N", "new", "who")),
+                       _step(screen, "where")),
+                Button(_("When"), _step(screen, "schedule")),
+                Button(_("Places"), _step(screen, "capacity")),
+                Button(_("Who runs it"), _step(screen, "who")),
             ],
             2,
         )  # fmt: skip
     return Prompt(
         "\n".join(lines),
-        (*change, (Button(_("Save"), data("N", "new", "save")),), _cancel(_)),
+        (*change, (Button(_("Save"), _step(screen, "save")),), _cancel(_, screen)),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from conversations import engine
 from conversations.forms import Programme
 from conversations.group_schedule import GroupConfig
 from conversations.groups import GroupSuggestion, initials
@@ -33,6 +34,8 @@ class GroupPress:
     action: str
     target: str
     arg: str = ""
+    version: int = 1  # of the "group" dialog's buttons (1: before the engine's format)
+    screen: int = 0  # the dialog's screen pressed (0: a button without one)
 
 
 def data(action: str, target: str, arg: str = "") -> str:
@@ -43,9 +46,20 @@ def data(action: str, target: str, arg: str = "") -> str:
 
 
 def parse(raw: str | None) -> GroupPress | None:
-    """A group button's press; None for anything forged or broken."""
+    """A group button's press; None for anything forged or broken. A step of the coordinator's
+    new or changed group (conversations/group_dialog.py) is in the engine's format,
+    ``u2:<screen>:N:<choice>``, read as ``GroupPress("N", "new", choice)`` with its screen (its
+    buttons before, ``u:N:new:<choice>``, are version 1, screen 0). Every other ``u:`` button
+    acts on a referral, a group or a programme wherever it shows (an offer, Join, a
+    facilitator's tools, "New group", "Change") and is checked against that thing and the
+    presser's role when pressed."""
     if not raw or len(raw.encode()) > MAX_BYTES:
         return None
+    step = engine.parse(raw)
+    if step is not None and step.dialog == "group":
+        if step.action != "N" or len(step.args) != 1:
+            return None
+        return GroupPress("N", "new", step.arg, step.version, step.screen)
     parts = raw.split(":")
     if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in ACTIONS:
         return None

@@ -28,6 +28,7 @@ from bot.services.reply import Reply, Sender
 from bot.services.revocation import has_role
 from conversations import (
     callbacks,
+    engine,
     group_dialog,
     group_screens,
     matching,
@@ -331,8 +332,10 @@ class GroupsFlow(ServiceFlow):
                 uow, self.config, person, "coordinator", programme.id
             ):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            outcome = group_dialog.start(programme, await self._supporters(uow, programme), _)
-            return await self._apply(uow, person, outcome, programme, lang, keep=True)
+            screen = (await uow.dialogs.load(person)).next_screen
+            supporters = await self._supporters(uow, programme)
+            outcome = group_dialog.start(programme, supporters, _, screen=screen)
+            return await self._apply(uow, person, outcome, programme, lang, screen, keep=True)
         draft = await _draft(uow, person)
         programme = self.config.programme(draft.programme) if draft else None
         if draft is None or programme is None:
@@ -340,9 +343,15 @@ class GroupsFlow(ServiceFlow):
         if not await has_role(uow, self.config, person, "coordinator", programme.id):
             await _end_draft(uow, person)
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        state = await uow.dialogs.load(person)
+        frame = state.get("group")
+        showing = frame.screen if frame is not None else 0
+        if not engine.is_current("group", press.version, press.screen, showing):
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         today = self.clock().astimezone(ZoneInfo(programme.timezone)).date()
-        outcome = group_dialog.press(draft, press.arg, programme, today, _)
-        return await self._apply(uow, person, outcome, programme, lang)
+        screen = state.next_screen
+        outcome = group_dialog.press(draft, press.arg, programme, today, _, screen=screen)
+        return await self._apply(uow, person, outcome, programme, lang, screen)
 
     async def _supporters(self, uow: Unit, programme: Programme) -> list[tuple[str, str]]:
         found = []
@@ -366,6 +375,7 @@ class GroupsFlow(ServiceFlow):
             or not await has_role(uow, self.config, person, "coordinator", programme.id)
         ):
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        screen = (await uow.dialogs.load(person)).next_screen
         outcome = group_dialog.edit(
             programme,
             group.id,
@@ -373,8 +383,9 @@ class GroupsFlow(ServiceFlow):
             await self._supporters(uow, programme),
             await uow.groups.facilitators(group.id),
             _,
+            screen=screen,
         )
-        return await self._apply(uow, person, outcome, programme, lang, keep=True)
+        return await self._apply(uow, person, outcome, programme, lang, screen, keep=True)
 
     async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
         """A coordinator's typed answer in the new-group dialog."""
@@ -388,8 +399,9 @@ class GroupsFlow(ServiceFlow):
             programme = self.config.programme(draft.programme) if draft else None
             if person is None or draft is None or programme is None:
                 return Reply([Prompt(screens.expired_notice(_))])
-            outcome = group_dialog.typed(draft, text, programme, _)
-            reply = await self._apply(uow, person, outcome, programme, lang)
+            screen = (await uow.dialogs.load(person)).next_screen
+            outcome = group_dialog.typed(draft, text, programme, _, screen=screen)
+            reply = await self._apply(uow, person, outcome, programme, lang, screen)
         self.wake()
         return reply
 
@@ -400,8 +412,11 @@ class GroupsFlow(ServiceFlow):
         outcome: group_dialog.Outcome,
         programme: Programme,
         lang: str,
+        screen: int,
         keep: bool = False,
     ) -> Reply:
+        """Carry out the dialog's outcome; a step it shows is screen number `screen` (its
+        buttons were made with it), kept in the "group" frame for the one stale check."""
         _ = self._t(lang)
         now = self.clock()
         if outcome.save is not None:
@@ -433,7 +448,10 @@ class GroupsFlow(ServiceFlow):
         if outcome.draft is None:
             await _end_draft(uow, person)
         else:
-            await uow.dialogs.put(person, "group", outcome.draft.to_bytes(), now)  # see _draft
+            shown = screen if any(p.buttons for p in outcome.prompts) else None
+            await uow.dialogs.put(
+                person, "group", outcome.draft.to_bytes(), now, screen=shown
+            )  # see _draft
         if outcome.notice is not None:
             return Reply(notice=outcome.notice, keep_buttons=True)
         return Reply(outcome.prompts, keep_buttons=keep)

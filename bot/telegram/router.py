@@ -99,7 +99,7 @@ def register(app: Application) -> None:
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m[0-9]*:", session_handlers.press, repeats=False)
     command("sessions", session_handlers.people, private)  # a list: shown again
-    press(r"^u:", group_handlers.press)
+    press(r"^u[0-9]*:", group_handlers.press)
     command("groups", group_handlers.mine, private)
     press(r"^(p[0-9]*|s):", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)

@@ -31,6 +31,8 @@ from tests.e2e.harness import (
 )
 from tests.e2e.test_router import applied
 
+EXPIRED = "This button has expired. Please use the newest message."
+
 BOTH = {**HIV_PLAN, "support_type": "Both"}
 GROUP = "Talking Together"
 
@@ -354,10 +356,19 @@ async def test_a_coordinator_makes_a_new_group_in_the_bot(
     change = await cora.wait_for(
         lambda m: m.text.startswith("Friday circle") and "Name" in m.button_texts
     )
+    first_places = next(b.data for row in change.buttons for b in row if b.text == "Places")
+    assert first_places.startswith("u2:")  # a step of the dialog: the engine's format
     await cora.press("Name", message=change)
     await cora.wait_for(lambda m: m.text.startswith("New group. What is it called?"))
     await cora.send("Friday friends")
     change = await cora.wait_for(lambda m: m.text.startswith("Friday friends"))
+    # "Places" from the screen before the name was asked: stale by its number (the dialog is
+    # back on the same step, so only the screen number tells)
+    asked = len(cora.messages)
+    await cora.press_data(first_places, message=change)
+    await drained(emulator)
+    assert cora.callback_answers[-1].text == EXPIRED
+    assert len(cora.messages) == asked and change.text.startswith("Friday friends")
     await cora.press("Places", message=change)
     places = await cora.wait_for(lambda m: m.text == "How many places?")
     await cora.press("10", message=places)

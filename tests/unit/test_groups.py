@@ -287,40 +287,50 @@ def test_the_new_group_dialog_step_by_step() -> None:
         return text
 
     today = date(2026, 12, 2)  # a Wednesday
-    outcome = group_dialog.start(hiv, [("p1", "Sam"), ("p2", "Ria")], _)
+    outcome = group_dialog.start(hiv, [("p1", "Sam"), ("p2", "Ria")], _, screen=1)
     draft = outcome.draft
     assert draft is not None and draft.step == "name"
-    assert group_dialog.typed(draft, "x" * 61, hiv, _).notice is not None  # too long: asked again
-    draft = group_dialog.typed(draft, "  Friday   circle ", hiv, _).draft
+    assert (
+        group_dialog.typed(draft, "x" * 61, hiv, _, screen=1).notice is not None
+    )  # too long: asked again
+    draft = group_dialog.typed(draft, "  Friday   circle ", hiv, _, screen=1).draft
     assert draft is not None and (draft.name, draft.step) == ("Friday circle", "language")
-    assert group_dialog.press(draft, "fr", hiv, today, _).notice is not None  # not offered
-    draft = group_dialog.press(draft, "sv", hiv, today, _).draft
+    assert (
+        group_dialog.press(draft, "fr", hiv, today, _, screen=1).notice is not None
+    )  # not offered
+    draft = group_dialog.press(draft, "sv", hiv, today, _, screen=1).draft
     assert draft is not None and draft.step == "setting"
-    draft = group_dialog.press(draft, "online", hiv, today, _).draft
+    draft = group_dialog.press(draft, "online", hiv, today, _, screen=1).draft
     assert draft is not None and draft.step == "where"
-    again = group_dialog.typed(draft, "meet.example.org/x", hiv, _)  # not https: asked again
+    again = group_dialog.typed(
+        draft, "meet.example.org/x", hiv, _, screen=1
+    )  # not https: asked again
     assert again.draft is not None and again.draft.step == "where"
     assert "could not use" in again.prompts[0].text
-    draft = group_dialog.typed(draft, "https://meet.example.org/friday", hiv, _).draft
+    draft = group_dialog.typed(draft, "https://meet.example.org/friday", hiv, _, screen=1).draft
     assert draft is not None and draft.step == "schedule"
-    assert "could not read" in group_dialog.typed(draft, "Fridays", hiv, _).prompts[0].text
-    draft = group_dialog.typed(draft, "every second Friday 17:00", hiv, _).draft
+    assert (
+        "could not read" in group_dialog.typed(draft, "Fridays", hiv, _, screen=1).prompts[0].text
+    )
+    draft = group_dialog.typed(draft, "every second Friday 17:00", hiv, _, screen=1).draft
     assert draft is not None and draft.step == "capacity"
-    assert group_dialog.press(draft, "7", hiv, today, _).notice is not None  # not a choice
-    draft = group_dialog.press(draft, "8", hiv, today, _).draft
+    assert (
+        group_dialog.press(draft, "7", hiv, today, _, screen=1).notice is not None
+    )  # not a choice
+    draft = group_dialog.press(draft, "8", hiv, today, _, screen=1).draft
     assert draft is not None and draft.step == "who"
-    draft = group_dialog.press(draft, "1", hiv, today, _).draft
+    draft = group_dialog.press(draft, "1", hiv, today, _, screen=1).draft
     assert draft is not None and draft.chosen == [1]
-    draft = group_dialog.press(draft, "done", hiv, today, _).draft
+    draft = group_dialog.press(draft, "done", hiv, today, _, screen=1).draft
     assert draft is not None and draft.step == "confirm"
-    assert "Run by: Ria" in group_dialog.typed(draft, "anything", hiv, _).prompts[0].text
-    saved = group_dialog.press(draft, "save", hiv, today, _)
+    assert "Run by: Ria" in group_dialog.typed(draft, "anything", hiv, _, screen=1).prompts[0].text
+    saved = group_dialog.press(draft, "save", hiv, today, _, screen=1)
     assert saved.draft is None and saved.save is not None
     group = saved.save
     assert group.name == {"en": "Friday circle", "sv": "Friday circle"}
     assert (group.language, group.setting, group.link) == ("sv", "online", draft.where)
     assert group.first_meeting == date(2026, 12, 4) and group.capacity == 8
-    cancelled = group_dialog.press(draft, "cancel", hiv, today, _)
+    cancelled = group_dialog.press(draft, "cancel", hiv, today, _, screen=1)
     assert cancelled.draft is None and cancelled.save is None
     # the draft survives the staff frame's round trip
     assert group_dialog.Draft.from_bytes(draft.to_bytes()) == draft
@@ -338,22 +348,27 @@ def test_changing_a_group_keeps_its_rhythm_and_returns_to_the_summary() -> None:
         return text
 
     made = GroupConfig.model_validate(_group(first_meeting=date(2026, 1, 13), capacity=8))
-    outcome = group_dialog.edit(hiv, "G1", made, [("p1", "Sam"), ("p2", "Ria")], ["p2"], _)
+    outcome = group_dialog.edit(
+        hiv, "G1", made, [("p1", "Sam"), ("p2", "Ria")], ["p2"], _, screen=1
+    )
     draft = outcome.draft
     assert draft is not None and draft.step == "confirm" and draft.chosen == [1]
     labels = [b.label for row in outcome.prompts[0].buttons for b in row]
     assert labels[:5] == ["Name", "Link", "When", "Places", "Who runs it"]
-    assert group_dialog.press(draft, "language", hiv, date(2026, 12, 2), _).notice is not None
-    draft = group_dialog.press(draft, "capacity", hiv, date(2026, 12, 2), _).draft
+    assert (
+        group_dialog.press(draft, "language", hiv, date(2026, 12, 2), _, screen=1).notice
+        is not None
+    )
+    draft = group_dialog.press(draft, "capacity", hiv, date(2026, 12, 2), _, screen=1).draft
     assert draft is not None and draft.step == "capacity"
-    draft = group_dialog.press(draft, "12", hiv, date(2026, 12, 2), _).draft
+    draft = group_dialog.press(draft, "12", hiv, date(2026, 12, 2), _, screen=1).draft
     assert draft is not None and draft.step == "confirm"  # straight back to the summary
-    saved = group_dialog.press(draft, "save", hiv, date(2026, 12, 2), _).save
+    saved = group_dialog.press(draft, "save", hiv, date(2026, 12, 2), _, screen=1).save
     assert saved is not None and saved.capacity == 12
     assert saved.first_meeting == date(2026, 1, 13) and saved.schedule == made.schedule
-    assert group_dialog.press(draft, "cancel", hiv, date(2026, 12, 2), _).prompts[0].text == (
-        "Nothing changed."
-    )
+    assert group_dialog.press(draft, "cancel", hiv, date(2026, 12, 2), _, screen=1).prompts[
+        0
+    ].text == ("Nothing changed.")
 
 
 def test_changing_when_a_group_meets_starts_the_new_rhythm_from_today() -> None:
@@ -368,22 +383,22 @@ def test_changing_when_a_group_meets_starts_the_new_rhythm_from_today() -> None:
 
     today = date(2026, 12, 2)  # a Wednesday
     made = GroupConfig.model_validate(_group(first_meeting=date(2026, 1, 13), capacity=8))
-    draft = group_dialog.edit(hiv, "G1", made, [("p1", "Sam")], [], _).draft
+    draft = group_dialog.edit(hiv, "G1", made, [("p1", "Sam")], [], _, screen=1).draft
     assert draft is not None
-    draft = group_dialog.press(draft, "schedule", hiv, today, _).draft
+    draft = group_dialog.press(draft, "schedule", hiv, today, _, screen=1).draft
     assert draft is not None and draft.step == "schedule"
     # the same rule written another way: the rhythm (first meeting) stays
-    same = group_dialog.typed(draft.model_copy(), "every tuesday at 18:30", hiv, _).draft
+    same = group_dialog.typed(draft.model_copy(), "every tuesday at 18:30", hiv, _, screen=1).draft
     assert same is not None and same.step == "confirm"
-    kept = group_dialog.press(same, "save", hiv, today, _).save
+    kept = group_dialog.press(same, "save", hiv, today, _, screen=1).save
     assert kept is not None and kept.first_meeting == date(2026, 1, 13)
     # not readable: asked again, nothing changed
-    again = group_dialog.typed(draft.model_copy(), "thursdays", hiv, _)
+    again = group_dialog.typed(draft.model_copy(), "thursdays", hiv, _, screen=1)
     assert again.draft is not None and again.draft.schedule == made.schedule
     assert again.prompts[0].text.startswith("I could not read that.")
     # a new rule: from today, back to the summary
-    moved = group_dialog.typed(draft, "every second Thursday 18:30", hiv, _).draft
+    moved = group_dialog.typed(draft, "every second Thursday 18:30", hiv, _, screen=1).draft
     assert moved is not None and moved.step == "confirm"
-    saved = group_dialog.press(moved, "save", hiv, today, _).save
+    saved = group_dialog.press(moved, "save", hiv, today, _, screen=1).save
     assert saved is not None and saved.schedule == "every second Thursday 18:30"
     assert saved.first_meeting == date(2026, 12, 3) and saved.capacity == 8
