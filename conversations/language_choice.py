@@ -52,7 +52,8 @@ class Outcome:
 
 
 def start(after: int, offered: list[str], _: Translate) -> Outcome:
-    """The choice, on a screen numbered after `after` (the screen of the frame below)."""
+    """The choice, on a screen numbered after `after` (the person's screen counter, or the
+    screen of the frame below if that is ahead of it)."""
     state = LanguageState(screen=after + 1, offered=offered)
     return Outcome(state, prompts=[choice(state, _)])
 

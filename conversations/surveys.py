@@ -45,6 +45,14 @@ class SurveyState(BaseModel):
     answers: dict[str, Answer] = Field(default_factory=dict)
     picked: list[str] = Field(default_factory=list)
     screen: int = 1
+    #: The person's screen counter as the service loaded it (conversations/dialogs.py), never
+    #: stored: a new screen of the survey is numbered after it and after the survey's own.
+    counted: int = Field(default=0, exclude=True)
+
+    def next_screen(self) -> None:
+        """The survey shows a new screen: the next number of the person's one counter (a
+        state stored by an earlier release may be ahead of it: then after its own)."""
+        self.screen = max(self.screen, self.counted) + 1
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -93,7 +101,7 @@ def data(screen: int, action: str, arg: str | int = "") -> str:
 def parse(raw: str | None) -> SurveyPress | None:
     """A survey's press; None for anything malformed or forged."""
     press = engine.parse(raw)
-    if press is None or press.dialog != "survey":
+    if press is None or press.dialog != "survey" or press.more:  # one argument at most
         return None
     return SurveyPress(press.screen, press.action, press.arg, press.version)
 
@@ -213,7 +221,7 @@ def _press(
             return _advance(programme, state, _)
         case "b" if state.index > 0:
             state.index -= 1
-            state.screen += 1
+            state.next_screen()
             back = questions(programme, state.kind)[state.index]
             state.answers.pop(back.id, None)
             state.picked = []
@@ -225,7 +233,7 @@ def _press(
 
 def _advance(programme: Programme, state: SurveyState, _: Translate) -> Outcome:
     state.index += 1
-    state.screen += 1
+    state.next_screen()
     state.picked = []
     qs = questions(programme, state.kind)
     if state.index >= len(qs):

@@ -120,8 +120,11 @@ class SurveyRepo:
     async def load_state(self, person: Person) -> bytes | None:
         return await self._dialogs.frame(person, "survey")
 
-    async def save_state(self, person: Person, state: bytes, now: datetime) -> None:
-        await self._dialogs.put(person, "survey", state, now)
+    async def save_state(
+        self, person: Person, state: bytes, now: datetime, screen: int | None = None
+    ) -> None:
+        """``screen``: the survey shows a new screen of that number (the person's counter)."""
+        await self._dialogs.put(person, "survey", state, now, screen=screen)
 
     async def clear_state(self, person: Person) -> None:
         await self._dialogs.end(person, "survey")

@@ -33,11 +33,15 @@ class SubDialogFlow(ServiceFlow):
             programme = self.config.programme(survey.programme)
             if programme is None:
                 return None
-            outcome = language_choice.start(
-                survey.screen, programme.languages, self.catalog.translator(survey.language)
-            )
+            # numbered by the person's one counter (and after the survey's screen, which a
+            # state stored by an earlier release may have ahead of it)
+            after = max(stack.screens, survey.screen)
+            _ = self.catalog.translator(survey.language)
+            outcome = language_choice.start(after, programme.languages, _)
             assert outcome.state is not None
-            stack.push(language_choice.DIALOG, outcome.state.to_data())
+            stack.push(
+                language_choice.DIALOG, outcome.state.to_data(), screen=outcome.state.screen
+            )
             await uow.dialogs.save(person, stack, self.clock(), form_changed=False)
         return Reply(outcome.prompts)
 

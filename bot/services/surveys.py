@@ -108,12 +108,13 @@ class SurveyFlow(ServiceFlow):
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
             _ = self._t(state.language)
+            state.counted = (await uow.dialogs.load(person)).screens
             outcome = surveys.handle(programme, state, surveys.Typed(text), self.clock().date(), _)
             prompts = list(outcome.prompts)
             if state.kind == "feedback" and safety.in_crisis(programme, state.language, text):
                 prompts.insert(0, safety.crisis_after_form(programme, state.language, _))
                 await self._urgent(uow, person, state)
-            await self._apply(uow, person, outcome)
+            await self._apply(uow, person, outcome, state.screen)
         self.wake()
         return Reply(prompts)
 
@@ -154,8 +155,9 @@ class SurveyFlow(ServiceFlow):
             if programme is None:
                 await uow.surveys.clear_state(person)
                 return Reply(notice=surveys.stale_notice(_))
+            state.counted = (await uow.dialogs.load(person)).screens
             outcome = surveys.handle(programme, state, press, self.clock().date(), _)
-            await self._apply(uow, person, outcome)
+            await self._apply(uow, person, outcome, state.screen)
         return Reply(
             outcome.prompts,
             notice=outcome.notice,
@@ -233,14 +235,21 @@ class SurveyFlow(ServiceFlow):
             if going is not None and state.engagement == engagement.id:
                 return Reply([surveys.current(going, state, self._t(state.language))])
         state = surveys.begin(programme, kind, engagement.id, lang)
-        await uow.surveys.save_state(person, state.to_bytes(), self.clock())
+        state.screen = (await uow.dialogs.load(person)).next_screen  # the person's one counter
+        await uow.surveys.save_state(person, state.to_bytes(), self.clock(), screen=state.screen)
         return Reply([surveys.current(programme, state, _)], in_place=True)  # over the invitation
 
-    async def _apply(self, uow: Unit, person: Person, outcome: surveys.Outcome) -> None:
+    async def _apply(
+        self, uow: Unit, person: Person, outcome: surveys.Outcome, before: int
+    ) -> None:
+        """Store the outcome; a new screen (a number other than `before`) moves the person's
+        one screen counter to it."""
         now = self.clock()
         if outcome.state is not None:
             if outcome.changed:
-                await uow.surveys.save_state(person, outcome.state.to_bytes(), now)
+                screen = outcome.state.screen
+                shown = screen if screen != before else None
+                await uow.surveys.save_state(person, outcome.state.to_bytes(), now, screen=shown)
             return
         raw = await uow.surveys.load_state(person)
         await uow.surveys.clear_state(person)

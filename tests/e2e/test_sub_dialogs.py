@@ -53,6 +53,13 @@ async def test_language_during_a_survey_returns_to_the_same_question_in_that_lan
 
     await robin.press("4", message=choice)  # the survey carries on from the same question
     await robin.wait_for(lambda m: m.text.startswith("Fråga 2 av 4"))
+    # the survey numbers its screens with the person's one counter: after the choice's
+    async with bot.store.unit() as uow:
+        person = await uow.people.find(5121)
+        assert person is not None
+        counter = (await uow.dialogs.load(person)).screens
+    _frames, now_on = await stack_of(bot, 5121)
+    assert now_on is not None and now_on.screen == counter == 3, (now_on, counter)
 
     again = await robin.press_data(svenska, message=choice)  # the choice is over: stale
     expired = screens.expired_notice(load_catalog().translator("sv"))
