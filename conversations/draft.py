@@ -47,6 +47,14 @@ class Draft(BaseModel):
     #: Facts the starter of the draft records for the submission (ids and versions, never
     #: answers), e.g. how a person agreed to a referral taken by phone.
     context: dict[str, str] = Field(default_factory=dict)
+    #: The person's screen counter as the service loaded it (conversations/dialogs.py), never
+    #: stored: a new screen of the form is numbered after it and after the draft's own.
+    counted: int = Field(default=0, exclude=True)
+
+    def next_screen(self) -> None:
+        """The form shows a new screen: the next number of the person's one counter (a draft
+        stored by an earlier release may be ahead of it: then after its own)."""
+        self.screen = max(self.screen, self.counted) + 1
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -113,7 +113,9 @@ class Intake:
         ask = referring.consent_question(programme.purpose(questionnaire), _)
         return [screens.opening(view, lang, programme.languages, _, way_in, ask)]
 
-    def consent_press(self, press: ConsentPress) -> Opening:
+    def consent_press(self, press: ConsentPress, counted: int = 0) -> Opening:
+        """A press on the consent screen; "yes" begins the form, its first screen numbered
+        after `counted` (the person's screen counter, 0 for someone the bot holds nothing of)."""
         programme = self.config.programme(press.programme)
         if programme is None or press.language not in programme.languages:
             return Opening([], notice=self._expired(press.language))
@@ -133,7 +135,8 @@ class Intake:
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":
-                return Opening([], begin=self.begin(programme, lang, source, questionnaire))
+                begun = self.begin(programme, lang, source, questionnaire, counted=counted)
+                return Opening([], begin=begun)
         return Opening([], notice=self._expired(lang))
 
     def begin(
@@ -144,10 +147,12 @@ class Intake:
         questionnaire: str = MAIN_FORM,
         purpose: str | None = None,
         context: dict[str, str] | None = None,
+        counted: int = 0,
     ) -> Outcome:
         """A new draft of the programme's questionnaire ``questionnaire`` (its own form unless
         named), sent for ``purpose`` (the questionnaire's own unless given), with ``context``
-        for its submission. Only the person's own referral form asks the person's choices."""
+        for its submission. Only the person's own referral form asks the person's choices.
+        Its first screen is numbered after `counted`, the person's screen counter."""
         view = programme.asking(questionnaire)
         assert view is not None, f"no questionnaire {questionnaire!r} in {programme.id!r}"
         draft = Draft(
@@ -157,6 +162,7 @@ class Intake:
             questionnaire=questionnaire,
             purpose=purpose,
             context=dict(context or {}),
+            counted=counted,
         )
         draft.choices_seen = not _asks_choices(programme, draft)
         return self._go_to(view, draft, next_question(view, draft, None))
@@ -265,10 +271,10 @@ class Intake:
             case "cancel":
                 draft.resume_phase = draft.phase if draft.phase != "confirm_cancel" else "asking"
                 draft.phase = "confirm_cancel"
-                draft.screen += 1
+                draft.next_screen()
                 return Outcome(draft, [screens.confirm_cancel(draft, _)])
             case "language":
-                draft.screen += 1
+                draft.next_screen()
                 return Outcome(draft, [screens.language_choice(draft, programme.languages, _)])
             case "help":
                 return Outcome(draft, [screens.help_screen(programme, draft, _)], changed=False)
@@ -292,7 +298,7 @@ class Intake:
             case "x":
                 return Outcome(None, [screens.exited(_)], forget=True, clear_chat=True)
             case "P":
-                draft.screen += 1
+                draft.next_screen()
                 return Outcome(draft, [safety.stopped_for_now(_)])
             case "L":
                 if press.arg in programme.languages:
@@ -431,7 +437,7 @@ class Intake:
 
     def _go_to(self, programme: Programme, draft: Draft, question: Question | None) -> Outcome:
         """Show `question`, or the review when there is none left."""
-        draft.screen += 1
+        draft.next_screen()
         if question is None:
             draft.current, draft.from_review, draft.picked = None, False, []
             draft.phase = "review" if draft.choices_seen else "choices"
@@ -450,7 +456,7 @@ class Intake:
         return screens.choices(draft, _, keys, referring.choices_on_the_phone(_))
 
     def _reshow(self, programme: Programme, draft: Draft) -> Outcome:
-        draft.screen += 1
+        draft.next_screen()
         return Outcome(draft, [self.current_screen(programme, draft)])
 
     def _say(self, draft: Draft, text: str) -> Outcome:

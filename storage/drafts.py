@@ -16,10 +16,16 @@ class DraftRepo:
         return await self._dialogs.frame(person, "intake")
 
     async def save(
-        self, person: Person, state: bytes, now: datetime, programme_id: str | None = None
+        self,
+        person: Person,
+        state: bytes,
+        now: datetime,
+        programme_id: str | None = None,
+        screen: int | None = None,
     ) -> None:
-        """Store the state. ``programme_id`` (optional) is kept as a keyed tag for retention."""
-        await self._dialogs.put(person, "intake", state, now, programme_id)
+        """Store the state. ``programme_id`` (optional) is kept as a keyed tag for retention.
+        ``screen``: the form shows a new screen of that number (the person's one counter)."""
+        await self._dialogs.put(person, "intake", state, now, programme_id, screen=screen)
 
     async def delete(self, person: Person) -> None:
         await self._dialogs.end(person, "intake")

@@ -93,10 +93,15 @@ class AssessmentFlow(ServiceFlow):
             assert name is not None
             language = lang if lang in programme.languages else programme.default_language
             outcome = self.intake.begin(
-                programme, language, questionnaire=name, context={"reference": referral.reference}
+                programme,
+                language,
+                questionnaire=name,
+                context={"reference": referral.reference},
+                counted=(await uow.dialogs.load(person)).screens,
             )
             assert outcome.draft is not None
-            await uow.drafts.save(person, outcome.draft.to_bytes(), now, programme.id)
+            screen = outcome.draft.screen  # the person's one counter moves to it
+            await uow.drafts.save(person, outcome.draft.to_bytes(), now, programme.id, screen)
             await uow.audit.record(person, "assessment:begun", now, reference=referral.reference)
         return Reply(list(outcome.prompts), protect=True)
 

@@ -119,7 +119,12 @@ class IntakeFlow:
             person = await uow.people.find(who.telegram_id)
             if person is not None and await uow.drafts.load(person) is not None:
                 return Reply(notice=self._expired(who), keep_buttons=True)
-            begun = opening.begin.draft
+            counted = (await uow.dialogs.load(person)).screens if person is not None else 0
+            first: Outcome | None = opening.begin
+            if counted:  # someone with a screen counter: the form's numbers follow it
+                first = self.intake.consent_press(press, counted).begin
+            assert first is not None
+            begun = first.draft
             own_form = begun is not None and begun.questionnaire == MAIN_FORM
             if own_form and person is not None and await uow.referrals.live(person) is not None:
                 # An old "Yes, I agree" after the form was sent: one live referral per person.
@@ -132,9 +137,9 @@ class IntakeFlow:
             prefs.language = press.language
             prefs.record("referral", True, programme.privacy_version, self.clock())
             await preferences.save(uow, person, prefs, self.clock())
-            await self._apply(uow, person, opening.begin)
+            await self._apply(uow, person, first)
         log.info("intake.consented")
-        return Reply(opening.begin.prompts, in_place=True)  # the notice becomes the question
+        return Reply(first.prompts, in_place=True)  # the notice becomes the question
 
     async def _read_preferences(self, who: Sender, update_id: int) -> Preferences | None:
         """The person's preferences, for a command that only reads them (None: nothing held)."""
@@ -339,6 +344,7 @@ class IntakeFlow:
             changed = await self._notice_changed(uow, person, who)
             if changed is not None:
                 return changed
+            draft.counted = (await uow.dialogs.load(person)).screens
             outcome = self.intake.handle(draft, event, self.clock().date())
             own_form = outcome.submission is not None and outcome.submission.purpose == "referral"
             if own_form and await uow.referrals.live(person):
@@ -350,7 +356,7 @@ class IntakeFlow:
                 return Reply([sent] if sent else [])
             submitted = await self._submit(uow, person, outcome)
             reference = submitted.reference if submitted is not None else None
-            await self._apply(uow, person, outcome)
+            await self._apply(uow, person, outcome, draft.screen)
             if reference is not None:  # once the update's transaction is committed
                 uow.after_commit.append(lambda: crashpoints.reached("intake.submitted"))
             if outcome.crisis:
@@ -378,8 +384,9 @@ class IntakeFlow:
         env = SubmitEnv(self.intake.config, self.intake.catalog, self.clock())
         return await handler(uow, person, outcome.submission, env)
 
-    async def _apply(self, uow: Unit, person: Person, outcome: Outcome) -> None:
-        """Store the outcome's draft (or its end), in the caller's transaction."""
+    async def _apply(self, uow: Unit, person: Person, outcome: Outcome, before: int = 0) -> None:
+        """Store the outcome's draft (or its end), in the caller's transaction. A new screen (a
+        number other than `before`, the one showing) moves the person's screen counter to it."""
         if outcome.draft is None:
             await uow.drafts.delete(person)
             if outcome.forget and not await uow.people.holds_more_than_a_form(person):
@@ -388,8 +395,13 @@ class IntakeFlow:
         elif outcome.changed:
             if outcome.draft.questionnaire == MAIN_FORM and outcome.draft.purpose is None:
                 await note_reached(uow, person, outcome.draft, self.clock())  # report: counts
+            screen = outcome.draft.screen
             await uow.drafts.save(
-                person, outcome.draft.to_bytes(), self.clock(), outcome.draft.programme
+                person,
+                outcome.draft.to_bytes(),
+                self.clock(),
+                outcome.draft.programme,
+                screen=screen if screen != before else None,
             )
 
     async def _draft(self, uow: Unit, person: Person | None) -> Draft | None:
@@ -440,7 +452,8 @@ class IntakeFlow:
             prefs = await preferences.load(uow, person)
             language = prefs.language or programme.default_language
             if latest.status != "deferred":
-                outcome = self.intake.begin(programme, language)
+                counted = (await uow.dialogs.load(person)).screens
+                outcome = self.intake.begin(programme, language, counted=counted)
                 await self._apply(uow, person, outcome)
                 log.info("intake.again")
                 return Reply(outcome.prompts)

@@ -81,9 +81,15 @@ class StaffReferrals:
                 "notice": programme.privacy_version,
                 "by": who.first_name[:40],
             }
-            outcome = self.intake.begin(programme, language, purpose="phone", context=context)
+            counted = (await uow.dialogs.load(person)).screens
+            outcome = self.intake.begin(
+                programme, language, purpose="phone", context=context, counted=counted
+            )
             assert outcome.draft is not None
-            await uow.drafts.save(person, outcome.draft.to_bytes(), self.clock(), programme.id)
+            screen = outcome.draft.screen  # the person's one counter moves to it
+            await uow.drafts.save(
+                person, outcome.draft.to_bytes(), self.clock(), programme.id, screen
+            )
             await uow.audit.record(person, "phone_referral_begun", self.clock())
         log.info("referral.phone_begun")
         return Reply(outcome.prompts)

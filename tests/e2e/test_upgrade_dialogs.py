@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conversations.draft import Draft
 from sandbox.emulator import BotApiEmulator
 from tests.e2e.coordination import CORA, refer, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, consent, fill_form, in_process
@@ -36,9 +37,18 @@ async def test_mid_form_before_the_upgrade_carries_on_after_it(
     finally:
         await store.close()
 
-    async with in_process(files, emulator):  # the new release opens it: moved, then used
+    async with in_process(files, emulator) as bot:  # the new release opens it: moved, then used
         await noor.press("Only through this chat", message=question2)  # the button from before
         await noor.wait_for(lambda m: m.text.startswith("Question 3 of"))
+        # its next screen is numbered by the person's one counter, which moved to it
+        async with bot.store.unit() as uow:
+            person = await uow.people.find(5401)
+            assert person is not None
+            stack = await uow.dialogs.load(person)
+        frame = stack.get("intake")
+        assert frame is not None
+        shown = Draft.from_bytes(frame.data.encode()).screen
+        assert stack.screens == frame.screen == shown > 0, (stack.screens, frame.screen, shown)
         programme = files.config().programme("hiv")
         assert programme is not None
         await noor.press(str(HIV_PLAN["age_band"]))
