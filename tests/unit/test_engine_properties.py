@@ -1,9 +1,11 @@
 """Property tests for the dialog engine, beyond the form's own machine
 (tests/unit/test_intake_properties.py): for each dialog on the engine — a survey, the language
-sub-dialog, a coordinator's case work — any sequence of events never raises, a stale press
-(an older screen, another version) never changes the state, the screen number never goes
-down, and every state survives being stored and read back. Any callback data at all is either
-a press of one dialog or refused, never an error. And the person's one screen counter
+sub-dialog, a coordinator's case work, a new or changed group — any sequence of events never
+raises, a stale press (an older screen, another version) never changes the state, the screen
+number never goes down (a survey's comes from the person's counter, moved by other dialogs
+too), and every state survives being stored and read back; a volunteer card's buttons read
+back with their screen. Any callback data at all is either a press of one dialog or refused,
+never an error. And the person's one screen counter
 (`DialogState.screens`): across any frames started, shown, ended, pushed, popped, stored and
 read back — including the row going when the last frame ends — it never goes down, and a press
 on any screen shown before, of any dialog, is never current again."""
@@ -19,10 +21,19 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from bot.config_file import load_config
 from bot.i18n import load_catalog
-from conversations import coordinating, engine, language_choice, surveys
+from conversations import (
+    applicants,
+    coordinating,
+    engine,
+    group_dialog,
+    group_screens,
+    language_choice,
+    surveys,
+)
 from conversations.coordinating import CaseState
 from conversations.dialogs import SUB, DialogName, DialogState
 from conversations.engine import DIALOGS, ScreenPress
+from conversations.group_schedule import GroupConfig
 from conversations.language_choice import LanguageState
 from conversations.matching import Suggestion
 from conversations.surveys import SurveyPress, SurveyState
@@ -47,27 +58,44 @@ class SurveyMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.state: SurveyState | None = surveys.begin(PROGRAMME, "feedback", "e1", "en")
+        self.counter = 1  # the person's one screen counter (the survey showed screen 1)
 
     def _apply(self, out: surveys.Outcome) -> None:
         before = self.state
         assert before is not None
+        if out.state is not None:  # the counter the service gave is never stored
+            assert out.state.counted == self.counter
+            out.state = out.state.model_copy(update={"counted": 0})
         if not out.changed:
             assert out.state == before  # "unchanged" really means unchanged
             return
         if out.state is not None:
             assert out.state.screen >= before.screen  # the screen number never goes down
+            if out.state.screen != before.screen:  # a new screen: after every one given out
+                assert out.state.screen == self.counter + 1, (out.state.screen, self.counter)
+                self.counter = out.state.screen
         self.state = out.state
+
+    def _counted(self) -> SurveyState:
+        assert self.state is not None
+        return self.state.model_copy(update={"counted": self.counter})
+
+    @rule(n=st.integers(1, 5))
+    def another_dialog_shows_screens(self, n: int) -> None:
+        self.counter += n
 
     @rule(kind=st.sampled_from(["feedback", "closing"]))
     @precondition(lambda self: self.state is None)
     def again(self, kind: surveys.SurveyKind) -> None:
         self.state = surveys.begin(PROGRAMME, kind, "e1", "sv")
+        self.counter += 1
+        self.state.screen = self.counter  # as the service numbers its first screen
 
     @rule(text=odd_text)
     @precondition(lambda self: self.state is not None)
     def type_text(self, text: str) -> None:
         assert self.state is not None
-        self._apply(surveys.handle(PROGRAMME, self.state, surveys.Typed(text), TODAY, _))
+        self._apply(surveys.handle(PROGRAMME, self._counted(), surveys.Typed(text), TODAY, _))
 
     @rule(action=ACTIONS, arg=ARGS, stale=st.sampled_from(["no", "screen", "version"]))
     @precondition(lambda self: self.state is not None)
@@ -77,9 +105,9 @@ class SurveyMachine(RuleBasedStateMachine):
         screen = state.screen - 1 if stale == "screen" else state.screen
         version = 2 if stale == "version" else 1
         event = SurveyPress(screen, action, arg, version)
-        out = surveys.handle(PROGRAMME, state, event, TODAY, _)
+        out = surveys.handle(PROGRAMME, self._counted(), event, TODAY, _)
         if stale != "no":
-            assert not out.changed and out.state == state and out.notice
+            assert not out.changed and out.state == self._counted() and out.notice
         self._apply(out)
 
     @invariant()
@@ -218,7 +246,102 @@ CaseworkMachine.TestCase.settings = SETTINGS
 TestCaseworkMachine = CaseworkMachine.TestCase
 
 
-NAMES: list[DialogName] = ["intake", "survey", "casework", "meeting", "profile", "language"]
+class GroupDialogMachine(RuleBasedStateMachine):
+    """A coordinator's new or changed group under any typed text and any choice: never raises,
+    every screen it shows carries the number the service gave it (the person's counter) on
+    every button, so a press on any older screen is not current, and the draft survives being
+    stored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.draft: group_dialog.Draft | None = None
+        self.counter = 0
+        self.pressed: list[str] = []  # every button of every screen shown
+
+    def _apply(self, out: group_dialog.Outcome, screen: int) -> None:
+        if out.prompts and out.draft is not None:
+            for row in out.prompts[-1].buttons:
+                for button in row:
+                    press = group_screens.parse(button.data)
+                    assert press is not None and (press.action, press.target) == ("N", "new")
+                    assert press.screen == screen and press.version == 2
+            self.counter = screen
+            self.pressed += [b.data for row in out.prompts[-1].buttons for b in row]
+        if out.save is not None:
+            assert out.draft is None and out.save.capacity > 0
+        self.draft = out.draft
+
+    @rule(editing=st.booleans(), n=st.integers(0, 3))
+    def start(self, editing: bool, n: int) -> None:
+        people = [(f"p{i}", f"S{i}") for i in range(n)]
+        screen = self.counter + 1
+        if editing:
+            made = GroupConfig.model_validate(
+                {"id": "g1", "name": {"en": "Tuesday circle"}, "language": "en",
+                 "setting": "online", "link": "https://meet.example.org/t",
+                 "schedule": "every Tuesday 18:30", "first_meeting": "2026-12-01",
+                 "capacity": 8}
+            )  # fmt: skip
+            out = group_dialog.edit(PROGRAMME, "G1", made, people, ["p0"], _, screen=screen)
+        else:
+            out = group_dialog.start(PROGRAMME, people, _, screen=screen)
+        self._apply(out, screen)
+
+    @rule(text=odd_text)
+    @precondition(lambda self: self.draft is not None)
+    def type_text(self, text: str) -> None:
+        assert self.draft is not None
+        screen = self.counter + 1
+        self._apply(group_dialog.typed(self.draft, text, PROGRAMME, _, screen=screen), screen)
+
+    @rule(choice=st.sampled_from(
+        ["cancel", "en", "sv", "online", "in_person", "8", "7", "0", "1", "done", "save",
+         "name", "where", "schedule", "capacity", "who", "language", "?"]
+    ))  # fmt: skip
+    @precondition(lambda self: self.draft is not None)
+    def press(self, choice: str) -> None:
+        assert self.draft is not None
+        screen = self.counter + 1
+        out = group_dialog.press(self.draft, choice, PROGRAMME, TODAY, _, screen=screen)
+        self._apply(out, screen)
+
+    @invariant()
+    def older_screens_are_stale_and_the_draft_is_stored(self) -> None:
+        for data in self.pressed:
+            press = group_screens.parse(data)
+            assert press is not None
+            current = engine.is_current("group", press.version, press.screen, self.counter)
+            assert current == (press.screen == self.counter)
+        if self.draft is not None:
+            assert group_dialog.Draft.from_bytes(self.draft.to_bytes()) == self.draft
+
+
+GroupDialogMachine.TestCase.settings = SETTINGS
+TestGroupDialogMachine = GroupDialogMachine.TestCase
+
+
+@given(
+    screen=st.integers(1, 10**9 - 1),
+    action=st.sampled_from(sorted(applicants.ACTIONS)),
+    applicant=st.from_regex(r"[0-9A-Z]{1,12}", fullmatch=True),
+    arg=st.one_of(st.just(""), st.integers(0, 99), st.sampled_from(["talked", "active"])),
+)
+def test_a_volunteer_cards_button_reads_back_with_its_screen(
+    screen: int, action: str, applicant: str, arg: str | int
+) -> None:
+    data = applicants.button(action, applicant, arg, screen=screen)
+    press = applicants.parse(data)
+    assert press == applicants.Press(action, applicant, str(arg), 2, screen)
+    assert engine.is_current("applicant", press.version, press.screen, screen)
+    assert not engine.is_current("applicant", press.version, press.screen, screen + 1)
+    old = applicants.parse(applicants.button(action, applicant, arg))  # the release before's
+    assert old is not None and (old.version, old.screen) == (1, 0)
+    assert engine.is_current("applicant", old.version, old.screen, screen)  # its own checks
+
+
+NAMES: list[DialogName] = [
+    "intake", "survey", "casework", "meeting", "profile", "applicant", "group", "language",
+]  # fmt: skip
 
 
 class ScreenCounterMachine(RuleBasedStateMachine):
