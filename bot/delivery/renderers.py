@@ -16,6 +16,7 @@ from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
 from conversations import (
+    agreement_phone,
     applicants,
     casework,
     checkins,
@@ -85,6 +86,8 @@ async def task_for_holder(ctx: Context) -> Rendered | None:
     assert ctx.task is not None and ctx.task_for
     lang = ctx.task_for[0].language
     prompt = referring.task_for_holder(ctx.referral.reference, ctx.task, ctx.t(lang))
+    if ctx.task == "agreement" and ctx.programme.agreement is not None:  # to read out, answered
+        prompt = agreement_phone.task(ctx.programme, ctx.referral.reference, lang, ctx.t(lang))
     return Rendered(ctx.task_for, prompt)
 
 

@@ -26,6 +26,7 @@ from bot.errors import SetupError
 from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.agreement import AgreementFlow
+from bot.services.agreement_phone import PhoneAgreementFlow
 from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
@@ -213,6 +214,9 @@ class Runtime:
                 applicants=ApplicantsFlow(self.store, self.config, catalog, self.clock, wake),
                 talk=talk,
                 agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
+                agreement_phone=PhoneAgreementFlow(
+                    self.store, self.config, catalog, self.clock, wake
+                ),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
                 assessment=assess,
             ),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.services.agreement import AgreementFlow
+from bot.services.agreement_phone import PhoneAgreementFlow
 from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
@@ -43,6 +44,7 @@ class Services:
     applicants: ApplicantsFlow | None = None
     talk: TalkFlow | None = None
     agreement: AgreementFlow | None = None
+    agreement_phone: PhoneAgreementFlow | None = None
     care: CareFlow | None = None
     assessment: AssessmentFlow | None = None
 
