@@ -30,6 +30,7 @@ Task = Literal[
     "talk",
     "agreement",
     "going",
+    "talk_stopped",
 ]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
@@ -273,6 +274,7 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "talk": _("tell them their supporter wrote to them: the supporter can call them instead"),
         "agreement": _("read them the confidentiality agreement and ask if they agree"),
         "going": _("ask how it is going with their supporter"),
+        "talk_stopped": _("tell them their supporter stopped the messages through the bot"),
     }.get(task, _("a next step"))
     return Prompt(
         "\n\n".join(
