@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -40,6 +40,7 @@ from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
+from bot.telegram import menus
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.ordering import PerPersonUpdateProcessor
@@ -47,7 +48,6 @@ from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.replies import deliver
 from bot.telegram.router import register
 from bot.telegram.wiring import KEY, Services
-from conversations import screens
 from conversations.forms import ServiceConfig
 from conversations.i18n import SOURCE_LANGUAGE, Catalog
 from conversations.intake import Intake
@@ -144,13 +144,8 @@ async def publish_profile(app: Application, config: ServiceConfig) -> None:
 
 
 async def publish_commands(app: Application, catalog: Catalog) -> None:
-    """The command menu in every shipped language."""
-    for language in catalog.languages:
-        commands = [
-            BotCommand(c, d) for c, d in screens.command_menu(catalog.translator(language))
-        ]
-        code = None if language == SOURCE_LANGUAGE else language
-        await app.bot.set_my_commands(commands, language_code=code)
+    """The command menu in every shipped language (each role's own: bot.telegram.menus)."""
+    await menus.publish_default(app, catalog)
 
 
 @dataclass
@@ -248,6 +243,8 @@ class Runtime:
             ) from exc
         self._stack.push_async_callback(self.app.shutdown)
         await publish_commands(self.app, catalog)
+        self.menus = menus.RoleMenus(self.app, self.store, self.config, catalog)
+        await self.menus.refresh()
         await publish_profile(self.app, self.config)
         await self.app.start()
         self._stack.push_async_callback(self.app.stop)
@@ -264,6 +261,9 @@ class Runtime:
         assert self.app.job_queue is not None
         self.app.job_queue.run_repeating(
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
+        )
+        self.app.job_queue.run_repeating(
+            self._refresh_menus, interval=menus.MENU_EVERY, first=menus.MENU_EVERY
         )
         self.app.job_queue.run_repeating(
             self._purge,
@@ -323,6 +323,10 @@ class Runtime:
 
     async def _delivery_due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.worker.wake()
+
+    async def _refresh_menus(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Roles granted or taken away in the bot show in the command menus."""
+        await self.menus.refresh()
 
     async def _prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Forget which updates were applied once Telegram can no longer redeliver them."""
