@@ -31,6 +31,7 @@ Task = Literal[
     "agreement",
     "going",
     "talk_stopped",
+    "assessment_meeting",
 ]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
@@ -275,6 +276,7 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "agreement": _("read them the confidentiality agreement and ask if they agree"),
         "going": _("ask how it is going with their supporter"),
         "talk_stopped": _("tell them their supporter stopped the messages through the bot"),
+        "assessment_meeting": _("tell them the time and place of their assessment meeting"),
     }.get(task, _("a next step"))
     return Prompt(
         "\n\n".join(
