@@ -106,9 +106,41 @@ def update_for_professional(reference: str, update: str, _: Translate) -> Prompt
         "received": _("A coordinator has the referral now."),
         "contacted": _("We have been in touch with the person."),
     }.get(update, "")
+    text = "\n\n".join(
+        [esc(_("News about a referral you made")), f"<b>{esc(reference)}</b>", esc(fact)]
+    )
+    if update != "received":
+        return Prompt(text)
+    return Prompt(text, ((Button(_("No more updates, thank you"), updates_off(reference)),),))
+
+
+def updates_off(reference: str) -> str:
+    """The professional's one press to stop the updates about one referral."""
+    return f"pu:off:{reference}"
+
+
+def parse_updates_off(data: str | None) -> str | None:
+    """The reference of a ``pu:off:<reference>`` press; None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[:2] != ["pu", "off"]:
+        return None
+    reference = parts[2]
+    if not 0 < len(reference) <= 20 or not all(
+        c.isascii() and (c.isalnum() or c == "-") for c in reference
+    ):
+        return None
+    return reference.upper()
+
+
+def updates_stopped(reference: str, _: Translate) -> Prompt:
+    """After the press: the update, and that nothing more comes."""
     return Prompt(
         "\n\n".join(
-            [esc(_("News about a referral you made")), f"<b>{esc(reference)}</b>", esc(fact)]
+            [
+                esc(_("News about a referral you made")),
+                f"<b>{esc(reference)}</b>",
+                esc(_("OK. You will get no more updates about this referral.")),
+            ]
         )
     )
 

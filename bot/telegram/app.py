@@ -32,6 +32,7 @@ from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow, Sender
+from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
@@ -212,6 +213,7 @@ class Runtime:
                 agreement_phone=PhoneAgreementFlow(
                     self.store, self.config, catalog, self.clock, wake
                 ),
+                pro_updates=ProUpdatesFlow(self.store, self.config, catalog, self.clock, wake),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
                 assessment=assess,
             ),

@@ -14,6 +14,7 @@ from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.intake import IntakeFlow
+from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.sub_dialogs import SubDialogFlow
@@ -45,6 +46,7 @@ class Services:
     talk: TalkFlow | None = None
     agreement: AgreementFlow | None = None
     agreement_phone: PhoneAgreementFlow | None = None
+    pro_updates: ProUpdatesFlow | None = None
     care: CareFlow | None = None
     assessment: AssessmentFlow | None = None
 
