@@ -7,6 +7,7 @@ refused; for a person without Telegram the news is a task for the holder."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,17 +100,31 @@ async def test_the_holder_plans_the_assessment_meeting_with_reminders(
         )
         assert "23:30" in theirs.content and reference not in theirs.content
         await drained(emulator)
-    sent = rows(
-        files,
-        "SELECT kind, count(*) FROM outbox WHERE slot LIKE 'a%' AND state = 'sent' GROUP BY kind",
-    )
-    # the day-before reminders fell due when the clock jumped a day: late, so dropped, as for
-    # a supporter's meeting; the hour-before ones were sent, once each
-    assert dict(sent) == {  # type: ignore[arg-type]
-        kinds.SESSION_NEWS: 1,
-        kinds.SESSION_REMINDER: 1,
-        kinds.SESSION_REMINDER_REFERRER: 1,
-    }
+        sent = rows(
+            files,
+            "SELECT kind, count(*) FROM outbox WHERE slot LIKE 'a%' AND state = 'sent'"
+            " GROUP BY kind",
+        )
+        # the day-before reminders fell due when the clock jumped a day: late, so dropped, as for
+        # a supporter's meeting; the hour-before ones were sent, once each
+        assert dict(sent) == {  # type: ignore[arg-type]
+            kinds.SESSION_NEWS: 1,
+            kinds.SESSION_REMINDER: 1,
+            kinds.SESSION_REMINDER_REFERRER: 1,
+        }
+
+        # in the person's copy of their data; gone with everything else when they delete it
+        await robin.send("/mydata")
+        file = await robin.wait_for(lambda m: m.document is not None, timeout=10)
+        assert file.document is not None
+        [meeting] = json.loads(file.document.data)["referrals"][0]["meetings"]
+        assert meeting["online"] is True and meeting["cancelled"] is False
+        await robin.send("/delete")
+        await robin.wait_for(lambda m: m.content.startswith("Delete everything?"))
+        await robin.press("Yes, delete everything")
+        await robin.wait_for(lambda m: "Everything we held about you is deleted" in m.content)
+        await drained(emulator)
+    assert rows(files, "SELECT count(*) FROM assessment_meetings") == [(0,)]
     assert rows(
         files, "SELECT count(*) FROM audit_log WHERE action = 'assessment_meeting:planned'"
     ) == [(1,)]
