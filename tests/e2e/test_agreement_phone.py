@@ -15,7 +15,7 @@ from tests.e2e.test_agreement import PACT, agreement_config, answers
 from tests.e2e.test_supporters_match import SAM, profile
 from tests.e2e.test_ways_in_behalf import OUTSIDER_ID, db_rows, sent_reference
 
-WAITING = "has not accepted the agreement (version 1)"
+WAITING = "has not accepted the agreement (version 1) yet. You have a task to read it"
 EXPIRED = "This button has expired. Please use the newest message."
 
 
