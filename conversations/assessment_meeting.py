@@ -46,11 +46,22 @@ def plan_row(reference: str, _: Translate) -> tuple[Button, ...]:
     return (Button(_("Plan the assessment meeting"), sessions.data("p", target(reference))),)
 
 
-def saved(when: str, _: Translate) -> Prompt:
+def saved(meeting_id: int, when: str, _: Translate) -> Prompt:
     return Prompt(
         esc(_("Saved: {when}.").format(when=when))
         + "\n\n"
-        + esc(_("We will remind you before it, and tell the person the time."))
+        + esc(_("We will remind you before it, and tell the person the time.")),
+        ((Button(_("Cancel this meeting"), sessions.data("ax", meeting_id)),),),
+    )
+
+
+def confirm_cancel(meeting_id: int, when: str, _: Translate) -> Prompt:
+    return Prompt(
+        esc(_("Cancel the meeting on {when}?").format(when=when)),
+        (
+            (Button(_("Yes, cancel it"), sessions.data("ay", meeting_id)),),
+            (Button(_("No, keep it"), sessions.data("keep")),),
+        ),
     )
 
 

@@ -59,7 +59,16 @@ async def holder_reminder(ctx: Context) -> Rendered | None:
 
 
 async def news(ctx: Context) -> Rendered | None:
-    """The person: the time is set (the same discreet words as for any meeting)."""
+    """The person: the time is set (the same discreet words as for any meeting), or it is
+    called off ("a<id>:x")."""
+    if (ctx.item.slot or "").endswith(":x"):
+        number = assessment_meeting.meeting_of(ctx.item.slot)
+        off = await ctx.uow.assessment_meetings.get(number) if number is not None else None
+        if off is None or off.referral_id != ctx.referral.id:
+            raise Discard("gone")
+        lang = ctx.to.language
+        prompt = sessions.time_off(_when(ctx, off, lang), ctx.t(lang))
+        return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
     meeting, where = await _ahead(ctx)
     target = ctx.to
     lang = target.language

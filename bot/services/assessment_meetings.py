@@ -23,12 +23,14 @@ log = logging.getLogger("peerdoor.sessions")
 
 
 async def held(
-    uow: Unit, config: ServiceConfig, person: Person, reference: str
+    uow: Unit, config: ServiceConfig, person: Person, reference: str, *, planning: bool = True
 ) -> tuple[Referral, Programme] | None:
-    """The referral, if ``person`` holds it as a coordinator of its programme and it is at
-    "Assessing" (checked at every step of planning, and again when saved)."""
+    """The referral, if ``person`` holds it as a coordinator of its programme and (to plan) it
+    is at "Assessing" (checked at every step of planning, and again when saved)."""
     referral = await uow.referrals.by_reference(reference)
-    if referral is None or referral.holder_id != person.id or referral.status != "assessing":
+    if referral is None or referral.holder_id != person.id:
+        return None
+    if planning and referral.status != "assessing":
         return None
     programme = config.programme(await uow.referrals.programme_id(referral))
     if programme is None:
@@ -84,6 +86,32 @@ async def save(
     )
     log.info("assessment_meeting.planned ref=%s", referral.reference)
     return meeting
+
+
+async def cancel(
+    uow: Unit, referral: Referral, meeting: AssessmentMeeting, holder: Person, now: datetime
+) -> bool:
+    """Cancel it and drop what is pending for it; the person is told only if they were told
+    the time (as for a supporter's meeting). False if it was not on any more."""
+    if not await uow.assessment_meetings.cancel(meeting, now):
+        return False
+    slot = assessment_meeting.slot(meeting.id)
+    told = await uow.outbox.slot_state(kinds.SESSION_NEWS, referral, slot) == "sent"
+    ahead = (kinds.SESSION_REMINDER, kinds.SESSION_REMINDER_REFERRER, kinds.SESSION_NEWS)
+    await uow.outbox.drop_slots(referral, ahead, slot)
+    if told:
+        await uow.outbox.schedule(
+            kinds.SESSION_NEWS, slot=f"{slot}:x", referral=referral, due_at=now, now=now
+        )
+    await uow.audit.record(
+        holder,
+        "assessment_meeting:cancelled",
+        now,
+        reference=referral.reference,
+        detail=str(meeting.id),
+    )
+    log.info("assessment_meeting.cancelled ref=%s", referral.reference)
+    return True
 
 
 async def arm_referrer(

@@ -112,6 +112,8 @@ class SessionsFlow(ServiceFlow):
             return await self._reminders(uow, person, False, None, _)
         if a == "ra":  # "remind me" under the time of an assessment meeting
             return await self._assessment_reminders(uow, person, press.target, _)
+        if a in ("ax", "ay"):  # the holder cancels an assessment meeting (after a confirm)
+            return await self._cancel_assessment(uow, person, press, lang)
         return Reply(notice=screens.expired_notice(_), keep_buttons=True)
 
     async def _plan_step(self, uow: Unit, planning: Planning, press: Press, lang: str) -> Reply:
@@ -199,7 +201,7 @@ class SessionsFlow(ServiceFlow):
         self, uow: Unit, planning: Planning, save: meeting_plan.Save, lang: str
     ) -> Reply:
         """The holder saved the meeting for the assessment: kept, reminders queued."""
-        await assessment_meetings.save(
+        meeting = await assessment_meetings.save(
             uow,
             planning.programme,
             planning.referral,
@@ -211,7 +213,34 @@ class SessionsFlow(ServiceFlow):
         await uow.dialogs.end(planning.person, "meeting")
         _ = self._t(lang)
         when = sessions.when_text(save.starts_at, planning.zone, lang, _)
-        return Reply(replace=assessment_meeting.saved(when, _))
+        return Reply(replace=assessment_meeting.saved(meeting.id, when, _))
+
+    async def _cancel_assessment(
+        self, uow: Unit, person: Person, press: Press, lang: str
+    ) -> Reply:
+        _ = self._t(lang)
+        number = callbacks.number(press.target)
+        meeting = await uow.assessment_meetings.get(number) if number is not None else None
+        referral = await uow.referrals.get(meeting.referral_id) if meeting else None
+        if meeting is None or referral is None:
+            return Reply(replace=sessions.gone(_))
+        held = await assessment_meetings.held(
+            uow, self.config, person, referral.reference, planning=False
+        )
+        now = self.clock()
+        if held is None:
+            await uow.audit.record(person, "refused:assessment_meeting_cancel", now)
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if meeting.cancelled_at is not None or meeting.starts_at <= now:
+            return Reply(replace=sessions.gone(_))
+        zone = ZoneInfo(held[1].timezone)
+        when = sessions.when_text(meeting.starts_at, zone, lang, _)
+        if press.action == "ax":
+            return Reply(
+                [assessment_meeting.confirm_cancel(meeting.id, when, _)], keep_buttons=True
+            )
+        await assessment_meetings.cancel(uow, referral, meeting, person, now)
+        return Reply(replace=sessions.cancelled(when, _))
 
     async def _assessment_reminders(
         self, uow: Unit, person: Person, meeting_id: str, _: Translate

@@ -157,3 +157,41 @@ async def test_for_someone_without_telegram_the_news_is_a_task_for_the_holder(
         )
         assert task.content.startswith("A task for you") and reference in task.content
         await drained(emulator)
+
+
+async def test_the_holder_cancels_the_assessment_meeting_and_the_person_is_told(
+    tmp_path: Path, emulator: BotApiEmulator
+) -> None:
+    files = BotFiles(tmp_path, config_path=write_config(tmp_path))
+    clock = MovableClock()
+    async with in_process(files, emulator, clock) as runtime:
+        robin, cora, reference, status = await contacted_referral(emulator, files)
+        await cora.press("Assessing", message=status)
+        await plan_meeting(cora, emulator, f"{reference} is now assessing")
+        saved = next(m for m in reversed(cora.bot_messages) if "Saved" in m.content)
+        await robin.wait_for(lambda m: "A time is set" in m.content, timeout=10)
+        ((meeting_id,),) = rows(files, "SELECT id FROM assessment_meetings")
+
+        # the person cannot cancel it (a forged press): refused, nothing changes
+        press = await robin.press_data(f"m:ay:{meeting_id}")
+        assert (await press.answered()).text == EXPIRED
+
+        await cora.press("Cancel this meeting", message=saved)
+        sure = await cora.wait_for(lambda m: "Cancel the meeting on" in m.content)
+        await cora.press("Yes, cancel it", message=sure)
+        await emulator.wait_until(lambda: "is cancelled" in sure.content, what="cancelled")
+        off = await robin.wait_for(lambda m: "A change of plan." in m.content, timeout=10)
+        assert off.content.startswith("A change of plan.\n") and "23:30" in off.content
+
+        # nothing more: the reminders were dropped, and the time passes without them
+        cora.skip_sent()
+        await later(runtime, emulator, clock, 3 * 86400)
+        await drained(emulator)
+        assert not any("A reminder" in m.content for m in cora.bot_messages)
+    pending = rows(
+        files,
+        "SELECT count(*) FROM outbox WHERE slot LIKE 'a%' AND kind = ? AND state = 'sent'",
+        kinds.SESSION_REMINDER,
+    )
+    assert pending == [(0,)]
+    assert rows(files, "SELECT cancelled_at IS NOT NULL FROM assessment_meetings") == [(1,)]
