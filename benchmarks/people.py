@@ -79,13 +79,15 @@ class Driver:
         self.outcome = Outcome(person.id)
 
     def new_messages(self, since: int) -> list[StoredMessage]:
-        return self.person.chat.sent_by_bot[since:]
+        """Messages shown since `since`: sent, or edited into a new screen (a press answered
+        in place), as they stand now."""
+        return self.person.chat.shown_by_bot[since:]
 
     async def act(
         self, action: Action, until: Callable[[int, float], T | None], *, contains: bool = False
     ) -> T:
         """Queue `action`, wait until `until(messages_before, t0)` is truthy, record timings."""
-        before = len(self.person.chat.sent_by_bot)
+        before = len(self.person.chat.shown_by_bot)
         t0 = self.emulator.clock.now()
         if not self.outcome.samples:
             self.outcome.started = t0
@@ -111,7 +113,7 @@ class Driver:
     # -- conditions -------------------------------------------------------------------------
 
     def new_with_buttons(self, before: int, _t0: float) -> StoredMessage | None:
-        """The newest message sent since `before` that has buttons (the next screen)."""
+        """The newest message shown since `before` that has buttons (the next screen)."""
         fresh = [m for m in self.new_messages(before) if m.buttons]
         return fresh[-1] if fresh else None
 
@@ -166,7 +168,7 @@ async def fill_in_hiv_form(driver: Driver, programme: Programme, language: str =
         screen = await answer_screen(driver, programme, screen, language)
     else:
         raise AssertionError("no review screen after the whole form")
-    before = len(driver.person.chat.sent_by_bot)
+    before = len(driver.person.chat.shown_by_bot)
     await driver.act(Action("press", "Send my form"), driver.help_now)
     texts = " ".join(m.content for m in driver.new_messages(before))
     found = REFERENCE.search(texts)

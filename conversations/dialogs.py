@@ -25,13 +25,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: The dialogs that keep state between updates. Their names are stored: never rename one.
 #: "staff" is only read (the release before this one): it is converted when loaded.
 DialogName = Literal[
-    "intake", "survey", "talk", "casework", "meeting", "profile", "applicant", "language", "staff"
+    "intake",
+    "survey",
+    "talk",
+    "casework",
+    "meeting",
+    "profile",
+    "applicant",
+    "group",
+    "language",
+    "staff",
 ]
 
 #: Which dialogs are a referral form in progress (what retention's `drafts_days` applies to).
 FORMS: tuple[DialogName, ...] = ("intake",)
 #: What a member of staff is in the middle of: one at a time (starting one ends the others).
-STAFF: tuple[DialogName, ...] = ("casework", "meeting", "profile", "applicant")
+STAFF: tuple[DialogName, ...] = ("casework", "meeting", "profile", "applicant", "group")
 #: Sub-dialogs: pushed on top of whatever the person is in, popped back to it.
 SUB: tuple[DialogName, ...] = ("language",)
 #: The layer of each dialog: a new frame goes above every frame of its layer or a lower one.

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from conversations.group_schedule import GroupConfig
+
 # Deep-link payloads allow 1-64 of A-Za-z0-9_- ; we keep ids short so callback data stays small.
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,24}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
@@ -468,6 +470,25 @@ class Programme(_Strict):
         description="Other forms by name, e.g. [programmes.questionnaires.refer] for "
         "professionals (docs/develop/add-a-question.md).",
     )
+    groups: list[GroupConfig] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Peer support groups defined by the operator (coordinators can add more "
+        "in the bot).",
+    )
+    group_wish: Condition | None = Field(
+        default=None,
+        description="Which answer of the form means the person would like a group, for example "
+        '{ question = "support_type", any_of = ["group", "both"] }. Without it, every referral '
+        "of a programme with groups may be offered one.",
+    )
+    group_link_minutes_before: int = Field(
+        default=30,
+        ge=5,
+        le=24 * 60,
+        description="How long before an online group meeting its link is sent to each member, "
+        "privately.",
+    )
     privacy_version: str = Field(
         default="1",
         min_length=1,
@@ -526,8 +547,32 @@ class Programme(_Strict):
             ids = [item.id for item in items]
             if len(set(ids)) != len(ids):
                 raise ValueError(f"{name}: ids must be unique")
+        self._check_groups()
         self._check_languages()
         return self
+
+    def _check_groups(self) -> None:
+        ids = [g.id for g in self.groups]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"group ids must be unique within a programme: {twice}")
+        for group in self.groups:
+            if group.language not in self.languages:
+                raise ValueError(
+                    f"group {group.id!r}: language {group.language!r} is not one of the "
+                    f"programme's languages {self.languages}"
+                )
+        if self.group_wish is not None:
+            asked = self.question(self.group_wish.question)
+            if asked is None or asked.kind not in ("single", "multi", "yesno"):
+                raise ValueError(
+                    f"group_wish: {self.group_wish.question!r} must be a choice or yes/no "
+                    "question of the form"
+                )
+            allowed = {"yes", "no"} if asked.kind == "yesno" else {o.id for o in asked.options}
+            unknown = sorted(set(self.group_wish.any_of) - allowed)
+            if unknown:
+                raise ValueError(f"group_wish names unknown answers {unknown} of {asked.id!r}")
 
     def _check_languages(self) -> None:
         wanted = set(self.languages)
@@ -807,6 +852,10 @@ def _localized_fields(programme: Programme) -> list[tuple[str, dict[str, str]]]:
     for k, r in enumerate(programme.signposting):
         fields.append((f"signposting[{k}] ({r.id}).name", r.name))
         fields.append((f"signposting[{k}] ({r.id}).details", r.details))
+    for k, g in enumerate(programme.groups):
+        fields.append((f"groups[{k}] ({g.id}).name", g.name))
+        if g.venue is not None:
+            fields.append((f"groups[{k}] ({g.id}).venue", g.venue))
     return fields
 
 

@@ -111,10 +111,7 @@ class Intake:
         way_in = _way_in(source, questionnaire)
         view = programme.asking(questionnaire) or programme
         ask = referring.consent_question(programme.purpose(questionnaire), _)
-        return [
-            screens.welcome(view, lang, _),
-            screens.privacy(view, lang, programme.languages, _, way_in, ask),
-        ]
+        return [screens.opening(view, lang, programme.languages, _, way_in, ask)]
 
     def consent_press(self, press: ConsentPress) -> Opening:
         programme = self.config.programme(press.programme)
@@ -127,17 +124,12 @@ class Intake:
         view = programme.asking(questionnaire) or programme
         match press.action:
             case "p":
-                return Opening(
-                    [
-                        screens.welcome(programme, lang, _),
-                        screens.privacy(programme, lang, programme.languages, _),
-                    ]
-                )
+                return Opening([screens.opening(programme, lang, programme.languages, _)])
             case "L":
                 ask = referring.consent_question(programme.purpose(questionnaire), _)
                 way_in = _way_in(found, questionnaire)
-                privacy = screens.privacy(view, lang, programme.languages, _, way_in, ask)
-                return Opening([], replace=privacy)
+                opening = screens.opening(view, lang, programme.languages, _, way_in, ask)
+                return Opening([], replace=opening)
             case "n":
                 return Opening([screens.no_consent(programme, lang, _)])
             case "y":

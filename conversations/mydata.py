@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from conversations import applicants, supporting, surveys
+from conversations import applicants, group_screens, supporting, surveys
 from conversations.casework import status_name
 from conversations.draft import Answer, Draft
 from conversations.forms import Programme, Question
+from conversations.group_screens import GroupCopy
 from conversations.i18n import LANGUAGE_NAMES, Translate
 from conversations.prompts import Prompt, bold, esc, italic
 from conversations.screens import answer_text
@@ -113,6 +114,7 @@ class Holding:
     profile: dict[str, Any] | None = None  # a peer supporter's own profile
     volunteering: list[VolunteerCopy] = field(default_factory=list)  # applications (issue 15)
     made: list[MadeCopy] = field(default_factory=list)  # referrals made for someone else
+    groups: list[GroupCopy] = field(default_factory=list)  # places in peer support groups
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ def summary(holding: Holding, _: Translate) -> list[Prompt]:
         blocks += _referral_blocks(referral, holding.language, _)
     for made in holding.made:
         blocks.append(_made_block(made, holding, _))
+    if holding.groups:
+        blocks.append(group_screens.copy_block(holding.groups, _))
     blocks.append(_not_held(_))
     return _parts(blocks, _)
 
@@ -368,6 +372,8 @@ def as_data(holding: Holding, now: datetime, _: Translate) -> dict[str, Any]:
             {"reference": m.reference, "sent_at": _iso(m.sent_at), "your_details": m.details}
             for m in holding.made
         ]
+    if holding.groups:
+        data["groups"] = group_screens.copy_data(holding.groups)
     if holding.draft is not None:
         d, p = holding.draft.draft, holding.draft.programme
         data["unfinished_form"] = {

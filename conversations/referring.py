@@ -32,6 +32,9 @@ Task = Literal[
     "going",
     "talk_stopped",
     "assessment_meeting",
+    "group",
+    "group_meeting",
+    "group_link",
 ]
 #: The discreet updates a professional may get: once each.
 Update = Literal["received", "contacted"]
@@ -309,6 +312,9 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "going": _("ask how it is going with their supporter"),
         "talk_stopped": _("tell them their supporter stopped the messages through the bot"),
         "assessment_meeting": _("tell them the time and place of their assessment meeting"),
+        "group": _("tell them about their place in a peer support group"),
+        "group_meeting": _("tell them about their next group meeting"),
+        "group_link": _("give them the way to join the online group meeting"),
     }.get(task, _("a next step"))
     return Prompt(
         "\n\n".join(

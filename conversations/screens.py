@@ -59,6 +59,20 @@ def privacy(
     return Prompt(text, tuple(tuple(row) for row in buttons if row))
 
 
+def opening(
+    programme: Programme,
+    language: str,
+    offered: list[str],
+    _: Translate,
+    source: str | None = None,
+    ask: str | None = None,
+) -> Prompt:
+    """The welcome and the privacy notice in one message (one call, not two), with the
+    consent buttons. Its first line is the welcome's, which is neutral."""
+    notice = privacy(programme, language, offered, _, source, ask)
+    return Prompt(welcome(programme, language, _).text + "\n\n" + notice.text, notice.buttons)
+
+
 def choose_programme(config: ServiceConfig, language: str, _: Translate) -> Prompt:
     buttons = [
         Button(p.text(p.name, language), callbacks.consent("p", p.id, language))
@@ -250,21 +264,13 @@ def review(
     """Every answer, each with a number to tap to change it, and Send. ``choices``: the
     person's choices that were asked (check-ins...), shown and open to change (none: a
     questionnaire that asks none, like a professional's)."""
-    lang = draft.language
     answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
-    lines = [esc(_("Please check your answers")), ""]
-    for i, q in enumerate(answerable, start=1):
-        lines.append(
-            f"{i}. {bold(programme.text(q.text, lang))}\n"
-            f"{esc(answer_text(programme, draft, q, _))}"
-        )
-    if choices:
-        chosen = [choice_label(k, _) for k in choices if draft.choices.get(k)]
-        lines.append("")
-        lines.append(
-            bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none"))
-        )
-    lines.append("")
+    lines = [
+        esc(_("Please check your answers")),
+        "",
+        *_answer_lines(programme, draft, _, choices),
+        "",
+    ]
     lines.append(
         italic(_("To change an answer, tap its number. When it looks right, tap Send my form."))
     )
@@ -283,6 +289,25 @@ def review(
         ),
     )
     return Prompt("\n".join(lines), keyboard)
+
+
+def _answer_lines(
+    programme: Programme, draft: Draft, _: Translate, choices: Sequence[str] = CHOICES
+) -> list[str]:
+    """Each answer under its question, numbered, then the choices asked: the review's body."""
+    lang = draft.language
+    answerable = [q for q in visible_questions(programme, draft.answers) if q.answerable]
+    lines = [
+        f"{i}. {bold(programme.text(q.text, lang))}\n{esc(answer_text(programme, draft, q, _))}"
+        for i, q in enumerate(answerable, start=1)
+    ]
+    if choices:
+        chosen = [choice_label(k, _) for k in choices if draft.choices.get(k)]
+        lines.append("")
+        lines.append(
+            bold(_("Your choices")) + "\n" + esc(", ".join(chosen) if chosen else _("none"))
+        )
+    return lines
 
 
 def confirm_cancel(draft: Draft, _: Translate) -> Prompt:
@@ -308,8 +333,16 @@ def language_choice(draft: Draft, offered: list[str], _: Translate) -> Prompt:
     return Prompt(esc(_("Which language would you like?")), keyboard)
 
 
-def submitted(programme: Programme, language: str, reference: str, _: Translate) -> list[Prompt]:
-    """What the person reads after sending: reference, what happens next, where to get help."""
+def submitted(
+    programme: Programme,
+    language: str,
+    reference: str,
+    _: Translate,
+    sent: Draft | None = None,
+) -> list[Prompt]:
+    """What the person reads after sending: reference, what happens next, what they sent
+    (``sent``: the draft as it was sent), where to get help. One message: it takes the review
+    screen's place (edited in), so the answers stay in front of the person."""
     first = "\n\n".join(
         [
             esc(_("Thank you. Your form has been sent.")),
@@ -332,7 +365,10 @@ def submitted(programme: Programme, language: str, reference: str, _: Translate)
             esc(programme.text(programme.complaints, language)),
         ]
     )
-    return [Prompt(first), Prompt(help_text)]
+    if sent is None:
+        return [Prompt(first + "\n\n" + help_text)]
+    answers = "\n".join([bold(_("What you sent")), "", *_answer_lines(programme, sent, _)])
+    return [Prompt("\n\n".join([first, answers, help_text]))]
 
 
 def already_sent(programme: Programme, language: str, reference: str, _: Translate) -> Prompt:

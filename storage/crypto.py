@@ -175,6 +175,7 @@ class LookupKeys:
         self._programme = _hkdf(secret, b"lookup|programme-id")
         self._invite = _hkdf(secret, b"lookup|invite-code")
         self._source = _hkdf(secret, b"lookup|referral-source")
+        self._group = _hkdf(secret, b"lookup|config-group")
 
     def telegram(self, telegram_id: int) -> bytes:
         return hmac.new(self._telegram, str(telegram_id).encode(), hashlib.sha256).digest()
@@ -189,3 +190,8 @@ class LookupKeys:
         """A referral's source (which clinic, which group), for counting without opening it."""
         message = len(programme_id).to_bytes(2, "big") + programme_id.encode() + source_id.encode()
         return hmac.new(self._source, message, hashlib.sha256).digest()
+
+    def group(self, programme_id: str, group_id: str) -> bytes:
+        """A group the config defines, found again at every start without its id in plain."""
+        message = len(programme_id).to_bytes(2, "big") + programme_id.encode() + group_id.encode()
+        return hmac.new(self._group, message, hashlib.sha256).digest()

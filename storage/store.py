@@ -30,6 +30,7 @@ from storage.errors import (
     WrongMasterKey,
 )
 from storage.funnel import FunnelRepo
+from storage.groups import GroupRepo
 from storage.invites import InviteRepo
 from storage.keys import KEY_VERSION, DataKeys, KeyCache, wrap_context
 from storage.keystore import KeyStore, keystore_path
@@ -110,6 +111,7 @@ class Unit:
         self.assessments = AssessmentRepo(conn, keys)  # the initial assessment, sealed
         self.assessment_meetings = AssessmentMeetingRepo(conn, keys)  # its meeting, if planned
         self.relationship_stats = RelationshipStats(conn)  # counts for the report
+        self.groups = GroupRepo(conn, keys, lookup, self.vault)
 
 
 @asynccontextmanager

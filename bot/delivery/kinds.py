@@ -61,6 +61,14 @@ AGREEMENT_ANSWER = "agreement_answer"  # the holder: accepted, declined, or "tal
 HOW_IS_IT_GOING = "how_is_it_going"  # the person, after two meetings (slot "<engagement id>")
 CHANGE_ASKED = "change_asked"  # the holder: the person would like a different supporter
 MISSED_TWICE = "missed_twice"  # the holder: two meetings in a row did not happen
+GROUP_INVITE = "group_invite"  # the person: a place in a group, or its waiting list (payload)
+GROUP_ANSWER = "group_answer"  # the holder: joined, waiting, not now, left (payload)
+GROUP_REMINDER = "group_reminder"  # a member who asked, before a meeting (slot "<id>:<i>")
+GROUP_LINK = "group_link"  # each member of an online group, shortly before (slot "<id>")
+GROUP_CHANGE = "group_change"  # each member, at once: a meeting moved or cancelled (payload)
+GROUP_CONCERN = "group_concern"  # the holder, at once: a facilitator's concern (payload)
+GROUP_ENDED = "group_ended"  # members and those waiting, at once: the group closed (payload)
+GROUP_DOOR = "group_door"  # a member who missed two meetings in a row (slot "door:<meeting>")
 
 #: Who receives a kind. "coordinators": the programme's group, else each coordinator;
 #: "holder": the coordinator holding the referral (nobody holding it: nothing is sent);
@@ -192,6 +200,16 @@ KINDS: Mapping[str, Kind] = _registry(
     ),
     Kind(CHANGE_ASKED, "holder_or_coordinators"),
     Kind(MISSED_TWICE, "holder_or_coordinators"),
+    Kind(GROUP_INVITE, "referrer", scheduling.NEWS, on_resume=True, task="group"),
+    Kind(GROUP_ANSWER, "holder"),
+    Kind(GROUP_REMINDER, "referrer", scheduling.REMINDER, scheduled=True, task="group_meeting"),
+    Kind(GROUP_LINK, "referrer", scheduling.REMINDER, scheduled=True, task="group_link"),
+    Kind(GROUP_CHANGE, "referrer", scheduling.NEWS, on_resume=True, task="group_meeting"),
+    Kind(GROUP_CONCERN, "holder_or_coordinators"),
+    Kind(GROUP_ENDED, "referrer", scheduling.NEWS, on_resume=True, task="group"),
+    Kind(
+        GROUP_DOOR, "referrer", scheduling.CHECKIN, scheduled=True, consent="checkins", task="door"
+    ),
 )
 
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot.delivery import calendar, kinds, session_renderers, support_views, talk_renderers
+from bot.delivery import (
+    calendar,
+    group_renderers,
+    kinds,
+    session_renderers,
+    support_views,
+    talk_renderers,
+)
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.worker import Discard
 from bot.services.case_views import case_view, person_language
@@ -319,4 +326,5 @@ RENDERERS: Mapping[str, Renderer] = {
     kinds.NEW_APPLICANT: new_applicant,
     **session_renderers.RENDERERS,
     **talk_renderers.RENDERERS,
+    **group_renderers.RENDERERS,
 }

@@ -13,11 +13,14 @@ Formats (see the README, "Reports and exports"):
   ``yes``/``no``, dates as YYYY-MM-DD, times as ISO 8601 UTC, ``urgent`` as true/false, ``route``
   (self, professional, staff) and ``source`` (the configured id of the link the person came by;
   empty for a plain link). An empty cell: skipped, "prefer not to say", not asked, or erased after
-  verification. A question id equal to a fixed column is named ``answer_<id>``. A cell that starts
-  with = + - @ gets a leading ' so spreadsheet programs show it as text instead of running it as a
-  formula.
+  verification. A question id equal to a fixed column is named ``answer_<id>``. The last column,
+  ``peer_groups``, lists the peer support groups the person was offered on this referral, as
+  ``<group id>:<place>`` (place: invited, asked, member, waiting, declined, left), "; "
+  between. A cell that starts with = + - @ gets a leading ' so spreadsheet programs show it as
+  text instead of running it as a formula.
 - ``json``: a list of objects with the same fixed fields and ``answers`` keyed by question id,
-  with the raw values (null: skipped or "prefer not to say"; missing: not asked or erased).
+  with the raw values (null: skipped or "prefer not to say"; missing: not asked or erased), and
+  ``peer_groups``: a list of ``{"group": <group id>, "place": <place>}``.
 - ``fhir``: an HL7 FHIR R4 Bundle (type collection): one Questionnaire per programme (the form)
   and one QuestionnaireResponse per referral (no subject: the identity stays with the service).
   See ``bot/fhir.py``.
@@ -36,6 +39,7 @@ from typing import Any
 from conversations.forms import Programme
 from conversations.lifecycle import STATUSES
 from storage import Store
+from storage.groups import Group
 
 FORMATS = ("csv", "json", "fhir")
 FIELDS = (
@@ -52,6 +56,7 @@ FIELDS = (
     "closed_at",
 )
 BATCH = 200
+GROUPS_COLUMN = "peer_groups"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -71,6 +76,16 @@ class Exported:
     answers: dict[str, Any]
     route: str = "self"
     source: str | None = None  # the configured source id of the link the person came by
+    groups: tuple[tuple[str, str], ...] = ()  # (group id, place) offered on this referral
+
+
+def group_id(group: Group) -> str:
+    """The config's id of a group the config defines; the code of one made in the bot."""
+    if not group.config:
+        return group.id
+    details = json.loads(group.details)
+    found = details.get("group", {}).get("id") if isinstance(details, dict) else None
+    return str(found or group.id)
 
 
 def _stamp(moment: datetime | None) -> str | None:
@@ -94,6 +109,11 @@ async def collect(store: Store, programmes: Sequence[Programme]) -> list[Exporte
                 if referral is None:  # erased since the list was read
                     continue
                 answers = json.loads(await uow.referrals.answers(referral))
+                groups = []
+                for place in await uow.groups.places_of(referral.person_id):
+                    group = await uow.groups.get(place.group_id)
+                    if place.referral_id == referral.id and group is not None:
+                        groups.append((group_id(group), place.status))
                 out.append(
                     Exported(
                         reference=referral.reference,
@@ -108,6 +128,7 @@ async def collect(store: Store, programmes: Sequence[Programme]) -> list[Exporte
                         answers=answers if isinstance(answers, dict) else {},
                         route=referral.route,
                         source=await uow.referrals.source(referral),
+                        groups=tuple(groups),
                     )
                 )
     return out
@@ -158,6 +179,7 @@ def as_record(item: Exported) -> dict[str, Any]:
         "verified_at": _stamp(item.verified_at),
         "closed_at": _stamp(item.closed_at),
         "answers": item.answers,
+        "peer_groups": [{"group": g, "place": place} for g, place in item.groups],
     }
 
 
@@ -165,12 +187,13 @@ def to_csv(items: Sequence[Exported], programmes: Sequence[Programme]) -> bytes:
     questions = question_columns(programmes)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*FIELDS, *(csv_column(q) for q in questions)])
+    writer.writerow([*FIELDS, *(csv_column(q) for q in questions), GROUPS_COLUMN])
     for item in items:
         record = as_record(item)
         fixed = [_csv_value(record[f]) for f in FIELDS]
         answers = [_safe(_csv_value(item.answers.get(q))) for q in questions]
-        writer.writerow([*fixed, *answers])
+        groups = "; ".join(f"{g}:{place}" for g, place in item.groups)
+        writer.writerow([*fixed, *answers, groups])
     return buffer.getvalue().encode("utf-8")
 
 

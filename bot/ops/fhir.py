@@ -36,6 +36,11 @@ _TYPES = {
 LONG_TEXT = 250
 
 
+#: An extension of a QuestionnaireResponse: "<group id>:<place>" for each peer support group the
+#: person was offered on the referral (invited, asked, member, waiting, declined, left).
+PEER_GROUP = "urn:peerdoor:peer-group"
+
+
 def canonical(programme: Programme) -> str:
     return f"urn:peerdoor:questionnaire:{programme.id}"
 
@@ -163,6 +168,10 @@ def response(programme: Programme, item: Exported) -> dict[str, Any]:
     }
     if items:
         resource["item"] = items
+    if item.groups:  # the peer support groups offered on this referral, and the place now
+        resource["extension"] = [
+            {"url": PEER_GROUP, "valueString": f"{group}:{place}"} for group, place in item.groups
+        ]
     return resource
 
 

@@ -29,6 +29,7 @@ from conversations.forms import Programme, Question, ServiceConfig
 from conversations.lifecycle import OPEN, OUTCOMES, STATUSES
 from conversations.screens import question_text
 from storage import Referral, Store
+from storage.groups import GroupFigures
 from storage.referrals import ROUTES
 
 DEFAULT_THRESHOLD = 5
@@ -288,6 +289,7 @@ class ProgrammeReport:
     volunteers: list[int] = field(default_factory=list)
     #: assessments, agreements, messages through the bot, "how is it going?" (issue #15)
     relationship: dict[str, int] = field(default_factory=dict)
+    groups: GroupFigures | None = None  # peer support groups, when the programme has any
 
 
 @dataclass
@@ -395,6 +397,7 @@ async def gather(
     read: list[tuple[Programme, list[Row], dict[str, int]]] = []
     volunteers: dict[str, list[int]] = {}
     related: dict[str, dict[str, int]] = {}
+    group_figures: dict[str, GroupFigures] = {}
     async with store.unit() as uow:
         outcomes = await uow.stats.last_actions([f"status:{s}" for s in OUTCOMES])
         scores = await uow.surveys.counts([p.id for p in programmes], since, until)
@@ -416,6 +419,8 @@ async def gather(
             read.append((programme, rows, funnel))
             at = await uow.applicants.stage_counts(programme.id)
             volunteers[programme.id] = [at.get(stage, 0) for stage in STAGES_OF_VOLUNTEERS]
+            if programme.groups:
+                group_figures[programme.id] = await uow.groups.figures(programme.id, start, end)
     return Report(
         generated_at=now,
         since=since,
@@ -428,6 +433,7 @@ async def gather(
                 volunteers=volunteers[p.id],
                 answers=answer_scores(p, answered.get(p.id, {}), threshold),
                 relationship=related[p.id],
+                groups=group_figures.get(p.id),
             )
             for p, rows, f in read
         ],

@@ -335,12 +335,35 @@ def _relationship_table(p: ProgrammeReport, t: int) -> str:
     return f"<table><thead><tr><th>what</th><th>how many</th></tr></thead>{rows}</table>"
 
 
+def _groups_table(p: ProgrammeReport, t: int) -> str:
+    """Peer support groups: counts only, small numbers hidden like every other count."""
+    g = p.groups
+    if g is None:
+        return ""
+    pid = escape(p.programme_id)
+    rows = [
+        ("running", "Groups running now", g.running),
+        ("held", "Meetings held in the period", g.meetings_held),
+        ("attended", "Attendances at those meetings (members marked as having come)", g.attended),
+        ("members", "Members now", g.members),
+        ("waiting", "On waiting lists now", g.waiting),
+        ("left", "Places given up in the period", g.left),
+    ]
+    body = "".join(
+        f'<tr id="{pid}-groups-{key}"><th>{escape(name)}</th>'
+        f"{_cell(protect_one(value, t), t)}</tr>"
+        for key, name, value in rows
+    )
+    return f"<h3>Peer support groups</h3><table>{body}</table>"
+
+
 def _section(p: ProgrammeReport, found: dict[str, Chart], t: int) -> str:
     pid = escape(p.programme_id)
     return f"""
 <section id="{pid}">
 <h2>{escape(p.name)} <small>({pid})</small></h2>
 {_summary(p, t)}
+{_groups_table(p, t)}
 <h3>Referrals per week</h3>
 {_img(found["weekly"], "Bar chart of referrals per ISO week; the numbers are in the table.")}
 {_weekly_table(p, t)}

@@ -14,7 +14,6 @@ import logging
 from datetime import datetime
 
 from bot.delivery import kinds
-from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.reply import Reply
@@ -32,7 +31,7 @@ class AgreementFlow(ServiceFlow):
     async def press(self, who: Actor, data: str | None, update_id: int) -> Reply:
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             _ = self.catalog.translator(lang)
             press = agreement.parse(data)
             found = await self._asked(uow, person) if person is not None else None
@@ -103,10 +102,3 @@ class AgreementFlow(ServiceFlow):
             if programme is not None and programme.agreement is not None:
                 return referral, programme
         return None
-
-    async def _language(self, uow: Unit, person: Person | None, who: Actor) -> str:
-        if person is not None:
-            chosen = (await preferences.load(uow, person)).language
-            if chosen in self.catalog.languages:
-                return chosen
-        return self.catalog.best_language(who.language_code, list(self.catalog.languages))

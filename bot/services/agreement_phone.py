@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 
-from bot.services import preferences
 from bot.services.assessment import _coordinates
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
@@ -28,7 +27,7 @@ class PhoneAgreementFlow(ServiceFlow):
     async def press(self, who: Actor, data: str | None, update_id: int) -> Reply:
         async with self.store.unit() as uow:
             me = await uow.people.find(who.telegram_id)
-            lang = await self._language(uow, me, who)
+            lang = await self.language_for(uow, me, who)
             _ = self.catalog.translator(lang)
             press = agreement_phone.parse(data)
             if press is None or me is None or not who.private:
@@ -76,13 +75,6 @@ class PhoneAgreementFlow(ServiceFlow):
             log.info("agreement.%s ref=%s by=phone", answer, referral.reference)
             told = agreement.for_holder(referral.reference, answer, terms.version, _)
         return Reply(replace=told)
-
-    async def _language(self, uow: Unit, me: Person | None, who: Actor) -> str:
-        if me is not None:
-            chosen = (await preferences.load(uow, me)).language
-            if chosen in self.catalog.languages:
-                return chosen
-        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
 
     async def _has_telegram(self, uow: Unit, person_id: str) -> bool:
         person: Person | None = await uow.people.get(person_id)

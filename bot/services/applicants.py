@@ -26,7 +26,6 @@ from bot.services.supporter_records import joined_by_invite
 from conversations import applicants, casework, screens
 from conversations.applicants import Press, Record, Row, Stage
 from conversations.forms import Programme
-from conversations.i18n import Translate
 from conversations.matching import Profile
 from conversations.prompts import Prompt
 from storage import Person, Unit
@@ -361,9 +360,6 @@ class ApplicantsFlow(ServiceFlow):
 
     def language_of(self, who: Actor) -> str:
         return self.catalog.best_language(who.language_code, list(self.catalog.languages))
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)
 
 
 def _stage(value: str) -> Stage:

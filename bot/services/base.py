@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
+from bot.services import preferences
 from conversations.forms import ServiceConfig
-from conversations.i18n import Catalog
-from storage import Store
+from conversations.i18n import Catalog, Translate
+from storage import Person, Store, Unit
+
+
+class Speaking(Protocol):
+    """Whoever wrote: their Telegram app's language is all a flow reads of them here."""
+
+    @property
+    def language_code(self) -> str | None: ...
 
 
 class ServiceFlow:
@@ -25,3 +34,14 @@ class ServiceFlow:
         self.catalog = catalog
         self.clock = clock
         self.wake = wake
+
+    async def language_for(self, uow: Unit, person: Person | None, who: Speaking) -> str:
+        """The language the person chose, else the best match for their Telegram app's."""
+        if person is not None:
+            chosen = (await preferences.load(uow, person)).language
+            if chosen in self.catalog.languages:
+                return chosen
+        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
+
+    def _t(self, language: str) -> Translate:
+        return self.catalog.translator(language)

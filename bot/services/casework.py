@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from bot.delivery import calendar, kinds, session_calendar
-from bot.services import preferences, referring, surveys
+from bot.services import groups, preferences, referring, surveys
 from bot.services.base import ServiceFlow
 from bot.services.case_views import case_of, case_view, person_language
 from bot.services.limits import DailyCounter
@@ -336,6 +336,9 @@ class CaseworkFlow(ServiceFlow):
         await uow.audit.record(desk.person, "view", self.clock(), reference=referral.reference)
         details = casework.details(view, actions, self.clock(), desk.language, _)
         details = await session_calendar.with_session_buttons(uow, referral, details, _)
+        details = await groups.with_group_button(
+            uow, self.config, referral, desk.person, details, _
+        )
         return Reply([details], protect=True)
 
     async def _claim(

@@ -39,7 +39,7 @@ class CheckinsFlow(ServiceFlow):
             await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             if person is None:
-                return Reply([checkins.stopped(self._t(who, None))])
+                return Reply([checkins.stopped(self._t_for(who, None))])
             prefs = await preferences.load(uow, person)
             now = self.clock()
             if prefs.agreed("checkins") or prefs.checkins_stopped_at is None:
@@ -49,7 +49,7 @@ class CheckinsFlow(ServiceFlow):
             dropped = await disarm_person(uow, person, now)
             await uow.audit.record(person, "choice:checkins", now)
         log.info("checkins.stopped dropped=%d", dropped)
-        return Reply([checkins.stopped(self._t(who, prefs))])
+        return Reply([checkins.stopped(self._t_for(who, prefs))])
 
     async def resume(self, who: Sender, update_id: int) -> Reply:
         """The button under the offer: check-ins again, from the next one due."""
@@ -58,7 +58,7 @@ class CheckinsFlow(ServiceFlow):
                 return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             if person is None:
-                return Reply([checkins.stopped(self._t(who, None))])
+                return Reply([checkins.stopped(self._t_for(who, None))])
             prefs = await preferences.load(uow, person)
             now = self.clock()
             prefs.record("checkins", True, await self._version(uow, person), now)
@@ -69,7 +69,7 @@ class CheckinsFlow(ServiceFlow):
             await uow.audit.record(person, "choice:checkins", now)
         self.wake()
         log.info("checkins.resumed armed=%d", armed)
-        return Reply([checkins.resumed(self._t(who, prefs))])
+        return Reply([checkins.resumed(self._t_for(who, prefs))])
 
     async def offer(self, who: Sender) -> Prompt | None:
         """At /start: after a /stop, kindly offer to resume (once per /start, a button)."""
@@ -82,7 +82,7 @@ class CheckinsFlow(ServiceFlow):
                 return None
             if not await uow.referrals.for_person(person):
                 return None
-        return checkins.offer_resume(self._t(who, prefs))
+        return checkins.offer_resume(self._t_for(who, prefs))
 
     async def came_back(self, telegram_id: int) -> None:
         """They wrote, or unblocked the bot: clear the blocked mark and re-arm check-ins."""
@@ -131,7 +131,7 @@ class CheckinsFlow(ServiceFlow):
                 return programme.privacy_version
         return "1"
 
-    def _t(self, who: Sender, prefs: Preferences | None) -> Translate:
+    def _t_for(self, who: Sender, prefs: Preferences | None) -> Translate:
         language = prefs.language if prefs is not None else None
         if language is None:
             language = self.catalog.best_language(who.language_code, list(self.catalog.languages))

@@ -22,7 +22,7 @@ from bot.delivery.kinds import (
     REOPENED,
     WITHDRAWN,
 )
-from bot.services import preferences
+from bot.services import groups, preferences
 from bot.services.case_views import case_of
 from bot.services.engagements import supporter_gone
 from bot.services.funnel import note_reached
@@ -134,7 +134,7 @@ class IntakeFlow:
             await preferences.save(uow, person, prefs, self.clock())
             await self._apply(uow, person, opening.begin)
         log.info("intake.consented")
-        return Reply(opening.begin.prompts)
+        return Reply(opening.begin.prompts, in_place=True)  # the notice becomes the question
 
     async def _read_preferences(self, who: Sender, update_id: int) -> Preferences | None:
         """The person's preferences, for a command that only reads them (None: nothing held)."""
@@ -286,7 +286,9 @@ class IntakeFlow:
             if person is None:
                 return Reply([screens.nothing_held(_)])
             await self._tell_holders(uow, person)
+            freed = await groups.places_held(uow, person)
             await uow.people.erase(person)
+            await groups.refill(uow, freed, self.clock())
         log.info("person.erased")
         return Reply([screens.deleted_everything(_)])
 
@@ -365,6 +367,7 @@ class IntakeFlow:
             outcome.replace,
             outcome.keep_buttons,
             clear_chat=outcome.clear_chat,
+            in_place=isinstance(event, DraftPress) and _moved_on(draft, outcome),
         )
 
     async def _submit(self, uow: Unit, person: Person, outcome: Outcome) -> Submitted | None:
@@ -497,3 +500,9 @@ def _choices(prefs: Preferences) -> dict[str, bool]:
         "silent": prefs.silent,
         "session_reminders": prefs.session_reminders and prefs.agreed("checkins"),
     }
+
+
+def _moved_on(before: Draft, outcome: Outcome) -> bool:
+    """A press that led to a new screen (or ended the form): the next screen takes the pressed
+    message's place. A press answered with a note (the first question's Back) keeps it."""
+    return outcome.draft is None or outcome.draft.screen != before.screen

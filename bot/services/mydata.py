@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.services import groups
 from bot.services.reply import Clock, Reply, Sender
 from conversations import mydata, screens
 from conversations.applicants import Record
@@ -102,6 +103,7 @@ class MyData:
             profile=await _profile(uow, person),
             volunteering=await self._volunteering(uow, person),
             made=await _made(uow, person),
+            groups=await groups.copies(uow, config, person, language),
         )
 
     async def _volunteering(self, uow: Unit, person: Person) -> list[VolunteerCopy]:

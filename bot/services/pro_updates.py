@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 from bot.delivery import kinds
-from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.reply import Reply
@@ -20,11 +19,7 @@ class ProUpdatesFlow(ServiceFlow):
     async def press(self, who: Actor, data: str | None, update_id: int) -> Reply:
         async with self.store.unit() as uow:
             me = await uow.people.find(who.telegram_id)
-            lang = self.catalog.best_language(who.language_code, list(self.catalog.languages))
-            if me is not None:
-                chosen = (await preferences.load(uow, me)).language
-                lang = chosen if chosen in self.catalog.languages else lang
-            _ = self.catalog.translator(lang)
+            _ = self._t(await self.language_for(uow, me, who))
             reference = referring.parse_updates_off(data)
             referral = await uow.referrals.by_reference(reference) if reference else None
             made = await uow.referrals.referrer(referral) if referral is not None else None

@@ -14,12 +14,10 @@ import logging
 from datetime import datetime
 
 from bot.delivery import kinds
-from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
 from conversations import relationship, screens
 from conversations.forms import Programme
-from conversations.i18n import Translate
 from conversations.matching import Profile
 from storage import Person, Referral, Session, Unit
 from storage.relationship_checks import ANSWERS
@@ -71,7 +69,7 @@ class CareFlow(ServiceFlow):
         """``h:`` buttons: the person's answer to "how is it going?"."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
-            _ = self._t(await self._language(uow, person, who))
+            _ = self._t(await self.language_for(uow, person, who))
             press = relationship.parse_check(data)
             engagement = await uow.engagements.get(press.engagement) if press else None
             referral = await uow.referrals.get(engagement.referral_id) if engagement else None
@@ -111,7 +109,7 @@ class CareFlow(ServiceFlow):
             programmes = await self._coordinated(uow, person, who.telegram_id)
             if not programmes:
                 return None
-            _ = self._t(await self._language(uow, person, who))
+            _ = self._t(await self.language_for(uow, person, who))
             supporters: dict[str, Person] = {}
             for programme in programmes:
                 for p in await uow.roles.holders("supporter", programme.id):
@@ -136,13 +134,3 @@ class CareFlow(ServiceFlow):
             ):
                 found.append(programme)
         return found
-
-    async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
-        if person is not None:
-            chosen = (await preferences.load(uow, person)).language
-            if chosen in self.catalog.languages:
-                return chosen
-        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)

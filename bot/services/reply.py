@@ -23,7 +23,13 @@ class File:
 @dataclass
 class Reply:
     """What the router sends once the update's transaction committed: new messages, an edit
-    of the pressed message, a short notice for the press, files."""
+    of the pressed message, a short notice for the press, files.
+
+    ``in_place``: the answer to a press moves the person on to a next screen, so the first
+    prompt takes the pressed message's place (edited in, with its buttons) instead of an edit
+    that only drops the old buttons plus a new message: one Telegram call, not two. Edits do
+    not notify. Ignored without a press, with ``replace``, ``keep_buttons``, ``protect`` or
+    ``clear_chat``."""
 
     prompts: list[Prompt] = field(default_factory=list)
     notice: str | None = None
@@ -32,6 +38,7 @@ class Reply:
     protect: bool = False  # personal data for a coordinator: Telegram blocks forwarding it
     clear_chat: bool = False  # quick exit: delete the messages of this conversation
     files: list[File] = field(default_factory=list)
+    in_place: bool = False
 
 
 @dataclass(frozen=True)

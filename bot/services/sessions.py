@@ -58,7 +58,7 @@ class SessionsFlow(ServiceFlow):
         """/sessions: the people I support, with their next meeting and buttons to plan."""
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
-            _ = self._t(await self._language(uow, person, who))
+            _ = self._t(await self.language_for(uow, person, who))
             found: list[sessions.Person] = []
             for engagement in (
                 await uow.engagements.for_supporter(person, ("accepted",)) if person else []
@@ -68,7 +68,7 @@ class SessionsFlow(ServiceFlow):
                 if referral is None or programme is None:
                     continue
                 coming = await session_calendar.upcoming(uow, engagement, self.clock())
-                lang = await self._language(uow, person, who)
+                lang = await self.language_for(uow, person, who)
                 next_one = (
                     sessions.when_text(coming[0].starts_at, ZoneInfo(programme.timezone), lang, _)
                     if coming
@@ -83,7 +83,7 @@ class SessionsFlow(ServiceFlow):
         press = sessions.parse(raw)
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
             if press is None or person is None:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
@@ -358,7 +358,7 @@ class SessionsFlow(ServiceFlow):
             draft = await self._draft(uow, person) if person is not None else None
             if person is None or draft is None:
                 return None
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
             if draft.pending == sessions.ASK_NOTE:
                 reply = await self._note(uow, person, draft, text.strip(), _)
@@ -444,13 +444,3 @@ class SessionsFlow(ServiceFlow):
 
     async def _draft(self, uow: Unit, person: Person) -> Draft | None:
         return Draft.from_bytes(await uow.dialogs.frame(person, "meeting"))
-
-    async def _language(self, uow: Unit, person: Person | None, who: Sender) -> str:
-        if person is not None:
-            chosen = (await preferences.load(uow, person)).language
-            if chosen in self.catalog.languages:
-                return chosen
-        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)

@@ -22,6 +22,7 @@ from bot.services.submitting import (
     hand_over,
 )
 from conversations import screens
+from conversations.draft import Draft
 from conversations.intake import Submission
 from storage import Person, Unit
 
@@ -52,7 +53,10 @@ async def referral(uow: Unit, sender: Person, sub: Submission, env: SubmitEnv) -
     await preferences.save(uow, sender, prefs, now)
     await calendar.arm_waiting(uow, programme, created, prefs, now)  # if they agreed
     _ = env.translator(sub.language)
-    prompts = screens.submitted(programme, sub.language, created.reference, _)
+    sent = Draft(
+        programme=sub.programme, language=sub.language, answers=sub.answers, choices=sub.choices
+    )  # what they sent, shown under the reference (the review's place)
+    prompts = screens.submitted(programme, sub.language, created.reference, _, sent=sent)
     return Submitted(prompts, created.reference)
 
 

@@ -21,7 +21,6 @@ from bot.services.reply import Reply
 from conversations import profile_edit, relationship, screens, sessions, supporting
 from conversations.callbacks import ProfilePress, SupportPress
 from conversations.forms import Programme
-from conversations.i18n import Translate
 from conversations.matching import Profile
 from conversations.prompts import Prompt, esc
 from storage import Engagement, Person, Referral, Unit
@@ -215,6 +214,3 @@ class SupportFlow(ServiceFlow):
 
     def language_of(self, who: Actor) -> str:
         return self.catalog.best_language(who.language_code, list(self.catalog.languages))
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)

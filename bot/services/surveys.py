@@ -22,7 +22,6 @@ from bot.services.case_views import person_language
 from bot.services.reply import Reply, Sender
 from conversations import safety, surveys
 from conversations.forms import Programme, ServiceConfig
-from conversations.i18n import Translate
 from conversations.surveys import SurveyKind, SurveyPress, SurveyState
 from storage import Engagement, Person, Referral, Unit
 
@@ -162,6 +161,7 @@ class SurveyFlow(ServiceFlow):
             notice=outcome.notice,
             replace=outcome.replace,
             keep_buttons=outcome.keep_buttons or outcome.replace is not None,
+            in_place=outcome.state is None or outcome.state.screen != state.screen,
         )
 
     async def support_ended(self, who: Sender, engagement_id: str, update_id: int) -> Reply:
@@ -234,7 +234,7 @@ class SurveyFlow(ServiceFlow):
                 return Reply([surveys.current(going, state, self._t(state.language))])
         state = surveys.begin(programme, kind, engagement.id, lang)
         await uow.surveys.save_state(person, state.to_bytes(), self.clock())
-        return Reply([surveys.current(programme, state, _)])
+        return Reply([surveys.current(programme, state, _)], in_place=True)  # over the invitation
 
     async def _apply(self, uow: Unit, person: Person, outcome: surveys.Outcome) -> None:
         now = self.clock()
@@ -269,6 +269,3 @@ class SurveyFlow(ServiceFlow):
             await uow.outbox.add(kinds.CLOSING_RECEIVED, referral=referral, due_at=now, now=now)
             self.wake()
         log.info("survey.submitted kind=%s ref=%s", state.kind, referral.reference)
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)

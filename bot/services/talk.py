@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds
-from bot.services import preferences
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.reply import Reply
@@ -52,7 +51,7 @@ class TalkFlow(ServiceFlow):
         async with self.store.unit() as uow:
             await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
             if person is None:
                 if argument:
@@ -70,7 +69,7 @@ class TalkFlow(ServiceFlow):
     async def press(self, who: Actor, data: str | None, update_id: int) -> Reply:
         async with self.store.unit() as uow:
             person = await uow.people.find(who.telegram_id)
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
             press = relationship.parse(data)
             if press is None or person is None or not who.private:
@@ -93,7 +92,7 @@ class TalkFlow(ServiceFlow):
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply()
             engagement_id = str(json.loads(frame).get("engagement", ""))
-            lang = await self._language(uow, person, who)
+            lang = await self.language_for(uow, person, who)
             reply = await self._pass_on(uow, person, engagement_id, text.strip(), lang)
         self.wake()
         return reply
@@ -296,13 +295,3 @@ class TalkFlow(ServiceFlow):
         if referral is None:
             return None
         return self.config.programme(await uow.referrals.programme_id(referral))
-
-    async def _language(self, uow: Unit, person: Person | None, who: Actor) -> str:
-        if person is not None:
-            chosen = (await preferences.load(uow, person)).language
-            if chosen in self.catalog.languages:
-                return chosen
-        return self.catalog.best_language(who.language_code, list(self.catalog.languages))
-
-    def _t(self, language: str) -> Translate:
-        return self.catalog.translator(language)

@@ -31,6 +31,7 @@ from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow, Sender
 from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
@@ -216,6 +217,7 @@ class Runtime:
                 pro_updates=ProUpdatesFlow(self.store, self.config, catalog, self.clock, wake),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
                 assessment=assess,
+                groups=GroupsFlow(self.store, self.config, catalog, self.clock, wake),
             ),
             rate_limit=self.settings.rate_limit,
             pace_private_chats=self.settings.pace_private_chats,

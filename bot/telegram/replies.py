@@ -1,12 +1,14 @@
-"""Sending a reply: answer the button press, tidy the pressed message, send new messages."""
+"""Sending a reply: answer the button press, tidy the pressed message (or turn it into the next
+screen), send new messages."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Bot, InputFile, Update
+from telegram import Bot, CallbackQuery, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services.reply import Reply
@@ -18,11 +20,39 @@ log = logging.getLogger("peerdoor.delivery")
 
 async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
     query = update.callback_query
+    chat = update.effective_chat
+    assert chat is not None
+    prompts = list(reply.prompts)
+    answering = None
     if query is not None:
-        try:
-            await query.answer(reply.notice, show_alert=bool(reply.notice))
-        except BadRequest:
-            log.info("callback.answer_late")  # "query is too old": the press is still handled
+        # The answer to the press (it stops the button's spinner, or shows the notice) goes out
+        # beside the real answer, not before it: the next screen is not held up by it.
+        answering = asyncio.ensure_future(_answer(query, reply.notice))
+    try:
+        await _show(update, context, reply, chat.id, prompts)
+    finally:
+        if answering is not None:
+            await answering
+
+
+async def _answer(query: CallbackQuery, notice: str | None) -> None:
+    try:
+        await query.answer(notice, show_alert=bool(notice))
+    except BadRequest:
+        log.info("callback.answer_late")  # "query is too old": the press is still handled
+    except TelegramError as exc:  # the press itself is answered by the edit or the message
+        log.info("callback.answer_failed reason=%s", type(exc).__name__)
+
+
+async def _show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    reply: Reply,
+    chat_id: int,
+    prompts: list[Prompt],
+) -> None:
+    query = update.callback_query
+    if query is not None:
         if reply.replace is not None:
             await _edit(
                 query.edit_message_text(
@@ -31,19 +61,58 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
                     reply_markup=keyboard(reply.replace.buttons),
                 )
             )
+        elif in_place(reply) and query.message is not None:
+            prompts = await _into_pressed(context.bot, chat_id, query.message.message_id, prompts)
         elif not reply.keep_buttons:
             await _edit(query.edit_message_reply_markup(None))
-    chat = update.effective_chat
-    assert chat is not None
     if reply.clear_chat:
         message = query.message if query is not None else update.effective_message
         if message is not None:
-            await clear_chat(context.bot, chat.id, message.message_id)
-    for prompt in reply.prompts:
-        await send_prompt(context.bot, chat.id, prompt, reply.protect)
+            await clear_chat(context.bot, chat_id, message.message_id)
+    for prompt in prompts:
+        await send_prompt(context.bot, chat_id, prompt, reply.protect)
     for file in reply.files:
         document = InputFile(file.data, filename=file.filename, attach=True)
-        await context.bot.send_document(chat.id, document, caption=file.caption or None)
+        await context.bot.send_document(chat_id, document, caption=file.caption or None)
+
+
+def in_place(reply: Reply) -> bool:
+    """Whether the first prompt of the answer to a press is edited into the pressed message."""
+    return (
+        reply.in_place
+        and bool(reply.prompts)
+        and reply.replace is None
+        and not (reply.keep_buttons or reply.protect or reply.clear_chat)
+    )
+
+
+async def _into_pressed(
+    bot: Bot, chat_id: int, message_id: int, prompts: list[Prompt]
+) -> list[Prompt]:
+    """Edit the pressed message into the first prompt; return what is still to be sent.
+
+    A prompt too long for one message has its first part edited in and the rest sent below it
+    (its buttons under the last part). When Telegram refuses the edit (the message is too old,
+    or gone), the prompt is sent as a new message instead: the older screen's buttons stay,
+    and a press on them is answered as a stale press."""
+    first, rest = prompts[0], prompts[1:]
+    parts = split_html(first.text)
+    try:
+        await bot.edit_message_text(
+            parts[0],
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(first.buttons) if len(parts) == 1 else None,
+        )
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():  # it shows this screen already
+            return rest
+        log.info("message.edit_refused reason=%s", type(exc).__name__)
+        return prompts
+    if len(parts) == 1:
+        return rest
+    return [Prompt("\n".join(parts[1:]), first.buttons), *rest]
 
 
 async def send_prompt(

@@ -29,6 +29,7 @@ from bot.services.reply import Reply
 from bot.telegram.handlers import applicants as applicant_handlers
 from bot.telegram.handlers import checkins as checkins_handlers
 from bot.telegram.handlers import coordinator, staff_referrals
+from bot.telegram.handlers import groups as group_handlers
 from bot.telegram.handlers import intake as intake_handlers
 from bot.telegram.handlers import language as language_handlers
 from bot.telegram.handlers import mydata as mydata_handlers
@@ -98,6 +99,8 @@ def register(app: Application) -> None:
     press(r"^f[0-9]*:", survey_handlers.press)
     press(r"^m:", session_handlers.press, repeats=False)
     command("sessions", session_handlers.people, private)  # a list: shown again
+    press(r"^u:", group_handlers.press)
+    command("groups", group_handlers.mine, private)
     press(r"^[ps]:", supporter_handlers.press, repeats=False)
     command("profile", supporter_handlers.profile, private)
     press(r"^v:", applicant_handlers.press)

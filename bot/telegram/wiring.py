@@ -13,6 +13,7 @@ from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
+from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow
 from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
@@ -49,6 +50,7 @@ class Services:
     pro_updates: ProUpdatesFlow | None = None
     care: CareFlow | None = None
     assessment: AssessmentFlow | None = None
+    groups: GroupsFlow | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -95,7 +95,7 @@ class ChatView:
     def __init__(self, world: World, chat: Chat) -> None:
         self.world = world
         self.chat = chat
-        self._seen = 0  # how many of chat.sent_by_bot were consumed by next_message
+        self._seen = 0  # how many of chat.shown_by_bot were consumed by next_message
 
     @property
     def chat_id(self) -> int:
@@ -123,12 +123,13 @@ class ChatView:
         return transcript(self.world, self.chat)
 
     def skip_sent(self) -> None:
-        """Mark everything the bot sent so far as consumed."""
-        self._seen = len(self.chat.sent_by_bot)
+        """Mark everything the bot showed so far as consumed."""
+        self._seen = len(self.chat.shown_by_bot)
 
     async def next_message(self, timeout: float = 5.0) -> StoredMessage:
-        """The next bot message in this chat not yet returned by next_message/wait_for."""
-        sent = self.chat.sent_by_bot
+        """The next bot message in this chat not yet returned by next_message/wait_for: a new
+        message, or one whose text an edit changed (a press answered in place)."""
+        sent = self.chat.shown_by_bot
         await wait_until(
             self.world,
             lambda: len(sent) > self._seen,
@@ -146,8 +147,9 @@ class ChatView:
         predicate: Callable[[StoredMessage], bool],
         timeout: float = 5.0,
     ) -> StoredMessage:
-        """The first new bot message matching `predicate`; messages before it are consumed."""
-        sent = self.chat.sent_by_bot
+        """The first new bot message matching `predicate`; messages before it are consumed.
+        A message whose text an edit changed counts as new again (see next_message)."""
+        sent = self.chat.shown_by_bot
 
         def found() -> StoredMessage | None:
             while self._seen < len(sent):
@@ -169,5 +171,5 @@ class ChatView:
     async def expect_silence(self, within: float = 0.2) -> None:
         """Assert no unread bot message here (see next_message) after `within` seconds."""
         await asyncio.sleep(within)
-        new = self.chat.sent_by_bot[self._seen :]
+        new = self.chat.shown_by_bot[self._seen :]
         assert not new, f"expected no bot message in chat {self.chat.id}, got {new}"

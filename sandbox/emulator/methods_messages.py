@@ -153,11 +153,14 @@ def _apply_edit(world: World, message: StoredMessage, params: Params, **fields: 
     if world.flood.limits.count_edits:
         world.flood.check(message.chat.id, world.is_group(message.chat))
         world.flood.record(message.chat.id)
+    retold = "text" in fields and fields["text"] != message.text
     if "text" in fields or "caption" in fields:
         message.edits.append(message.content)
     for key, value in fields.items():
         setattr(message, key, value)
     message.edit_date = world.now()
+    if retold:  # a new screen in the old one's place: shown again (as it stands, like a send)
+        message.chat.shown_by_bot.append(message)
     world.notify()
     return message.to_api()
 

@@ -75,6 +75,9 @@ class Chat:
     seen_in_groups: bool = False  # the bot saw this person in a group
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     sent_by_bot: list[StoredMessage] = field(default_factory=list)  # in send order
+    # What the person saw appear, in order: every message the bot sent, and a message again
+    # each time an edit changed its text (a press answered by the next screen in its place).
+    shown_by_bot: list[StoredMessage] = field(default_factory=list)
     chat_actions: list[str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 

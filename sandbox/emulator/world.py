@@ -132,6 +132,7 @@ class World:
         chat.messages[message.message_id] = message
         if from_bot:
             chat.sent_by_bot.append(message)
+            chat.shown_by_bot.append(message)
         self.notify()
         return message
 

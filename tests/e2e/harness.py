@@ -294,13 +294,15 @@ def asked(programme: Programme, message: StoredMessage, language: str) -> Questi
 async def consent(person: ScriptedUser, payload: str = "hiv", agree: str = "Yes, I agree") -> None:
     """/start, then tap Yes (or `agree`) under the privacy notice and wait for the answer."""
     await person.send(f"/start {payload}")
-    notice = await person.wait_for(
+    await person.wait_for(
         lambda m: any((b.data or "").startswith("c:y:") for row in m.buttons for b in row)
     )
+    shown = len(person.chat.shown_by_bot)
     await person.press(agree)
+    # The answer (the notice edited into the first question, or a new message), left unread.
     await wait_until(
         person.world,
-        lambda: any(m.message_id > notice.message_id for m in person.bot_messages),
+        lambda: len(person.chat.shown_by_bot) > shown,
         5.0,
         lambda: f"no answer to {agree!r}:\n{person.transcript()}",
     )

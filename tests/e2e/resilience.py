@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import sqlite3
@@ -73,8 +74,13 @@ def position(programme: Programme, message: StoredMessage) -> int | None:
 
 
 def reached(programme: Programme, person: ScriptedUser) -> int:
-    """The furthest screen the bot ever sent this person (-1: none)."""
-    found = [position(programme, m) for m in person.chat.sent_by_bot]
+    """The furthest screen the bot ever showed this person (-1: none), earlier texts of a
+    message edited into the next screen included."""
+    found = [
+        position(programme, dataclasses.replace(m, text=text))
+        for m in person.chat.sent_by_bot
+        for text in (m.text, *m.edits)
+    ]
     return max((p for p in found if p is not None), default=-1)
 
 
@@ -106,15 +112,24 @@ class Intake:
     retries: int = 0
     steps: int = 0
     went_wrong: int = 0  # "something went wrong" replies seen
-    _acted: int = 0  # message id of the last screen acted on
+    # Screens are counted as shown (chat.shown_by_bot: a message sent, or edited into the next
+    # screen by a press), so a screen edited in place is newer than the one acted on.
+    _acted: int = -1  # where in shown_by_bot the last screen acted on was
     _gate: int = 0  # message id of a /start whose answer has not come yet
+    _screen_shown: int = -1  # where the screen returned by _next_screen was shown
+
+    def _screen_at(self) -> tuple[int, StoredMessage] | None:
+        shown = self.person.chat.shown_by_bot
+        for at in range(len(shown) - 1, -1, -1):
+            message = shown[at]
+            if not message.deleted and (message.buttons or REFERENCE.search(message.text or "")):
+                return at, message
+        return None
 
     def screen(self) -> StoredMessage | None:
         """The newest bot message that asks something (has buttons) or gives the reference."""
-        for message in reversed(self.person.bot_messages):
-            if message.buttons or REFERENCE.search(message.text or ""):
-                return message
-        return None
+        found = self._screen_at()
+        return None if found is None else found[1]
 
     def acknowledged(self) -> dict[str, object]:
         """Answers the bot acknowledged: it later showed a screen past their question."""
@@ -148,14 +163,14 @@ class Intake:
         self._gate = sent.message_id
 
     def _opened(self) -> int | None:
-        """The id of the bot's answer to the gating /start, once it has come."""
+        """Where the bot's answer to the gating /start was shown, once it has come."""
         welcome = self.programme.text(self.programme.welcome, "en")
-        for message in self.person.bot_messages:
+        for at, message in enumerate(self.person.chat.shown_by_bot):
             text = message.text or ""
             if message.message_id > self._gate and (
                 text.startswith(("Welcome back", welcome)) or REFERENCE.search(text)
             ):
-                return message.message_id
+                return at
         return None
 
     async def _next_screen(self) -> StoredMessage | None:
@@ -167,19 +182,21 @@ class Intake:
                 opened = self._opened()
                 if opened is not None:
                     self._acted, self._gate = max(self._acted, opened - 1), 0
-            newer = [m for m in self.person.bot_messages if m.message_id > self._acted]
+            shown = self.person.chat.shown_by_bot
+            newer = shown[self._acted + 1 :]
             if any(WENT_WRONG in (m.text or "") for m in newer):
-                self._acted = max(m.message_id for m in newer)
+                self._acted = len(shown) - 1
                 self.went_wrong += 1
                 return None
-            screen = self.screen()
-            if not self._gate and screen is not None and screen.message_id > self._acted:
-                return screen
+            found = self._screen_at()
+            if not self._gate and found is not None and found[0] > self._acted:
+                self._screen_shown = found[0]
+                return found[1]
             await self.person.world.wait_changed(0.05)
         return None
 
     async def _act(self, screen: StoredMessage) -> None:
-        self._acted = screen.message_id
+        self._acted = self._screen_shown
         self.steps += 1
         person, data = self.person, _data(screen)
         found = REFERENCE.search(screen.text or "")

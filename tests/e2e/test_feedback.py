@@ -35,6 +35,7 @@ from tests.e2e.harness import (
     fill_form,
     in_process,
 )
+from tests.e2e.test_calls_per_action import calls_to, rate_limited
 from tests.e2e.test_supporters_match import SAM, profile
 
 FEEDBACK_CANARY = "canary-feedback-7q2x the support was a lifeline"
@@ -162,6 +163,8 @@ async def test_close_brings_feedback_and_closing_report(
     closed = [m for m in robin.bot_messages if "Your form is now closed" in m.text]
     assert closed and closed[0].message_id < invite.message_id  # the news first, then this
     start_data = invite.buttons[0][0].data or ""
+    await drained(emulator)
+    calls_before = calls_to(emulator, robin)
     await robin.press("Start", message=invite)
     first = await robin.wait_for(lambda m: "How helpful was your peer support?" in m.text)
     assert first.text.startswith("Question 1 of 4")
@@ -178,6 +181,11 @@ async def test_close_brings_feedback_and_closing_report(
     assert "Skip" in fourth.button_texts
     await robin.send(FEEDBACK_CANARY)
     await robin.wait_for(lambda m: m.text.startswith("Thank you. Your answers help us"))
+    # 6 actions (4 presses, 2 typed), one call each: a press edits the next question in place.
+    await drained(emulator)
+    survey_calls = calls_to(emulator, robin) - calls_before
+    assert rate_limited(survey_calls) == 6, survey_calls
+    assert survey_calls["editMessageReplyMarkup"] == 0, survey_calls
 
     stale = await robin.press_data(old_data, message=first)
     assert "older message" in ((await stale.answered()).text or "")

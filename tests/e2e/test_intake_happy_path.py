@@ -14,9 +14,8 @@ async def test_self_referral_in_english(
 ) -> None:
     robin = emulator.user(5001, "Robin", language_code="en")
     await robin.send("/start hiv")
-    welcome = await robin.next_message()
-    assert welcome.text.startswith("Hello, and thank you for getting in touch.")
-    privacy = await robin.next_message()
+    privacy = await robin.next_message()  # the welcome and the notice: one message
+    assert privacy.text.startswith("Hello, and thank you for getting in touch.")
     assert "not end-to-end encrypted" in privacy.text
     assert privacy.button_texts[:2] == ["Yes, I agree", "No, thank you"]
     await robin.press("Yes, I agree")
@@ -37,9 +36,11 @@ async def test_self_referral_in_english(
     reference = REFERENCE.search(sent.text)
     assert reference is not None
     assert "within 3 working days" in sent.text
-    help_now = await robin.wait_for(lambda m: "If you need help now" in m.text)
-    assert "999" in help_now.text
-    assert "If you are unhappy with our service" in help_now.text
+    # One message, in the review's place: what they sent stays in front of them.
+    assert sent.message_id == review.message_id
+    assert "What you sent" in sent.text and "Robin" in sent.text
+    assert "If you need help now" in sent.text and "999" in sent.text
+    assert "If you are unhappy with our service" in sent.text
 
     store = await files.open_store()
     try:

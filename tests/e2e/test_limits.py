@@ -152,8 +152,11 @@ async def test_an_old_yes_button_never_makes_a_second_live_referral(
     async with in_process(files, emulator):
         reference = await refer(robin, HIV_PLAN, files.config())
         await group_notice(group, reference)
-        # The privacy notice's "Yes, I agree" (its keyboard is gone, its data still works).
-        notice = next(m for m in robin.bot_messages if "Do you agree" in m.text)
+        # The privacy notice's "Yes, I agree" (the message became the first question, the
+        # button's data still works).
+        notice = next(
+            m for m in robin.bot_messages if any("Do you agree" in (t or "") for t in m.edits)
+        )
         await robin.press_data("c:y:hiv:en", message=notice)
         again = await robin.wait_for(lambda m: "Your reference is" in m.text)
         assert reference in again.text

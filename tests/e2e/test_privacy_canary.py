@@ -1,6 +1,7 @@
-"""Canaries: distinctive answers, a Telegram id and the source of the link the person came by
-(which clinic) must not appear on disk or in the logs; the source not in the coordinators' group
-either."""
+"""Canaries: distinctive answers, a Telegram id, the source of the link the person came by
+(which clinic) and the peer support group they joined (its name, id and link, how they are
+shown to its facilitators) must not appear on disk or in the logs; neither the source nor the
+group in the coordinators' group either."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser
 from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
 from tests.e2e.test_applicants import VOLUNTEER_PLAN, card_of, tick, training_config
@@ -37,13 +38,30 @@ name.sv = "{SOURCE_NAME} SV"
 """
 
 
+#: A peer support group of the HIV programme: its id, name and link are only in the config.
+GROUP_CANARY_ID = "CanaryGrpQ3"
+GROUP_CANARY_NAME = "Pelican CANARY Circle"
+GROUP_CANARY_LINK = "https://meet.example.org/CANARY-LINK-77"
+PEER_GROUP = f"""
+[[programmes.groups]]
+id = "{GROUP_CANARY_ID}"
+name.en = "{GROUP_CANARY_NAME}"
+name.sv = "{GROUP_CANARY_NAME} SV"
+language = "en"
+setting = "online"
+link = "{GROUP_CANARY_LINK}"
+schedule = "every Wednesday 19:00"
+first_meeting = 2026-01-07
+"""
+
+
 def canary_config(folder: Path) -> Path:
-    """The example with a coordinators' group, plus the canary source."""
+    """The example with a coordinators' group, plus the canary source and peer group."""
     path = write_config(folder)
     text = path.read_text(encoding="utf-8")
     anchor = '\n[[programmes.signposting]]\nid = "drugs_alcohol"'
     assert anchor in text
-    path.write_text(text.replace(anchor, SOURCE + anchor, 1), encoding="utf-8")
+    path.write_text(text.replace(anchor, SOURCE + PEER_GROUP + anchor, 1), encoding="utf-8")
     return path
 
 
@@ -56,6 +74,9 @@ def needles() -> dict[str, bytes]:
     found["source id"] = SOURCE_ID.encode()
     found["source id (lower case)"] = SOURCE_ID.lower().encode()
     found["source name"] = SOURCE_NAME.encode()
+    found["peer group id"] = GROUP_CANARY_ID.encode()
+    found["peer group name"] = GROUP_CANARY_NAME.encode()
+    found["peer group link"] = GROUP_CANARY_LINK.encode()
     return found
 
 
@@ -71,7 +92,7 @@ async def test_answers_and_ids_never_rest_in_plaintext(
         await consent(person, payload=f"hiv-{SOURCE_ID}")
         programme = files.config().programme("hiv")
         assert programme is not None
-        await fill_form(person, programme, {**HIV_PLAN, **CANARIES})
+        await fill_form(person, programme, {**HIV_PLAN, **CANARIES, "support_type": "Both"})
         # mid-way state is on disk too: check before sending, then after.
         middle = files.raw_bytes()
         await person.press("Send my form")
@@ -79,6 +100,7 @@ async def test_answers_and_ids_never_rest_in_plaintext(
         reference = REFERENCE.search(sent.text)
         assert reference is not None
         await group_notice(group, reference.group(0))
+        await offer_the_canary_group(emulator, group, person, reference.group(0))
     finally:
         assert await bot.stop() == 0
     after = files.raw_bytes()
@@ -105,6 +127,30 @@ async def test_answers_and_ids_never_rest_in_plaintext(
     assert any(reference.group(0) in t for t in group_texts)
     for text in group_texts:
         assert SOURCE_ID.lower() not in text.lower() and "Kingfisher" not in text
+        # nothing about groups or membership beyond the referral notice itself
+        assert "Pelican" not in text and "joined" not in text and "waiting list" not in text
+
+
+async def offer_the_canary_group(
+    emulator: BotApiEmulator, group: ScriptedGroup, person: ScriptedUser, reference: str
+) -> None:
+    """A coordinator offers the canary group; the person joins and is shown by name."""
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press(GROUP_CANARY_NAME, message=ranked, contains=True)
+    invitation = await person.wait_for(lambda m: GROUP_CANARY_NAME in (m.text or ""))
+    await person.press("Join", message=invitation)
+    shown = await person.wait_for(lambda m: "How should the people" in (m.text or ""))
+    await person.press(f"My name ({CANARIES['name']})", message=shown)
+    await cora.wait_for(lambda m: f"{reference} joined {GROUP_CANARY_NAME}" in m.text)
 
 
 VOLUNTEER_CANARIES = {

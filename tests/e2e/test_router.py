@@ -36,8 +36,7 @@ async def test_a_press_a_typed_answer_and_a_command_each_make_one_write_transact
     caplog.set_level(logging.DEBUG, logger="peerdoor.router")
     robin = emulator.user(5101, "Robin", language_code="en")
     await robin.send("/start hiv")
-    await robin.next_message()
-    await robin.next_message()
+    await robin.next_message()  # the welcome and the privacy notice, one message
     await robin.press("Yes, I agree")  # consent: the person and their draft are created
     first = await robin.next_message()
     assert first.text.startswith("Good to know"), first.text
@@ -68,8 +67,7 @@ async def test_an_update_delivered_twice_is_applied_once(
     caplog.set_level(logging.DEBUG, logger="peerdoor.router")
     sam = emulator.user(5102, "Sam", language_code="en")
     await sam.send("/start hiv")
-    await sam.next_message()
-    await sam.next_message()
+    await sam.next_message()  # the welcome and the privacy notice, one message
     await sam.press("Yes, I agree")
     await sam.next_message()
     await sam.press("Continue")

@@ -158,16 +158,21 @@ class Pane:
     def message(self, message_id: int) -> Locator:
         return self.root.locator(f"li[data-message-id='{message_id}']")
 
-    async def prompt_after(self, after: int) -> int:
-        """The id of the newest bot message with buttons that is newer than `after`."""
+    async def prompt_after(self, after: int, shown: str = "") -> int:
+        """The id of the newest bot message with buttons, once it is a new screen: newer than
+        `after`, or `after` itself edited away from the text `shown` (a press answered by the
+        next screen in the pressed message's place)."""
         handle = await self.page.wait_for_function(
-            """([key, after]) => {
+            """([key, after, shown]) => {
                 const items = [...document.querySelectorAll(`#pane-${key} li[data-from=bot]`)]
-                  .filter((li) => li.querySelector('.keyboard button')
-                                  && Number(li.dataset.messageId) > after);
-                return items.length ? Number(items[items.length - 1].dataset.messageId) : null;
+                  .filter((li) => li.querySelector('.keyboard button'));
+                const last = items[items.length - 1];
+                if (!last) return null;
+                const id = Number(last.dataset.messageId);
+                const text = last.querySelector('.text')?.textContent || '';
+                return id > after || (id === after && text !== shown) ? id : null;
             }""",
-            arg=[self.key, after],
+            arg=[self.key, after, shown],
             timeout=WAIT_MS,
         )
         return int(await handle.json_value())
@@ -266,15 +271,18 @@ async def fill_in(
     referrer: Pane,
     programme: Programme,
     after: int,
+    shown: str,
     first_choice: Callable[[], Awaitable[object]] | None = None,
 ) -> int:
     """Answer the HIV form as HIV_PLAN says, by clicking and typing; returns the review's id.
 
+    `after` is the message pressed last and `shown` its text before the press (the answer may
+    come in its place).
     `first_choice` is called when the first single-choice question is on screen.
     """
     questions = {q.id: q for q in programme.form}
     for _ in range(len(programme.form) + 3):
-        prompt = await referrer.prompt_after(after)
+        prompt = await referrer.prompt_after(after, shown)
         text, labels = await referrer.text_of(prompt), await referrer.labels(prompt)
         if "Send my form" in labels:
             return prompt
@@ -282,7 +290,7 @@ async def fill_in(
         if question_id is None:
             assert text.startswith("A few choices"), f"not a question: {text!r} {labels}"
             await referrer.press(prompt, "Done")
-            after = prompt
+            after, shown = prompt, text
             continue
         question = questions[question_id]
         value = HIV_PLAN.get(question_id, SKIP if not question.required else None)
@@ -313,7 +321,7 @@ async def fill_in(
         else:
             assert value is not None, f"HIV_PLAN has no answer for {question_id}"
             await referrer.type(str(value))
-        after = prompt
+        after, shown = prompt, text
     raise AssertionError("the review never came")
 
 
@@ -457,9 +465,14 @@ async def test_intake_claim_and_deferral_in_the_browser(
     assert await bold.text_content() == "Before we start"  # entities rendered, not HTML
     await camera.shot("privacy-notice")
     await camera.for_docs("referrer-privacy")
+    shown = await referrer.text_of(notice)
     await referrer.press(notice, "Yes, I agree")
     review = await fill_in(
-        referrer, programme, notice, first_choice=lambda: camera.for_docs("referrer-question")
+        referrer,
+        programme,
+        notice,
+        shown,
+        first_choice=lambda: camera.for_docs("referrer-question"),
     )
     review_text = await referrer.text_of(review)
     assert review_text.startswith("Please check your answers")
@@ -626,8 +639,9 @@ async def test_a_supporter_profile_and_hand_over_in_the_browser(
     # A referral, claimed and contacted.
     await referrer.type("/start hiv")
     notice = await referrer.wait_text("Do you agree", button="Yes, I agree")
+    shown = await referrer.text_of(notice)
     await referrer.press(notice, "Yes, I agree")
-    review = await fill_in(referrer, programme, notice)
+    review = await fill_in(referrer, programme, notice, shown)
     await referrer.press(review, "Send my form")
     found = REFERENCE.search(await referrer.text_of(await referrer.wait_text("Your reference")))
     assert found is not None

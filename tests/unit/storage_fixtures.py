@@ -109,6 +109,11 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS agreements;
             DROP TABLE IF EXISTS assessments;
             DROP TABLE IF EXISTS assessment_meetings;
+            DROP TABLE IF EXISTS group_attendance;
+            DROP TABLE IF EXISTS group_meetings;
+            DROP TABLE IF EXISTS group_places;
+            DROP TABLE IF EXISTS group_facilitators;
+            DROP TABLE IF EXISTS groups;
             PRAGMA user_version = 10;
             """
         )

@@ -294,6 +294,8 @@ async def test_application_round_trip_with_a_button(emulator: BotApiEmulator) ->
     await emulator.wait_until(lambda: greeting.text == "Chosen: answer:yes", what="edit")
     assert greeting.buttons == []  # an edit without reply_markup drops the keyboard
     assert alice.callback_answers == [answer]
+    # An edit that changes the text is a screen shown again (a press answered in place).
+    assert await alice.next_message() is greeting
     await alice.send_sticker()
     assert (await alice.next_message()).text == "please type"
     await alice.send("hello")
@@ -765,3 +767,21 @@ def test_html_parser_merges_pre_code_and_knows_blockquotes() -> None:
 @given(st.text())
 def test_escaped_text_round_trips_through_html(text: str) -> None:
     assert parse_html(html.escape(text)) == (text, [])
+
+
+async def test_an_edit_shows_the_message_again_only_when_its_text_changes(
+    bot: Bot, emulator: BotApiEmulator
+) -> None:
+    alice = emulator.user(1001, "Alice")
+    await alice.send("hi")
+    sent = await bot.send_message(1001, "Pick", reply_markup=keyboard(("A", "a")))
+    await bot.edit_message_reply_markup(1001, sent.message_id, reply_markup=keyboard(("B", "b")))
+    await bot.edit_message_text(
+        "Pick", chat_id=1001, message_id=sent.message_id, reply_markup=keyboard(("C", "c"))
+    )
+    assert [m.message_id for m in alice.chat.shown_by_bot] == [sent.message_id]  # same text
+    await bot.edit_message_text("Next", chat_id=1001, message_id=sent.message_id)
+    assert [m.message_id for m in alice.chat.shown_by_bot] == [sent.message_id] * 2
+    assert [m.message_id for m in alice.chat.sent_by_bot] == [sent.message_id]  # sent once
+    assert (await alice.next_message()).text == "Next"  # as it stands now
+    assert (await alice.next_message()).text == "Next"

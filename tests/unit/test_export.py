@@ -138,7 +138,7 @@ async def test_csv_holds_exactly_the_answers(tmp_path: Path, config: ServiceConf
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     header, body = rows[0], rows[1:]
     questions = export.question_columns(config.programmes)
-    assert header == [*export.FIELDS, *questions]
+    assert header == [*export.FIELDS, *questions, export.GROUPS_COLUMN]
     assert "start" not in header and "about_you" not in header  # info steps take no answer
     records = [dict(zip(header, row, strict=True)) for row in body]
     assert [r["reference"] for r in records] == references[:3]
@@ -174,7 +174,7 @@ async def test_json_holds_exactly_the_answers(tmp_path: Path, config: ServiceCon
     assert [r["reference"] for r in records] == references[:3]
     for i, record in enumerate(records):
         assert record["answers"] == expected_answers(i)
-        assert set(record) == {*export.FIELDS, "answers"}
+        assert set(record) == {*export.FIELDS, "answers", "peer_groups"}
     assert records[0]["urgent"] is True
     assert records[1]["verified_at"] is not None and "clinic" not in records[1]["answers"]
     assert records[1]["answers"]["interests"] is None  # skipped: null, not left out

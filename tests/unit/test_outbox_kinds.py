@@ -24,6 +24,8 @@ STORED = {
     "talk_to_supporter", "talk_to_person", "agreement", "agreement_answer",
     "how_is_it_going", "change_asked", "missed_twice",
     "talk_stopped_supporter", "talk_stopped_person",
+    "group_invite", "group_answer", "group_reminder", "group_link",
+    "group_change", "group_door", "group_concern", "group_ended",
 }  # fmt: skip
 
 
@@ -38,17 +40,22 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     assert set(kinds.AT_MOST_ONCE) == {
         "checkin", "door_open", "feedback", "closing_report",
         "session_reminder", "session_reminder_referrer", "session_log", "how_is_it_going",
+        "group_reminder", "group_link", "group_door",
     }  # fmt: skip
     assert set(kinds.FOR_REFERRER) == {
         "news", "to_referrer", "session_news", "feedback", "talk_to_person", "agreement",
         "talk_stopped_person",
+        "group_invite", "group_change", "group_ended",
     }  # fmt: skip
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
         "session_reminder_referrer", "feedback", "talk_to_person", "agreement",
-        "how_is_it_going", "talk_stopped_person",
+        "how_is_it_going", "talk_stopped_person", "group_invite", "group_reminder",
+        "group_link", "group_change", "group_door", "group_ended",
     }  # fmt: skip
-    assert set(kinds.CHECKINS_CONSENT) == {"checkin", "door_open", "session_reminder_referrer"}
+    assert set(kinds.CHECKINS_CONSENT) == {
+        "checkin", "door_open", "session_reminder_referrer", "group_door",
+    }  # fmt: skip
 
 
 def test_timing_per_kind() -> None:
@@ -58,6 +65,12 @@ def test_timing_per_kind() -> None:
     assert kinds.timing(kinds.CLOSING_REPORT) == scheduling.CHECKIN
     assert kinds.timing(kinds.SESSION_REMINDER_REFERRER) == scheduling.REMINDER
     assert kinds.timing("no_such_kind") == scheduling.IMMEDIATE
+    # groups: news waits out quiet hours; reminders and the link are for a moment, at most once
+    assert kinds.timing(kinds.GROUP_INVITE) == scheduling.NEWS
+    assert kinds.timing(kinds.GROUP_CHANGE) == scheduling.NEWS
+    assert kinds.timing(kinds.GROUP_REMINDER) == scheduling.REMINDER
+    assert kinds.timing(kinds.GROUP_LINK) == scheduling.REMINDER
+    assert kinds.timing(kinds.GROUP_DOOR) == scheduling.CHECKIN
     # what waits for a consent goes to the referrer, whose consent it is
     assert all(k.to == "referrer" for k in kinds.KINDS.values() if k.consent is not None)
     # what comes at once when a pause ends goes to the referrer, and was not set for a time

@@ -95,3 +95,35 @@ async def test_after_a_retry_after_pause_the_overall_pace_holds() -> None:
             await asyncio.gather(*(bot.send_message(p, "queued during the pause") for p in people))
             await first
         assert [(t.chat_id, t.injected) for t in emu.too_many_requests] == [(2002, True)]
+
+
+async def test_many_private_chats_at_once_keep_the_overall_pace() -> None:
+    # A private chat's request takes the overall pace once, just before it leaves (not also
+    # AIORateLimiter's on joining): still no burst past the overall limit across many chats.
+    limits = RateLimits(overall=Window(5, 0.25), per_group=None, per_private_chat=None)
+    limiter = PrivateChatRateLimiter(
+        overall_max_rate=1, overall_time_period=0.06, max_retries=0, private_period=0.05
+    )
+    people = range(4001, 4031)
+    async with BotApiEmulator(rate_limits=limits) as emu:
+        for person in people:
+            await emu.user(person, f"P{person}").send("hi")
+        async with ExtBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
+            await asyncio.gather(*(bot.send_message(p, "at once") for p in people))
+        assert emu.too_many_requests == []
+        assert all(len(emu.user(p).bot_messages) == 1 for p in people)
+
+
+async def test_the_same_burst_without_a_pace_gets_429() -> None:
+    # the control for the test above: the emulator's overall window does bite
+    limits = RateLimits(overall=Window(5, 0.25), per_group=None, per_private_chat=None)
+    people = range(4001, 4031)
+    async with BotApiEmulator(rate_limits=limits) as emu:
+        for person in people:
+            await emu.user(person, f"P{person}").send("hi")
+        async with ExtBot(emu.token, base_url=emu.api_url) as bot:
+            sent = await asyncio.gather(
+                *(bot.send_message(p, "at once") for p in people), return_exceptions=True
+            )
+        assert any(isinstance(result, RetryAfter) for result in sent)
+        assert emu.too_many_requests

@@ -51,7 +51,7 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
     repeated = REPEATED.get()  # the form shows where the person is; the rest did it already
     route = await owner(found.store, who.telegram_id)
     match route:
-        case "casework" | "sessions" | "profile" | "applicants" | "talk" if repeated:
+        case "casework" | "sessions" | "profile" | "applicants" | "groups" | "talk" if repeated:
             reply = Reply()
         case "casework":
             reply = await found.casework.typed(who, text)
@@ -61,6 +61,8 @@ async def typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | N
             reply = await found.support.typed(who, text)
         case "applicants" if found.applicants is not None:
             reply = await found.applicants.typed(who, text, update.update_id)
+        case "groups" if found.groups is not None:
+            reply = await found.groups.typed(sender(update), text, update.update_id)
         case "survey" if found.surveys is not None:
             reply = await found.surveys.typed(sender(update), text, update.update_id)
         case "talk" if found.talk is not None:

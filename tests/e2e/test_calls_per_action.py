@@ -1,0 +1,133 @@
+"""One rate-limited call per person action (issue #12): a press that moves the person on edits
+the pressed message into the next screen; a typed answer gets one new message.
+
+Telegram allows a bot about 30 sends and edits a second in all and about one a second in one
+private chat, so every extra call is a person waiting. These tests count the Bot API calls the
+real bot made against the emulator for a whole walk of the example form: a count, not a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.telegram.app import Runtime
+from sandbox.emulator import BotApiEmulator
+from sandbox.emulator.scripting import ScriptedUser
+from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, consent, drained, fill_form
+
+#: Sends and edits per person action, at most (issue #12; it was 1.78 for this walk).
+MOST_PER_ACTION = 1.05
+
+
+def actions_of(emulator: BotApiEmulator, person: ScriptedUser) -> Counter[str]:
+    """The person's updates to the bot, by kind: typed messages and button presses."""
+    kinds: Counter[str] = Counter()
+    for update in emulator.world.updates.history:
+        for kind in ("message", "callback_query"):
+            body = update.get(kind)
+            if body is not None and body["from"]["id"] == person.id:
+                kinds[kind] += 1
+    return kinds
+
+
+def calls_to(emulator: BotApiEmulator, person: ScriptedUser) -> Counter[str]:
+    """The bot's successful requests into the person's chat, by method (answerCallbackQuery
+    names no chat: see ScriptedUser.callback_answers)."""
+    return Counter(
+        r.method
+        for r in emulator.requests
+        if r.ok and str(r.params.get("chat_id")) == str(person.id)
+    )
+
+
+def rate_limited(calls: Counter[str]) -> int:
+    """What Telegram's flood limits count: sends and edits (not answerCallbackQuery)."""
+    return sum(n for method, n in calls.items() if method.startswith(("send", "edit")))
+
+
+async def test_a_walk_of_the_example_form_costs_one_call_per_action(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    robin = emulator.user(5001, "Robin", language_code="en")
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    await consent(robin)
+    await fill_form(robin, programme, HIV_PLAN)
+    await robin.press("Send my form")
+    sent = await robin.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    await drained(emulator)
+
+    actions = actions_of(emulator, robin)
+    calls = calls_to(emulator, robin)
+    presses = actions["callback_query"]
+    assert actions == {"message": 6, "callback_query": 21}, actions  # the whole walk
+    per_action = rate_limited(calls) / sum(actions.values())
+    assert per_action <= MOST_PER_ACTION, (per_action, calls, actions)
+    # Every press is answered once, and no press costs an edit that only drops the keyboard.
+    assert len(robin.callback_answers) == presses, (robin.callback_answers, actions)
+    assert calls["editMessageReplyMarkup"] == 0, calls
+    # What was sent stays in front of the person: the confirmation lists the answers.
+    assert "What you sent" in sent.text and "Robin" in sent.text
+
+
+async def test_an_older_screen_pressed_after_a_typed_answer_is_answered_kindly(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """A typed answer leaves the question's buttons in place (one new message, no edit): a
+    press on them later changes nothing and says the button is old."""
+    robin = emulator.user(5002, "Robin", language_code="en")
+    await consent(robin)
+    await robin.press("Continue")  # past "Good to know", in place
+    question = await robin.wait_for(lambda m: "What would you like us to call you?" in m.text)
+    await robin.send("Robin")
+    await robin.wait_for(lambda m: "How is it safe for us to contact you?" in m.text)
+    await drained(emulator)
+    before = calls_to(emulator, robin)
+    assert question.buttons  # still there
+    await robin.press("← Back", message=question.message_id)
+    await drained(emulator)
+    after = calls_to(emulator, robin)
+    assert rate_limited(after) == rate_limited(before), after - before
+    assert (
+        robin.callback_answers[-1].text
+        == "This button has expired. Please use the newest message."
+    )
+
+
+async def test_when_telegram_refuses_the_edit_the_next_screen_comes_as_a_new_message(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """A message Telegram will not edit (too old, say): the press is still answered, with the
+    next screen as a new message under it."""
+    robin = emulator.user(5003, "Robin", language_code="en")
+    await consent(robin)
+    info = await robin.wait_for(lambda m: m.text.startswith("Good to know"))
+    emulator.fail_next(
+        "editMessageText",
+        status=400,
+        description="Bad Request: message can't be edited",
+        chat_id=robin.id,
+    )
+    await robin.press("Continue", message=info)
+    question = await robin.wait_for(lambda m: "What would you like us to call you?" in m.text)
+    assert question.message_id > info.message_id  # a new message, not the refused edit
+    refused = [r for r in emulator.requests_for("editMessageText") if not r.ok]
+    assert len(refused) == 1, refused  # the fault was hit
+    assert info.text.startswith("Good to know")  # left as it was
+
+
+async def test_a_failed_answer_to_the_press_does_not_hold_back_the_next_screen(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """answerCallbackQuery goes out beside the edit: when it fails, the next screen still comes
+    and nothing says something went wrong."""
+    robin = emulator.user(5004, "Robin", language_code="en")
+    await consent(robin)
+    info = await robin.wait_for(lambda m: m.text.startswith("Good to know"))
+    emulator.fail_next("answerCallbackQuery", status=500)
+    await robin.press("Continue", message=info)
+    await robin.wait_for(lambda m: "What would you like us to call you?" in m.text)
+    await drained(emulator)
+    failed = [r for r in emulator.requests_for("answerCallbackQuery") if not r.ok]
+    assert len(failed) == 1, failed  # the fault was hit
+    assert not any("went wrong" in m.text for m in robin.bot_messages), robin.transcript()
