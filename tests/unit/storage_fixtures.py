@@ -108,6 +108,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS talk;
             DROP TABLE IF EXISTS agreements;
             DROP TABLE IF EXISTS assessments;
+            DROP TABLE IF EXISTS assessment_meetings;
             DROP TABLE IF EXISTS group_attendance;
             DROP TABLE IF EXISTS group_meetings;
             DROP TABLE IF EXISTS group_places;
