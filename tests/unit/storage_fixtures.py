@@ -102,7 +102,7 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS applicants;
             DROP TABLE IF EXISTS referrers;
             DROP TABLE IF EXISTS answer_counts;
-            -- what later migrations made (0012 to 0016): they run again
+            -- what later migrations made (0012 to 0017): they run again
             DROP TABLE IF EXISTS relationship_checks;
             DROP TABLE IF EXISTS talk_stops;
             DROP TABLE IF EXISTS talk;
