@@ -20,7 +20,7 @@ from conversations.prompts import Button, Prompt, bold, esc
 Action = Literal["y", "n", "c", "r"]
 ACTIONS: tuple[Action, ...] = ("y", "n", "c", "r")
 _VERSION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
-HolderNews = Literal["accepted", "declined", "talk", "waiting"]
+HolderNews = Literal["accepted", "declined", "talk", "waiting", "waiting_phone"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,8 @@ def for_holder(reference: str, news: HolderNews, version: str, _: Translate) -> 
         "talk": _("{reference} would like to talk about the agreement (version {version})."),
         "waiting": _("{reference} has not accepted the agreement (version {version}) yet. We "
                      "have asked them. You can send the hand-over once they have."),
+        "waiting_phone": _("{reference} has not accepted the agreement (version {version}) "
+                           "yet. You have a task to read it to them on the phone."),
     }[news]  # fmt: skip
     return Prompt(esc(text.format(reference=reference, version=version)))
 

@@ -102,13 +102,14 @@ def parse(data: str | None) -> ScreenPress | None:
         return None
     parts = data.split(":")
     head = _HEAD.fullmatch(parts[0])
+    most = MAX_ARGS  # the form's and a survey's older buttons never had more than one
     if head is not None and head.group(1) in _BY_CODE:
         spec, version, rest = _BY_CODE[head.group(1)], int(head.group(2)), parts[1:]
         name: DialogName = spec.name
     elif parts[0].isdigit():  # the form's buttons before this format
-        name, version, rest = "intake", 1, parts
+        name, version, rest, most = "intake", 1, parts, 1
     elif parts[0] == "f":  # a survey's buttons before this format
-        name, version, rest = "survey", 1, parts[1:]
+        name, version, rest, most = "survey", 1, parts[1:], 1
     elif parts[0] == "m" and len(parts) > 1 and parts[1] in _MEETING_V1:  # no screen number
         name, version, rest = "meeting", 1, ["0", *parts[1:]]
     elif parts[0] == "p":  # a supporter's profile buttons before this format: no screen number
@@ -119,7 +120,7 @@ def parse(data: str | None) -> ScreenPress | None:
         name, version, rest = "applicant", 1, ["0", *parts[1:]]
     else:
         return None
-    if not 2 <= len(rest) <= 2 + MAX_ARGS or not rest[1]:
+    if not 2 <= len(rest) <= 2 + most or not rest[1]:
         return None
     screen, action, args = rest[0], rest[1], tuple(rest[2:])
     if not screen.isdigit() or not screen.isascii() or len(screen) > MAX_SCREEN_DIGITS:

@@ -30,6 +30,8 @@ Task = Literal[
     "talk",
     "agreement",
     "going",
+    "talk_stopped",
+    "assessment_meeting",
     "group",
     "group_meeting",
     "group_link",
@@ -107,9 +109,41 @@ def update_for_professional(reference: str, update: str, _: Translate) -> Prompt
         "received": _("A coordinator has the referral now."),
         "contacted": _("We have been in touch with the person."),
     }.get(update, "")
+    text = "\n\n".join(
+        [esc(_("News about a referral you made")), f"<b>{esc(reference)}</b>", esc(fact)]
+    )
+    if update != "received":
+        return Prompt(text)
+    return Prompt(text, ((Button(_("No more updates, thank you"), updates_off(reference)),),))
+
+
+def updates_off(reference: str) -> str:
+    """The professional's one press to stop the updates about one referral."""
+    return f"pu:off:{reference}"
+
+
+def parse_updates_off(data: str | None) -> str | None:
+    """The reference of a ``pu:off:<reference>`` press; None for anything else."""
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[:2] != ["pu", "off"]:
+        return None
+    reference = parts[2]
+    if not 0 < len(reference) <= 20 or not all(
+        c.isascii() and (c.isalnum() or c == "-") for c in reference
+    ):
+        return None
+    return reference.upper()
+
+
+def updates_stopped(reference: str, _: Translate) -> Prompt:
+    """After the press: the update, and that nothing more comes."""
     return Prompt(
         "\n\n".join(
-            [esc(_("News about a referral you made")), f"<b>{esc(reference)}</b>", esc(fact)]
+            [
+                esc(_("News about a referral you made")),
+                f"<b>{esc(reference)}</b>",
+                esc(_("OK. You will get no more updates about this referral.")),
+            ]
         )
     )
 
@@ -276,6 +310,8 @@ def task_for_holder(reference: str, task: str, _: Translate) -> Prompt:
         "talk": _("tell them their supporter wrote to them: the supporter can call them instead"),
         "agreement": _("read them the confidentiality agreement and ask if they agree"),
         "going": _("ask how it is going with their supporter"),
+        "talk_stopped": _("tell them their supporter stopped the messages through the bot"),
+        "assessment_meeting": _("tell them the time and place of their assessment meeting"),
         "group": _("tell them about their place in a peer support group"),
         "group_meeting": _("tell them about their next group meeting"),
         "group_link": _("give them the way to join the online group meeting"),

@@ -171,6 +171,26 @@ def stopped(item: Relationship, _: Translate) -> Prompt:
     )
 
 
+def stopped_by_other(item: Relationship, _: Translate) -> Prompt:
+    """The other side stopped the messages: told once, kindly. The first line is neutral."""
+    if item.side == "person":
+        why = _("Your supporter has stopped the messages through the bot for now.")
+    else:
+        why = _("{reference} has stopped the messages through the bot for now.").format(
+            reference=item.reference
+        )
+    return Prompt(
+        "\n\n".join(
+            [
+                esc(_("An update about your messages.")),
+                esc(why),
+                esc(_("That is OK, and nothing you need to do. Nothing more will be passed on.")),
+                esc(_("You can still talk to your coordinator.")),
+            ]
+        )
+    )
+
+
 def restarted(item: Relationship, _: Translate) -> Prompt:
     return Prompt(
         esc(_("The messages are on again.")),

@@ -277,6 +277,16 @@ class ReferralRepo:
         )
         return str(rows[0][0])
 
+    async def stop_updates(self, referral: Referral, referrer: Person) -> bool:
+        """The professional who made ``referral`` wants no more updates about it; True only
+        the first time (a second press changes nothing)."""
+        async with self._conn.execute(
+            "UPDATE referrers SET updates = 0"
+            " WHERE referral_id = ? AND referrer_id = ? AND updates = 1",
+            (referral.id, referrer.id),
+        ) as cursor:
+            return cursor.rowcount == 1
+
     async def made_by(self, referrer: Person) -> list[Referral]:
         """The referrals ``referrer`` made for others, newest first (for their /mydata)."""
         rows = await self._conn.execute_fetchall(

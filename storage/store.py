@@ -15,6 +15,7 @@ import aiosqlite
 from storage import crashpoints, db
 from storage.agreements import AgreementRepo
 from storage.applicants import ApplicantRepo
+from storage.assessment_meetings import AssessmentMeetingRepo
 from storage.assessments import AssessmentRepo
 from storage.audit import AuditLog
 from storage.crypto import KeyRing, LookupKeys, derive_key, new_data_key
@@ -108,6 +109,7 @@ class Unit:
         self.agreements = AgreementRepo(conn)  # the confidentiality agreement's answers
         self.checks = RelationshipCheckRepo(conn)  # "how is it going?" after two meetings
         self.assessments = AssessmentRepo(conn, keys)  # the initial assessment, sealed
+        self.assessment_meetings = AssessmentMeetingRepo(conn, keys)  # its meeting, if planned
         self.relationship_stats = RelationshipStats(conn)  # counts for the report
         self.groups = GroupRepo(conn, keys, lookup, self.vault)
 

@@ -54,6 +54,8 @@ PRO_UPDATE = "pro_update"  # the professional who referred: "received" / "contac
 # -- supporter and person through the bot (issue #15) --------------------------------------------
 TALK_TO_SUPPORTER = "talk_to_supporter"  # the supporter: the person's message, relayed
 TALK_TO_PERSON = "talk_to_person"  # the person: their supporter's message, relayed
+TALK_STOPPED_SUPPORTER = "talk_stopped_supporter"  # the supporter: the person stopped them
+TALK_STOPPED_PERSON = "talk_stopped_person"  # the person: their supporter stopped them
 AGREEMENT = "agreement"  # the person: the confidentiality agreement to read and answer
 AGREEMENT_ANSWER = "agreement_answer"  # the holder: accepted, declined, or "talk about it"
 HOW_IS_IT_GOING = "how_is_it_going"  # the person, after two meetings (slot "<engagement id>")
@@ -184,6 +186,8 @@ KINDS: Mapping[str, Kind] = _registry(
     # -- supporter and person through the bot ----------------------------------------------------
     Kind(TALK_TO_SUPPORTER, "supporter"),
     Kind(TALK_TO_PERSON, "referrer", on_resume=True, task="talk"),
+    Kind(TALK_STOPPED_SUPPORTER, "supporter"),
+    Kind(TALK_STOPPED_PERSON, "referrer", on_resume=True, task="talk_stopped"),
     Kind(AGREEMENT, "referrer", scheduling.NEWS, on_resume=True, task="agreement"),
     Kind(AGREEMENT_ANSWER, "holder"),
     Kind(

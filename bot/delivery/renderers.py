@@ -24,7 +24,9 @@ from bot.delivery.worker import Discard
 from bot.services import groups
 from bot.services.case_views import case_view, person_language
 from conversations import (
+    agreement_phone,
     applicants,
+    assessment_meeting,
     casework,
     checkins,
     news,
@@ -92,7 +94,12 @@ async def task_for_holder(ctx: Context) -> Rendered | None:
     """A step that would message a person without Telegram: a private task for the holder."""
     assert ctx.task is not None and ctx.task_for
     lang = ctx.task_for[0].language
-    prompt = referring.task_for_holder(ctx.referral.reference, ctx.task, ctx.t(lang))
+    task = ctx.task
+    if task == "meeting" and assessment_meeting.meeting_of(ctx.item.slot) is not None:
+        task = "assessment_meeting"  # the assessment's meeting, not one with a supporter
+    prompt = referring.task_for_holder(ctx.referral.reference, task, ctx.t(lang))
+    if ctx.task == "agreement" and ctx.programme.agreement is not None:  # to read out, answered
+        prompt = agreement_phone.task(ctx.programme, ctx.referral.reference, lang, ctx.t(lang))
     return Rendered(ctx.task_for, prompt)
 
 

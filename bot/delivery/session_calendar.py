@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.delivery import kinds
 from bot.services import preferences
-from conversations import session_times, sessions
+from conversations import assessment_meeting, session_times, sessions
 from conversations.forms import Programme, ServiceConfig
 from conversations.i18n import Translate
 from conversations.preferences import Preferences
@@ -150,6 +150,9 @@ async def with_session_buttons(
     """A matched referral's screen for its holder, plus "Plan a session" and "Meetings" (a row
     of their own: the referral's lifecycle actions are unchanged)."""
     engagement = await uow.engagements.live(referral)
+    if referral.status == "assessing" and (engagement is None or engagement.status != "accepted"):
+        row = assessment_meeting.plan_row(referral.reference, _)  # the assessment's meeting
+        return Prompt(prompt.text, (*prompt.buttons, row))
     if engagement is None or engagement.status != "accepted":
         return prompt
     return Prompt(prompt.text, (*prompt.buttons, sessions.plan_row(engagement.id, _)))

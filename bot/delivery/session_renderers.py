@@ -14,12 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.delivery import assessment_meeting_renderers as assessing
 from bot.delivery import kinds, session_calendar
 from bot.delivery.context import Context, Rendered, Target
 from bot.delivery.port import Document
 from bot.delivery.worker import Discard
 from bot.services.case_views import person_language
-from conversations import session_times, sessions
+from conversations import assessment_meeting, session_times, sessions
 from conversations.i18n import Translate
 from conversations.sessions import Where
 from storage import Engagement, Session
@@ -83,6 +84,8 @@ async def _supporter(ctx: Context, about: About) -> Target:
 
 
 async def supporter_reminder(ctx: Context) -> Rendered | None:
+    if assessment_meeting.meeting_of(ctx.item.slot) is not None:  # the holder's, instead
+        return await assessing.holder_reminder(ctx)
     about = await _ahead(ctx)
     target = await _supporter(ctx, about)
     _ = ctx.t(target.language)
@@ -126,6 +129,8 @@ async def planned(ctx: Context) -> Rendered | None:
 
 async def news(ctx: Context) -> Rendered | None:
     """A time is set ("<id>"), or called off ("<id>:x")."""
+    if assessment_meeting.meeting_of(ctx.item.slot) is not None:
+        return await assessing.news(ctx)
     about = await _about(ctx)
     target = ctx.to
     lang = target.language
@@ -145,6 +150,8 @@ async def referrer_reminder(ctx: Context) -> Rendered | None:
     """No calendar file for the person: a file in their chat is one more thing someone else
     may open, and one tap would put it in a calendar that others may see (a shared family
     calendar, a work phone). The reminder itself is short and discreet."""
+    if assessment_meeting.meeting_of(ctx.item.slot) is not None:
+        return await assessing.referrer_reminder(ctx)
     about = await _ahead(ctx)
     assert ctx.prefs is not None
     if not session_calendar.wants_reminders(ctx.prefs):

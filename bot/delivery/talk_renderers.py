@@ -58,6 +58,43 @@ async def to_person(ctx: Context) -> Rendered | None:
     return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
 
 
+async def _stopped(ctx: Context) -> Engagement:
+    """The engagement whose messages were stopped, if they still are (started again in the
+    meantime: nothing to tell)."""
+    payload = await ctx.payload()
+    engagement = await ctx.uow.engagements.get(str(payload.get("engagement", "")))
+    if engagement is None or engagement.referral_id != ctx.referral.id:
+        raise Discard("no_engagement")
+    if engagement.status != "accepted":
+        raise Discard("ended")
+    if await ctx.uow.talk.stopped_by(engagement) is None:
+        raise Discard("restarted")
+    return engagement
+
+
+async def stopped_to_supporter(ctx: Context) -> Rendered | None:
+    """The person stopped the messages: their supporter is told, once."""
+    engagement = await _stopped(ctx)
+    supporter = (
+        await ctx.uow.people.get(engagement.supporter_id) if engagement.supporter_id else None
+    )
+    if supporter is None or not await ctx.uow.roles.has(supporter, "supporter", ctx.programme.id):
+        raise Discard("not_a_supporter")
+    lang = await person_language(ctx.uow, supporter, ctx.programme.default_language)
+    item = Relationship(engagement.id, "supporter", ctx.referral.reference, "person", False)
+    target = Target(await ctx.uow.people.telegram_id(supporter), lang, protect=True)
+    return Rendered([target], relationship.stopped_by_other(item, ctx.t(lang)))
+
+
+async def stopped_to_person(ctx: Context) -> Rendered | None:
+    """Their supporter stopped the messages: the person is told, once (discreetly)."""
+    engagement = await _stopped(ctx)
+    lang = ctx.to.language
+    item = Relationship(engagement.id, "person", ctx.referral.reference, "supporter", False)
+    prompt = relationship.stopped_by_other(item, ctx.t(lang))
+    return Rendered(ctx.targets, ctx.discreet(prompt, ctx.to))
+
+
 async def agreement_ask(ctx: Context) -> Rendered | None:
     """The confidentiality agreement, unless it changed or was accepted in the meantime."""
     terms = ctx.programme.agreement
@@ -110,6 +147,8 @@ RENDERERS: Mapping[str, Callable[[Context], Awaitable[Rendered | None]]] = {
     kinds.TALK_TO_SUPPORTER: to_supporter,
     kinds.TALK_TO_PERSON: to_person,
     kinds.AGREEMENT: agreement_ask,
+    kinds.TALK_STOPPED_SUPPORTER: stopped_to_supporter,
+    kinds.TALK_STOPPED_PERSON: stopped_to_person,
     kinds.AGREEMENT_ANSWER: agreement_answer,
     kinds.HOW_IS_IT_GOING: how_is_it_going,
     kinds.CHANGE_ASKED: change_asked,

@@ -282,8 +282,11 @@ def check_request(
     if programme is None:
         ids = ", ".join(p.id for p in config.programmes)
         raise SetupError(f"no programme {programme_id!r} in the config: use one of {ids}")
-    if programme.source(source_id) is None:
-        known = ", ".join(s.id for s in programme.sources)
+    if programme.source(source_id) is None and not _professionals_link(programme, source_id):
+        known = ", ".join(
+            [s.id for s in programme.sources]
+            + [n for n in programme.questionnaires if _professionals_link(programme, n)]
+        )
         hint = f"use one of {known}" if known else "add it under [[programmes.sources]]"
         raise SetupError(f"programme {programme.id!r} has no source {source_id!r}: {hint}")
     language = language or programme.default_language
@@ -315,7 +318,16 @@ def check_request(
     return CardRequest(programme, source_id, language, username)
 
 
+def _professionals_link(programme: Programme, name: str) -> bool:
+    """``name`` is the professionals' questionnaire opened by ``?start=<programme>-<name>``
+    (for example ``refer``): its card is a professionals' card, like a professional source's."""
+    found = programme.questionnaire(name)
+    return found is not None and found.link and found.purpose == "professional"
+
+
 def _source_kind(request: CardRequest) -> str | None:
+    if _professionals_link(request.programme, request.source_id):
+        return "professional"
     source = request.programme.source(request.source_id)
     return source.kind if source is not None else None
 

@@ -436,7 +436,11 @@ def parser() -> argparse.ArgumentParser:
         "cards", help="a printable card and A6 leaflet with a QR code of a source's link"
     )
     cards.add_argument("--programme", required=True, help="the programme id from the config")
-    cards.add_argument("--source", required=True, help="one of the programme's source ids")
+    cards.add_argument(
+        "--source",
+        required=True,
+        help="one of the programme's source ids, or its professionals' link (refer)",
+    )
     cards.add_argument("--language", help="the card's language (default: the programme's first)")
     cards.add_argument("--bot", help="the bot's username (default: username under [bot])")
     cards.add_argument("--out", type=Path, default=Path("cards"), help="folder (default: cards)")

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.delivery import kinds
 from conversations import agreement
+from conversations.agreement import HolderNews
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt
@@ -54,4 +55,7 @@ async def gate(
         actor, "agreement:asked", now, reference=referral.reference, detail=terms.version
     )
     log.info("agreement.asked ref=%s", referral.reference)
-    return agreement.for_holder(referral.reference, "waiting", terms.version, _)
+    owner = await uow.people.get(referral.person_id)
+    by_phone = owner is not None and not await uow.people.has_telegram(owner)
+    news: HolderNews = "waiting_phone" if by_phone else "waiting"  # no Telegram: a task
+    return agreement.for_holder(referral.reference, news, terms.version, _)

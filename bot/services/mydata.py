@@ -222,6 +222,17 @@ async def _meetings(uow: Unit, referral: Referral) -> list[MeetingCopy]:
                     cancelled=session.cancelled_at is not None,
                 )
             )
+    for meeting in await uow.assessment_meetings.for_referral(referral):  # for the assessment
+        where = Where.from_bytes(await uow.assessment_meetings.place(meeting, referral))
+        found.append(
+            MeetingCopy(
+                meeting.starts_at,
+                where.online,
+                where.place,
+                None,
+                cancelled=meeting.cancelled_at is not None,
+            )
+        )
     return sorted(found, key=lambda m: m.at)
 
 

@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.delivery import kinds, session_calendar
-from bot.services import preferences, relationship_care
+from bot.services import assessment_meetings, preferences, relationship_care
 from bot.services.base import ServiceFlow
 from bot.services.reply import Reply, Sender
-from conversations import callbacks, engine, meeting_plan, screens, sessions, surveys
+from conversations import (
+    assessment_meeting,
+    callbacks,
+    engine,
+    meeting_plan,
+    screens,
+    sessions,
+    surveys,
+)
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt, esc
@@ -30,9 +38,10 @@ log = logging.getLogger("peerdoor.sessions")
 
 @dataclass(frozen=True)
 class Planning:
-    """An accepted engagement, and who is planning for it."""
+    """An accepted engagement, and who is planning for it (no engagement: the holder plans
+    the meeting for the initial assessment)."""
 
-    engagement: Engagement
+    engagement: Engagement | None
     referral: Referral
     programme: Programme
     person: Person
@@ -41,6 +50,13 @@ class Planning:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.programme.timezone)
+
+    @property
+    def target(self) -> str:
+        """What the planner's buttons name: the engagement, or the assessment's referral."""
+        if self.engagement is None:
+            return assessment_meeting.target(self.referral.reference)
+        return self.engagement.id
 
 
 class SessionsFlow(ServiceFlow):
@@ -132,11 +148,17 @@ class SessionsFlow(ServiceFlow):
             return await self._about_session(uow, person, press, lang)
         if a == "r0":
             return await self._reminders(uow, person, False, None, _)
+        if a == "ra":  # "remind me" under the time of an assessment meeting
+            return await self._assessment_reminders(uow, person, press.target, _)
+        if a in ("ax", "ay"):  # the holder cancels an assessment meeting (after a confirm)
+            return await self._cancel_assessment(uow, person, press, lang)
         return Reply(notice=screens.expired_notice(_), keep_buttons=True)
 
     async def _plan_step(self, uow: Unit, planning: Planning, press: Press, lang: str) -> Reply:
         if press.action == "l":
             _ = self._t(lang)
+            if planning.engagement is None:  # an assessment meeting: no list of meetings
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             return Reply([await self._meetings(uow, planning, lang, _)], keep_buttons=True)
         draft = await self._draft(uow, planning.person)
         ctx = self._context(planning, lang, (await uow.dialogs.load(planning.person)).next_screen)
@@ -177,7 +199,7 @@ class SessionsFlow(ServiceFlow):
 
     def _context(self, planning: Planning, lang: str, screen: int) -> meeting_plan.Context:
         return meeting_plan.Context(
-            planning.engagement.id,
+            planning.target,
             planning.referral.reference,
             planning.zone,
             self.clock(),
@@ -189,6 +211,8 @@ class SessionsFlow(ServiceFlow):
         self, uow: Unit, planning: Planning, save: meeting_plan.Save, lang: str
     ) -> Reply:
         now = self.clock()
+        if planning.engagement is None:
+            return await self._save_assessment(uow, planning, save, lang)
         session = await uow.sessions.add(
             planning.engagement,
             planning.referral,
@@ -218,7 +242,64 @@ class SessionsFlow(ServiceFlow):
         when = sessions.when_text(save.starts_at, planning.zone, lang, _)
         return Reply(replace=sessions.saved(session.id, when, planning.by_supporter, _))
 
+    async def _save_assessment(
+        self, uow: Unit, planning: Planning, save: meeting_plan.Save, lang: str
+    ) -> Reply:
+        """The holder saved the meeting for the assessment: kept, reminders queued."""
+        meeting = await assessment_meetings.save(
+            uow,
+            planning.programme,
+            planning.referral,
+            planning.person,
+            save.starts_at,
+            save.where.to_bytes(),
+            self.clock(),
+        )
+        await uow.dialogs.end(planning.person, "meeting")
+        _ = self._t(lang)
+        when = sessions.when_text(save.starts_at, planning.zone, lang, _)
+        return Reply(replace=assessment_meeting.saved(meeting.id, when, _))
+
+    async def _cancel_assessment(
+        self, uow: Unit, person: Person, press: Press, lang: str
+    ) -> Reply:
+        _ = self._t(lang)
+        number = callbacks.number(press.target)
+        meeting = await uow.assessment_meetings.get(number) if number is not None else None
+        referral = await uow.referrals.get(meeting.referral_id) if meeting else None
+        if meeting is None or referral is None:
+            return Reply(replace=sessions.gone(_))
+        held = await assessment_meetings.held(
+            uow, self.config, person, referral.reference, planning=False
+        )
+        now = self.clock()
+        if held is None:
+            await uow.audit.record(person, "refused:assessment_meeting_cancel", now)
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        if meeting.cancelled_at is not None or meeting.starts_at <= now:
+            return Reply(replace=sessions.gone(_))
+        zone = ZoneInfo(held[1].timezone)
+        when = sessions.when_text(meeting.starts_at, zone, lang, _)
+        if press.action == "ax":
+            return Reply(
+                [assessment_meeting.confirm_cancel(meeting.id, when, _)], keep_buttons=True
+            )
+        await assessment_meetings.cancel(uow, referral, meeting, person, now)
+        return Reply(replace=sessions.cancelled(when, _))
+
+    async def _assessment_reminders(
+        self, uow: Unit, person: Person, meeting_id: str, _: Translate
+    ) -> Reply:
+        """The person's "Yes, remind me" under the time of their assessment meeting."""
+        number = callbacks.number(meeting_id)
+        meeting = await uow.assessment_meetings.get(number) if number is not None else None
+        referral = await uow.referrals.get(meeting.referral_id) if meeting else None
+        if referral is None or referral.person_id != person.id:
+            return Reply(notice=screens.expired_notice(_), keep_buttons=True)
+        return await self._reminders(uow, person, True, referral, _)
+
     async def _meetings(self, uow: Unit, planning: Planning, lang: str, _: Translate) -> Prompt:
+        assert planning.engagement is not None
         coming = await session_calendar.upcoming(uow, planning.engagement, self.clock())
         listed = [(s.id, sessions.when_text(s.starts_at, planning.zone, lang, _)) for s in coming]
         end = surveys.end_button(planning.engagement.id, _) if planning.by_supporter else None
@@ -308,6 +389,7 @@ class SessionsFlow(ServiceFlow):
         await uow.audit.record(person, "choice:session_reminders", now)
         if on:
             await session_calendar.arm_referrer(uow, self.config, person, now)
+            await assessment_meetings.arm_all(uow, self.config, person, now)
             return Reply([sessions.reminders_on(_)])
         await session_calendar.disarm_referrer(uow, person, now)
         return Reply([sessions.reminders_off(_)])
@@ -367,7 +449,14 @@ class SessionsFlow(ServiceFlow):
     # -- helpers --------------------------------------------------------------------------------
 
     async def _planning(self, uow: Unit, person: Person, engagement_id: str) -> Planning | None:
-        """The accepted engagement, if ``person`` is its supporter or the referral's holder."""
+        """The accepted engagement, if ``person`` is its supporter or the referral's holder;
+        or the referral at "Assessing", if ``person`` holds it (``A<reference>``)."""
+        reference = assessment_meeting.reference_of(engagement_id)
+        if reference is not None:
+            held = await assessment_meetings.held(uow, self.config, person, reference)
+            if held is None:
+                return None
+            return Planning(None, held[0], held[1], person, by_supporter=False)
         engagement = await uow.engagements.get(engagement_id) if engagement_id else None
         if engagement is None or engagement.status != "accepted":
             return None

@@ -127,6 +127,7 @@ class TalkFlow(ServiceFlow):
                     person, f"talk:stopped:{item.side}", now, reference=referral.reference
                 )
                 log.info("talk.stopped ref=%s by=%s", referral.reference, item.side)
+                await self._tell_other_side(uow, engagement, referral, item.side, now)
             await self._close_frame(uow, person, engagement.id)
             stopped = Relationship(
                 item.engagement, item.side, item.reference, item.side, item.holder_reads
@@ -141,6 +142,19 @@ class TalkFlow(ServiceFlow):
             person, f"talk:restarted:{item.side}", now, reference=referral.reference
         )
         return Reply([relationship.restarted(item, _)])
+
+    async def _tell_other_side(
+        self, uow: Unit, engagement: Engagement, referral: Referral, side: Side, now: datetime
+    ) -> None:
+        """The other side is told once, at once (only the press that stopped them gets here)."""
+        kind = kinds.TALK_STOPPED_SUPPORTER if side == "person" else kinds.TALK_STOPPED_PERSON
+        await uow.outbox.add(
+            kind,
+            referral=referral,
+            due_at=now,
+            now=now,
+            payload=json.dumps({"engagement": engagement.id}).encode(),
+        )
 
     # -- typed -----------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -26,12 +26,14 @@ from bot.errors import SetupError
 from bot.i18n import load_catalog
 from bot.ops.maintenance import PURGE_EVERY, PURGE_FIRST, daily_purge
 from bot.services.agreement import AgreementFlow
+from bot.services.agreement_phone import PhoneAgreementFlow
 from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow, Sender
+from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
 from bot.services.revocation import hand_back_orphans
 from bot.services.sessions import SessionsFlow
@@ -40,6 +42,7 @@ from bot.services.supporting import SupportFlow
 from bot.services.surveys import SurveyFlow
 from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
+from bot.telegram import menus
 from bot.telegram.aiohttp_request import AiohttpRequest
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.ordering import PerPersonUpdateProcessor
@@ -47,7 +50,6 @@ from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.replies import deliver
 from bot.telegram.router import register
 from bot.telegram.wiring import KEY, Services
-from conversations import screens
 from conversations.forms import ServiceConfig
 from conversations.i18n import SOURCE_LANGUAGE, Catalog
 from conversations.intake import Intake
@@ -144,13 +146,8 @@ async def publish_profile(app: Application, config: ServiceConfig) -> None:
 
 
 async def publish_commands(app: Application, catalog: Catalog) -> None:
-    """The command menu in every shipped language."""
-    for language in catalog.languages:
-        commands = [
-            BotCommand(c, d) for c, d in screens.command_menu(catalog.translator(language))
-        ]
-        code = None if language == SOURCE_LANGUAGE else language
-        await app.bot.set_my_commands(commands, language_code=code)
+    """The command menu in every shipped language (each role's own: bot.telegram.menus)."""
+    await menus.publish_default(app, catalog)
 
 
 @dataclass
@@ -214,6 +211,10 @@ class Runtime:
                 applicants=ApplicantsFlow(self.store, self.config, catalog, self.clock, wake),
                 talk=talk,
                 agreement=AgreementFlow(self.store, self.config, catalog, self.clock, wake),
+                agreement_phone=PhoneAgreementFlow(
+                    self.store, self.config, catalog, self.clock, wake
+                ),
+                pro_updates=ProUpdatesFlow(self.store, self.config, catalog, self.clock, wake),
                 care=CareFlow(self.store, self.config, catalog, self.clock, wake),
                 assessment=assess,
                 groups=GroupsFlow(self.store, self.config, catalog, self.clock, wake),
@@ -246,6 +247,8 @@ class Runtime:
             ) from exc
         self._stack.push_async_callback(self.app.shutdown)
         await publish_commands(self.app, catalog)
+        self.menus = menus.RoleMenus(self.app, self.store, self.config, catalog)
+        await self.menus.refresh()
         await publish_profile(self.app, self.config)
         await self.app.start()
         self._stack.push_async_callback(self.app.stop)
@@ -262,6 +265,9 @@ class Runtime:
         assert self.app.job_queue is not None
         self.app.job_queue.run_repeating(
             self._prune, interval=timedelta(hours=6), first=timedelta(minutes=1)
+        )
+        self.app.job_queue.run_repeating(
+            self._refresh_menus, interval=menus.MENU_EVERY, first=menus.MENU_EVERY
         )
         self.app.job_queue.run_repeating(
             self._purge,
@@ -321,6 +327,10 @@ class Runtime:
 
     async def _delivery_due(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         self.worker.wake()
+
+    async def _refresh_menus(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Roles granted or taken away in the bot show in the command menus."""
+        await self.menus.refresh()
 
     async def _prune(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Forget which updates were applied once Telegram can no longer redeliver them."""

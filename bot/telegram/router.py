@@ -108,6 +108,8 @@ def register(app: Application) -> None:
     command("invite", applicant_handlers.invite, private)
     press(r"^t:", talk_handlers.press)
     press(r"^g:", talk_handlers.agreement)
+    press(r"^gp:", talk_handlers.agreement_by_phone)
+    press(r"^pu:", talk_handlers.pro_updates_off)
     press(r"^h:", talk_handlers.care)
     command("feedback", talk_handlers.feedback, private)
     command("assess", talk_handlers.assess, private)

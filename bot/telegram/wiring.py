@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.services.agreement import AgreementFlow
+from bot.services.agreement_phone import PhoneAgreementFlow
 from bot.services.applicants import ApplicantsFlow
 from bot.services.assessment import AssessmentFlow
 from bot.services.casework import CaseworkFlow
 from bot.services.checkins import CheckinsFlow
 from bot.services.groups import GroupsFlow
 from bot.services.intake import IntakeFlow
+from bot.services.pro_updates import ProUpdatesFlow
 from bot.services.relationship_care import CareFlow
 from bot.services.sessions import SessionsFlow
 from bot.services.sub_dialogs import SubDialogFlow
@@ -44,6 +46,8 @@ class Services:
     applicants: ApplicantsFlow | None = None
     talk: TalkFlow | None = None
     agreement: AgreementFlow | None = None
+    agreement_phone: PhoneAgreementFlow | None = None
+    pro_updates: ProUpdatesFlow | None = None
     care: CareFlow | None = None
     assessment: AssessmentFlow | None = None
     groups: GroupsFlow | None = None

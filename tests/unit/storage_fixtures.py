@@ -102,12 +102,13 @@ def before_index_move(path: Path, keystore: Path) -> None:
             DROP TABLE IF EXISTS applicants;
             DROP TABLE IF EXISTS referrers;
             DROP TABLE IF EXISTS answer_counts;
-            -- what later migrations made (0012 to 0016): they run again
+            -- what later migrations made (0012 to 0017): they run again
             DROP TABLE IF EXISTS relationship_checks;
             DROP TABLE IF EXISTS talk_stops;
             DROP TABLE IF EXISTS talk;
             DROP TABLE IF EXISTS agreements;
             DROP TABLE IF EXISTS assessments;
+            DROP TABLE IF EXISTS assessment_meetings;
             DROP TABLE IF EXISTS group_attendance;
             DROP TABLE IF EXISTS group_meetings;
             DROP TABLE IF EXISTS group_places;

@@ -215,3 +215,50 @@ def test_a_long_translation_is_set_smaller_or_refused() -> None:
     far_too_long = CardText("x", words * 6, words * 6, "https://t.me/SideBySideBot?start=p1-x")
     with pytest.raises(SetupError, match="do not fit on the card"):
         lines_of("card", far_too_long)
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_the_professionals_link_gets_its_own_card(tmp_path: Path, language: str) -> None:
+    """`--source refer`: the professionals' questionnaire's own link (not a source) is printed
+    with the professionals' wording, as discreet as every card."""
+    out = tmp_path / "cards"
+    result = peerdoor(
+        tmp_path,
+        "cards",
+        "--programme",
+        "hiv",
+        "--source",
+        "refer",
+        "--language",
+        language,
+        "--out",
+        str(out),
+        PEERDOOR_CONFIG=str(CONFIG_PATH),
+    )
+    assert result.returncode == 0, result.stderr
+    _ = load_catalog().translator(language)
+    text = card_text("SideBySideExampleBot", "hiv", "refer", _, for_professionals=True)
+    assert text.title == _("Refer someone to peer support")
+    for size in cards.SIZES:
+        png = out / f"hiv-refer-{language}-{size}.png"
+        assert decoded(png) == ["https://t.me/SideBySideExampleBot?start=hiv-refer"]
+        shown = " ".join(lines_of(size, text))
+        assert " ".join(text.title.split()) in shown
+        words = (text.title + " " + text.invitation).lower()
+        assert not [w for w in REVEALING if w in words], (language, words)
+
+
+def test_a_questionnaire_that_is_not_for_professionals_has_no_card(tmp_path: Path) -> None:
+    result = peerdoor(
+        tmp_path,
+        "cards",
+        "--programme",
+        "hiv",
+        "--source",
+        "volunteer",
+        "--out",
+        str(tmp_path / "o"),
+        PEERDOOR_CONFIG=str(CONFIG_PATH),
+    )
+    one_line_exit_2(result, "has no source 'volunteer'", "refer")
+    assert not (tmp_path / "o").exists()

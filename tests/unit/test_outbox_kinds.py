@@ -23,6 +23,7 @@ STORED = {
     "concern_note", "supporter_welcome", "new_applicant", "pro_update",
     "talk_to_supporter", "talk_to_person", "agreement", "agreement_answer",
     "how_is_it_going", "change_asked", "missed_twice",
+    "talk_stopped_supporter", "talk_stopped_person",
     "group_invite", "group_answer", "group_reminder", "group_link",
     "group_change", "group_door", "group_concern", "group_ended",
 }  # fmt: skip
@@ -43,13 +44,14 @@ def test_the_groups_read_from_the_registry_are_the_ones_written_out_before() -> 
     }  # fmt: skip
     assert set(kinds.FOR_REFERRER) == {
         "news", "to_referrer", "session_news", "feedback", "talk_to_person", "agreement",
+        "talk_stopped_person",
         "group_invite", "group_change", "group_ended",
     }  # fmt: skip
     assert set(kinds.REFERRER_KINDS) == {
         "news", "to_referrer", "session_news", "checkin", "door_open",
         "session_reminder_referrer", "feedback", "talk_to_person", "agreement",
-        "how_is_it_going", "group_invite", "group_reminder", "group_link",
-        "group_change", "group_door", "group_ended",
+        "how_is_it_going", "talk_stopped_person", "group_invite", "group_reminder",
+        "group_link", "group_change", "group_door", "group_ended",
     }  # fmt: skip
     assert set(kinds.CHECKINS_CONSENT) == {
         "checkin", "door_open", "session_reminder_referrer", "group_door",

@@ -39,6 +39,22 @@ async def agreement(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply
     return await found.press(actor(update), update.callback_query.data, update.update_id)
 
 
+async def agreement_by_phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """``gp:`` buttons: the holder records the answer of someone without Telegram."""
+    assert update.callback_query is not None
+    found = services(context).agreement_phone
+    assert found is not None
+    return await found.press(actor(update), update.callback_query.data, update.update_id)
+
+
+async def pro_updates_off(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
+    """``pu:`` buttons: a professional wants no more updates about a referral they made."""
+    assert update.callback_query is not None
+    found = services(context).pro_updates
+    assert found is not None
+    return await found.press(actor(update), update.callback_query.data, update.update_id)
+
+
 async def care(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Reply | None:
     """``h:`` buttons: how the meetings with their supporter are going."""
     assert update.callback_query is not None
