@@ -16,14 +16,16 @@ Buttons made before this format are read as version 1 of their dialog, so a pers
 at an upgrade carries on with the buttons already on their screen: ``12:o:3`` for the form,
 ``f:12:o:3`` for a survey (both numbered their screens), the meeting planner's
 ``m:<action>:<engagement>[:<day>]`` and a supporter's profile ``p:<action>[:<field>[:<arg>]]``,
-a volunteer's card ``v:<action>:<applicant>[:<arg>]`` (conversations/applicants.py) and a
-new group's steps ``u:N:new:<choice>`` (conversations/group_screens.py),
+a volunteer's card ``v:<action>:<applicant>[:<arg>]`` (conversations/applicants.py), a
+new group's steps ``u:N:new:<choice>`` (conversations/group_screens.py) and Done while writing
+through /talk ``t:d:<engagement>`` (conversations/relationship.py),
 which carried no screen number: such a press has screen 0
 and `is_current` leaves it to the dialog's own checks, as the release before did. A
 coordinator's case-work choices were ``r:<action>:<reference>[:<arg>]``, the prefix a referral's
 own actions keep: conversations/callbacks.py reads those as version 1 of the case work.
-The meeting planner, the profile, the case work, a volunteer's card and a new or changed group
-number their screens with the person's one counter (conversations/dialogs.py), from 1 on.
+The meeting planner, the profile, the case work, a volunteer's card, a new or changed group and
+/talk's writing screen number their screens with the person's one counter
+(conversations/dialogs.py), from 1 on.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ DIALOGS: dict[DialogName, Spec] = {
     "casework": Spec("casework", "w", 2, unnumbered=1),
     "applicant": Spec("applicant", "v", 2, unnumbered=1),
     "group": Spec("group", "u", 2, unnumbered=1),
+    "talk": Spec("talk", "t", 2, unnumbered=1),
 }
 _BY_CODE = {spec.code: spec for spec in DIALOGS.values()}
 _HEAD = re.compile(r"([a-z])([0-9]{1,3})")
@@ -116,6 +119,8 @@ def parse(data: str | None) -> ScreenPress | None:
         name, version, rest = "profile", 1, ["0", *parts[1:]]
     elif parts[:3] == ["u", "N", "new"] and len(parts) == 4:  # a new group's step, before
         name, version, rest = "group", 1, ["0", "N", parts[3]]
+    elif parts[:2] == ["t", "d"]:  # Done on a writing screen (/talk) before this format
+        name, version, rest = "talk", 1, ["0", *parts[1:]]
     elif parts[0] == "v":  # a volunteer's card before this format (and the listing's entries)
         name, version, rest = "applicant", 1, ["0", *parts[1:]]
     else:

@@ -3,10 +3,12 @@ the bot (issue #15), as data and pure screens.
 
 Neither side sees the other's Telegram account: the bot passes each message on. A person opens
 "writing" with a button (``t:w:<engagement>``); what they type then goes to the other side until
-they press Done (``t:d:<engagement>``). Either side can stop the messages (``t:s:...``); the side
+they press Done, a button of the writing screen in the engine's format
+(``t2:<screen>:d:<engagement>``, numbered by the person's one counter; ``t:d:<engagement>``, the
+release before's, is read as version 1). Either side can stop the messages (``t:s:...``); the side
 that stopped them can start them again (``t:r:...``). Callback data carries the engagement's
 random id and a one-letter action, never anything a person said; every press is checked against
-the engagement, its status and the presser when it arrives.
+the engagement, its status and the presser when it arrives (and Done against the screen).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from conversations import engine
 from conversations.i18n import Translate
 from conversations.prompts import Button, Prompt, bold, esc
 
@@ -28,14 +31,29 @@ _ID_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 class TalkPress:
     action: Action
     engagement: str
+    version: int = 1  # of the "talk" dialog's Done (1: before the engine's format)
+    screen: int = 0  # the writing screen pressed (0: a button without one)
 
 
 def button(action: Action, engagement: str) -> str:
+    """An engagement's button wherever it shows (Write, Stop, Start again): ``t:<action>:<id>``."""
     return f"t:{action}:{engagement}"
 
 
+def done_button(screen: int, engagement: str) -> str:
+    """Done on writing screen number `screen`: the engine's format."""
+    return engine.button("talk", screen, "d", engagement)
+
+
 def parse(data: str | None) -> TalkPress | None:
-    """``t:<action>:<engagement id>``; None for anything else (forged or broken)."""
+    """``t:<action>:<engagement id>``, or Done in the engine's format; None for anything else
+    (forged or broken)."""
+    step = engine.parse(data)
+    if step is not None and step.dialog == "talk":
+        eng = step.arg
+        if step.action != "d" or step.more or len(eng) != 8 or not set(eng) <= _ID_CHARS:
+            return None
+        return TalkPress("d", eng, step.version, step.screen)
     if not data or len(data) > 20:
         return None
     parts = data.split(":")
@@ -116,8 +134,8 @@ def nothing_open(_: Translate) -> str:
     return _("There is nobody to write to here at the moment.")
 
 
-def writing(item: Relationship, _: Translate) -> Prompt:
-    """Writing is open: what they type now is passed on."""
+def writing(item: Relationship, _: Translate, screen: int) -> Prompt:
+    """Writing is open: what they type now is passed on (screen number `screen`)."""
     who = _other(item.side, item.reference, _)
     lines = [
         esc(_("Type your message and send it.")),
@@ -127,13 +145,15 @@ def writing(item: Relationship, _: Translate) -> Prompt:
         lines.append(esc(told_holder_reads(_)))
     if item.side == "person":
         lines.append(esc(_("Press Done to write to your coordinator again.")))
-    return Prompt("\n\n".join(lines), ((Button(_("Done"), button("d", item.engagement)),),))
+    return Prompt(
+        "\n\n".join(lines), ((Button(_("Done"), done_button(screen, item.engagement)),),)
+    )
 
 
-def passed_on(item: Relationship, _: Translate) -> Prompt:
+def passed_on(item: Relationship, _: Translate, screen: int) -> Prompt:
     return Prompt(
         esc(_("Passed on. You can type more, or press Done.")),
-        ((Button(_("Done"), button("d", item.engagement)),),),
+        ((Button(_("Done"), done_button(screen, item.engagement)),),),
     )
 
 

@@ -24,7 +24,7 @@ from bot.delivery import kinds
 from bot.services.base import ServiceFlow
 from bot.services.casework import Actor
 from bot.services.reply import Reply
-from conversations import relationship, safety, screens
+from conversations import engine, relationship, safety, screens
 from conversations.forms import Programme
 from conversations.i18n import Translate
 from conversations.prompts import Prompt
@@ -110,6 +110,10 @@ class TalkFlow(ServiceFlow):
             return Reply(notice=screens.expired_notice(_), keep_buttons=True)
         item, referral, _programme = found
         if press.action == "d":
+            frame = (await uow.dialogs.load(person)).get("talk")
+            showing = frame.screen if frame is not None else 0
+            if not engine.is_current("talk", press.version, press.screen, showing):
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             await self._close_frame(uow, person, engagement.id)
             return Reply([relationship.done(item.side, _)], keep_buttons=True)
         if engagement.status != "accepted":
@@ -118,9 +122,8 @@ class TalkFlow(ServiceFlow):
         if press.action == "w":
             if item.stopped_by is not None:
                 return Reply([relationship.closed(_)])
-            frame = json.dumps({"engagement": engagement.id}).encode()
-            await uow.dialogs.put(person, "talk", frame, now)
-            return Reply([relationship.writing(item, _)], keep_buttons=True)
+            screen = await self._writing(uow, person, engagement.id)
+            return Reply([relationship.writing(item, _, screen)], keep_buttons=True)
         if press.action == "s":
             if await uow.talk.stop(engagement, item.side, now):
                 await uow.audit.record(
@@ -175,7 +178,9 @@ class TalkFlow(ServiceFlow):
             return Reply([relationship.closed(_)])
         item, referral, programme = found
         if not text:
-            return Reply([relationship.writing(item, _)])
+            return Reply(
+                [relationship.writing(item, _, await self._writing(uow, person, item.engagement))]
+            )
         prompts: list[Prompt] = []
         if item.side == "person" and safety.in_crisis(programme, lang, text):
             prompts.append(safety.crisis_after_form(programme, lang, _))
@@ -204,7 +209,8 @@ class TalkFlow(ServiceFlow):
         )
         await uow.audit.record(person, f"talk:sent:{item.side}", now, reference=referral.reference)
         log.info("talk.sent ref=%s by=%s", referral.reference, item.side)
-        return Reply([*prompts, relationship.passed_on(item, _)])
+        screen = await self._writing(uow, person, engagement.id)
+        return Reply([*prompts, relationship.passed_on(item, _, screen)])
 
     # -- the holder ------------------------------------------------------------------------------
 
@@ -285,6 +291,14 @@ class TalkFlow(ServiceFlow):
             programme.talk.holder_reads,
         )
         return item, referral, programme
+
+    async def _writing(self, uow: Unit, person: Person, engagement_id: str) -> int:
+        """Writing to `engagement_id` is open on a new screen (with Done): its number, from the
+        person's one counter, kept in the "talk" frame (a Done of an older screen is stale)."""
+        screen = (await uow.dialogs.load(person)).next_screen
+        frame = json.dumps({"engagement": engagement_id}).encode()
+        await uow.dialogs.put(person, "talk", frame, self.clock(), screen=screen)
+        return screen
 
     async def _close_frame(self, uow: Unit, person: Person, engagement_id: str) -> None:
         frame = await uow.dialogs.frame(person, "talk")

@@ -106,7 +106,7 @@ def register(app: Application) -> None:
     press(r"^v[0-9]*:", applicant_handlers.press)
     command("applicants", applicant_handlers.listing, private)
     command("invite", applicant_handlers.invite, private)
-    press(r"^t:", talk_handlers.press)
+    press(r"^t[0-9]*:", talk_handlers.press)
     press(r"^g:", talk_handlers.agreement)
     press(r"^gp:", talk_handlers.agreement_by_phone)
     press(r"^pu:", talk_handlers.pro_updates_off)

@@ -242,3 +242,30 @@ def test_the_agreement_buttons_and_when_it_is_needed() -> None:
     assert agreement.needed(agreed, None)
     assert agreement.needed(agreed, "1")  # an older version's yes does not count
     assert not agreement.needed(agreed, "2")
+
+
+async def test_done_of_an_older_writing_screen_is_stale_and_writing_stays_open(
+    tmp_path: Path,
+) -> None:
+    """Done is a button of the writing screen, numbered by the person's one counter: the Done
+    under an earlier "Passed on." changes nothing; the newest one closes writing."""
+    store, flow, eid, _clock = await setup(tmp_path)
+    person = Actor(PERSON, "Robin", "en", True)
+    try:
+        opened = await flow.press(person, f"t:w:{eid}", 1)
+        first_done = opened.prompts[0].buttons[0][0].data
+        assert relationship.parse(first_done) == TalkPress("d", eid, 2, 1)
+        passed = await flow.typed(person, "hello", 2)
+        assert passed is not None
+        stale = await flow.press(person, first_done, 3)
+        assert stale.notice is not None and "expired" in stale.notice
+        still = await flow.typed(person, "still writing", 4)
+        assert still is not None and still.prompts[-1].text.startswith("Passed on.")
+        newest_done = still.prompts[-1].buttons[0][0].data
+        closed = await flow.press(person, newest_done, 5)
+        assert closed.prompts and closed.notice is None
+        assert await flow.typed(person, "now for the coordinator", 6) is None  # frame closed
+        old_format = await flow.press(person, f"t:d:{eid}", 7)  # the release before's Done
+        assert old_format.notice is None  # its own checks, as before: nothing open to close
+    finally:
+        await store.close()
