@@ -23,8 +23,12 @@ def target(reference: str) -> str:
 
 
 def reference_of(planner_target: str) -> str | None:
-    """The referral's reference, if the planner's target is an assessment meeting's."""
-    if not planner_target.startswith(TARGET) or len(planner_target) > 21:
+    """The referral's reference, if the planner's target is an assessment meeting's. A
+    supporter's target is an engagement id (8 letters and digits, which may begin with "A"); a
+    reference always has its dash ("PD-…"), so only "A" and a dashed reference is one."""
+    if not planner_target.startswith(TARGET) or "-" not in planner_target:
+        return None
+    if len(planner_target) > 21:
         return None
     return planner_target[len(TARGET) :] or None
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.config_file import load_config
 from bot.i18n import load_catalog
 from bot.services.reply import Sender
 from bot.services.sessions import SessionsFlow
-from storage import KeyRing, Store
+from conversations import assessment_meeting
+from storage import KeyRing, Store, engagements
 from tests.e2e.harness import EXAMPLE_CONFIG
 
 SUPPORTER, COORDINATOR, PERSON, STRANGER = 101, 102, 103, 104
@@ -86,5 +89,28 @@ async def test_only_the_supporter_and_the_holder_may_plan(tmp_path: Path) -> Non
             refused = await flow.press(Sender(outsider, "en"), f"m:p:{eid}")
             assert "cannot plan a meeting" in refused.prompts[0].text
         assert await flow.typed(Sender(STRANGER, "en"), "18:30") is None  # not asked
+    finally:
+        await store.close()
+
+
+def test_an_engagement_id_beginning_with_a_is_a_supporter_s_meeting_not_an_assessment() -> None:
+    """Engagement ids are 8 Crockford letters and digits: one in 32 begins with "A", the mark
+    of an assessment meeting's target ("A" + a reference, which always has its dash)."""
+    assert assessment_meeting.reference_of("A7K2M9QX") is None
+    assert assessment_meeting.reference_of("ABCDEFGH") is None
+    assert assessment_meeting.reference_of(assessment_meeting.target("PD-7K2M9Q")) == "PD-7K2M9Q"
+
+
+async def test_a_supporter_plans_whatever_their_engagement_id_begins_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the id an engagement happens to get: "A…" one time in 32
+    monkeypatch.setattr(engagements, "new_engagement_id", lambda: "A7K2M9QX")
+    store, flow, eid = await setup(tmp_path)
+    assert eid == "A7K2M9QX"
+    try:
+        picker = await flow.press(Sender(SUPPORTER, "en"), "m:p:A7K2M9QX")
+        labels = [b.label for row in picker.prompts[0].buttons for b in row]
+        assert labels[:2] == ["Today", "Tomorrow"]
     finally:
         await store.close()
