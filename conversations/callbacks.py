@@ -83,11 +83,14 @@ class SupportPress:
 
 @dataclass(frozen=True)
 class StaffReferralPress:
-    """A coordinator acting for someone without Telegram: ``n:<action>:<arg>``, where the
-    action is how the person agreed (arg: the programme) or ``erase`` (arg: the reference)."""
+    """A coordinator acting for someone without Telegram: ``n:<action>:<arg>[:<screen>]``,
+    where the action is how the person agreed (arg: the programme) or ``erase`` (arg: the
+    reference). ``screen``: the number of the "How did they agree?" screen on the coordinator's
+    counter (0: a button made before screens were numbered)."""
 
     action: str
     arg: str
+    screen: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,8 @@ def checkins(action: str) -> str:
     return _checked(f"k:{action}")
 
 
-def staff_referral(action: str, arg: str) -> str:
-    return _checked(f"n:{action}:{arg}")
+def staff_referral(action: str, arg: str, screen: int = 0) -> str:
+    return _checked(f"n:{action}:{arg}" + (f":{screen}" if screen else ""))
 
 
 def draft(screen: int, action: str, arg: str | int = "") -> str:
@@ -169,8 +172,9 @@ def parse(data: str | None) -> Press | None:
     if parts[0] == "q" and len(parts) == 3 and parts[1] in QUEUE_VIEWS:
         page = number(parts[2])
         return None if page is None else QueuePress(parts[1], page)
-    if parts[0] == "n" and len(parts) == 3 and parts[1] and parts[2]:
-        return StaffReferralPress(parts[1], parts[2])
+    if parts[0] == "n" and len(parts) in (3, 4) and parts[1] and parts[2]:
+        shown = number(parts[3]) if len(parts) == 4 else 0
+        return None if shown is None else StaffReferralPress(parts[1], parts[2], shown)
     if parts[0] == "a" and len(parts) == 2 and parts[1]:
         return AccountPress(parts[1])
     if parts[0] == "c" and len(parts) in (4, 5) and all(parts[1:]):

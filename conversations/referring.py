@@ -151,8 +151,10 @@ def updates_stopped(reference: str, _: Translate) -> Prompt:
 # -- the coordinator taking a referral by phone ----------------------------------------------
 
 
-def how_agreed(programme: Programme, _: Translate) -> Prompt:
-    """/newreferral: first, how the person agreed (after hearing the privacy notice)."""
+def how_agreed(programme: Programme, _: Translate, screen: int = 0) -> Prompt:
+    """/newreferral: first, how the person agreed (after hearing the privacy notice).
+    ``screen``: its number on the coordinator's counter, so that a press once the form has
+    moved on is stale."""
     text = "\n\n".join(
         [
             bold(_("A new referral for someone without Telegram")),
@@ -168,10 +170,14 @@ def how_agreed(programme: Programme, _: Translate) -> Prompt:
             italic(_("How did they agree?")),
         ]
     )
-    buttons = (
-        (Button(_("They agreed on the phone"), callbacks.staff_referral("phone", programme.id)),),
-        (Button(_("They agreed in person"), callbacks.staff_referral("in_person", programme.id)),),
-        (Button(_("They did not agree"), callbacks.staff_referral("no", programme.id)),),
+    choices = (
+        (_("They agreed on the phone"), "phone"),
+        (_("They agreed in person"), "in_person"),
+        (_("They did not agree"), "no"),
+    )
+    buttons = tuple(
+        (Button(label, callbacks.staff_referral(how, programme.id, screen)),)
+        for label, how in choices
     )
     return Prompt(text, buttons)
 

@@ -50,7 +50,14 @@ class StaffReferrals:
                 return Reply([referring.newreferral_usage(mine, _)])
             if programme.id not in mine:
                 return Reply([referring.only_coordinators(_)])
-        return Reply([referring.how_agreed(programme, _)])
+            # the screen takes a number on the coordinator's counter: once the form they start
+            # from it shows its first question, a press on it is stale
+            person = await uow.people.find(who.telegram_id)
+            person = person or await uow.people.create(who.telegram_id, self.clock())
+            state = await uow.dialogs.load(person)
+            state.screens = state.next_screen
+            await uow.dialogs.save(person, state, self.clock(), form_changed=False)
+        return Reply([referring.how_agreed(programme, _, state.screens)])
 
     async def press(self, who: Actor, data: str | None, update_id: int) -> Reply:
         """A press on "How did they agree?": the form begins (for the person, by phone)."""
@@ -73,6 +80,8 @@ class StaffReferrals:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             person = person or await uow.people.create(who.telegram_id, self.clock())
+            if found.screen and found.screen != (await uow.dialogs.load(person)).screens:
+                return Reply(notice=screens.expired_notice(_), keep_buttons=True)
             if await uow.drafts.load(person) is not None:
                 return Reply([referring.form_in_progress(_)])
             language = self._language(who, programme)

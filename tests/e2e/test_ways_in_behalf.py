@@ -223,6 +223,8 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         # a forged press by someone who is not a coordinator: refused, nothing begun
         await outsider.press_data("n:phone:hiv")
         await outsider.wait_for(lambda m: "only a coordinator" in m.text)
+        (agreed,) = [b.data for row in how.buttons for b in row if b.text.endswith("phone")]
+        assert agreed is not None and agreed.startswith("n:phone:hiv:")  # numbered
         await cora.press("They agreed on the phone")
         await fill_form(cora, programme, HIV_PLAN)
         # the stale "How did they agree?" button, pressed again mid-way: refused kindly
@@ -230,7 +232,14 @@ async def test_a_coordinator_takes_a_referral_by_phone(
         await cora.wait_for(lambda m: "You have a form open" in m.text)
         await cora.press("Send my form")
         reference = await sent_reference(cora)
+        # the real "How did they agree?" button, pressed once the form is sent: stale, and no
+        # second form begins
+        stale = await cora.press_data(agreed, message=how)
+        assert (
+            await stale.answered()
+        ).text == "This button has expired. Please use the newest message."
         await drained(emulator)
+        assert not any("Question 1 of" in m.text for m in cora.bot_messages[-2:])
 
         notice_text = next(t for t in texts(group) if reference in t)
         assert "Taken by phone by Cora" in notice_text
