@@ -37,8 +37,6 @@ class AgreementFlow(ServiceFlow):
             found = await self._asked(uow, person) if person is not None else None
             if press is None or person is None or found is None or not who.private:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             referral, programme = found
             reply = await self._answer(uow, person, referral, programme, press, lang, _)
         self.wake()

@@ -32,8 +32,6 @@ class PhoneAgreementFlow(ServiceFlow):
             press = agreement_phone.parse(data)
             if press is None or me is None or not who.private:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             referral = await uow.referrals.by_reference(press.reference)
             programme = (
                 self.config.programme(await uow.referrals.programme_id(referral))

@@ -43,7 +43,6 @@ class ApplicantsFlow(ServiceFlow):
     async def listing(self, who: Actor, update_id: int) -> Reply:
         _ = self._t(self.language_of(who))
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "applicants")
@@ -83,8 +82,6 @@ class ApplicantsFlow(ServiceFlow):
         lang = self.language_of(who)
         _ = self._t(lang)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, press.action if press else "unknown")
@@ -279,8 +276,6 @@ class ApplicantsFlow(ServiceFlow):
             pending = str(state.get("pending", ""))
             if not pending.startswith(applicants.PENDING):
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             desk = await self._desk(uow, who)
             if desk is None:  # no longer a coordinator: the note goes nowhere
                 await uow.dialogs.end(person, "applicant")
@@ -331,7 +326,6 @@ class ApplicantsFlow(ServiceFlow):
         lang = self.language_of(who)
         _ = self._t(lang)
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             desk = await self._desk(uow, who)
             if desk is None:
                 return await self._refuse(uow, who, "invite")

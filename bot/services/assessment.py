@@ -72,7 +72,6 @@ class AssessmentFlow(ServiceFlow):
     async def start(self, who: Sender, reference: str, update_id: int) -> Reply:
         """/assess PD-…: the holder begins the assessment in their private chat."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             if person is None:  # nobody the bot knows holds nothing
                 t = self.catalog.translator(

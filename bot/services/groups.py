@@ -192,8 +192,6 @@ class GroupsFlow(ServiceFlow):
     async def press(self, who: Sender, raw: str | None, update_id: int) -> Reply:
         press = group_screens.parse(raw)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             lang = await self._language(uow, person, who)
             _ = self._t(lang)
@@ -217,7 +215,6 @@ class GroupsFlow(ServiceFlow):
     async def mine(self, who: Sender, update_id: int) -> Reply:
         """/groups: the person's groups and waiting lists, with Leave."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             if person is None and any(
                 who.telegram_id in p.coordinators for p in self.config.programmes
@@ -390,8 +387,6 @@ class GroupsFlow(ServiceFlow):
     async def typed(self, who: Sender, text: str, update_id: int) -> Reply:
         """A coordinator's typed answer in the new-group dialog."""
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             person = await uow.people.find(who.telegram_id)
             lang = await self._language(uow, person, who)
             _ = self._t(lang)

@@ -28,8 +28,6 @@ class ProUpdatesFlow(ServiceFlow):
                 if me is not None:
                     await uow.audit.record(me, "refused:pro_updates_off", now)
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            if not await uow.updates.claim(update_id, now):
-                return Reply()
             if await uow.referrals.stop_updates(referral, me):
                 await uow.outbox.drop(kinds.PRO_UPDATE, referral)  # one not sent yet goes too
                 await uow.audit.record(me, "pro_updates:off", now, reference=referral.reference)

@@ -81,8 +81,6 @@ class CareFlow(ServiceFlow):
                 or referral.person_id != person.id
             ):
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             now = self.clock()
             answer = next(a for a in ANSWERS if a == press.answer)
             if not await uow.checks.answer(engagement, answer, now):
@@ -104,7 +102,6 @@ class CareFlow(ServiceFlow):
     async def feedback(self, who: Sender, update_id: int) -> Reply | None:
         """/feedback: for a coordinator, the answers per supporter of their programmes."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             programmes = await self._coordinated(uow, person, who.telegram_id)
             if not programmes:

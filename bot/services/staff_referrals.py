@@ -42,7 +42,6 @@ class StaffReferrals:
             return Reply([referring.only_private(_)])
         programme = config.programme(arg.strip()) if arg.strip() else None
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             mine = [p.id for p in config.programmes if await self._coordinates(uow, who, p)]
             if not mine:
                 return Reply([referring.only_coordinators(_)])
@@ -69,8 +68,6 @@ class StaffReferrals:
             return await self.erase(who, found.arg, update_id)
         programme = self.intake.config.programme(found.arg)
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply(keep_buttons=True)
             if programme is None or not await self._coordinates(uow, who, programme):
                 await self._refused(uow, who, "newreferral")
                 return Reply([referring.only_coordinators(_)])
@@ -133,7 +130,6 @@ class StaffReferrals:
         """/erase REF: ask before erasing a person without Telegram, on their request."""
         _ = self._t(who)
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             found = await self._offline_case(uow, who, code, "erase", _)
             if isinstance(found, Reply):
                 return found
@@ -145,8 +141,6 @@ class StaffReferrals:
         _ = self._t(who)
         now = self.clock()
         async with self.store.unit() as uow:
-            if not await uow.updates.claim(update_id, now):
-                return Reply(keep_buttons=True)
             found = await self._offline_case(uow, who, code, "erase", _)
             if isinstance(found, Reply):
                 return found

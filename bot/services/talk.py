@@ -49,7 +49,6 @@ class TalkFlow(ServiceFlow):
     async def menu(self, who: Actor, argument: str, update_id: int) -> Reply:
         """/talk: the person's relationships; /talk <reference>: a holder reads the messages."""
         async with self.store.unit() as uow:
-            await uow.updates.claim(update_id, self.clock())
             person = await uow.people.find(who.telegram_id)
             lang = await self.language_for(uow, person, who)
             _ = self._t(lang)
@@ -74,8 +73,6 @@ class TalkFlow(ServiceFlow):
             press = relationship.parse(data)
             if press is None or person is None or not who.private:
                 return Reply(notice=screens.expired_notice(_), keep_buttons=True)
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             reply = await self._press(uow, person, press, _)
         self.wake()
         return reply
@@ -89,8 +86,6 @@ class TalkFlow(ServiceFlow):
             frame = await uow.dialogs.frame(person, "talk")
             if frame is None:
                 return None
-            if not await uow.updates.claim(update_id, self.clock()):
-                return Reply()
             engagement_id = str(json.loads(frame).get("engagement", ""))
             lang = await self.language_for(uow, person, who)
             reply = await self._pass_on(uow, person, engagement_id, text.strip(), lang)
