@@ -70,3 +70,39 @@ async def hand_over(
     await emulator.wait_until(lambda: f"Send to {name}" in offer.button_texts, what="share")
     await coordinator.press(f"Send to {name}", message=offer)
     return await supporter.wait_for(lambda m: "can you support this person" in m.text)
+
+
+async def offer_group_and_join(
+    emulator: BotApiEmulator,
+    group: ScriptedGroup,
+    person: ScriptedUser,
+    reference: str,
+    group_name: str,
+    shown_as: str,
+    invitation: str = "There is a place for you",
+    *,
+    remind: bool = True,
+) -> None:
+    """Cora claims the referral from the group notice, marks it contacted and offers the peer
+    support group `group_name`; the person joins, chooses how facilitators see them
+    (`shown_as`: the button's label) and, with `remind`, asks for reminders."""
+    await group_notice(group, reference)
+    cora = emulator.user(CORA, "Cora")
+    await cora.send("/start")
+    await cora.press("Claim", chat=group)
+    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
+    await cora.press("Contacted", message=details)
+    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
+    await cora.send(f"/referral {reference}")
+    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
+    await cora.press("Offer a group", message=view)
+    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
+    await cora.press(group_name, message=ranked, contains=True)
+    invited = await person.wait_for(lambda m: invitation in (m.text or ""))
+    await person.press("Join", message=invited)
+    shown = await person.wait_for(lambda m: "How should the people" in (m.text or ""))
+    await person.press(shown_as, message=shown)
+    if remind:
+        asked = await person.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
+        await person.press("Yes, remind me", message=asked)
+        await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")

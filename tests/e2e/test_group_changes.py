@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 from conversations import sessions
 from conversations.group_schedule import instant, meetings, parse_rule
 from sandbox.emulator import BotApiEmulator, ScriptedUser, StoredMessage
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.coordination import (
+    CORA,
+    GROUP_ID,
+    group_notice,
+    offer_group_and_join,
+    refer,
+    write_config,
+)
 from tests.e2e.harness import HIV_PLAN, BotFiles, MovableClock, drained, in_process, later
 from tests.e2e.test_group_meetings import (
     LINK,
@@ -69,24 +76,7 @@ async def joined(emulator: BotApiEmulator, files: BotFiles) -> ScriptedUser:
     group = emulator.group(GROUP_ID, "Coordinators")
     robin = emulator.user(5601, "Robin")
     reference = await refer(robin, {**BOTH, "name": "Robin"}, files.config())
-    await group_notice(group, reference)
-    cora = emulator.user(CORA, "Cora")
-    await cora.press("Claim", chat=group)
-    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
-    await cora.press("Contacted", message=details)
-    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
-    await cora.send(f"/referral {reference}")
-    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
-    await cora.press("Offer a group", message=view)
-    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press(NAME, message=ranked, contains=True)
-    invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
-    await robin.press("Join", message=invitation)
-    shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
-    await robin.press("Only initials (R.)", message=shown)
-    asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
-    await robin.press("Yes, remind me", message=asked)
-    await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+    await offer_group_and_join(emulator, group, robin, reference, NAME, "Only initials (R.)")
     return robin
 
 

@@ -22,7 +22,13 @@ from bot.telegram.app import Runtime
 from conversations import sessions
 from conversations.group_schedule import meetings
 from sandbox.emulator import BotApiEmulator, ScriptedUser
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, refer, write_config
+from tests.e2e.coordination import (
+    CORA,
+    GROUP_ID,
+    offer_group_and_join,
+    refer,
+    write_config,
+)
 from tests.e2e.harness import (
     CHOICES_KEY,
     HIV_PLAN,
@@ -68,25 +74,7 @@ async def test_reminders_coming_and_the_link_each_once(
         group = emulator.group(GROUP_ID, "Coordinators")
         robin = emulator.user(5601, "Robin")
         reference = await refer(robin, BOTH, files.config())
-        await group_notice(group, reference)
-        cora = emulator.user(CORA, "Cora")
-        await cora.send("/start")
-        await cora.press("Claim", chat=group)
-        details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
-        await cora.press("Contacted", message=details)
-        await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
-        await cora.send(f"/referral {reference}")
-        view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
-        await cora.press("Offer a group", message=view)
-        ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
-        await cora.press(GROUP, message=ranked, contains=True)
-        invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
-        await robin.press("Join", message=invitation)
-        shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
-        await robin.press("Only initials (R.)", message=shown)
-        asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
-        await robin.press("Yes, remind me", message=asked)
-        await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+        await offer_group_and_join(emulator, group, robin, reference, GROUP, "Only initials (R.)")
         await drained(emulator)
         assert texts(robin, REMINDER) == [] and texts(robin, LINK) == []
 
@@ -311,25 +299,8 @@ async def member(
     group = emulator.group(GROUP_ID, "Coordinators")
     robin = emulator.user(user_id, name)
     reference = await refer(robin, {**BOTH, "name": name, **(plan or {})}, files.config())
-    await group_notice(group, reference)
-    cora = emulator.user(CORA, "Cora")
-    await cora.send("/start")
-    await cora.press("Claim", chat=group)
-    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
-    await cora.press("Contacted", message=details)
-    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
-    await cora.send(f"/referral {reference}")
-    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
-    await cora.press("Offer a group", message=view)
-    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press(GROUP, message=ranked, contains=True)
-    invitation = await robin.wait_for(lambda m: "There is a place for you" in (m.text or ""))
-    await robin.press("Join", message=invitation)
-    shown = await robin.wait_for(lambda m: "How should the people" in (m.text or ""))
-    await robin.press(f"Only initials ({name[0]}.)", message=shown)
-    asked = await robin.wait_for(lambda m: "reminder before each meeting" in (m.text or ""))
-    await robin.press("Yes, remind me", message=asked)
-    await emulator.wait_until(lambda: asked.text.startswith("Good."), what="reminders on")
+    shown_as = f"Only initials ({name[0]}.)"
+    await offer_group_and_join(emulator, group, robin, reference, GROUP, shown_as)
     return robin
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.emulator import BotApiEmulator, ScriptedGroup, ScriptedUser
-from tests.e2e.coordination import CORA, GROUP_ID, group_notice, write_config
+from tests.e2e.coordination import CORA, GROUP_ID, group_notice, offer_group_and_join, write_config
 from tests.e2e.harness import HIV_PLAN, REFERENCE, BotFiles, BotProcess, consent, fill_form
 from tests.e2e.test_applicants import VOLUNTEER_PLAN, card_of, tick, training_config
 
@@ -99,7 +99,6 @@ async def test_answers_and_ids_never_rest_in_plaintext(
         sent = await person.wait_for(lambda m: REFERENCE.search(m.text) is not None)
         reference = REFERENCE.search(sent.text)
         assert reference is not None
-        await group_notice(group, reference.group(0))
         await offer_the_canary_group(emulator, group, person, reference.group(0))
     finally:
         assert await bot.stop() == 0
@@ -135,21 +134,17 @@ async def offer_the_canary_group(
     emulator: BotApiEmulator, group: ScriptedGroup, person: ScriptedUser, reference: str
 ) -> None:
     """A coordinator offers the canary group; the person joins and is shown by name."""
+    await offer_group_and_join(
+        emulator,
+        group,
+        person,
+        reference,
+        GROUP_CANARY_NAME,
+        f"My name ({CANARIES['name']})",
+        invitation=GROUP_CANARY_NAME,
+        remind=False,
+    )
     cora = emulator.user(CORA, "Cora")
-    await cora.send("/start")
-    await cora.press("Claim", chat=group)
-    details = await cora.wait_for(lambda m: m.text.startswith(f"Referral {reference}"))
-    await cora.press("Contacted", message=details)
-    await cora.wait_for(lambda m: f"{reference} is now contacted" in m.text)
-    await cora.send(f"/referral {reference}")
-    view = await cora.wait_for(lambda m: "Offer a group" in m.button_texts)
-    await cora.press("Offer a group", message=view)
-    ranked = await cora.wait_for(lambda m: "best fit first" in m.text)
-    await cora.press(GROUP_CANARY_NAME, message=ranked, contains=True)
-    invitation = await person.wait_for(lambda m: GROUP_CANARY_NAME in (m.text or ""))
-    await person.press("Join", message=invitation)
-    shown = await person.wait_for(lambda m: "How should the people" in (m.text or ""))
-    await person.press(f"My name ({CANARIES['name']})", message=shown)
     await cora.wait_for(lambda m: f"{reference} joined {GROUP_CANARY_NAME}" in m.text)
 
 
