@@ -349,11 +349,7 @@ def submitted(
             esc(_("Your reference is {reference}. Please keep it.")).format(
                 reference=f"<b>{esc(reference)}</b>"
             ),
-            esc(
-                _("We will contact you {when}.").format(
-                    when=programme.text(programme.response_time, language)
-                )
-            ),
+            _will_contact(programme, language, _),
             esc(programme.text(programme.next_steps, language)),
         ]
     )
@@ -371,6 +367,12 @@ def submitted(
     return [Prompt("\n\n".join([first, answers, help_text]))]
 
 
+def _will_contact(programme: Programme, language: str, _: Translate) -> str:
+    """The programme's promise of when it will be in touch (an open referral only)."""
+    when = programme.text(programme.response_time, language)
+    return esc(_("We will contact you {when}.").format(when=when))
+
+
 def already_sent(programme: Programme, language: str, reference: str, _: Translate) -> Prompt:
     text = "\n\n".join(
         [
@@ -378,11 +380,7 @@ def already_sent(programme: Programme, language: str, reference: str, _: Transla
             esc(_("We have your form. Your reference is {reference}.")).format(
                 reference=f"<b>{esc(reference)}</b>"
             ),
-            esc(
-                _("We will contact you {when}.").format(
-                    when=programme.text(programme.response_time, language)
-                )
-            ),
+            _will_contact(programme, language, _),
             esc(programme.text(programme.emergency, language)),
         ]
     )
@@ -422,11 +420,7 @@ def reopened(programme: Programme, language: str, reference: str, _: Translate) 
             esc(_("Your reference is still {reference}.")).format(
                 reference=f"<b>{esc(reference)}</b>"
             ),
-            esc(
-                _("We will contact you {when}.").format(
-                    when=programme.text(programme.response_time, language)
-                )
-            ),
+            _will_contact(programme, language, _),
         ]
     )
     return Prompt(text)
