@@ -134,6 +134,9 @@ class DeliveryWorker:
     async def _run(self) -> None:
         await self._settle_interrupted()
         while not self._stopping:
+            # Cleared before the round looks, never after: a wake while the round runs (a row
+            # committed after its query) stays set, and the wait below returns at once.
+            self._wake.clear()
             try:
                 if not await self.drain():
                     await self._sleep()
@@ -165,15 +168,11 @@ class DeliveryWorker:
             delay = min(max((next_due - self.clock()).total_seconds(), 0.0), IDLE_WAKEUP)
         if delay <= 0 or self._stopping:
             return
-        self._wake.clear()
-        if self._stopping:
-            return
         await self._wait(delay)
 
     async def _sleep_armed(self, arm: Arm) -> None:
         """Arm the timer at the next due time and wait for it (or any wake), at most
-        IDLE_WAKEUP. Cleared first: a wake after this point is never missed."""
-        self._wake.clear()
+        IDLE_WAKEUP. The wake was cleared when the round began (`_run`): none is missed."""
         async with self.store.unit() as uow:
             next_due = await uow.outbox.next_due_at()
         if self._stopping:

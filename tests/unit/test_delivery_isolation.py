@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,3 +93,35 @@ async def test_an_at_most_once_row_that_went_out_is_parked_not_sent_again(
     await request.shutdown()
     assert requests == [reminder]
     assert item is not None and (item.state, item.attempts) == ("parked", 1)
+
+
+async def test_a_wake_between_a_round_finding_nothing_and_its_sleep_is_not_lost(
+    tmp_path: Path,
+) -> None:
+    """A row committed (and the worker woken) just after a round found nothing due must go out
+    at once, not when the idle safety net comes round: the timer armed here never fires."""
+    async with opened(tmp_path / "peerdoor.db", KeyRing(KeyRing.generate())) as store:
+        (ada,) = await people(store, 1)
+        went = asyncio.Event()
+
+        async def send(item: OutboxItem) -> Sent | None:
+            went.set()
+            return Sent(message_id=item.id)
+
+        worker = DeliveryWorker(store, send, lambda: T0, arm=lambda when: None)
+        rounds = worker.drain
+
+        async def drain(limit: int = 50) -> int:
+            found = await rounds(limit)
+            if not found and not went.is_set():  # the row arrives after this round looked
+                async with store.unit() as u:
+                    await u.outbox.add("news", due_at=T0, now=T0, recipient=ada)
+                worker.wake()
+            return found
+
+        worker.drain = drain  # type: ignore[method-assign]
+        worker.start()
+        try:
+            await asyncio.wait_for(went.wait(), 5)  # the idle safety net is 30 s away
+        finally:
+            await worker.stop()
