@@ -9,6 +9,13 @@ Each lever is applied before the bot's modules are imported, then `bot.ops.cli m
 - `ack`: answerCallbackQuery is sent in the background: the handler goes on at once.
 - `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: only the
   upper bound of what sharing fsyncs between transactions (group commit) could gain.
+
+Two more only look (they change nothing in the bot but its speed):
+
+- `trace`: how long each unit of work waited for the store's write lock and held it, how much
+  of the hold was spent in aiosqlite's worker thread and how much on the loop's CPU; appended
+  to `PEERDOOR_BENCH_TRACE` (default /tmp/trace.txt) when the bot exits.
+- `cprofile`: cProfile over the whole run, written to `PEERDOOR_BENCH_PROFILE` at exit.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import os
 import sys
 from typing import Any
 
-LEVERS = frozenset({"uvloop", "aiohttp", "ack", "nosync"})
+LEVERS = frozenset({"uvloop", "aiohttp", "ack", "nosync", "trace", "cprofile"})
 
 
 def apply(levers: set[str]) -> None:
@@ -40,6 +47,20 @@ def apply(levers: set[str]) -> None:
             return conn
 
         db.connect = unsynced  # type: ignore[assignment]
+    if "trace" in levers:
+        _trace()
+    if "cprofile" in levers:
+        import atexit
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+
+        def dump() -> None:
+            profile.disable()
+            profile.dump_stats(os.environ.get("PEERDOOR_BENCH_PROFILE", "/tmp/peerdoor.prof"))
+
+        atexit.register(dump)
     if "ack" in levers:
         from telegram import CallbackQuery
 
@@ -77,6 +98,87 @@ def _finished(pending: set[asyncio.Task[Any]]) -> Any:
             print(f"answerCallbackQuery failed: {task.exception()!r}", file=sys.stderr)
 
     return done
+
+
+def _trace() -> None:
+    """The `trace` lever: time spent waiting for, and holding, the store's write lock."""
+    import atexit
+    import time
+
+    from storage import db
+    from storage import store as store_mod
+
+    waits: list[float] = []
+    holds: list[float] = []  # wall time from acquiring to releasing
+    trips: list[float] = []  # of that, awaiting aiosqlite's worker thread
+    cpus: list[float] = []  # of that, the loop thread's CPU (other tasks' too)
+    trip = [0.0, 0]  # seconds awaiting the worker in the current hold; calls to it in all
+
+    class TimedLock(asyncio.Lock):
+        began = 0.0
+        cpu = 0.0
+
+        async def acquire(self) -> Any:
+            asked = time.perf_counter()
+            result = await super().acquire()
+            self.began = time.perf_counter()
+            self.cpu = time.thread_time()
+            waits.append(self.began - asked)
+            trip[0] = 0.0
+            return result
+
+        def release(self) -> None:
+            holds.append(time.perf_counter() - self.began)
+            cpus.append(time.thread_time() - self.cpu)
+            trips.append(trip[0])
+            super().release()
+
+    init = store_mod.Store.__init__
+
+    def timed_lock(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._lock = TimedLock()
+
+    store_mod.Store.__init__ = timed_lock  # type: ignore[method-assign]
+    queued = db.Connection._counted
+
+    def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trip[1] += 1
+        return queued(self, fn, *args, **kwargs)
+
+    worker = db.aiosqlite.Connection._execute
+
+    async def timed(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await worker(self, fn, *args, **kwargs)
+        finally:
+            trip[0] += time.perf_counter() - began
+
+    db.Connection._counted = counted  # type: ignore[method-assign]
+    db.aiosqlite.Connection._execute = timed  # type: ignore[method-assign]
+
+    def figures(xs: list[float]) -> str:
+        xs = sorted(xs)
+        if not xs:
+            return "-"
+        n = len(xs)
+        at = [1e3 * xs[n * q // 100] for q in (50, 90, 99)]
+        mean = 1e3 * sum(xs) / n
+        return f"n={n} p50={at[0]:.2f}ms p90={at[1]:.2f}ms p99={at[2]:.2f}ms mean={mean:.2f}ms"
+
+    def report() -> None:
+        lines = [
+            f"wait {figures(waits)}",
+            f"hold {figures(holds)}",
+            f"worker-in-hold {figures(trips)}",
+            f"cpu-in-hold {figures(cpus)}",
+            f"worker-calls {trip[1]}",
+        ]
+        with open(os.environ.get("PEERDOOR_BENCH_TRACE", "/tmp/trace.txt"), "a") as out:
+            out.write("\n".join(lines) + "\n")
+
+    atexit.register(report)
 
 
 def main() -> int:

@@ -9,8 +9,10 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -62,11 +64,60 @@ def create_private(path: Path) -> None:
             os.close(fd)
 
 
+#: Statements that may wait: on the disk (COMMIT's fsync, a checkpoint, VACUUM) or on another
+#: process's write lock (BEGIN, for up to busy_timeout). They go to the worker thread.
+_WAITS = re.compile(r"\s*(BEGIN|COMMIT|END|VACUUM|PRAGMA\s+wal_checkpoint)\b", re.IGNORECASE)
+#: sqlite3.Connection methods that wait likewise (executescript: only migrations use it).
+_WAITING_CALLS = frozenset({"commit", "close", "backup", "executescript"})
+
+
+class Connection(aiosqlite.Connection):
+    """aiosqlite's connection, except that a statement that cannot wait runs on the loop's thread.
+
+    aiosqlite sends every call to its worker thread and wakes the event loop with the result:
+    two thread switches and a place at the back of the loop's queue, per statement. A unit of
+    work holds the store's write lock across all of them, so under load the lock was held
+    mostly for those trips (benchmarks/README.md: 4.5 of a unit's 5.9 ms with 50 people), and
+    every other person's update waited behind it. The statements themselves take microseconds:
+    pages are in memory and a write only appends to the WAL. So a statement runs inline, on
+    the loop's thread, when the worker has nothing queued; what can wait (see ``_WAITS``: COMMIT
+    and its fsync, a checkpoint, BEGIN on another process's lock) still goes to the worker, and
+    so does everything behind it, so statements keep their order.
+    """
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        # Each counter has one writer (the loop's thread, the worker), so neither loses a count.
+        self._sent = 0  # calls handed to the worker
+        self._ran = 0  # calls the worker has finished
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._connection is None or self._sent != self._ran or _waits(fn, args):
+            self._sent += 1
+            return await super()._execute(self._counted, fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    def _counted(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._ran += 1
+
+
+def _waits(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    if getattr(fn, "__name__", "") in _WAITING_CALLS:
+        return True
+    return bool(args) and isinstance(args[0], str) and _WAITS.match(args[0]) is not None
+
+
 async def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     """Open with per-connection pragmas that write nothing (WAL is switched on later)."""
     create_private(path)
     try:
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        # any thread: statements run inline on the loop's thread or in the worker (Connection)
+        conn = await Connection(
+            partial(sqlite3.connect, str(path), isolation_level=None, check_same_thread=False)
+        )
     except sqlite3.Error as e:
         raise translate(e, f"cannot open database {path}") from e
     try:

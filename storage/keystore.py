@@ -125,14 +125,27 @@ class KeyStore:
     async def _run(self, work: Callable[[sqlite3.Connection], T], doing: str) -> T:
         def call() -> T:
             with self._lock:
-                try:
-                    return work(self._conn)
-                except sqlite3.Error as e:
-                    if self._conn.in_transaction:
-                        self._conn.rollback()
-                    raise translate(e, f"erasure key store: {doing}") from e
+                return self._call(work, doing)
 
         return await asyncio.to_thread(call)
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T], doing: str) -> T:
+        """A read: inline on the loop's thread when no write is under way (WAL readers do not
+        wait; a thread hop per update's lookup held the store's write lock for nothing)."""
+        if not self._lock.acquire(blocking=False):
+            return await self._run(work, doing)
+        try:
+            return self._call(work, doing)
+        finally:
+            self._lock.release()
+
+    def _call(self, work: Callable[[sqlite3.Connection], T], doing: str) -> T:
+        try:
+            return work(self._conn)
+        except sqlite3.Error as e:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            raise translate(e, f"erasure key store: {doing}") from e
 
     async def _write(self, sql: str, rows: list[tuple[object, ...]], doing: str) -> None:
         if not rows:
@@ -179,7 +192,7 @@ class KeyStore:
             ).fetchone()
             return None if row is None else bytes(row[0])
 
-        return await self._run(work, "read a secret")
+        return await self._read(work, "read a secret")
 
     async def add(self, secrets: Mapping[str, bytes], lookups: Mapping[str, bytes]) -> None:
         """Before the database commit that creates these people: their secrets, as 'new', and
@@ -221,7 +234,7 @@ class KeyStore:
             ).fetchone()
             return None if row is None else str(row[0])
 
-        return await self._run(work, "find a person")
+        return await self._read(work, "find a person")
 
     async def indexed(self) -> set[str]:
         """Every person id that has a lookup tag here (the people this file knows of)."""
