@@ -114,6 +114,36 @@ class Unit:
         self.groups = GroupRepo(conn, keys, lookup, self.vault)
 
 
+class _Batch:
+    """Units of work released into one open write transaction, waiting for its COMMIT."""
+
+    def __init__(self) -> None:
+        self.durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.units = 0
+        # a unit cancelled while waiting leaves nobody to read an error: mark it read
+        self.durable.add_done_callback(_read_error)
+
+    def end(self, error: BaseException | None) -> None:
+        if self.durable.done():
+            return
+        if error is None:
+            self.durable.set_result(None)
+        else:
+            self.durable.set_exception(error)
+
+
+def _read_error(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _not_committed(error: BaseException) -> StorageError:
+    """What a unit released into a transaction that did not commit is told."""
+    if isinstance(error, StorageError):
+        return error
+    return StorageError(f"the transaction was not committed ({type(error).__name__})")
+
+
 @asynccontextmanager
 async def _joined(unit: Unit) -> AsyncIterator[Unit]:
     """A unit inside an open one: the same transaction; the outer unit commits."""
@@ -139,6 +169,9 @@ class Store:
         self._lock = asyncio.Lock()
         self._closed = False
         self._unsettled = False
+        #: The open write transaction that released units wait on (group commit), if any.
+        self._batch: _Batch | None = None
+        self._committers: set[asyncio.Task[None]] = set()
         self._reload: KeyReloader | None = None
         #: Write transactions begun since opening (BEGIN IMMEDIATE), for tests and benchmarks.
         self.write_transactions = 0
@@ -225,6 +258,15 @@ class Store:
             return
         self._closed = True
         async with self._lock:
+            batch = self._batch
+            if batch is not None:  # released units whose committer has not run yet
+                self._batch = None
+                try:
+                    await self._conn.commit()
+                    self._unsettled = False
+                    batch.end(None)
+                except sqlite3.Error as e:
+                    await self._abandon(batch, db.translate(e, "commit failed"))
             self._cache.clear()
             self._secrets.clear()
             try:
@@ -264,18 +306,33 @@ class Store:
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[Unit]:
+        """One unit of work: a savepoint in the open write transaction, which it may share.
+
+        Group commit: a unit that touches no erasure key store (no new person, no erasure, no
+        scrubbing) is released into the open transaction and waits, outside the write lock,
+        for the COMMIT that a committer task makes once the units ready in this turn of the
+        event loop have joined; only then does it return, so nobody is answered before their
+        data is durable. Each unit is its own savepoint: an error rolls back that unit alone.
+        A unit that does touch the key store commits the open transaction itself, in the order
+        the key store needs (storage/keystore.py), as every unit did before.
+        """
         if self._closed:
             raise StorageError("the store is closed")
         async with self._lock:
             await self._recover()
-            # Cleared only when the transaction is known to be over, so that a unit cancelled
-            # while BEGIN, COMMIT or ROLLBACK was still queued is cleaned up by the next one.
-            self._unsettled = True
-            try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                self._unsettled = False
-                raise db.translate(e, "cannot start a transaction") from e
+            batch = self._batch
+            if batch is None:
+                # Cleared only when the transaction is known to be over, so that a unit cancelled
+                # while BEGIN, COMMIT or ROLLBACK was still queued is cleaned up by the next one.
+                self._unsettled = True
+                try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as e:
+                    self._unsettled = False
+                    raise db.translate(e, "cannot start a transaction") from e
+                batch = self._batch = _Batch()
+                self._committers.add(task := asyncio.create_task(self._commit_when_ready(batch)))
+                task.add_done_callback(self._committers.discard)
             self.write_transactions += 1
             begun = _BEGUN.get()
             if begun is not None:
@@ -284,6 +341,7 @@ class Store:
             lookups: dict[str, bytes] = {}
             erased: list[str] = []
             marked: list[str] = []  # secrets marked 'erasing': from here only forward
+            await self._savepoint("SAVEPOINT unit", batch)
             try:
                 await self._follow_master_key()
                 keys = DataKeys(self._conn, self._keyring, self._cache, self._keystore)
@@ -297,41 +355,93 @@ class Store:
                 finally:
                     unit.open = False
                     _ACTIVE.reset(token)
-                # the erasure key store first (see storage/keystore.py for the order)
-                erased = list(dict.fromkeys(unit.erased))
-                fresh = {p: s for p, s in keys.fresh.items() if p not in erased}
-                lookups = {p: t for p, t in keys.lookups.items() if p not in erased}
-                await self._keystore.add(fresh, lookups)
-                await self._keystore.mark_erasing(erased)
-                marked = erased
             except BaseException as e:
-                await self._rollback()
-                self._unsettled = False
-                await self._keystore_undo(list(fresh) + list(lookups), marked)
+                await self._savepoint("ROLLBACK TO unit", batch)
+                await self._savepoint("RELEASE unit", batch)
                 if isinstance(e, sqlite3.Error):
                     raise db.translate(e) from e
                 raise
+            await self._savepoint("RELEASE unit", batch)
+            if not (unit.erased or unit.scrubbed or keys.fresh or keys.lookups):
+                batch.units += 1
+            else:
+                self._batch = None  # this unit commits the open transaction, its own order
+                try:
+                    # the erasure key store first (see storage/keystore.py for the order)
+                    erased = list(dict.fromkeys(unit.erased))
+                    fresh = {p: s for p, s in keys.fresh.items() if p not in erased}
+                    lookups = {p: t for p, t in keys.lookups.items() if p not in erased}
+                    await self._keystore.add(fresh, lookups)
+                    await self._keystore.mark_erasing(erased)
+                    marked = erased
+                    await self._conn.commit()
+                except BaseException as e:
+                    await self._rollback()
+                    self._unsettled = False
+                    await self._keystore_undo(list(fresh) + list(lookups), marked)
+                    error = db.translate(e, "commit failed") if isinstance(e, sqlite3.Error) else e
+                    batch.end(_not_committed(error))
+                    if error is e:
+                        raise
+                    raise error from e
+                self._unsettled = False
+                batch.end(None)
+                keys.committed()
+                vault.committed()
+                for hook in unit.after_commit:
+                    hook()
+                if erased:
+                    crashpoints.reached("erasure.committed")
+                with contextlib.suppress(StorageError):  # left 'new': the next open settles it
+                    await self._keystore.settle(fresh)
+                try:
+                    await self._keystore.destroy(erased)  # left 'erasing': next open deletes it
+                finally:
+                    if unit.erased or unit.scrubbed:
+                        await self._shred_wal()
+                return
+        await asyncio.shield(batch.durable)  # cancelled here, the unit still commits
+        keys.committed()
+        vault.committed()
+        for hook in unit.after_commit:
+            hook()
+
+    async def _savepoint(self, sql: str, batch: _Batch) -> None:
+        """A unit's savepoint statement. If it fails, the shared transaction is not sound (SQLite
+        may have rolled all of it back, e.g. on a full disk): roll back, fail the batch."""
+        try:
+            await self._conn.execute(sql)
+        except sqlite3.Error as e:
+            error = db.translate(e, "the transaction failed")
+            await self._abandon(batch, error)
+            raise error from e
+
+    async def _abandon(self, batch: _Batch, error: StorageError) -> None:
+        """Inside the write lock: roll the open transaction back; its units are not committed."""
+        if self._batch is batch:
+            self._batch = None
+        await self._rollback()
+        self._unsettled = False
+        batch.end(_not_committed(error))
+
+    async def _commit_when_ready(self, batch: _Batch) -> None:
+        """The committer: once the units ready now have joined (it queues for the lock behind
+        them), one COMMIT, one fsync, for all of them; then they go on to answer."""
+        async with self._lock:
+            if self._batch is not batch:
+                return  # committed (or abandoned) by a unit that commits for itself
+            self._batch = None
             try:
                 await self._conn.commit()
             except sqlite3.Error as e:
-                await self._rollback()
-                self._unsettled = False
-                await self._keystore_undo(list(fresh) + list(lookups), marked)
-                raise db.translate(e, "commit failed") from e
+                error = db.translate(e, "commit failed")
+                await self._abandon(batch, error)
+                return
+            except BaseException:  # cancelled: COMMIT may still run; the next unit recovers
+                batch.end(StorageError("the store stopped before this change was committed"))
+                raise
             self._unsettled = False
-            keys.committed()
-            vault.committed()
-            for hook in unit.after_commit:
-                hook()
-            if erased:
-                crashpoints.reached("erasure.committed")
-            with contextlib.suppress(StorageError):  # left 'new': the next open settles it
-                await self._keystore.settle(fresh)
-            try:
-                await self._keystore.destroy(erased)  # left 'erasing': the next open deletes it
-            finally:
-                if unit.erased or unit.scrubbed:
-                    await self._shred_wal()
+            batch.end(None)
 
     async def leftovers(self) -> list[str]:
         """People in this database the erasure key store no longer knows: erased (their rows
@@ -433,8 +543,8 @@ class Store:
 
     async def _recover(self) -> None:
         """Roll back a transaction left open by a unit that was cancelled mid-statement."""
-        if not self._unsettled:
-            return
+        if not self._unsettled or self._batch is not None:
+            return  # nothing left over, or the open transaction is a batch's, sound
         await self._conn.execute_fetchall("SELECT 1")  # wait for queued statements to finish
         await self._rollback()
         self._unsettled = False
