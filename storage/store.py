@@ -184,10 +184,11 @@ class Store:
     def reload_keys_with(self, reload: KeyReloader | None) -> None:
         """What to do when another process rotated the master key under this open store.
 
-        Every unit of work first checks, inside its write lock, which master key the database
-        is wrapped under. If this store's key ring does not know it, ``reload(key_id)`` is asked
-        for that key once per unit; a key that matches (and unwraps the lookup secret) replaces
-        the ring. Without one the unit raises MasterKeyChanged and writes nothing, so nothing is
+        Every write transaction first checks, just after BEGIN (no other process can rotate
+        while it is open), which master key the database is wrapped under. If this store's key
+        ring does not know it, ``reload(key_id)`` is asked for that key once; a key that matches
+        (and unwraps the lookup secret) replaces the ring. Without one the unit raises
+        MasterKeyChanged and writes nothing, so nothing is
         ever wrapped under a master key the database no longer uses. Data keys and secrets do
         not change in a rotation, so cached ones stay valid.
         """
@@ -330,6 +331,12 @@ class Store:
                 except sqlite3.Error as e:
                     self._unsettled = False
                     raise db.translate(e, "cannot start a transaction") from e
+                try:  # another process can rotate the master key only between transactions
+                    await self._follow_master_key()
+                except BaseException:
+                    await self._rollback()
+                    self._unsettled = False
+                    raise
                 batch = self._batch = _Batch()
                 self._committers.add(task := asyncio.create_task(self._commit_when_ready(batch)))
                 task.add_done_callback(self._committers.discard)
@@ -343,7 +350,6 @@ class Store:
             marked: list[str] = []  # secrets marked 'erasing': from here only forward
             await self._savepoint("SAVEPOINT unit", batch)
             try:
-                await self._follow_master_key()
                 keys = DataKeys(self._conn, self._keyring, self._cache, self._keystore)
                 fresh = keys.fresh
                 vault = Vault(self._conn, self._keyring, self._secrets)

@@ -8,6 +8,8 @@ more CPU per request than aiohttp, which peerdoor already has (the webhook serve
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import ODVInput
@@ -15,6 +17,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.delivery.port import on_wire
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -71,7 +75,8 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
-        data: aiohttp.FormData | dict[str, str] | None = None
+        data: aiohttp.FormData | bytes | None = None
+        headers = None
         if request_data is not None:
             files = request_data.multipart_data
             fields = request_data.json_parameters
@@ -88,11 +93,14 @@ class AiohttpRequest(BaseRequest):
                         content_type=rest[0] if rest else None,
                     )
                 data = form
-            else:
-                data = fields
+            else:  # what aiohttp makes of a dict, without its FormData on every request
+                data = urlencode(fields).encode()
+                headers = _FORM
         await on_wire()
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as res:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as res:
                 return res.status, await res.read()
         except (TimeoutError, aiohttp.ServerTimeoutError) as err:
             raise TimedOut from err
