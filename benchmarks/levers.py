@@ -5,10 +5,10 @@
 Each lever is applied before the bot's modules are imported, then `bot.ops.cli main(["run"])`:
 
 - `uvloop`: the event loop from uvloop.
-- `aiohttp`: PTB's requests (getUpdates too) through `bot.aiohttp_request.AiohttpRequest`.
+- `aiohttp`: PTB's requests (getUpdates too) through `bot.telegram.aiohttp_request.AiohttpRequest`.
 - `ack`: answerCallbackQuery is sent in the background: the handler goes on at once.
-- `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: only the
-  upper bound of what sharing fsyncs between transactions (group commit) could gain.
+- `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: what the
+  fsync still costs the bot (group commit, storage/store.py, shares one between units).
 
 Two more only look (they change nothing in the bot but its speed):
 
