@@ -16,6 +16,10 @@ Two more only look (they change nothing in the bot but its speed):
   of the hold was spent in aiosqlite's worker thread and how much on the loop's CPU; appended
   to `PEERDOOR_BENCH_TRACE` (default /tmp/trace.txt) when the bot exits.
 - `cprofile`: cProfile over the whole run, written to `PEERDOOR_BENCH_PROFILE` at exit.
+
+And `gc`: the loaded modules frozen out of the garbage collector (`gc.freeze`) and its first
+threshold raised to 10,000. Measured on the group commit branch, 3 rounds: 430, 490, 430
+actions/s against 490, 381, 444 without; no gain beyond the noise, not taken.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import os
 import sys
 from typing import Any
 
-LEVERS = frozenset({"uvloop", "aiohttp", "ack", "nosync", "trace", "cprofile"})
+LEVERS = frozenset({"uvloop", "aiohttp", "ack", "nosync", "trace", "cprofile", "gc"})
 
 
 def apply(levers: set[str]) -> None:
@@ -187,6 +191,12 @@ def main() -> int:
     apply(levers)
     from bot.ops.cli import main as cli
 
+    if "gc" in levers:  # the modules are loaded: out of every later collection
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 20, 20)
     return cli(["run"])
 
 
