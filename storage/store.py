@@ -64,7 +64,7 @@ KeyReloader = Callable[[str], bytes | None]
 #: Store.unit). Context variables are per task, so other tasks (the delivery worker, other
 #: people's updates) never see it.
 _ACTIVE: ContextVar[tuple[Store, Unit] | None] = ContextVar("peerdoor_unit", default=None)
-#: While `Store.counting()` is on in this task: how many write transactions it began.
+#: While `Store.counting()` is on in this task: how many units of work it began.
 _BEGUN: ContextVar[list[int] | None] = ContextVar("peerdoor_begun", default=None)
 
 
@@ -171,9 +171,10 @@ class Store:
         self._unsettled = False
         #: The open write transaction that released units wait on (group commit), if any.
         self._batch: _Batch | None = None
-        self._committers: set[asyncio.Task[None]] = set()
+        self._committers: set[asyncio.Task[None]] = set()  # held, so none is collected early
         self._reload: KeyReloader | None = None
-        #: Write transactions begun since opening (BEGIN IMMEDIATE), for tests and benchmarks.
+        #: Units of work begun since opening (each all or nothing; units ready together share
+        #: one SQLite transaction and its COMMIT), for tests and benchmarks.
         self.write_transactions = 0
 
     @property
@@ -294,9 +295,9 @@ class Store:
 
     @contextlib.contextmanager
     def counting(self) -> Iterator[list[int]]:
-        """Count the write transactions this task begins inside the block (in ``[0]``).
+        """Count the units of work this task begins inside the block (in ``[0]``).
 
-        The router logs the count for each update; other tasks' transactions (the delivery
+        The router logs the count for each update; other tasks' units (the delivery
         worker's) are not counted."""
         begun = [0]
         token = _BEGUN.set(begun)

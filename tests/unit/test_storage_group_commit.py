@@ -203,3 +203,39 @@ def test_which_statements_go_to_the_worker(
         assert db._waits(fn, (sql,) if sql is not None else ()) is waits
     finally:
         raw.close()
+
+
+async def test_the_key_store_reads_inline_and_waits_behind_a_write(tmp_path: Path) -> None:
+    """A lookup runs on the loop's thread when the key store is free; while a write of it holds
+    its lock (in a worker thread), the lookup waits in a thread instead of blocking the loop."""
+    import threading
+
+    from storage.keystore import KeyStore
+
+    ks = await KeyStore.open(tmp_path / "keys.db")
+    try:
+        await ks.add({"p1": b"s" * 32}, {"p1": b"t" * 32})
+        loop_thread = threading.get_ident()
+        seen: list[int] = []
+        find = ks._call
+
+        def call(work: Any, doing: str) -> Any:
+            seen.append(threading.get_ident())
+            return find(work, doing)
+
+        ks._call = call  # type: ignore[method-assign]
+        assert await ks.find(b"t" * 32) == "p1"
+        assert seen == [loop_thread]  # inline
+
+        ks._lock.acquire()  # a write under way in another thread
+        try:
+            # this thread holds the lock: a blocking acquire on the loop's thread would hang here
+            waiting = asyncio.create_task(ks.find(b"t" * 32))
+            await asyncio.sleep(0)
+            assert not waiting.done()  # it waits for the write, and the loop runs meanwhile
+        finally:
+            ks._lock.release()
+        assert await waiting == "p1"
+        assert seen[1] != loop_thread  # it ran in a worker thread
+    finally:
+        await ks.close()
