@@ -37,9 +37,7 @@ class ManualClock:
 async def running(
     files: BotFiles, emulator: BotApiEmulator, clock: ManualClock | None = None
 ) -> AsyncIterator[Runtime]:
-    # Not about Telegram's limits (tests/e2e/test_limits.py is): without the limiter, the
-    # coordinators' group is not paced at 20 messages a minute in real time (47 s -> 4 s here).
-    settings = files.settings(emulator).model_copy(update={"rate_limit": False})
+    settings = files.settings(emulator)
     runtime = Runtime(
         settings,
         files.config(),
