@@ -268,9 +268,11 @@ async def test_stale_buttons_get_a_polite_answer(
     # The old group notice's Claim button, pressed once more by its own claimer.
     old_claim = await cora.press_data(forged("claim", reference), chat=group, message=notice)
     assert (await old_claim.answered()).text
-    # A deferral's resource button when no deferral is going on.
-    tick = await cora.press_data(forged("res", reference))
+    # A deferral's resource button when no deferral is going on, on the older details screen
+    # (a press on a message takes its keyboard away: not the live one with Close).
+    tick = await cora.press_data(forged("res", reference), message=details)
     assert (await tick.answered()).text
+    await drained(emulator)  # every edit in: the answer to a press goes out beside them
     await cora.press("Close")
     await cora.wait_for(lambda m: f"{reference} is now closed" in m.text)
     after_close = await cora.press_data(forged("contacted", reference))
