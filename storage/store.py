@@ -119,7 +119,6 @@ class _Batch:
 
     def __init__(self) -> None:
         self.durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.units = 0
         # a unit cancelled while waiting leaves nobody to read an error: mark it read
         self.durable.add_done_callback(_read_error)
 
@@ -142,6 +141,15 @@ def _not_committed(error: BaseException) -> StorageError:
     if isinstance(error, StorageError):
         return error
     return StorageError(f"the transaction was not committed ({type(error).__name__})")
+
+
+def _committed(keys: DataKeys, vault: Vault, unit: Unit) -> None:
+    """The unit's transaction is committed and durable: its new keys and secrets may be cached,
+    and its after-commit hooks run."""
+    keys.committed()
+    vault.committed()
+    for hook in unit.after_commit:
+        hook()
 
 
 @asynccontextmanager
@@ -260,15 +268,8 @@ class Store:
             return
         self._closed = True
         async with self._lock:
-            batch = self._batch
-            if batch is not None:  # released units whose committer has not run yet
-                self._batch = None
-                try:
-                    await self._conn.commit()
-                    self._unsettled = False
-                    batch.end(None)
-                except sqlite3.Error as e:
-                    await self._abandon(batch, db.translate(e, "commit failed"))
+            if self._batch is not None:  # released units whose committer has not run yet
+                await self._commit_batch(self._batch)
             self._cache.clear()
             self._secrets.clear()
             try:
@@ -369,9 +370,7 @@ class Store:
                     raise db.translate(e) from e
                 raise
             await self._savepoint("RELEASE unit", batch)
-            if not (unit.erased or unit.scrubbed or keys.fresh or keys.lookups):
-                batch.units += 1
-            else:
+            if unit.erased or unit.scrubbed or keys.fresh or keys.lookups:
                 self._batch = None  # this unit commits the open transaction, its own order
                 try:
                     # the erasure key store first (see storage/keystore.py for the order)
@@ -393,10 +392,7 @@ class Store:
                     raise error from e
                 self._unsettled = False
                 batch.end(None)
-                keys.committed()
-                vault.committed()
-                for hook in unit.after_commit:
-                    hook()
+                _committed(keys, vault, unit)
                 if erased:
                     crashpoints.reached("erasure.committed")
                 with contextlib.suppress(StorageError):  # left 'new': the next open settles it
@@ -408,10 +404,7 @@ class Store:
                         await self._shred_wal()
                 return
         await asyncio.shield(batch.durable)  # cancelled here, the unit still commits
-        keys.committed()
-        vault.committed()
-        for hook in unit.after_commit:
-            hook()
+        _committed(keys, vault, unit)
 
     async def _savepoint(self, sql: str, batch: _Batch) -> None:
         """A unit's savepoint statement. If it fails, the shared transaction is not sound (SQLite
@@ -435,20 +428,22 @@ class Store:
         """The committer: once the units ready now have joined (it queues for the lock behind
         them), one COMMIT, one fsync, for all of them; then they go on to answer."""
         async with self._lock:
-            if self._batch is not batch:
-                return  # committed (or abandoned) by a unit that commits for itself
-            self._batch = None
-            try:
-                await self._conn.commit()
-            except sqlite3.Error as e:
-                error = db.translate(e, "commit failed")
-                await self._abandon(batch, error)
-                return
-            except BaseException:  # cancelled: COMMIT may still run; the next unit recovers
-                batch.end(StorageError("the store stopped before this change was committed"))
-                raise
-            self._unsettled = False
-            batch.end(None)
+            if self._batch is batch:  # else committed (or abandoned) by a unit, or by close()
+                await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: _Batch) -> None:
+        """Inside the write lock: COMMIT the open transaction and tell its units how it went."""
+        self._batch = None
+        try:
+            await self._conn.commit()
+        except sqlite3.Error as e:
+            await self._abandon(batch, db.translate(e, "commit failed"))
+            return
+        except BaseException:  # cancelled: COMMIT may still run; the next unit recovers
+            batch.end(StorageError("the store stopped before this change was committed"))
+            raise
+        self._unsettled = False
+        batch.end(None)
 
     async def leftovers(self) -> list[str]:
         """People in this database the erasure key store no longer knows: erased (their rows
