@@ -44,6 +44,7 @@ from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
 from bot.telegram import menus
 from bot.telegram.aiohttp_request import AiohttpRequest
+from bot.telegram.calls import ApiBot
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.pacing import PrivateChatRateLimiter
@@ -74,19 +75,17 @@ def build_application(
     pace_private_chats: bool = True,
 ) -> Application:
     """The PTB Application with every handler registered, read top to bottom."""
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(f"{api_url}/bot")
-        .base_file_url(f"{api_url}/file/bot")
-        .concurrent_updates(PerPersonUpdateProcessor(256))
+    bot = ApiBot(
+        token,
+        base_url=f"{api_url}/bot",
+        base_file_url=f"{api_url}/file/bot",
         # aiohttp rather than PTB's httpx: the bot's requests cost less CPU (benchmarks/README.md,
         # `interactions`); it runs the delivery worker's claim-on-wire hook (bot.delivery.port)
-        .request(AiohttpRequest(connection_pool_size=256))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        request=AiohttpRequest(connection_pool_size=256),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+        rate_limiter=rate_limiter(pace_private_chats) if rate_limit else None,
     )
-    limiter = rate_limiter(pace_private_chats)
-    app = (builder.rate_limiter(limiter) if rate_limit else builder).build()
+    app = ApplicationBuilder().bot(bot).concurrent_updates(PerPersonUpdateProcessor(256)).build()
     app.bot_data[KEY] = services
     register(app)
     app.add_error_handler(on_error)

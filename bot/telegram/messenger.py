@@ -12,7 +12,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.port import Blocked, Document, Rejected, RetryLater, Unreachable
-from bot.telegram.render import keyboard
+from bot.telegram.calls import api
+from bot.telegram.render import markup
 from bot.telegram.replies import send_prompt
 from conversations.prompts import Prompt
 
@@ -21,7 +22,7 @@ class TelegramMessenger:
     """``bot.delivery.port.Messenger`` for one PTB Bot."""
 
     def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+        self.bot = api(bot)
 
     async def send(
         self,
@@ -35,16 +36,19 @@ class TelegramMessenger:
         with translated_errors():
             if document is None:
                 return await send_prompt(self.bot, chat_id, prompt, protect, silent=silent)
-            message = await self.bot.send_document(
-                chat_id,
-                InputFile(document.data, filename=document.filename),
-                caption=prompt.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(prompt.buttons),
-                protect_content=protect,
-                disable_notification=silent,
+            message = await self.bot.call(
+                "sendDocument",
+                {
+                    "chat_id": chat_id,
+                    "document": InputFile(document.data, filename=document.filename),
+                    "caption": prompt.text,
+                    "parse_mode": ParseMode.HTML,
+                    "reply_markup": markup(prompt.buttons),
+                    "protect_content": protect or None,
+                    "disable_notification": silent or None,
+                },
             )
-            return message.message_id
+            return int(message["message_id"])
 
 
 @contextlib.contextmanager

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from conversations.prompts import Keyboard
@@ -13,12 +13,15 @@ MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 _TOKEN = re.compile(r"<(/?)([a-z-]+)[^>]*>|&[#a-z0-9]+;|[^<&]", re.IGNORECASE | re.DOTALL)
 
 
-def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+def markup(buttons: Keyboard) -> dict[str, Any] | None:
+    """The Bot API's InlineKeyboardMarkup for these buttons, as JSON (None: no keyboard)."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
-    )
+    return {
+        "inline_keyboard": [
+            [{"text": b.label, "callback_data": b.data} for b in row] for row in buttons
+        ]
+    }
 
 
 def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:

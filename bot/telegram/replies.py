@@ -12,7 +12,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.services.reply import Reply
-from bot.telegram.render import keyboard, split_html
+from bot.telegram.calls import JSON, ApiBot, api
+from bot.telegram.render import markup, split_html
 from conversations.prompts import Prompt
 
 log = logging.getLogger("peerdoor.delivery")
@@ -52,28 +53,25 @@ async def _show(
     prompts: list[Prompt],
 ) -> None:
     query = update.callback_query
-    if query is not None:
+    bot = api(context.bot)
+    pressed = query.message if query is not None else None
+    if pressed is not None:
+        where: JSON = {"chat_id": chat_id, "message_id": pressed.message_id}
         if reply.replace is not None:
-            await _edit(
-                query.edit_message_text(
-                    reply.replace.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply.replace.buttons),
-                )
-            )
-        elif in_place(reply) and query.message is not None:
-            prompts = await _into_pressed(context.bot, chat_id, query.message.message_id, prompts)
+            await _edit(bot, "editMessageText", where | _text(reply.replace))
+        elif in_place(reply):
+            prompts = await _into_pressed(bot, where, prompts)
         elif not reply.keep_buttons:
-            await _edit(query.edit_message_reply_markup(None))
+            await _edit(bot, "editMessageReplyMarkup", where)
     if reply.clear_chat:
-        message = query.message if query is not None else update.effective_message
+        message = pressed if query is not None else update.effective_message
         if message is not None:
-            await clear_chat(context.bot, chat_id, message.message_id)
+            await clear_chat(bot, chat_id, message.message_id)
     for prompt in prompts:
-        await send_prompt(context.bot, chat_id, prompt, reply.protect)
+        await send_prompt(bot, chat_id, prompt, reply.protect)
     for file in reply.files:
         document = InputFile(file.data, filename=file.filename, attach=True)
-        await context.bot.send_document(chat_id, document, caption=file.caption or None)
+        await bot.send_document(chat_id, document, caption=file.caption or None)
 
 
 def in_place(reply: Reply) -> bool:
@@ -86,9 +84,7 @@ def in_place(reply: Reply) -> bool:
     )
 
 
-async def _into_pressed(
-    bot: Bot, chat_id: int, message_id: int, prompts: list[Prompt]
-) -> list[Prompt]:
+async def _into_pressed(bot: ApiBot, where: JSON, prompts: list[Prompt]) -> list[Prompt]:
     """Edit the pressed message into the first prompt; return what is still to be sent.
 
     A prompt too long for one message has its first part edited in and the rest sent below it
@@ -98,12 +94,9 @@ async def _into_pressed(
     first, rest = prompts[0], prompts[1:]
     parts = split_html(first.text)
     try:
-        await bot.edit_message_text(
-            parts[0],
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(first.buttons) if len(parts) == 1 else None,
+        await bot.call(
+            "editMessageText",
+            where | _text(Prompt(parts[0], first.buttons if len(parts) == 1 else ())),
         )
     except BadRequest as exc:
         if "not modified" in str(exc).lower():  # it shows this screen already
@@ -115,8 +108,17 @@ async def _into_pressed(
     return [Prompt("\n".join(parts[1:]), first.buttons), *rest]
 
 
+def _text(prompt: Prompt) -> JSON:
+    """The text, its parse mode and keyboard of a sendMessage or editMessageText call."""
+    return {
+        "text": prompt.text,
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": markup(prompt.buttons),
+    }
+
+
 async def send_prompt(
-    bot: Bot, chat_id: int, prompt: Prompt, protect: bool = False, silent: bool = False
+    bot: ApiBot, chat_id: int, prompt: Prompt, protect: bool = False, silent: bool = False
 ) -> int:
     """Send one prompt, split when too long; buttons go under the last part.
 
@@ -125,22 +127,17 @@ async def send_prompt(
     message_id = 0
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        sent = await bot.send_message(
-            chat_id,
-            part,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(prompt.buttons) if last else None,
-            protect_content=protect,
-            disable_notification=silent,
-            link_preview_options=None,
-        )
-        message_id = sent.message_id
+        params: JSON = {"chat_id": chat_id} | _text(Prompt(part, prompt.buttons if last else ()))
+        # None is left out of the request: Telegram's defaults are off
+        params |= {"protect_content": protect or None, "disable_notification": silent or None}
+        sent = await bot.call("sendMessage", params)
+        message_id = int(sent["message_id"])
     return message_id
 
 
-async def _edit(edit: object) -> None:
+async def _edit(bot: ApiBot, method: str, params: JSON) -> None:
     try:
-        await edit  # type: ignore[misc]
+        await bot.call(method, params)
     except BadRequest as exc:
         # "message is not modified" (a double tap) or a message too old to edit: harmless.
         log.info("message.edit_skipped reason=%s", type(exc).__name__)
