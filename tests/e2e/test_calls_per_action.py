@@ -9,6 +9,11 @@ real bot made against the emulator for a whole walk of the example form: a count
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
+
+import pytest
+from telegram import Message
+from telegram.ext import ExtBot
 
 from bot.telegram.app import Runtime
 from sandbox.emulator import BotApiEmulator
@@ -131,3 +136,47 @@ async def test_a_failed_answer_to_the_press_does_not_hold_back_the_next_screen(
     failed = [r for r in emulator.requests_for("answerCallbackQuery") if not r.ok]
     assert len(failed) == 1, failed  # the fault was hit
     assert not any("went wrong" in m.text for m in robin.bot_messages), robin.transcript()
+
+
+async def test_replies_are_raw_calls_that_build_no_message_from_the_answer(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot reads only the message id of what Telegram answers a send or an edit, so it
+    asks through ApiBot.call (bot/telegram/calls.py): PTB's typed send and edit methods would
+    build a Message, with every button of its keyboard, from each answer (a tenth of the bot's
+    CPU under load). Here the typed methods count their calls, and a whole walk makes none;
+    Message.de_json runs only for what comes in (updates), never for a reply's answer."""
+    typed: Counter[str] = Counter()
+    for name in ("send_message", "edit_message_text", "edit_message_reply_markup"):
+        original = getattr(ExtBot, name)
+
+        async def counted(self: ExtBot[Any], *a: Any, _n: str = name, _f: Any = original,
+                          **kw: Any) -> Any:  # fmt: skip
+            typed[_n] += 1
+            return await _f(self, *a, **kw)
+
+        monkeypatch.setattr(ExtBot, name, counted)
+    answers_parsed = 0
+    parse = Message.de_json
+
+    def counting(data: Any, bot: Any = None) -> Any:
+        nonlocal answers_parsed
+        if isinstance(data, dict) and "chat" in data and data.get("from", {}).get("is_bot"):
+            answers_parsed += 1  # the bot's own message: an answer, or a pressed message
+        return parse(data, bot)
+
+    monkeypatch.setattr(Message, "de_json", counting)
+    robin = emulator.user(5005, "Robin", language_code="en")
+    programme = files.config().programme("hiv")
+    assert programme is not None
+    await consent(robin)
+    await fill_form(robin, programme, HIV_PLAN)
+    await robin.press("Send my form")
+    await robin.wait_for(lambda m: REFERENCE.search(m.text) is not None)
+    await drained(emulator)
+
+    assert typed == {}, typed
+    presses = actions_of(emulator, robin)["callback_query"]
+    # each press brings its pressed message along (PTB parses it with the update); nothing else
+    assert answers_parsed == presses, (answers_parsed, presses)
+    assert rate_limited(calls_to(emulator, robin)) >= presses  # the walk did send and edit
