@@ -88,4 +88,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:  # the null bot must not be the slow side: on uvloop when it is installed
+        import uvloop  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
