@@ -369,14 +369,25 @@ def ratios(rounds: dict[str, list[dict[str, Any]]], base: str) -> dict[str, Any]
 
 
 def headroom(rounds: dict[str, list[dict[str, Any]]]) -> dict[str, float]:
-    """Per round, the null bot's rate over the fastest other bot's rate."""
+    """Per round, the null bot's rate over the fastest other bot's rate (median, min, max);
+    and `of_medians`: the null bot's median rate over the highest median rate of another bot."""
     values = []
     for i, null in enumerate(rounds["null"]):
         fastest = max(
             rs[i]["interactions_per_second"] for name, rs in rounds.items() if name != "null"
         )
         values.append(null["interactions_per_second"] / fastest)
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    def median_rate(name: str) -> float:
+        return statistics.median(r["interactions_per_second"] for r in rounds[name])
+
+    fastest_median = max(median_rate(name) for name in rounds if name != "null")
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "of_medians": median_rate("null") / fastest_median,
+    }
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
