@@ -44,7 +44,7 @@ from bot.services.talk import TalkFlow
 from bot.settings import Settings, Webhook
 from bot.telegram import menus
 from bot.telegram.aiohttp_request import AiohttpRequest
-from bot.telegram.calls import ApiBot
+from bot.telegram.calls import ApiBot, UpdatesRequest
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.ordering import PerPersonUpdateProcessor
 from bot.telegram.pacing import PrivateChatRateLimiter
@@ -82,7 +82,7 @@ def build_application(
         # aiohttp rather than PTB's httpx: the bot's requests cost less CPU (benchmarks/README.md,
         # `interactions`); it runs the delivery worker's claim-on-wire hook (bot.delivery.port)
         request=AiohttpRequest(connection_pool_size=256),
-        get_updates_request=AiohttpRequest(connection_pool_size=1),
+        get_updates_request=UpdatesRequest(connection_pool_size=1),
         rate_limiter=rate_limiter(pace_private_chats) if rate_limit else None,
     )
     app = ApplicationBuilder().bot(bot).concurrent_updates(PerPersonUpdateProcessor(256)).build()

@@ -25,6 +25,7 @@ from telegram.ext import Application
 
 from bot.errors import SetupError
 from bot.settings import HEALTH_PATH, Webhook
+from bot.telegram.calls import slim
 
 log = logging.getLogger("peerdoor.webhook")
 
@@ -82,7 +83,7 @@ class WebhookServer:
             return web.Response(status=503)
         try:
             data = json.loads(await request.read())
-            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) else None
+            update = Update.de_json(slim(data), self.app.bot) if isinstance(data, dict) else None
         except Exception as exc:  # never log the body: it holds what a person said
             log.warning("webhook.unreadable_update error=%s", type(exc).__name__)
             return web.Response(status=400)

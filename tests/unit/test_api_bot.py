@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
-from bot.telegram.calls import ApiBot, api
+from bot.telegram.calls import ApiBot, UpdatesRequest, api, slim
 from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.render import markup
 from conversations.prompts import Button
@@ -72,3 +72,40 @@ def test_only_the_bot_build_application_makes_is_accepted() -> None:
         api(Bot("123456:TEST-token"))
     bot = ApiBot("123456:TEST-token")
     assert api(bot) is bot
+
+
+async def test_updates_come_with_only_the_id_date_and_chat_of_a_pressed_message() -> None:
+    async with BotApiEmulator() as emu:
+        alice = emu.user(1001, "Alice")
+        await alice.send("hi")
+        async with ApiBot(emu.token, base_url=emu.api_url) as bot:
+            buttons = ((Button("Yes, go on", "y"),),)
+            text = {"text": "<b>Ready?</b>", "parse_mode": "HTML", "reply_markup": markup(buttons)}
+            await bot.call("sendMessage", {"chat_id": 1001} | text)
+        await alice.press("Yes, go on")
+        request = UpdatesRequest(connection_pool_size=1)
+        async with ApiBot(emu.token, base_url=emu.api_url, get_updates_request=request) as bot:
+            typed, pressed = await bot.get_updates(timeout=0)
+    assert typed.message is not None and typed.message.text == "hi"  # a message: untouched
+    query = pressed.callback_query
+    assert query is not None and query.data == "y"
+    message = query.message
+    assert message is not None and message.is_accessible
+    shown = alice.bot_messages[-1]
+    assert message.message_id == shown.message_id
+    assert pressed.effective_chat is not None and pressed.effective_chat.id == 1001
+    assert message.text is None and message.reply_markup is None and not message.entities
+
+
+def test_slim_keeps_the_id_date_and_chat_of_a_pressed_message_only() -> None:
+    chat = {"id": 7, "type": "private"}
+    keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    bold = [{"type": "bold", "offset": 0, "length": 6}]
+    pressed = {"message_id": 3, "date": 5, "chat": chat, "text": "Health: HIV",
+               "entities": bold, "reply_markup": keyboard}  # fmt: skip
+    update = {"update_id": 1, "callback_query": {"id": "9", "data": "a", "message": pressed}}
+    assert slim(update)["callback_query"] == {
+        "id": "9", "data": "a", "message": {"message_id": 3, "date": 5, "chat": chat}
+    }  # fmt: skip
+    typed = {"update_id": 2, "message": {"message_id": 4, "date": 5, "chat": chat, "text": "x"}}
+    assert slim(dict(typed)) == typed
