@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -124,7 +125,20 @@ async def _serve(
     async with Runtime(settings, config, master_key, token, webhook=hook) as runtime:
         # After `peerdoor rotate-key` elsewhere, follow the new key instead of failing.
         runtime.store.reload_keys_with(maintenance.key_reloader(settings))
+        settle_heap()
         await stop.wait()
+
+
+def settle_heap() -> None:
+    """Keep what start-up loaded (modules, the config, the catalogs: about 90,000 objects that
+    live as long as the process) out of the garbage collector's full passes.
+
+    Each full pass walked all of them and held the event loop 30-65 ms, long enough for requests
+    paced 1/29 s apart to bunch up and draw Telegram's 429 (benchmarks/README.md, "Collector
+    pauses"). Frozen objects are still freed when nothing refers to them; only a reference
+    cycle among them would stay."""
+    gc.collect()
+    gc.freeze()
 
 
 def cmd_invite(settings: Settings, role: str, programme_id: str, days: int) -> None:

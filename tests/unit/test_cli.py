@@ -118,3 +118,22 @@ def test_check_config_accepts_the_example(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "hiv: 22 questions" in result.stdout
     assert "  sources: t.me/SideBySideExampleBot?start=hiv-kent, " in result.stdout
+
+
+def test_settle_heap_leaves_the_collector_nothing_of_start_up_to_walk() -> None:
+    """`peerdoor run` freezes what start-up loaded: a full collection walked all of it and held
+    the event loop 30-65 ms (benchmarks/README.md, "Collector pauses"). Counted here, not timed,
+    in a fresh interpreter that has loaded the bot as `peerdoor run` does."""
+    code = (
+        "import gc, bot.telegram.app, bot.ops.cli as cli\n"
+        "before = len(gc.get_objects())\n"
+        "cli.settle_heap()\n"
+        "print(before, len(gc.get_objects()), gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, walked, frozen = map(int, done.stdout.split())
+    assert before > 50_000, before  # what the collector walked before
+    assert walked < 1_000, walked  # what a full pass walks now
+    assert frozen > 0.9 * before, (frozen, before)
