@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import resource
 import sys
@@ -46,6 +47,20 @@ TELEGRAM = RateLimits(
     per_private_chat=Bucket(1.0, 3),
     count_edits=True,
 )
+
+
+def _window_before(
+    requests: list[RecordedRequest], at: float, start: float
+) -> list[tuple[float, str, str, int | None]]:
+    """Each send or edit that reached the emulator in the 1.1 s up to `at`: its time from the
+    phase's start, method, kind of chat (private, group, none) and answer status."""
+    seen = []
+    for r in requests:
+        if at - 1.1 <= r.at <= at and is_visible(r.method):
+            chat = str(r.params.get("chat_id", ""))
+            kind = "group" if chat.startswith("-") else ("private" if chat else "none")
+            seen.append((round(r.at - start, 3), r.method, kind, r.status))
+    return seen
 
 
 def ok_visible(log: ChatLog, t0: float) -> list[RecordedRequest]:
@@ -165,8 +180,16 @@ class Crowd:
         walk, pace = command["walk"], float(command.get("pace", 0.0))
         step_timeout = float(command.get("step_timeout", 120.0))
         start_index = len(emulator.world.requests)
+        # What earlier phases left (every request and message is kept) is not garbage: out of
+        # the collector's full passes. Each of them walked it all and froze this process for
+        # 100 ms and more after a few rounds; the requests the bot sent meanwhile were then
+        # stamped at once, four in the same millisecond, and drew Telegram's overall 429 although
+        # the bot had paced them 1/29 s apart (before_first_429 showed it).
+        gc.collect()
+        gc.freeze()
         start_429 = len(emulator.too_many_requests)
         cpu_before, wall_before = cpu(), time.monotonic()
+        phase_start = emulator.clock.now()
         outcomes = await asyncio.gather(
             *(self.replay(first_person + i, walk, pace, step_timeout) for i in range(people))
         )
@@ -197,6 +220,12 @@ class Crowd:
             "refused": refused,
             "too_many_requests": len(too_many),
             "too_many_in_private_chats": sum(1 for t in too_many if t.chat_id in ours),
+            # when each 429 was answered, in seconds from the phase's start (are they a burst?)
+            "too_many_at": [round(t.at - phase_start, 3) for t in too_many],
+            # what the emulator counted in the second before the first 429: what filled it
+            "before_first_429": _window_before(requests, too_many[0].at, phase_start)
+            if too_many
+            else [],
             "too_many_by_limit": {
                 limit: sum(1 for t in too_many if t.limit == limit)
                 for limit in {t.limit for t in too_many}

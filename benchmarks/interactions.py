@@ -157,6 +157,8 @@ def summarise(
         "too_many_requests": answer["too_many_requests"],
         "too_many_in_private_chats": answer["too_many_in_private_chats"],
         "too_many_by_limit": answer["too_many_by_limit"],
+        "too_many_at": answer["too_many_at"],
+        "before_first_429": answer["before_first_429"],
         "calls": calls,
         "refused": answer["refused"],
         "peak_rss_mib": bot.peak_rss_kib / 1024,

@@ -1,11 +1,10 @@
 """`peerdoor run` with performance levers switched on, to measure them in the same run.
 
-    PEERDOOR_BENCH_LEVERS=uvloop+aiohttp+ack+nosync python -m benchmarks.levers
+    PEERDOOR_BENCH_LEVERS=uvloop+ack+nosync python -m benchmarks.levers
 
 Each lever is applied before the bot's modules are imported, then `bot.ops.cli main(["run"])`:
 
 - `uvloop`: the event loop from uvloop.
-- `aiohttp`: PTB's requests (getUpdates too) through `bot.telegram.aiohttp_request.AiohttpRequest`.
 - `ack`: answerCallbackQuery is sent in the background: the handler goes on at once.
 - `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: what the
   fsync still costs the bot (group commit, storage/store.py, shares one between units).
@@ -16,6 +15,8 @@ Two more only look (they change nothing in the bot but its speed):
   of the hold was spent in aiosqlite's worker thread and how much on the loop's CPU; appended
   to `PEERDOOR_BENCH_TRACE` (default /tmp/trace.txt) when the bot exits.
 - `cprofile`: cProfile over the whole run, written to `PEERDOOR_BENCH_PROFILE` at exit.
+- `gcpause`: how often the garbage collector ran, per generation, and how long it held the
+  event loop (mean and longest); appended to `PEERDOOR_BENCH_TRACE` at exit.
 
 And `gc`: the loaded modules frozen out of the garbage collector (`gc.freeze`) and its first
 threshold raised to 10,000. Measured on the group commit branch, 3 rounds: 430, 490, 430
@@ -29,7 +30,7 @@ import os
 import sys
 from typing import Any
 
-LEVERS = frozenset({"uvloop", "aiohttp", "ack", "nosync", "trace", "cprofile", "gc"})
+LEVERS = frozenset({"uvloop", "ack", "nosync", "trace", "cprofile", "gc", "gcpause"})
 
 
 def apply(levers: set[str]) -> None:
@@ -53,6 +54,8 @@ def apply(levers: set[str]) -> None:
         db.connect = unsynced  # type: ignore[assignment]
     if "trace" in levers:
         _trace()
+    if "gcpause" in levers:
+        _gc_pauses()
     if "cprofile" in levers:
         import atexit
         import cProfile
@@ -78,21 +81,6 @@ def apply(levers: set[str]) -> None:
             return True
 
         CallbackQuery.answer = answer_alongside  # type: ignore[method-assign]
-    if "aiohttp" in levers:
-        from telegram.ext import ApplicationBuilder
-
-        from bot.telegram import app
-        from bot.telegram.aiohttp_request import AiohttpRequest
-
-        class Builder(ApplicationBuilder):  # type: ignore[type-arg]
-            def request(self, request: Any) -> Any:
-                return super().request(AiohttpRequest(connection_pool_size=256))
-
-            def build(self) -> Any:
-                self.get_updates_request(AiohttpRequest(connection_pool_size=1, read_timeout=5))
-                return super().build()
-
-        app.ApplicationBuilder = Builder  # type: ignore[misc]
 
 
 def _finished(pending: set[asyncio.Task[Any]]) -> Any:
@@ -102,6 +90,44 @@ def _finished(pending: set[asyncio.Task[Any]]) -> Any:
             print(f"answerCallbackQuery failed: {task.exception()!r}", file=sys.stderr)
 
     return done
+
+
+def _gc_pauses() -> None:
+    """The `gcpause` lever: each collection's length, by generation."""
+    import atexit
+    import gc
+    import time
+
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    full: list[str] = []  # each full pass: when (seconds from the lever), how long, frozen yet?
+    began, started = time.perf_counter(), [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        took = time.perf_counter() - started[0]
+        pauses[info["generation"]].append(took)
+        if info["generation"] == 2:
+            frozen = "frozen" if gc.get_freeze_count() else "not frozen"
+            full.append(f"{started[0] - began:.1f}s {1000 * took:.1f}ms {frozen}")
+
+    gc.callbacks.append(timed)
+
+    def report() -> None:
+        lines = [
+            f"gc generation {g}: {len(p)} collections, mean {1000 * sum(p) / len(p):.2f} ms, "
+            f"longest {1000 * max(p):.1f} ms, over 34 ms: {sum(1 for x in p if x > 0.034)}"
+            for g, p in pauses.items()
+            if p
+        ]
+        with open(os.environ.get("PEERDOOR_BENCH_TRACE", "/tmp/trace.txt"), "a") as out:
+            out.write(
+                f"gc frozen: {gc.get_freeze_count()} objects\n" + "\n".join(lines) + "\n"
+                f"full passes: {', '.join(full)}\n"
+            )
+
+    atexit.register(report)
 
 
 def _trace() -> None:
