@@ -2,27 +2,13 @@
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from storage import KeyRing, StorageError, Store
-
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def master() -> bytes:
-    return KeyRing.generate()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, master: bytes) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "peerdoor.db", KeyRing(master))
-    yield s
-    await s.close()
+from tests.unit.storage_fixtures import T0
 
 
 async def test_fifty_concurrent_units_all_commit(

@@ -2,7 +2,6 @@
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,17 +12,6 @@ from storage.db import migrations, to_text
 from storage.invites import normalise_code
 from storage.referrals import CROCKFORD
 from tests.unit.storage_fixtures import OPEN, T0, opened, people, raw, raw_bytes
-
-
-@pytest.fixture
-def master() -> bytes:
-    return KeyRing.generate()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, master: bytes) -> AsyncIterator[Store]:
-    async with opened(tmp_path / "peerdoor.db", KeyRing(master)) as s:
-        yield s
 
 
 async def referral_of(store: Store, telegram_id: int = 1, programme: str = "hiv") -> Referral:

@@ -16,11 +16,6 @@ SEC = timedelta(seconds=1)
 
 
 @pytest.fixture
-def master() -> bytes:
-    return KeyRing.generate()
-
-
-@pytest.fixture
 async def trail(tmp_path: Path, master: bytes) -> Path:
     """A closed database whose audit trail holds 50 entries."""
     path = tmp_path / "trail.db"

@@ -6,28 +6,14 @@ ones that can (BEGIN, COMMIT) in aiosqlite's worker, in the order they were issu
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from storage import KeyRing, StorageError, Store, db
-
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def master() -> bytes:
-    return KeyRing.generate()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, master: bytes) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "peerdoor.db", KeyRing(master))
-    yield s
-    await s.close()
+from tests.unit.storage_fixtures import T0
 
 
 def claimed(path: Path) -> set[int]:

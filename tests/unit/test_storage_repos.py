@@ -1,8 +1,7 @@
 """Round trips through every repository, and the unit of work's commit/rollback."""
 
 import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -10,24 +9,11 @@ import pytest
 import storage.referrals
 from storage import KeyRing, Person, StorageError, Store, UnknownPerson
 from storage.db import migrations
-
-T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+from tests.unit.storage_fixtures import T0
 
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def master() -> bytes:
-    return KeyRing.generate()
-
-
-@pytest.fixture
-async def store(tmp_path: Path, master: bytes) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "peerdoor.db", KeyRing(master))
-    yield s
-    await s.close()
 
 
 async def test_open_sets_pragmas_and_migrates(tmp_path: Path, master: bytes) -> None:
