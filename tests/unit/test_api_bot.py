@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import pytest
 from telegram import Bot
@@ -12,7 +12,7 @@ from bot.telegram.calls import ApiBot, UpdatesRequest, api, slim
 from bot.telegram.pacing import PrivateChatRateLimiter
 from bot.telegram.render import markup
 from conversations.prompts import Button
-from sandbox.emulator import BotApiEmulator, Bucket, RateLimits
+from sandbox.emulator import BotApiEmulator
 
 
 async def test_a_call_is_answered_with_the_json_telegram_sent() -> None:
@@ -53,18 +53,37 @@ async def test_telegram_errors_come_as_ptb_errors() -> None:
                 await bot.call("sendMessage", {"chat_id": 1001, "text": "hello"})
 
 
+class Recording(PrivateChatRateLimiter):
+    """The shipped limiter, noting each request it is asked to let through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, object]] = []
+
+    async def process_request(self, callback: Any, args: Any, kwargs: dict[str, Any],
+                              endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:  # fmt: skip
+        self.seen.append((endpoint, data.get("chat_id")))
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
 async def test_calls_go_through_the_rate_limiter() -> None:
-    # one chat's bucket of 3 at Telegram's pace scaled 20x: unpaced, 8 at once would get 429s
-    limits = RateLimits(overall=None, per_private_chat=Bucket(20.0, 3), count_edits=True)
-    limiter = PrivateChatRateLimiter(private_burst=2, private_period=0.05, max_retries=0)
-    async with BotApiEmulator(rate_limits=limits) as emu:
+    """Every call asks the limiter first, with its chat (what the pacing is keyed on); the
+    pacing itself is tested in test_pacing.py."""
+    limiter = Recording()
+    async with BotApiEmulator() as emu:
         await emu.user(1001, "Alice").send("hi")
         async with ApiBot(emu.token, base_url=emu.api_url, rate_limiter=limiter) as bot:
-            await asyncio.gather(
-                *(bot.call("sendMessage", {"chat_id": 1001, "text": f"m{i}"}) for i in range(8))
+            sent = await bot.call("sendMessage", {"chat_id": 1001, "text": "one"})
+            await bot.call(
+                "editMessageText",
+                {"chat_id": 1001, "message_id": sent["message_id"], "text": "two"},
             )
-        assert emu.too_many_requests == []
-        assert len(emu.user(1001).bot_messages) == 8
+    assert ("sendMessage", 1001) in limiter.seen
+    assert ("editMessageText", 1001) in limiter.seen
+    assert emu.user(1001).bot_messages[-1].content == "two"
 
 
 def test_only_the_bot_build_application_makes_is_accepted() -> None:
