@@ -8,13 +8,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from telegram import Bot, InputFile
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery.port import Blocked, Document, Rejected, RetryLater, Unreachable
 from bot.telegram.calls import api
-from bot.telegram.render import markup
-from bot.telegram.replies import send_prompt
+from bot.telegram.replies import send_document, send_prompt
 from conversations.prompts import Prompt
 
 
@@ -36,19 +34,16 @@ class TelegramMessenger:
         with translated_errors():
             if document is None:
                 return await send_prompt(self.bot, chat_id, prompt, protect, silent=silent)
-            message = await self.bot.call(
-                "sendDocument",
-                {
-                    "chat_id": chat_id,
-                    "document": InputFile(document.data, filename=document.filename),
-                    "caption": prompt.text,
-                    "parse_mode": ParseMode.HTML,
-                    "reply_markup": markup(prompt.buttons),
-                    "protect_content": protect or None,
-                    "disable_notification": silent or None,
-                },
+            return await send_document(
+                self.bot,
+                chat_id,
+                InputFile(document.data, filename=document.filename),
+                prompt.text,
+                html=True,
+                buttons=prompt.buttons,
+                protect=protect,
+                silent=silent,
             )
-            return int(message["message_id"])
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 from bot.services.reply import Reply
 from bot.telegram.calls import JSON, ApiBot, api
 from bot.telegram.render import markup, split_html
-from conversations.prompts import Prompt
+from conversations.prompts import Keyboard, Prompt
 
 log = logging.getLogger("peerdoor.delivery")
 
@@ -71,7 +71,7 @@ async def _show(
         await send_prompt(bot, chat_id, prompt, reply.protect)
     for file in reply.files:
         document = InputFile(file.data, filename=file.filename, attach=True)
-        await bot.send_document(chat_id, document, caption=file.caption or None)
+        await send_document(bot, chat_id, document, file.caption)
 
 
 def in_place(reply: Reply) -> bool:
@@ -128,11 +128,38 @@ async def send_prompt(
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         params: JSON = {"chat_id": chat_id} | _text(Prompt(part, prompt.buttons if last else ()))
-        # None is left out of the request: Telegram's defaults are off
-        params |= {"protect_content": protect or None, "disable_notification": silent or None}
-        sent = await bot.call("sendMessage", params)
+        sent = await bot.call("sendMessage", params | _flags(protect, silent))
         message_id = int(sent["message_id"])
     return message_id
+
+
+async def send_document(
+    bot: ApiBot,
+    chat_id: int,
+    document: InputFile,
+    caption: str,
+    *,
+    html: bool = False,
+    buttons: Keyboard = (),
+    protect: bool = False,
+    silent: bool = False,
+) -> int:
+    """Send one file with its caption (Telegram HTML when `html`, else plain text) and buttons;
+    returns its message id."""
+    params: JSON = {
+        "chat_id": chat_id,
+        "document": document,
+        "caption": caption or None,
+        "parse_mode": ParseMode.HTML if html and caption else None,
+        "reply_markup": markup(buttons),
+    }
+    sent = await bot.call("sendDocument", params | _flags(protect, silent))
+    return int(sent["message_id"])
+
+
+def _flags(protect: bool, silent: bool) -> JSON:
+    # None is left out of the request: Telegram's defaults (off) stand
+    return {"protect_content": protect or None, "disable_notification": silent or None}
 
 
 async def _edit(bot: ApiBot, method: str, params: JSON) -> None:
