@@ -382,11 +382,9 @@ class Store:
                     marked = erased
                     await self._conn.commit()
                 except BaseException as e:
-                    await self._rollback()
-                    self._unsettled = False
-                    await self._keystore_undo(list(fresh) + list(lookups), marked)
                     error = db.translate(e, "commit failed") if isinstance(e, sqlite3.Error) else e
-                    batch.end(_not_committed(error))
+                    await self._abandon(batch, error)
+                    await self._keystore_undo(list(fresh) + list(lookups), marked)
                     if error is e:
                         raise
                     raise error from e
@@ -416,7 +414,7 @@ class Store:
             await self._abandon(batch, error)
             raise error from e
 
-    async def _abandon(self, batch: _Batch, error: StorageError) -> None:
+    async def _abandon(self, batch: _Batch, error: BaseException) -> None:
         """Inside the write lock: roll the open transaction back; its units are not committed."""
         if self._batch is batch:
             self._batch = None
