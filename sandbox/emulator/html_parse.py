@@ -11,6 +11,7 @@ the emulator rejects it, which catches a missing `html.escape()` on user text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,7 @@ _ENTITY_TYPES = {
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACES = " \t\n\r\f\v"
+_MARKUP = re.compile("[&<]")
 
 
 class EntityParseError(ValueError):
@@ -59,7 +61,7 @@ class EntityParseError(ValueError):
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit of Bot API entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 @dataclass
@@ -89,6 +91,7 @@ class _Parser:
         return self.src[i] if i < len(self.src) else ""
 
     def emit(self, chars: str) -> None:
+        """Add `chars` to the result: a decoded entity, or a run of plain text."""
         self.out.append(chars)
         self.utf16 += utf16_len(chars)
 
@@ -142,9 +145,11 @@ class _Parser:
             if char == "&":
                 decoded, i = self.ampersand(i)
                 self.emit(decoded)
-            elif char != "<":
-                self.emit(char)
-                i += 1
+            elif char != "<":  # plain text up to the next markup, in one piece
+                markup = _MARKUP.search(src, i)
+                end = len(src) if markup is None else markup.start()
+                self.emit(src[i:end])
+                i = end
             elif self.at(i + 1) == "/":
                 i = self.end_tag(i)
             else:
