@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, CallbackQuery, InputFile, Update
+from telegram import Bot, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -28,7 +28,7 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
     if query is not None:
         # The answer to the press (it stops the button's spinner, or shows the notice) goes out
         # beside the real answer, not before it: the next screen is not held up by it.
-        answering = asyncio.ensure_future(_answer(query, reply.notice))
+        answering = asyncio.ensure_future(_answer(api(context.bot), query.id, reply.notice))
     try:
         await _show(update, context, reply, chat.id, prompts)
     finally:
@@ -36,9 +36,12 @@ async def deliver(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Rep
             await answering
 
 
-async def _answer(query: CallbackQuery, notice: str | None) -> None:
+async def _answer(bot: ApiBot, query_id: str, notice: str | None) -> None:
     try:
-        await query.answer(notice, show_alert=bool(notice))
+        await bot.call(
+            "answerCallbackQuery",
+            {"callback_query_id": query_id, "text": notice, "show_alert": bool(notice)},
+        )
     except BadRequest:
         log.info("callback.answer_late")  # "query is too old": the press is still handled
     except TelegramError as exc:  # the press itself is answered by the edit or the message

@@ -150,15 +150,20 @@ async def test_a_failed_answer_to_the_press_does_not_hold_back_the_next_screen(
 async def test_replies_are_raw_calls_and_pressed_messages_come_slim(
     bot: Runtime, files: BotFiles, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The bot reads only the message id of what Telegram answers a send or an edit, so it
-    asks through ApiBot.call (bot/telegram/calls.py): PTB's typed send and edit methods would
+    """The bot reads only the message id of what Telegram answers a send or an edit (and
+    nothing of the answer to a press's answerCallbackQuery), so it asks through ApiBot.call (bot/telegram/calls.py): PTB's typed send and edit methods would
     build a Message, with every button of its keyboard, from each answer. And of the message a
     press comes with, it reads the id and the chat: the rest is dropped before PTB parses the
     update (`slim`). Here the typed methods count their calls, and a whole walk makes none;
     PTB builds no Message with text or a keyboard from anything the bot sent, and each press's
     message arrives slim."""
     typed: Counter[str] = Counter()
-    for name in ("send_message", "edit_message_text", "edit_message_reply_markup"):
+    for name in (
+        "send_message",
+        "edit_message_text",
+        "edit_message_reply_markup",
+        "answer_callback_query",
+    ):
         original = getattr(ExtBot, name)
 
         async def counted(self: ExtBot[Any], *a: Any, _n: str = name, _f: Any = original,
