@@ -2,7 +2,8 @@
 
 Expired are drafts (the dialog stacks that hold a referral form: a stack is one row, and goes
 whole) last changed before their programme's cut-off, and closed referrals closed
-before theirs (the thread and outbox rows of a referral go with it, by cascade). A person left
+before theirs (the thread and outbox rows of a referral go with it, by cascade), unless its
+person still holds a place in a group through it (`_HELD_IN_A_GROUP`). A person left
 with nothing (no draft, no referral, no role, not holding anyone's referral, no staff state, no
 referral they made for someone else still kept) is erased entirely, which destroys their data
 key; otherwise only their expired rows are deleted. A professional is looked at when a referral
@@ -34,6 +35,16 @@ from storage.people import PeopleRepo
 
 #: Reads the programme id out of a draft's opened state (None: cannot tell).
 DraftProgramme = Callable[[bytes], str | None]
+
+#: A closed referral through which its person holds a live place in a group that still meets
+#: (invited, asked, a member or waiting) is kept, however old: the group's messages, reminders
+#: and waiting list go by that referral, and without it the place would go silent. It expires
+#: at the first purge after the place ends or the group closes.
+_HELD_IN_A_GROUP = (
+    "EXISTS (SELECT 1 FROM group_places p JOIN groups g ON g.id = p.group_id"
+    " WHERE p.referral_id = referrals.id"
+    " AND p.status IN ('invited', 'asked', 'member', 'waiting') AND g.status != 'closed')"
+)
 
 _HOLDS_SOMETHING = (
     "SELECT EXISTS (SELECT 1 FROM dialogs WHERE person_id = :p)"
@@ -144,7 +155,9 @@ class RetentionRepo:
         if not cutoffs:
             return []
         found: list[tuple[str, str]] = []
-        closed = "status = 'closed' AND coalesce(closed_at, updated_at) < ?"
+        closed = (
+            f"status = 'closed' AND coalesce(closed_at, updated_at) < ? AND NOT {_HELD_IN_A_GROUP}"
+        )
         for programme_id, before in cutoffs.items():
             rows = await self._rows(
                 f"SELECT id, person_id FROM referrals WHERE programme_tag = ? AND {closed}",  # noqa: S608

@@ -240,3 +240,34 @@ async def test_a_large_purge_goes_in_short_batches(
         assert len(entries) > 1, "several short transactions, each audited"
         assert sum(int(e.detail.split()[0].split("=")[1]) for e in entries) == 5
         assert await maintenance.purge(store, config(), NOW) == Purged()
+
+
+async def test_a_closed_referral_stays_while_its_person_holds_a_group_place(
+    tmp_path: Path,
+) -> None:
+    """A member's place in a group goes by the referral it came through (messages, reminders,
+    the waiting list): the purge keeps that referral, however old, until the place ends or the
+    group closes, and then takes it (and the person, left with nothing) as usual."""
+    async with opened(tmp_path / "p.db", KeyRing(KeyRing.generate())) as store:
+        members = [await person(store, 1), await person(store, 2), await person(store, 3)]
+        refs = [await referral(store, m, "hiv", closed_days_ago=400) for m in members]
+        async with store.unit() as u:
+            group = await u.groups.create("hiv", b"{}", 8, T0)
+            other = await u.groups.create("hiv", b"{}", 8, T0)
+            statuses = ("invited", "waiting", "invited")
+            for m, ref, status in zip(members, refs, statuses, strict=True):
+                where = other if m is members[2] else group
+                assert await u.groups.offer(where, m.id, await u.referrals.get(ref), status, T0)
+            assert await u.groups.move(group.id, members[0].id, ["invited"], "member", T0)
+            assert await u.groups.set_status(other.id, "closed", T0)  # member 3's group ended
+        assert await maintenance.purge(store, config(), NOW) == Purged(referrals=1, people=1)
+        async with store.unit() as u:
+            kept = [await u.referrals.get(r) for r in refs]
+            assert [r is not None for r in kept] == [True, True, False]
+            place = await u.groups.place(group.id, members[0].id)
+            assert place is not None and place.referral_id == refs[0]
+            assert await u.groups.move(group.id, members[0].id, ["member"], "left", NOW)
+        assert await maintenance.purge(store, config(), NOW) == Purged(referrals=1, people=1)
+        async with store.unit() as u:
+            assert await u.referrals.get(refs[0]) is None
+            assert await u.referrals.get(refs[1]) is not None  # still waiting for a place
