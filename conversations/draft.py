@@ -127,8 +127,8 @@ def _position(programme: Programme, draft: Draft, question: Question) -> tuple[i
     through, the answers from here on; from the review, only this question's answer (the person
     goes back to the review right after it, or after the questions it opens)."""
     form = programme.form
-    at = form.index(question)
     place = {q.id: i for i, q in enumerate(form)}
+    at = place[question.id]  # by id: list.index compared whole pydantic models, field by field
 
     def decided(source: str) -> bool:
         return source != question.id if draft.from_review else place[source] < at
