@@ -152,26 +152,38 @@ class RetentionRepo:
         return rows
 
     async def _expired_referrals(self, cutoffs: Mapping[str, datetime]) -> list[tuple[str, str]]:
+        """Closed referrals past their programme's cut-off (a programme no longer configured:
+        the shortest period), each programme's through the `referrals_closed` index."""
         if not cutoffs:
             return []
         found: list[tuple[str, str]] = []
-        closed = (
-            f"status = 'closed' AND coalesce(closed_at, updated_at) < ? AND NOT {_HELD_IN_A_GROUP}"
-        )
-        for programme_id, before in cutoffs.items():
+        by_tag = {self._lookup.programme(p): before for p, before in cutoffs.items()}
+        shortest = max(cutoffs.values())
+        for tag in await self._closed_tags():
             rows = await self._rows(
-                f"SELECT id, person_id FROM referrals WHERE programme_tag = ? AND {closed}",  # noqa: S608
-                (self._lookup.programme(programme_id), to_text(before)),
+                "SELECT id, person_id FROM referrals INDEXED BY referrals_closed"  # noqa: S608
+                " WHERE programme_tag = ? AND status = 'closed'"
+                f" AND coalesce(closed_at, updated_at) < ? AND NOT {_HELD_IN_A_GROUP}",
+                (tag, to_text(by_tag.get(tag, shortest))),
             )
             found.extend((r[0], r[1]) for r in rows)
-        tags = [self._lookup.programme(p) for p in cutoffs]
-        rows = await self._rows(
-            f"SELECT id, person_id FROM referrals WHERE programme_tag NOT IN ({_marks(len(tags))})"  # noqa: S608
-            f" AND {closed}",
-            (*tags, to_text(max(cutoffs.values()))),
-        )
-        found.extend((r[0], r[1]) for r in rows)
         return found
+
+    async def _closed_tags(self) -> list[bytes]:
+        """The programme tags that have closed referrals: one seek in `referrals_closed` each.
+        (A query for the tags not configured, `NOT IN`, read every closed referral through
+        another index: 166 ms with 52,000 of them, on the loop's thread, every day.)"""
+        tags: list[bytes] = []
+        while True:
+            rows = await self._conn.execute_fetchall(
+                "SELECT min(programme_tag) FROM referrals INDEXED BY referrals_closed"
+                " WHERE status = 'closed' AND programme_tag > ?",
+                (tags[-1] if tags else b"",),
+            )
+            tag = next(iter(rows))[0]
+            if tag is None:
+                return tags
+            tags.append(bytes(tag))
 
     async def _expired_drafts(
         self, cutoffs: Mapping[str, datetime], draft_programme: DraftProgramme
