@@ -68,10 +68,16 @@ def ok_visible(log: ChatLog, t0: float) -> list[RecordedRequest]:
 
 
 def on_screen(person: ScriptedUser, label: str) -> bool:
-    """Some bot message in the chat has a button whose text is or holds `label`."""
-    for message in reversed(person.bot_messages):
-        for row in message.buttons:
-            if any(label in button.text for button in row):
+    """Some bot message in the chat has a button whose text is or holds `label`.
+
+    Newest first, straight from the chat's messages and keyboards (`StoredMessage.buttons`
+    reads the same `reply_markup`): `person.bot_messages` built a list of every message in the
+    chat at each check, which grew with the walk."""
+    for message in reversed(person.chat.messages.values()):
+        if message.deleted or not message.from_bot:
+            continue
+        for row in (message.reply_markup or {}).get("inline_keyboard") or []:
+            if any(label in button.get("text", "") for button in row):
                 return True
     return False
 
