@@ -33,7 +33,7 @@ from tests.e2e.test_group_meetings import (
     member,
     texts,
 )
-from tests.e2e.test_groups import join, offer, referral_view
+from tests.e2e.test_groups import GROUP, join, offer, referral_view
 from tests.e2e.test_supporters_match import contacted_referral, profile
 
 LONDON = ZoneInfo("Europe/London")
@@ -212,9 +212,15 @@ async def test_offer_a_group_wherever_match_is_offered(
         assert "Match" in status.button_texts and "Offer a group" not in status.button_texts
 
 
-async def test_a_place_freed_by_the_retention_purge_goes_to_the_next_in_line_at_once(
+async def test_the_retention_purge_keeps_a_member_until_they_leave_then_erases_them(
     tmp_path: Path, emulator: BotApiEmulator
 ) -> None:
+    """Robin's referral was closed long ago, but she is still in a group, which goes by that
+    referral (its messages, her reminders): the daily purge keeps her and her place as they
+    are. She leaves (/groups, Leave), her place goes to Lee, next in line, at once, and the
+    next purge erases her entirely. (Erasing her while she was a member would have dropped
+    her from the group without a word; before, it deleted the referral and left the place
+    of anyone with something else kept without its link.)"""
     path = write_config(tmp_path)
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("capacity = 10\n", "capacity = 2\n", 1), encoding="utf-8")
@@ -235,8 +241,6 @@ async def test_a_place_freed_by_the_retention_purge_goes_to_the_next_in_line_at_
             references.append(reference)
         await drained(emulator)
 
-        # Robin's referral was closed long ago: the daily purge erases them, and nobody
-        # looks at the groups afterwards
         now = runtime.clock()
         async with runtime.store.unit() as uow:
             closed = await uow.referrals.by_reference(references[0])
@@ -246,9 +250,24 @@ async def test_a_place_freed_by_the_retention_purge_goes_to_the_next_in_line_at_
         (job,) = runtime.app.job_queue.get_jobs_by_name("retention_purge")  # type: ignore[union-attr]
         await job.run(runtime.app)
         async with runtime.store.unit() as uow:
-            assert await uow.people.find(5601) is None  # erased entirely
-        await join(lee, emulator, waiting=False)  # Lee's invitation came by itself
+            member = await uow.people.find(5601)
+            assert member is not None  # kept, with her referral and her place
+            assert await uow.referrals.by_reference(references[0]) is not None
+            (place,) = await uow.groups.places_of(member.id)
+            assert (place.status, place.referral_id) == ("member", closed.id)
+
+        await robin.send("/groups")
+        mine = await robin.wait_for(lambda m: m.text.startswith("Your groups:"))
+        await robin.press(f"Leave {GROUP}", message=mine)
+        sure = await robin.wait_for(lambda m: m.text == f"Leave {GROUP}?")
+        await robin.press("Yes, leave", message=sure)
+        await emulator.wait_until(lambda: f"You have left {GROUP}" in sure.text, what="left")
+        await join(lee, emulator, waiting=False)  # Lee's invitation came at once
         await drained(emulator)
+        await job.run(runtime.app)
+        async with runtime.store.unit() as uow:
+            assert await uow.people.find(5601) is None  # now erased entirely
+            assert await uow.referrals.by_reference(references[0]) is None
 
     with sqlite3.connect(files.database) as conn:
         rows = conn.execute("SELECT status FROM group_places").fetchall()
