@@ -119,6 +119,23 @@ async def test_a_failed_unit_leaves_the_key_store_as_it_was(tmp_path: Path) -> N
             assert await u.people.telegram_id(found) == 1
 
 
+async def test_no_leftovers_is_found_without_a_write_transaction(tmp_path: Path) -> None:
+    """The daily purge looks for leftovers first; most days there are none, and finding that
+    must not hold the write lock (every update waits on it) or read every id on the loop's
+    thread: no unit of work is begun for it. A real leftover is still found and removed."""
+    path = tmp_path / "peerdoor.db"
+    async with opened(path, KeyRing(KeyRing.generate())) as store:
+        ada, _bob = await people(store, 1, 2)
+        begun = store.write_transactions
+        assert await store.remove_leftovers() == 0
+        assert store.write_transactions == begun
+        with raw(keystore_path(path)) as conn:  # as a restored backup would leave her
+            conn.execute("DELETE FROM lookups WHERE person_id = ?", (ada.id,))
+        assert await store.remove_leftovers() == 1
+        assert store.write_transactions > begun
+        assert await store.leftovers() == []
+
+
 async def test_a_crash_between_the_two_commits_is_settled_at_the_next_open(
     tmp_path: Path,
 ) -> None:
