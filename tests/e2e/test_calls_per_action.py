@@ -151,8 +151,9 @@ async def test_replies_are_raw_calls_and_pressed_messages_come_slim(
     bot: Runtime, files: BotFiles, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The bot reads only the message id of what Telegram answers a send or an edit (and
-    nothing of the answer to a press's answerCallbackQuery), so it asks through ApiBot.call (bot/telegram/calls.py): PTB's typed send and edit methods would
-    build a Message, with every button of its keyboard, from each answer. And of the message a
+    nothing of the answer to a press's answerCallbackQuery), so it asks through ApiBot.call
+    (bot/telegram/calls.py): PTB's typed send and edit methods would build a Message, with
+    every button of its keyboard, from each answer. And of the message a
     press comes with, it reads the id and the chat: the rest is dropped before PTB parses the
     update (`slim`). Here the typed methods count their calls, and a whole walk makes none;
     PTB builds no Message with text or a keyboard from anything the bot sent, and each press's
