@@ -170,7 +170,7 @@ class Store:
         path: Path | None = None,
     ) -> None:
         self._conn = conn
-        self._path = path  # the database file, for reads on a connection of their own
+        self._path = path  # the database file (absolute), for reads on a connection of their own
         self._keystore = keystore
         self._keyring = keyring
         self._lookup = lookup
@@ -250,12 +250,14 @@ class Store:
             lookup, secret = await _lookup_keys(conn, keyring)
             await _claim_keystore(store, secret, path)
             await _settle_keystore(conn, store)
+            listed = await conn.execute_fetchall("PRAGMA database_list")  # its absolute path
+            file = next((str(row[2]) for row in listed if row[1] == "main" and row[2]), None)
         except BaseException:
             if store is not None:
                 await store.close()
             await conn.close()
             raise
-        opened = cls(conn, keyring, lookup, store, path)
+        opened = cls(conn, keyring, lookup, store, Path(file) if file else None)
         try:
             async with opened.unit() as uow:  # states kept by older releases: one table now
                 if await move_legacy_states(conn, uow.keys):
@@ -483,7 +485,7 @@ class Store:
         if self._path is None:
             return True
         known = await self._keystore.indexed()
-        uri = f"{self._path.resolve().as_uri()}?mode=ro"
+        uri = f"{self._path.as_uri()}?mode=ro"
 
         def unknown_person() -> bool:
             with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
