@@ -40,10 +40,9 @@ import uvloop
 
 from bot.ops import maintenance
 from storage import Purged, Store
-from tests.e2e.harness import BotFiles
 
 from . import report
-from .queue import FIRST_ID, coordination_config, seeded_queue
+from .queue import coordination_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "purge.json"
@@ -145,10 +144,8 @@ async def phase(store: Store, name: str, work: Callable[[], Awaitable[Any]]) -> 
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="peerdoor-purge-") as tmp:
-        root = Path(tmp)
-        files = BotFiles(root, config_path=coordination_config(root))
+        files, _seeded = await coordination_store(Path(tmp), args.referrals)
         config = files.config()
-        await seeded_queue(files, FIRST_ID, args.referrals)
         now = datetime.now(UTC)
         store = await files.open_store()
         phases = []

@@ -206,6 +206,12 @@ async def query_times(files: BotFiles, config: ServiceConfig, repeat: int = 20) 
     return found
 
 
+async def coordination_store(root: Path, referrals: int) -> tuple[BotFiles, Seeded]:
+    """A bot folder in `root` with the coordination config and `referrals` seeded."""
+    files = BotFiles(root, config_path=coordination_config(root))
+    return files, await seeded_queue(files, FIRST_ID, referrals)
+
+
 async def seeded_queue(files: BotFiles, first_id: int, referrals: int) -> Seeded:
     """A fresh coordination database holding ``referrals`` referrals (reported on stderr)."""
     files.data_dir.mkdir(parents=True)
@@ -228,9 +234,8 @@ async def seeded_queue(files: BotFiles, first_id: int, referrals: int) -> Seeded
 async def benchmark(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="peerdoor-queue-") as tmp:
         root = Path(tmp)
-        files = BotFiles(root, config_path=coordination_config(root))
+        files, seeded = await coordination_store(root, args.referrals)
         config = files.config()
-        seeded = await seeded_queue(files, FIRST_ID, args.referrals)
         size_mib = files.database.stat().st_size / 2**20
         async with BotApiEmulator(token=TOKEN, rate_limits=False) as emulator:
             requests: RequestLog = install(emulator)
