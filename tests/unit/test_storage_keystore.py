@@ -136,6 +136,22 @@ async def test_no_leftovers_is_found_without_a_write_transaction(tmp_path: Path)
         assert await store.leftovers() == []
 
 
+async def test_when_the_database_cannot_be_read_aside_leftovers_are_looked_for_as_before(
+    tmp_path: Path,
+) -> None:
+    """The lock-free look reads the database on a connection of its own; if that fails (the
+    file moved, no permission), it says "maybe" and the exact look under the lock runs."""
+    path = tmp_path / "peerdoor.db"
+    async with opened(path, KeyRing(KeyRing.generate())) as store:
+        ada, _bob = await people(store, 1, 2)
+        with raw(keystore_path(path)) as conn:
+            conn.execute("DELETE FROM lookups WHERE person_id = ?", (ada.id,))
+        store._path = tmp_path / "elsewhere" / "peerdoor.db"  # not there
+        begun = store.write_transactions
+        assert await store.remove_leftovers() == 1
+        assert store.write_transactions > begun
+
+
 async def test_a_crash_between_the_two_commits_is_settled_at_the_next_open(
     tmp_path: Path,
 ) -> None:
