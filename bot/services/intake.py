@@ -112,7 +112,12 @@ class IntakeFlow:
     async def _consent(self, who: Sender, press: ConsentPress, update_id: int) -> Reply:
         opening = self.intake.consent_press(press)
         if opening.begin is None:  # nothing to store: the person has not agreed (yet)
-            return Reply(opening.prompts, notice=opening.notice, replace=opening.replace)
+            return Reply(
+                opening.prompts,
+                notice=opening.notice,
+                replace=opening.replace,
+                in_place=press.action == "n",  # "No, thank you": the answer takes its place
+            )
         async with self.store.unit() as uow:
             if not await uow.updates.claim(update_id, self.clock()):
                 return Reply(keep_buttons=True)
@@ -164,7 +169,7 @@ class IntakeFlow:
                 return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             if person is None:
-                return Reply([screens.nothing_held(_)])
+                return Reply([screens.nothing_held(_)], in_place=True)
             prefs = await preferences.load(uow, person)
             hours = screens.PAUSES.get(action)
             prefs.paused_until = self.clock() + timedelta(hours=hours) if hours else None
@@ -172,10 +177,10 @@ class IntakeFlow:
             if prefs.paused_until is None:
                 await uow.outbox.bring_forward(person, FOR_REFERRER, self.clock())
         self.wake()  # postponed rows are due again when a pause ends early
-        if prefs.paused_until is None:
-            return Reply([screens.resumed_messages(_)])
+        if prefs.paused_until is None:  # the /pause question, answered in its place
+            return Reply([screens.resumed_messages(_)], in_place=True)
         log.info("person.paused hours=%d", hours)
-        return Reply([screens.paused(self._local(prefs.paused_until), _)])
+        return Reply([screens.paused(self._local(prefs.paused_until), _)], in_place=True)
 
     def _local(self, when: datetime | None) -> str:
         """A time as the person reads it (the default programme's time zone)."""
@@ -274,14 +279,16 @@ class IntakeFlow:
             return await self._reagree(who, update_id)
         if press.action == "askdel":
             return Reply([screens.confirm_delete(_)])
+        # An answer to a question on screen replaces it (one edit, no second message): "Hello
+        # again" becomes the first question, "Delete everything?" says what was done.
         if press.action == "keep":
-            return Reply([screens.kept_everything(_)])
+            return Reply([screens.kept_everything(_)], in_place=True)
         if press.action == "again":
             return await self._again(who, update_id)
         if press.action == "notnow":
-            return Reply([screens.door_stays_open(_)])
+            return Reply([screens.door_stays_open(_)], in_place=True)
         if press.action == "same":
-            return Reply([screens.nothing_changed(_)])
+            return Reply([screens.nothing_changed(_)], in_place=True)
         if press.action != "del":
             return Reply(notice=self._expired(who))
         async with self.store.unit() as uow:
@@ -289,13 +296,13 @@ class IntakeFlow:
                 return Reply(keep_buttons=True)
             person = await uow.people.find(who.telegram_id)
             if person is None:
-                return Reply([screens.nothing_held(_)])
+                return Reply([screens.nothing_held(_)], in_place=True)
             await self._tell_holders(uow, person)
             freed = await groups.places_held(uow, person)
             await uow.people.erase(person)
             await groups.refill(uow, freed, self.clock())
         log.info("person.erased")
-        return Reply([screens.deleted_everything(_)])
+        return Reply([screens.deleted_everything(_)], in_place=True)
 
     async def _tell_holders(self, uow: Unit, person: Person) -> None:
         """Before erasing: each coordinator holding one of their referrals is told "withdrawn"
@@ -456,11 +463,11 @@ class IntakeFlow:
                 outcome = self.intake.begin(programme, language, counted=counted)
                 await self._apply(uow, person, outcome)
                 log.info("intake.again")
-                return Reply(outcome.prompts)
+                return Reply(outcome.prompts, in_place=True)
             await self._reopen(uow, person, latest, programme, prefs)
         _ = self.intake.translator(language)
         self.wake()
-        return Reply([screens.reopened(programme, language, latest.reference, _)])
+        return Reply([screens.reopened(programme, language, latest.reference, _)], in_place=True)
 
     async def _reopen(
         self,

@@ -192,3 +192,44 @@ async def test_replies_are_raw_calls_and_pressed_messages_come_slim(
     presses = actions_of(emulator, robin)["callback_query"]
     assert parsed == {"pressed, slim": presses}, (parsed, presses)
     assert rate_limited(calls_to(emulator, robin)) >= presses  # the walk did send and edit
+
+
+async def press_answered(
+    person: ScriptedUser, emulator: BotApiEmulator, label: str, question: StoredMessage
+) -> tuple[int, StoredMessage]:
+    """Press `label` on `question`, wait until the bot is quiet; the sends and edits it made,
+    and the message as it stands now."""
+    before = rate_limited(calls_to(emulator, person))
+    await person.press(label, message=question)
+    await drained(emulator)
+    return rate_limited(calls_to(emulator, person)) - before, question
+
+
+async def test_the_persons_own_questions_are_answered_in_their_place(
+    bot: Runtime, files: BotFiles, emulator: BotApiEmulator
+) -> None:
+    """Outside the form too, a press that answers a question on screen costs one call: the
+    question becomes the answer ("No, thank you" at the privacy notice, /pause and its choice,
+    "Delete everything?" kept or done), where it was an edit that only dropped the keyboard
+    and a new message."""
+    sam = emulator.user(5006, "Sam", language_code="en")
+    await sam.send("/start hiv")
+    notice = await sam.wait_for(lambda m: "No, thank you" in m.button_texts)
+    calls, notice = await press_answered(sam, emulator, "No, thank you", notice)
+    assert calls == 1 and notice.text.startswith("That is fine."), (calls, notice.text)
+    assert not notice.buttons
+
+    robin = emulator.user(5007, "Robin", language_code="en")
+    await consent(robin)
+    await drained(emulator)
+    for command, label, answer in (
+        ("/pause", "For 1 day", "We will not send you anything until"),
+        ("/pause", "Start messages again now", "Messages from us can arrive again."),
+        ("/delete", "No, keep it", "Nothing was deleted."),
+        ("/delete", "Yes, delete everything", "Done. Everything we held about you is deleted."),
+    ):
+        await robin.send(command)
+        question = await robin.wait_for(lambda m, shows=label: shows in m.button_texts)
+        calls, shown = await press_answered(robin, emulator, label, question)
+        assert calls == 1, (command, label, calls)
+        assert answer in shown.text and not shown.buttons, (label, shown.text)
