@@ -1,11 +1,10 @@
 """`peerdoor run` with performance levers switched on, to measure them in the same run.
 
-    PEERDOOR_BENCH_LEVERS=uvloop+ack+nosync python -m benchmarks.levers
+    PEERDOOR_BENCH_LEVERS=uvloop+nosync python -m benchmarks.levers
 
 Each lever is applied before the bot's modules are imported, then `bot.ops.cli main(["run"])`:
 
 - `uvloop`: the event loop from uvloop.
-- `ack`: answerCallbackQuery is sent in the background: the handler goes on at once.
 - `nosync`: SQLite `synchronous = NORMAL` (WAL: no fsync at commit). NOT durable: what the
   fsync still costs the bot (group commit, storage/store.py, shares one between units).
 
@@ -30,7 +29,7 @@ import os
 import sys
 from typing import Any
 
-LEVERS = frozenset({"uvloop", "ack", "nosync", "trace", "cprofile", "gc", "gcpause"})
+LEVERS = frozenset({"uvloop", "nosync", "trace", "cprofile", "gc", "gcpause"})
 
 
 def apply(levers: set[str]) -> None:
@@ -68,28 +67,6 @@ def apply(levers: set[str]) -> None:
             profile.dump_stats(os.environ.get("PEERDOOR_BENCH_PROFILE", "/tmp/peerdoor.prof"))
 
         atexit.register(dump)
-    if "ack" in levers:
-        from telegram import CallbackQuery
-
-        answer = CallbackQuery.answer
-        pending: set[asyncio.Task[Any]] = set()
-
-        async def answer_alongside(self: CallbackQuery, *args: Any, **kwargs: Any) -> bool:
-            task = asyncio.ensure_future(answer(self, *args, **kwargs))
-            pending.add(task)
-            task.add_done_callback(_finished(pending))
-            return True
-
-        CallbackQuery.answer = answer_alongside  # type: ignore[method-assign]
-
-
-def _finished(pending: set[asyncio.Task[Any]]) -> Any:
-    def done(task: asyncio.Task[Any]) -> None:
-        pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            print(f"answerCallbackQuery failed: {task.exception()!r}", file=sys.stderr)
-
-    return done
 
 
 def _gc_pauses() -> None:
