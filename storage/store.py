@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -489,7 +490,7 @@ class Store:
 
         def unknown_person() -> bool:
             with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-                return any(row[0] not in known for row in conn.execute("SELECT id FROM people"))
+                return bool(_unknown(conn.execute(_PEOPLE), known))
 
         try:
             return await asyncio.to_thread(unknown_person)
@@ -662,10 +663,17 @@ async def _move_lookups(conn: aiosqlite.Connection, store: KeyStore) -> None:
     )
 
 
+_PEOPLE = "SELECT id FROM people"
+
+
 async def _leftovers(conn: aiosqlite.Connection, store: KeyStore) -> list[str]:
     """Ids of people in the database that the key store does not index (see Store.leftovers)."""
     known = await store.indexed()
-    rows = await conn.execute_fetchall("SELECT id FROM people")
+    return _unknown(await conn.execute_fetchall(_PEOPLE), known)
+
+
+def _unknown(rows: Iterable[Any], known: set[str]) -> list[str]:
+    """The person ids of `rows` (from _PEOPLE) that are not in `known`, sorted."""
     return sorted(str(r[0]) for r in rows if r[0] not in known)
 
 
